@@ -1,0 +1,83 @@
+# Tollgate's two commands: `make dev` and `make test`. Everything else is a piece of them.
+# Both install what is missing (scripts/setup.sh, pinned, idempotent) and are safe to rerun.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+# npm's binaryen (a wasm-opt that works with wasm-bindgen 0.2.130) and the cargo-installed
+# tools come before anything the system has: Debian's wasm-opt 108 breaks the output.
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export WRANGLER_SEND_METRICS := false
+export CLOUDFLARE_CF_FETCH_ENABLED := false
+
+# Extra arguments for `wrangler dev`, e.g. make dev ARGS="--port 8788 --var ACCESS_TOKEN_TTL_SECONDS:5"
+ARGS ?=
+
+CLIENT_SRC := $(shell find crates/client/src crates/core/src npm/src -type f 2>/dev/null) crates/client/Cargo.toml crates/core/Cargo.toml npm/package.json npm/tsconfig.json
+SWAGGER := node_modules/swagger-ui-dist
+
+.PHONY: help setup build client assets worker dev test test-rust test-wasm test-ts test-e2e test-http test-browser bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+setup: ## Install every pinned tool that is missing (Rust tools, chromium, npm packages)
+	@scripts/setup.sh
+
+# --- build -------------------------------------------------------------------------------
+build: client assets worker ## Build the client package, the static assets and the Worker
+
+client: npm/dist/index.js ## Build @tollgate/client (wasm-pack + TypeScript) into npm/dist
+npm/dist/index.js: $(CLIENT_SRC)
+	wasm-pack --quiet build crates/client --release --target web --out-dir ../../npm/wasm --out-name tollgate_client --no-pack
+	rm -f npm/wasm/.gitignore
+	npm run --silent -w @tollgate/client build
+
+assets: client ## Copy the client package and Swagger UI into the Worker's static assets
+	@mkdir -p worker/public/client worker/public/vendor/swagger-ui
+	@cp npm/dist/*.js npm/dist/*.wasm worker/public/client/
+	@cp $(SWAGGER)/swagger-ui-bundle.js $(SWAGGER)/swagger-ui.css worker/public/vendor/swagger-ui/
+
+worker: ## Build the Worker (worker/build) with worker-build
+	@scripts/build-worker.sh
+
+# --- the two commands --------------------------------------------------------------------
+dev: setup assets .dev.vars ## Run the Worker locally on 127.0.0.1:8787 with persisted local KV
+	npx wrangler dev --local --ip 127.0.0.1 --port 8787 --inspector-ip 127.0.0.1 \
+	  --persist-to .wrangler/state --show-interactive-dev-session=false $(ARGS)
+
+# A random 32-byte secret for local development; never overwrites an existing file.
+.dev.vars:
+	@umask 077; printf 'JWT_SECRET=%s\n' "$$(node -e 'console.log(require("crypto").randomBytes(32).toString("base64url"))')" > $@
+	@echo "wrote $@ with a new random JWT_SECRET"
+
+test: setup ## Run every test layer; ends with one "N passed, N failed" line
+	@scripts/test-all.sh
+
+# --- one layer at a time -----------------------------------------------------------------
+test-rust: ## cargo test for the native crates
+	cargo test --workspace
+
+test-wasm: ## core and client tests compiled to wasm, in headless Chromium
+	wasm-pack test --headless --chrome crates/core
+	wasm-pack test --headless --chrome crates/client
+
+test-ts: client ## The TypeScript package's unit tests (vitest)
+	npm run --silent -w @tollgate/client test
+
+test-e2e: assets ## HTTP and browser tests against one real `wrangler dev`
+	node tests/run.mjs
+
+test-http: assets ## HTTP tests against a real `wrangler dev`
+	node tests/run.mjs http
+
+test-browser: assets ## Playwright tests in headless Chromium against a real `wrangler dev`
+	node tests/run.mjs browser
+
+bench: setup assets ## Run every benchmark and rewrite BENCHMARKS.md
+	@bench/run.sh
+
+clean: ## Remove build outputs (keeps installed tools and local dev state)
+	cargo clean
+	rm -rf npm/dist npm/wasm worker/build worker/public/client worker/public/vendor

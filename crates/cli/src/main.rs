@@ -1,0 +1,5 @@
+//! The `tollgate` command line.
+
+fn main() {
+    println!("tollgate {}", env!("CARGO_PKG_VERSION"));
+}

@@ -1,0 +1,498 @@
+//! Errors, with the stable codes every layer shares.
+//!
+//! [`ErrorCode`] is the contract: its string form is the `code` of the Worker's JSON error
+//! bodies, the `code` of errors thrown by the browser client, and a member of the TypeScript
+//! `AuthErrorCode` union (a test keeps `npm/src/errors.ts` in step with [`ErrorCode::ALL`]).
+//! Codes are never renamed or reused; new ones are added.
+//!
+//! [`Error`] is the core's error. Rejections of tokens and refresh tokens carry a precise
+//! reason ([`TokenRejection`], [`RefreshRejection`]) that is for logs only: clients see a
+//! single code, so an attacker probing tokens learns nothing from the answer.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+/// A stable, machine-readable error code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    // --- Who are you? (401) ---
+    /// No credential was presented to a route that needs one.
+    NotAuthenticated,
+    /// The email and password do not match a user (unknown email and wrong password alike).
+    InvalidCredentials,
+    /// The access token was rejected (malformed, forged, expired, wrong issuer or audience).
+    InvalidToken,
+    /// The refresh token was rejected (malformed, forged, expired, revoked or unknown).
+    InvalidRefreshToken,
+    /// An already-rotated refresh token came back after its grace window; the family is revoked.
+    RefreshTokenReused,
+
+    // --- Not allowed (403) ---
+    /// The caller is known but lacks the role or scope the operation needs.
+    Forbidden,
+    /// The current password given to confirm a sensitive change is wrong.
+    IncorrectPassword,
+
+    // --- Bad request (404, 405, 409, 413, 415, 422) ---
+    /// No such route or resource.
+    NotFound,
+    /// The route exists but not with this method.
+    MethodNotAllowed,
+    /// The email is already registered.
+    EmailTaken,
+    /// The request body is larger than the server accepts.
+    PayloadTooLarge,
+    /// The request body's content type is not one the route accepts.
+    UnsupportedMediaType,
+    /// The request body is not well-formed JSON or form data.
+    MalformedBody,
+    /// One or more fields are invalid; the per-field codes follow in `errors`.
+    ValidationError,
+    /// Field code: a required field is missing or has the wrong type.
+    MissingField,
+    /// Field code: the email address is not a valid address.
+    InvalidEmail,
+    /// Field code: the password is shorter than the minimum length.
+    PasswordTooShort,
+    /// Field code: the password is longer than the maximum length.
+    PasswordTooLong,
+    /// Field code: the password is on the list of most common passwords.
+    PasswordTooCommon,
+    /// Field code: the role is not one the server knows.
+    InvalidRole,
+
+    // --- Slow down (429) ---
+    /// Too many failed attempts; retry after the time in `Retry-After`.
+    TooManyAttempts,
+
+    // --- The server's problem (500, 503) ---
+    /// An unexpected internal error (details are logged, never returned).
+    InternalError,
+    /// The server is not configured correctly (for example, a missing or short `JWT_SECRET`).
+    Misconfigured,
+    /// The storage backend failed or timed out; nothing was half-written.
+    StorageUnavailable,
+
+    // --- Client side only ---
+    /// The browser client could not reach the server (offline, DNS, CORS, aborted).
+    NetworkError,
+}
+
+impl ErrorCode {
+    /// Every code, in declaration order (the TypeScript union must list exactly these).
+    pub const ALL: &'static [ErrorCode] = &[
+        ErrorCode::NotAuthenticated,
+        ErrorCode::InvalidCredentials,
+        ErrorCode::InvalidToken,
+        ErrorCode::InvalidRefreshToken,
+        ErrorCode::RefreshTokenReused,
+        ErrorCode::Forbidden,
+        ErrorCode::IncorrectPassword,
+        ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::EmailTaken,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::MalformedBody,
+        ErrorCode::ValidationError,
+        ErrorCode::MissingField,
+        ErrorCode::InvalidEmail,
+        ErrorCode::PasswordTooShort,
+        ErrorCode::PasswordTooLong,
+        ErrorCode::PasswordTooCommon,
+        ErrorCode::InvalidRole,
+        ErrorCode::TooManyAttempts,
+        ErrorCode::InternalError,
+        ErrorCode::Misconfigured,
+        ErrorCode::StorageUnavailable,
+        ErrorCode::NetworkError,
+    ];
+
+    /// The code's stable snake_case string.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::NotAuthenticated => "not_authenticated",
+            ErrorCode::InvalidCredentials => "invalid_credentials",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::InvalidRefreshToken => "invalid_refresh_token",
+            ErrorCode::RefreshTokenReused => "refresh_token_reused",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::IncorrectPassword => "incorrect_password",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::EmailTaken => "email_taken",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::MalformedBody => "malformed_body",
+            ErrorCode::ValidationError => "validation_error",
+            ErrorCode::MissingField => "missing_field",
+            ErrorCode::InvalidEmail => "invalid_email",
+            ErrorCode::PasswordTooShort => "password_too_short",
+            ErrorCode::PasswordTooLong => "password_too_long",
+            ErrorCode::PasswordTooCommon => "password_too_common",
+            ErrorCode::InvalidRole => "invalid_role",
+            ErrorCode::TooManyAttempts => "too_many_attempts",
+            ErrorCode::InternalError => "internal_error",
+            ErrorCode::Misconfigured => "misconfigured",
+            ErrorCode::StorageUnavailable => "storage_unavailable",
+            ErrorCode::NetworkError => "network_error",
+        }
+    }
+
+    /// The code for a string produced by [`ErrorCode::as_str`], if it is one.
+    pub fn parse(code: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.iter().copied().find(|c| c.as_str() == code)
+    }
+
+    /// The HTTP status that carries this code (0 for client-side codes that never cross HTTP).
+    pub const fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::NotAuthenticated
+            | ErrorCode::InvalidCredentials
+            | ErrorCode::InvalidToken
+            | ErrorCode::InvalidRefreshToken
+            | ErrorCode::RefreshTokenReused => 401,
+            ErrorCode::Forbidden | ErrorCode::IncorrectPassword => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::EmailTaken => 409,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::UnsupportedMediaType => 415,
+            ErrorCode::MalformedBody
+            | ErrorCode::ValidationError
+            | ErrorCode::MissingField
+            | ErrorCode::InvalidEmail
+            | ErrorCode::PasswordTooShort
+            | ErrorCode::PasswordTooLong
+            | ErrorCode::PasswordTooCommon
+            | ErrorCode::InvalidRole => 422,
+            ErrorCode::TooManyAttempts => 429,
+            ErrorCode::InternalError => 500,
+            ErrorCode::Misconfigured | ErrorCode::StorageUnavailable => 503,
+            ErrorCode::NetworkError => 0,
+        }
+    }
+
+    /// A human sentence for the code, suitable for the `detail` field shown to users.
+    pub const fn detail(self) -> &'static str {
+        match self {
+            ErrorCode::NotAuthenticated => "Not authenticated.",
+            ErrorCode::InvalidCredentials => "Incorrect email or password.",
+            ErrorCode::InvalidToken => "The access token is invalid or has expired.",
+            ErrorCode::InvalidRefreshToken => "The session has ended; please sign in again.",
+            ErrorCode::RefreshTokenReused => {
+                "This session was ended because its refresh token was used twice; please sign in again."
+            }
+            ErrorCode::Forbidden => "You do not have permission to do this.",
+            ErrorCode::IncorrectPassword => "The current password is not correct.",
+            ErrorCode::NotFound => "Not found.",
+            ErrorCode::MethodNotAllowed => "Method not allowed.",
+            ErrorCode::EmailTaken => "An account with this email already exists.",
+            ErrorCode::PayloadTooLarge => "The request body is too large.",
+            ErrorCode::UnsupportedMediaType => "Unsupported content type.",
+            ErrorCode::MalformedBody => "The request body could not be parsed.",
+            ErrorCode::ValidationError => "Some fields are invalid.",
+            ErrorCode::MissingField => "This field is required.",
+            ErrorCode::InvalidEmail => "This is not a valid email address.",
+            ErrorCode::PasswordTooShort => "The password is too short.",
+            ErrorCode::PasswordTooLong => "The password is too long.",
+            ErrorCode::PasswordTooCommon => "This password is too common; choose another.",
+            ErrorCode::InvalidRole => "Unknown role.",
+            ErrorCode::TooManyAttempts => "Too many attempts; try again later.",
+            ErrorCode::InternalError => "Internal server error.",
+            ErrorCode::Misconfigured => "The server is not configured correctly.",
+            ErrorCode::StorageUnavailable => "Storage is temporarily unavailable; try again.",
+            ErrorCode::NetworkError => "The server could not be reached.",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why an access token (or any compact JWS the core was asked to read) was rejected.
+///
+/// For logs and tests only: every variant reaches clients as [`ErrorCode::InvalidToken`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenRejection {
+    /// When the token is longer than [`crate::limits::MAX_TOKEN_BYTES`].
+    Oversized,
+    /// When the token is not three non-empty base64url segments joined by dots.
+    Shape,
+    /// When a segment is not canonical unpadded base64url.
+    Base64,
+    /// When the header or payload is not a JSON object (or not UTF-8).
+    Json,
+    /// When the header or payload repeats a JSON key.
+    DuplicateKey,
+    /// When the header names no algorithm, or one other than the key's.
+    Algorithm,
+    /// When the header's `typ` is missing or not `at+jwt`.
+    Type,
+    /// When the header has a `crit` member (no extension is understood).
+    Critical,
+    /// When the header carries a key or key location (`jwk`, `jku`, `x5u`, `x5c`): never followed.
+    EmbeddedKey,
+    /// When the `kid` names no configured key.
+    UnknownKey,
+    /// When the signature does not verify.
+    Signature,
+    /// When a required claim is missing.
+    MissingClaim,
+    /// When a claim has the wrong JSON type (for example a string `exp`).
+    ClaimType,
+    /// When `exp` is in the past (beyond the leeway).
+    Expired,
+    /// When `nbf` is in the future (beyond the leeway).
+    NotYetValid,
+    /// When `iss` is not exactly the configured issuer.
+    Issuer,
+    /// When `aud` does not contain exactly the configured audience.
+    Audience,
+    /// When the token's subject no longer exists.
+    UnknownSubject,
+}
+
+impl TokenRejection {
+    /// A short, stable description for log lines.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TokenRejection::Oversized => "token too large",
+            TokenRejection::Shape => "not a compact JWS",
+            TokenRejection::Base64 => "segment is not canonical base64url",
+            TokenRejection::Json => "segment is not a JSON object",
+            TokenRejection::DuplicateKey => "duplicate JSON key",
+            TokenRejection::Algorithm => "algorithm missing or not the key's",
+            TokenRejection::Type => "typ is not at+jwt",
+            TokenRejection::Critical => "unsupported crit header",
+            TokenRejection::EmbeddedKey => "embedded key or key URL in header",
+            TokenRejection::UnknownKey => "unknown kid",
+            TokenRejection::Signature => "bad signature",
+            TokenRejection::MissingClaim => "required claim missing",
+            TokenRejection::ClaimType => "claim has the wrong type",
+            TokenRejection::Expired => "expired",
+            TokenRejection::NotYetValid => "not yet valid",
+            TokenRejection::Issuer => "issuer mismatch",
+            TokenRejection::Audience => "audience mismatch",
+            TokenRejection::UnknownSubject => "subject no longer exists",
+        }
+    }
+}
+
+/// Why a refresh token was refused (other than reuse, which has its own code).
+///
+/// For logs and tests only: every variant reaches clients as [`ErrorCode::InvalidRefreshToken`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RefreshRejection {
+    /// When no refresh token was presented.
+    Missing,
+    /// When the token does not parse.
+    Malformed,
+    /// When the token's MAC does not verify (forged or from another deployment).
+    Forged,
+    /// When no family record exists (never existed, logged out, or expired away).
+    UnknownFamily,
+    /// When the family was revoked (logout, session revoke, reuse detection).
+    Revoked,
+    /// When the family is past its absolute lifetime.
+    Expired,
+    /// When the family was not used within its idle lifetime.
+    Idle,
+    /// When the user's session epoch moved on (logout-all, password or role change).
+    Superseded,
+    /// When the family's user no longer exists.
+    UnknownUser,
+}
+
+impl RefreshRejection {
+    /// A short, stable description for log lines.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RefreshRejection::Missing => "no refresh token",
+            RefreshRejection::Malformed => "malformed",
+            RefreshRejection::Forged => "bad MAC",
+            RefreshRejection::UnknownFamily => "unknown family",
+            RefreshRejection::Revoked => "family revoked",
+            RefreshRejection::Expired => "family expired",
+            RefreshRejection::Idle => "family idle too long",
+            RefreshRejection::Superseded => "session epoch superseded",
+            RefreshRejection::UnknownUser => "user no longer exists",
+        }
+    }
+}
+
+/// One invalid field of a request, as reported in a 422 body's `errors`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field's name as the client sent it (for example `password`).
+    pub field: String,
+    /// What is wrong with it (one of the field codes, such as [`ErrorCode::PasswordTooShort`]).
+    pub code: ErrorCode,
+}
+
+impl FieldError {
+    /// A field error for `field` with `code`.
+    pub fn new(field: impl Into<String>, code: ErrorCode) -> FieldError {
+        FieldError {
+            field: field.into(),
+            code,
+        }
+    }
+}
+
+/// The core's error: what went wrong, in a form each host maps to its own transport.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// When a protected operation is attempted without any credential.
+    NotAuthenticated,
+    /// When an email/password pair does not match (unknown user and wrong password alike).
+    InvalidCredentials,
+    /// When an access token is rejected; the reason is for logs only.
+    InvalidToken(TokenRejection),
+    /// When a refresh token is refused; the reason is for logs only.
+    InvalidRefreshToken(RefreshRejection),
+    /// When a rotated refresh token is replayed after its grace window; the family is now revoked.
+    RefreshTokenReused,
+    /// When the caller lacks a role or scope; names what was required (for logs).
+    Forbidden(String),
+    /// When the current password confirming a sensitive change is wrong.
+    IncorrectPassword,
+    /// When the email is already registered.
+    EmailTaken,
+    /// When a user or session named by the request does not exist.
+    NotFound,
+    /// When input fields are invalid, one entry per field.
+    Validation(Vec<FieldError>),
+    /// When too many attempts failed recently; the caller may retry after this many seconds.
+    TooManyAttempts {
+        /// Seconds until an attempt may succeed again (for `Retry-After`).
+        retry_after_s: u64,
+    },
+    /// When the host's configuration is unusable; says which setting and why (never its value).
+    Misconfigured(String),
+    /// When the store failed; the message is for logs only.
+    StorageUnavailable(String),
+    /// When a stored record cannot be read back; the message is for logs only.
+    Internal(String),
+}
+
+impl Error {
+    /// The stable code for this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::NotAuthenticated => ErrorCode::NotAuthenticated,
+            Error::InvalidCredentials => ErrorCode::InvalidCredentials,
+            Error::InvalidToken(_) => ErrorCode::InvalidToken,
+            Error::InvalidRefreshToken(_) => ErrorCode::InvalidRefreshToken,
+            Error::RefreshTokenReused => ErrorCode::RefreshTokenReused,
+            Error::Forbidden(_) => ErrorCode::Forbidden,
+            Error::IncorrectPassword => ErrorCode::IncorrectPassword,
+            Error::EmailTaken => ErrorCode::EmailTaken,
+            Error::NotFound => ErrorCode::NotFound,
+            Error::Validation(_) => ErrorCode::ValidationError,
+            Error::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,
+            Error::Misconfigured(_) => ErrorCode::Misconfigured,
+            Error::StorageUnavailable(_) => ErrorCode::StorageUnavailable,
+            Error::Internal(_) => ErrorCode::InternalError,
+        }
+    }
+
+    /// The HTTP status for this error (401 means "who are you?", 403 means "not allowed").
+    pub fn http_status(&self) -> u16 {
+        self.code().http_status()
+    }
+
+    /// A validation error for a single field.
+    pub fn field(field: impl Into<String>, code: ErrorCode) -> Error {
+        Error::Validation(alloc::vec![FieldError::new(field, code)])
+    }
+}
+
+impl fmt::Display for Error {
+    /// Renders the code and the internal reason: for logs, not for clients.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidToken(r) => write!(f, "invalid_token: {}", r.as_str()),
+            Error::InvalidRefreshToken(r) => write!(f, "invalid_refresh_token: {}", r.as_str()),
+            Error::Forbidden(what) => write!(f, "forbidden: requires {what}"),
+            Error::Validation(fields) => {
+                f.write_str("validation_error:")?;
+                for e in fields {
+                    write!(f, " {}={}", e.field, e.code)?;
+                }
+                Ok(())
+            }
+            Error::TooManyAttempts { retry_after_s } => {
+                write!(f, "too_many_attempts: retry after {retry_after_s} s")
+            }
+            Error::Misconfigured(why) => write!(f, "misconfigured: {why}"),
+            Error::StorageUnavailable(why) => write!(f, "storage_unavailable: {why}"),
+            Error::Internal(why) => write!(f, "internal_error: {why}"),
+            other => f.write_str(other.code().as_str()),
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+
+/// The result type of fallible core operations.
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn every_code_round_trips_through_its_string() {
+        for &code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+            let s = code.as_str();
+            assert!(
+                s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{s} is not snake_case"
+            );
+        }
+        assert_eq!(ErrorCode::parse("no_such_code"), None);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn codes_are_unique() {
+        for (i, a) in ErrorCode::ALL.iter().enumerate() {
+            for b in &ErrorCode::ALL[i + 1..] {
+                assert_ne!(a.as_str(), b.as_str());
+            }
+        }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn who_are_you_is_401_and_not_allowed_is_403() {
+        assert_eq!(
+            Error::InvalidToken(TokenRejection::Expired).http_status(),
+            401
+        );
+        assert_eq!(Error::NotAuthenticated.http_status(), 401);
+        assert_eq!(Error::RefreshTokenReused.http_status(), 401);
+        assert_eq!(Error::Forbidden("scope admin".into()).http_status(), 403);
+        assert_eq!(
+            Error::TooManyAttempts { retry_after_s: 5 }.http_status(),
+            429
+        );
+        assert_eq!(Error::StorageUnavailable("kv".into()).http_status(), 503);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn display_carries_the_internal_reason_for_logs() {
+        let e = Error::InvalidToken(TokenRejection::Audience);
+        assert_eq!(alloc::format!("{e}"), "invalid_token: audience mismatch");
+        assert_eq!(e.code().as_str(), "invalid_token");
+    }
+}

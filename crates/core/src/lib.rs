@@ -1,0 +1,31 @@
+//! Tollgate's auth core: every authentication decision, and nothing else.
+//!
+//! This crate **never** does I/O, **never** reads the clock and **never** draws randomness on
+//! its own. Time arrives as an argument (seconds since the Unix epoch, see [`time`]), randomness
+//! through the [`random::Random`] trait, and storage only through the async traits in `store`,
+//! which each host implements (the Worker over Workers KV, tests over memory). Decisions such as
+//! refresh-token rotation are returned as values for the host to carry out. That is what lets
+//! the Cloudflare Worker, the browser client and the CLI share this code without drifting.
+//!
+//! It never panics on input either: every failure is an [`Error`] with a stable
+//! [`ErrorCode`] that the Worker puts in its JSON and the TypeScript client sees unchanged.
+//!
+//! Features:
+//! - `server` (default): password hashing (argon2id, legacy bcrypt), JWT signing and
+//!   verification, refresh-token families, storage traits and the auth flows. The browser
+//!   client turns it off and keeps only claims, expiry arithmetic and error codes.
+
+extern crate alloc;
+
+pub mod error;
+pub mod limits;
+pub mod random;
+pub mod time;
+pub mod unverified;
+
+pub use error::{Error, ErrorCode, FieldError, RefreshRejection, Result, TokenRejection};
+
+// Unit tests run natively under `cargo test` and in headless Chromium under
+// `wasm-pack test --headless --chrome`; this sends the wasm run to the browser.
+#[cfg(all(test, target_arch = "wasm32"))]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

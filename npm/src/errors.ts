@@ -1,0 +1,83 @@
+/**
+ * The one error type of `@tollgate/client`.
+ *
+ * Every failure is thrown as an {@link AuthError} whose `code` is the same stable code the
+ * Tollgate server puts in its JSON error bodies (`{"detail", "code"}`), so one `switch` handles
+ * both. `crates/core/src/error.rs` is the source of truth; a Rust test
+ * (`crates/core/tests/error_codes.rs`) fails when this union and `ErrorCode::ALL` differ.
+ */
+
+/** Every error code the server or this client can produce. */
+export type AuthErrorCode =
+  | 'not_authenticated'
+  | 'invalid_credentials'
+  | 'invalid_token'
+  | 'invalid_refresh_token'
+  | 'refresh_token_reused'
+  | 'forbidden'
+  | 'incorrect_password'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'email_taken'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'malformed_body'
+  | 'validation_error'
+  | 'missing_field'
+  | 'invalid_email'
+  | 'password_too_short'
+  | 'password_too_long'
+  | 'password_too_common'
+  | 'invalid_role'
+  | 'too_many_attempts'
+  | 'internal_error'
+  | 'misconfigured'
+  | 'storage_unavailable'
+  | 'network_error';
+
+/** One invalid field of a 422 response. */
+export interface FieldError {
+  /** The field's name, as sent (for example `password`). */
+  field: string;
+  /** What is wrong with it. */
+  code: AuthErrorCode;
+  /** A human sentence. */
+  detail: string;
+}
+
+/**
+ * An error from Tollgate: thrown by every function of this package.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await auth.login('sam@example.com', 'wrong password');
+ * } catch (e) {
+ *   if (e instanceof AuthError && e.code === 'invalid_credentials') showLoginError(e.message);
+ * }
+ * ```
+ */
+export class AuthError extends Error {
+  /** The stable code (see {@link AuthErrorCode}). */
+  readonly code: AuthErrorCode;
+  /** The HTTP status of the response that carried it; 0 when no response arrived. */
+  readonly status: number;
+  /** Seconds to wait before retrying, from `Retry-After` (429, 503), when the server sent one. */
+  readonly retryAfter?: number;
+  /** Per-field problems of a 422 `validation_error`. */
+  readonly errors?: FieldError[];
+
+  /** Creates an error; `message` is the server's human `detail` sentence. */
+  constructor(
+    code: AuthErrorCode,
+    message: string,
+    options: { status?: number; cause?: unknown; retryAfter?: number; errors?: FieldError[] } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AuthError';
+    this.code = code;
+    this.status = options.status ?? 0;
+    if (options.retryAfter !== undefined) this.retryAfter = options.retryAfter;
+    if (options.errors !== undefined) this.errors = options.errors;
+  }
+}

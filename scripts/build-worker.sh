@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Builds the Worker (worker/build/) with worker-build, using only tools installed by
+# scripts/setup.sh: the cargo-installed wasm-bindgen, npm's binaryen (wasm-opt) and esbuild.
+# Without these variables worker-build would download them from GitHub, which fails here.
+#
+# Skips the build when nothing it reads has changed since the last successful one: wrangler
+# runs this command twice at every `wrangler dev` start, and the test harness starts several.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$(command -v wasm-bindgen || echo "$HOME/.cargo/bin/wasm-bindgen")}"
+export WASM_OPT_BIN="$root/node_modules/.bin/wasm-opt"
+export ESBUILD_BIN="$root/node_modules/.bin/esbuild"
+for bin in "$WASM_BINDGEN_BIN" "$WASM_OPT_BIN" "$ESBUILD_BIN"; do
+  [ -x "$bin" ] || { echo "build-worker: $bin is missing; run scripts/setup.sh (or make setup)" >&2; exit 1; }
+done
+
+inputs_hash() {
+  { find Cargo.toml Cargo.lock crates/core worker -type f \
+      \( -name '*.rs' -o -name '*.toml' -o -name '*.txt' -o -name '*.json' \) \
+      -not -path 'worker/build/*' -not -path 'worker/public/*' -print0 \
+      | sort -z | xargs -0 sha256sum; "$WASM_BINDGEN_BIN" --version; } | sha256sum | cut -d' ' -f1
+}
+stamp=worker/build/.inputs-sha256
+want=$(inputs_hash)
+if [ -f worker/build/index.js ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  echo "build-worker: up to date"
+  exit 0
+fi
+# A build that was interrupted leaves a staging dir that makes the next one wait for a lock.
+rm -rf worker/build/.tmp
+(cd worker && worker-build --release)
+echo "$want" > "$stamp"

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Installs every tool Tollgate builds and tests with, pinned, from the registries this
+# machine can reach (crates.io, npm, Debian). Idempotent: each step checks what is already
+# there and skips itself, so the second run takes about a second.
+#
+#   scripts/setup.sh            everything
+#   scripts/setup.sh rust       Rust tools only (wasm target, worker-build, wasm-bindgen, wasm-pack)
+#   scripts/setup.sh browser    Debian chromium + chromium-driver only
+#   scripts/setup.sh node       npm packages only (root package-lock.json)
+#
+# Why no downloads from GitHub: the machines we build on reach only package registries, and
+# wasm-pack / worker-build would otherwise fetch wasm-bindgen, wasm-opt and esbuild from there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Pins. wasm-bindgen-cli must equal the `wasm-bindgen` crate in Cargo.lock exactly,
+# so it is read from there rather than written twice.
+WORKER_BUILD_VERSION=0.8.7
+WASM_PACK_VERSION=0.15.1
+WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock 2>/dev/null || true)
+WASM_BINDGEN_VERSION=${WASM_BINDGEN_VERSION:-0.2.130}
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+# `cargo_tool BIN VERSION CRATE [extra cargo install args]`: installs CRATE@VERSION unless BIN
+# already reports VERSION.
+cargo_tool() {
+  local bin=$1 version=$2 crate=$3; shift 3
+  if command -v "$bin" >/dev/null 2>&1 && "$bin" --version 2>/dev/null | grep -qF " $version"; then
+    return 0
+  fi
+  log "cargo install $crate $version (several minutes on a cold machine)"
+  cargo install "$crate" --version "$version" "$@"
+}
+
+setup_rust() {
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    log "rustup target add wasm32-unknown-unknown"
+    rustup target add wasm32-unknown-unknown
+  fi
+  cargo_tool worker-build "$WORKER_BUILD_VERSION" worker-build --locked
+  # Not --locked: the registry mirror lacks one version wasm-bindgen-cli's own lockfile names.
+  cargo_tool wasm-bindgen "$WASM_BINDGEN_VERSION" wasm-bindgen-cli
+  cargo_tool wasm-pack "$WASM_PACK_VERSION" wasm-pack --locked
+}
+
+setup_browser() {
+  if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then return 0; fi
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  log "apt-get install chromium chromium-driver"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+}
+
+setup_node() {
+  # The stamp holds the hash of the lockfile that node_modules was installed from.
+  local want have=""
+  want=$(sha256sum package-lock.json | cut -d' ' -f1)
+  [ -f node_modules/.tollgate-lock-sha256 ] && have=$(cat node_modules/.tollgate-lock-sha256)
+  if [ "$want" != "$have" ]; then
+    log "npm ci"
+    npm ci --no-audit --no-fund
+    echo "$want" > node_modules/.tollgate-lock-sha256
+  fi
+}
+
+case "${1:-all}" in
+  rust) setup_rust ;;
+  browser) setup_browser ;;
+  node) setup_node ;;
+  all) setup_browser; setup_node; setup_rust ;;
+  *) echo "usage: $0 [all|rust|browser|node]" >&2; exit 2 ;;
+esac

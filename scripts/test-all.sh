@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every test layer, each with its own runner's output, then one summary line
+# "N passed, N failed". Fails when any layer fails or runs zero tests. Called by `make test`.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+logs=target/test-logs
+rm -rf "$logs"; mkdir -p "$logs"
+
+run_layer() { # name, make target
+  local name=$1 target=$2
+  printf '\n\033[1m=== %s (make %s)\033[0m\n' "$name" "$target"
+  make --no-print-directory "$target" 2>&1 | tee "$logs/$name.log"
+  echo "${PIPESTATUS[0]}" > "$logs/$name.rc"
+}
+
+run_layer rust test-rust
+run_layer wasm test-wasm
+run_layer ts test-ts
+run_layer e2e test-e2e
+
+node scripts/test-summary.mjs "$logs" rust wasm ts e2e
