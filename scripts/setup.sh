@@ -8,6 +8,10 @@
 #   scripts/setup.sh browser    Debian chromium + chromium-driver only
 #   scripts/setup.sh node       npm packages only (root package-lock.json)
 #
+# npm: package.json pins rollup (a vite dependency) through "overrides" to 4.62.2, the newest
+# release whose per-platform packages are all on the registry mirror these machines use;
+# with newer ones `npm ci` refuses a lockfile that cannot list them.
+#
 # Why no downloads from GitHub: the machines we build on reach only package registries, and
 # wasm-pack / worker-build would otherwise fetch wasm-bindgen, wasm-opt and esbuild from there.
 set -euo pipefail
@@ -26,7 +30,8 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 # already reports VERSION.
 cargo_tool() {
   local bin=$1 version=$2 crate=$3; shift 3
-  if command -v "$bin" >/dev/null 2>&1 && "$bin" --version 2>/dev/null | grep -qF " $version"; then
+  # Tools print "name 1.2.3" or just "1.2.3"; match the version as a whole word.
+  if command -v "$bin" >/dev/null 2>&1 && "$bin" --version 2>/dev/null | grep -qE "(^|[[:space:]])${version//./\\.}([[:space:]]|$)"; then
     return 0
   fi
   log "cargo install $crate $version (several minutes on a cold machine)"

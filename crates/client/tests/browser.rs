@@ -2,7 +2,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use tollgate_client::decode_claims;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
