@@ -35,8 +35,8 @@ npm/dist/index.js: $(CLIENT_SRC)
 	npm run --silent -w @tollgate/client build
 
 assets: client ## Copy the client package and Swagger UI into the Worker's static assets
-	@mkdir -p worker/public/client worker/public/vendor/swagger-ui
-	@cp npm/dist/*.js npm/dist/*.wasm worker/public/client/
+	@rm -rf worker/public/client && mkdir -p worker/public/client worker/public/vendor/swagger-ui
+	@cp -R npm/dist/. worker/public/client/
 	@cp $(SWAGGER)/swagger-ui-bundle.js $(SWAGGER)/swagger-ui.css worker/public/vendor/swagger-ui/
 
 worker: ## Build the Worker (worker/build) with worker-build
