@@ -19,6 +19,8 @@ extern crate alloc;
 
 pub mod error;
 pub mod limits;
+#[cfg(feature = "server")]
+pub mod password;
 pub mod random;
 pub mod time;
 pub mod unverified;
