@@ -273,13 +273,16 @@ fn dummy_verify_runs_for_any_password_and_any_parameters() {
     hasher.dummy_verify("someone@example.com's guess");
     hasher.dummy_verify("");
     hasher.dummy_verify(&"a".repeat(1 << 20));
-    // Even parameters argon2 refuses must not panic: the work is skipped, not crashed.
-    PasswordHasher::new(Argon2Params {
-        memory_kib: 0,
-        iterations: 0,
-        parallelism: 0,
-    })
-    .dummy_verify("password");
+    // Parameters argon2 refuses, or that no stored hash may have, are skipped like `hash`
+    // refuses them: neither a panic nor (for t = u32::MAX) hours of work.
+    for (m, t, p) in [(0, 0, 0), (8, u32::MAX, 1), (u32::MAX, 1, 1)] {
+        PasswordHasher::new(Argon2Params {
+            memory_kib: m,
+            iterations: t,
+            parallelism: p,
+        })
+        .dummy_verify("password");
+    }
 }
 
 // --- Argon2Params -----------------------------------------------------------------------------

@@ -147,11 +147,12 @@ impl PasswordHasher {
     /// so that login time does not reveal which emails exist.
     ///
     /// Like [`PasswordHasher::verify`], it does no work for a password over
-    /// [`MAX_PASSWORD_BYTES`]. It matches the time of verifying against a hash at the
-    /// configured parameters; users still on bcrypt or other parameters take their own time
-    /// until their next login re-hashes them.
+    /// [`MAX_PASSWORD_BYTES`], nor (like [`PasswordHasher::hash`]) for parameters outside the
+    /// stored-hash bounds. It matches the time of verifying against a hash at the configured
+    /// parameters; users still on bcrypt or other parameters take their own time until their
+    /// next login re-hashes them.
     pub fn dummy_verify(&self, password: &str) {
-        if password.len() > MAX_PASSWORD_BYTES {
+        if password.len() > MAX_PASSWORD_BYTES || self.params.check_within_bounds().is_err() {
             return;
         }
         let Argon2Params {
