@@ -5,8 +5,9 @@
 //! `src/encoding.c`): `v=` optional and meaning version 0x10 when absent, then exactly
 //! `m=`, `t=`, `p=` in that order, decimals without sign or leading zeros, salt and hash in
 //! unpadded standard base64 whose unused trailing bits are zero. The `keyid` and `data`
-//! parameters of the PHC format are refused: neither the reference verifier nor argon2-cffi
-//! honours them, so a hash carrying them cannot be verified the way it was made.
+//! parameters of the PHC format are refused: the reference decoder accepts nothing after
+//! `p=` (and passlib's tests record older versions parsing `data` only to drop it), so a hash
+//! carrying them cannot be checked the way it was made.
 
 use alloc::format;
 

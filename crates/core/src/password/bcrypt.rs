@@ -13,9 +13,10 @@
 //! password counts. The format is `$2b$` + two-digit cost + `$` + 22 characters of salt
 //! (16 bytes) + 31 characters of hash (23 bytes), in bcrypt's own base64 alphabet
 //! `./A-Za-z0-9`. The unused low bits of the last salt and hash characters must be zero: the
-//! OpenBSD reference re-encodes the salt canonically and compares whole strings, so a hash with
-//! those bits set never verifies there, and pyca/bcrypt raises on it; refusing it here says so
-//! at import time rather than failing every login.
+//! OpenBSD reference (`bcrypt_checkpass`) re-encodes the salt and hash canonically and compares
+//! whole strings, so a hash with those bits set never verifies there; pyca/bcrypt raises
+//! "Invalid salt" for such a salt and answers no for such a hash. Refusing it here says so at
+//! import time rather than failing every login.
 
 use base64::Engine as _;
 use base64::alphabet::BCRYPT;

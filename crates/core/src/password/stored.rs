@@ -100,15 +100,15 @@ pub enum StoredHashError {
     UnknownFormat,
     /// When the known prefix is followed by something that is not that format's grammar.
     Malformed,
-    /// When an argon2 hash carries `keyid` or `data`, which the reference verifier ignores.
+    /// When an argon2 hash carries `keyid` or `data`, which the reference decoder refuses.
     UnsupportedParameter,
     /// When an argon2 version is neither 16 (0x10) nor 19 (0x13).
     UnsupportedVersion,
     /// When a salt or hash has characters outside its base64 alphabet or an impossible length.
     Base64,
     /// When a salt or hash's last character sets bits the encoding leaves unused: reference
-    /// bcrypt (OpenBSD) never verifies such a hash and pyca/bcrypt rejects it; the argon2
-    /// reference decoder rejects it too.
+    /// bcrypt (OpenBSD) never verifies such a hash, pyca/bcrypt rejects such a salt, and the
+    /// argon2 reference decoder rejects either.
     NonCanonicalBase64,
     /// When an argon2 salt is outside [`super::MIN_ARGON2_SALT_BYTES`]..=
     /// [`super::MAX_ARGON2_SALT_BYTES`].
