@@ -10,8 +10,8 @@
 //!   A match on anything other than argon2id at the configured cost asks for a re-hash.
 //! - [`PasswordHasher::dummy_verify`] spends the time of a real verify for logins with
 //!   unknown emails, so response times do not reveal which accounts exist.
-//! - [`check_policy`] is the registration rule: 8 to 1024 bytes' worth of characters, not a
-//!   common password, no composition rules.
+//! - [`check_policy`] is the registration rule: at least 8 characters, at most 1024 bytes,
+//!   not a common password, no composition rules.
 //!
 //! Nothing here reads a clock or draws randomness of its own, and nothing panics on input.
 
