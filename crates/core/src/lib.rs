@@ -24,6 +24,8 @@ pub mod email;
 pub mod error;
 pub mod id;
 pub mod limits;
+#[cfg(feature = "server")]
+pub mod password;
 pub mod random;
 #[cfg(feature = "server")]
 pub mod refresh;
