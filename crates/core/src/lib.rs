@@ -21,6 +21,8 @@ pub mod error;
 pub mod limits;
 pub mod random;
 pub mod time;
+#[cfg(feature = "server")]
+pub mod token;
 pub mod unverified;
 
 pub use error::{Error, ErrorCode, FieldError, RefreshRejection, Result, TokenRejection};

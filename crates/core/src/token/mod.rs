@@ -1,0 +1,13 @@
+//! Access tokens: RFC 9068-style JWTs signed with HS256 or EdDSA, issued and verified strictly.
+//!
+//! - [`jws`] is the signature-level layer the test vectors drive; [`dangerous`] builds keys
+//!   without Tollgate's checks, for those vectors only.
+//!
+//! The algorithm always comes from the key, never from the token: a header may only agree.
+//! Signing and signature checks are `jsonwebtoken`'s pure-Rust backend; headers are parsed
+//! here, once and strictly (duplicate keys refused at any depth).
+
+pub mod dangerous;
+mod header;
+pub mod jws;
+mod strict_json;
