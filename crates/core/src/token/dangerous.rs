@@ -4,6 +4,7 @@
 //! Named after `jsonwebtoken::dangerous`: the word is the warning.
 
 use super::jws::{SigningKey, VerifyingKey};
+use super::keys::KeySet;
 
 /// An HS256 signing key from raw secret bytes, with no length or strength check.
 pub fn hs256_signing_key(secret: &[u8]) -> SigningKey {
@@ -13,4 +14,11 @@ pub fn hs256_signing_key(secret: &[u8]) -> SigningKey {
 /// An HS256 verifying key from raw secret bytes, with no length or strength check.
 pub fn hs256_verifying_key(secret: &[u8]) -> VerifyingKey {
     VerifyingKey::hs256(secret)
+}
+
+/// An HS256 [`KeySet`] from raw secret bytes (which need not be UTF-8), with no length or
+/// strength check: for running published vectors such as RFC 7515 Appendix A.1 through
+/// [`super::verify`].
+pub fn hs256_key_set(secret: &[u8]) -> KeySet {
+    KeySet::hs256_unchecked(secret)
 }

@@ -53,8 +53,12 @@ impl KeySet {
     /// rules are in [`super::secret_strength`]). The message says what to do, never the value.
     pub fn hs256(secret: &str) -> Result<KeySet, Error> {
         secret_strength::check(secret)?;
-        let signing = SigningKey::hs256(secret.as_bytes());
-        Ok(KeySet::new(signing, hs256_kid(secret.as_bytes())))
+        Ok(KeySet::hs256_unchecked(secret.as_bytes()))
+    }
+
+    /// HS256 from raw secret bytes with no strength check (see [`super::dangerous`]).
+    pub(crate) fn hs256_unchecked(secret: &[u8]) -> KeySet {
+        KeySet::new(SigningKey::hs256(secret), hs256_kid(secret))
     }
 
     /// EdDSA (Ed25519) from a PKCS#8 PEM private key (`JWT_PRIVATE_KEY`); its public key is
