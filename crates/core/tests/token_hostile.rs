@@ -143,7 +143,7 @@ fn noncanonical(segment: &str) -> String {
 /// A header JSON padded with spaces until its base64url length leaves unused bits.
 fn header_with_unused_bits(w: &World) -> String {
     let mut header = w.hs_header();
-    while header.len() % 3 == 0 {
+    while header.len().is_multiple_of(3) {
         header.insert(1, ' ');
     }
     header
@@ -648,7 +648,7 @@ fn encoding_and_shape_tricks_are_rejected() {
     let odd_header = encode_base64url(header_with_unused_bits(&w).as_bytes());
     let body = claims().to_string();
     let mut odd_body = body.clone();
-    while odd_body.len() % 3 == 0 {
+    while odd_body.len().is_multiple_of(3) {
         odd_body.insert(1, ' ');
     }
     let odd_payload = encode_base64url(odd_body.as_bytes());

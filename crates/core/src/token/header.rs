@@ -105,3 +105,75 @@ pub(crate) fn is_access_token_type(typ: &str) -> bool {
     };
     subtype.eq_ignore_ascii_case("at+jwt")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn access_token_types() {
+        for typ in [
+            "at+jwt",
+            "AT+JWT",
+            "application/at+jwt",
+            "APPLICATION/at+Jwt",
+        ] {
+            assert!(is_access_token_type(typ), "{typ}");
+        }
+        for typ in [
+            "",
+            "JWT",
+            "jwt",
+            "at+jwt ",
+            "application/",
+            "application/jwt",
+            "applicationat+jwt",
+            "application/application/at+jwt",
+            "text/at+jwt",
+            "at+jwt;q=1",
+            "é",
+            "application/é",
+        ] {
+            assert!(!is_access_token_type(typ), "{typ}");
+        }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn header_rules_that_need_no_key() {
+        let parse = |json: &str| parse(json.as_bytes()).map(|h| h.alg);
+        assert_eq!(parse(r#"{"alg":"HS256"}"#), Ok(Algorithm::Hs256));
+        assert_eq!(parse(r#"{"alg":"EdDSA"}"#), Ok(Algorithm::EdDsa));
+        // An escaped spelling of the same string is the same string.
+        assert_eq!(
+            parse(r#"{"alg":"HS\u0032\u0035\u0036"}"#),
+            Ok(Algorithm::Hs256)
+        );
+        assert_eq!(
+            parse(r#"{"alg":"Ed25519"}"#),
+            Err(TokenRejection::Algorithm)
+        );
+        assert_eq!(parse(r#"{"typ":"at+jwt"}"#), Err(TokenRejection::Algorithm));
+        assert_eq!(
+            parse(r#"{"alg":"HS256","crit":[]}"#),
+            Err(TokenRejection::Critical)
+        );
+        assert_eq!(
+            parse(r#"{"alg":"HS256","jwk":{}}"#),
+            Err(TokenRejection::EmbeddedKey)
+        );
+        assert_eq!(
+            parse(r#"{"alg":"HS256","typ":{}}"#),
+            Err(TokenRejection::Type)
+        );
+        assert_eq!(
+            parse(r#"{"alg":"HS256","kid":[]}"#),
+            Err(TokenRejection::UnknownKey)
+        );
+        // x5t is a thumbprint hint, not a key: harmless, ignored.
+        assert_eq!(
+            parse(r#"{"alg":"HS256","x5t":"abc"}"#),
+            Ok(Algorithm::Hs256)
+        );
+    }
+}

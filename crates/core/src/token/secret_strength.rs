@@ -186,3 +186,34 @@ fn estimated_bits(s: &[u8]) -> f64 {
         .sum();
     per_byte * n
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn repeated_patterns() {
+        assert!(repeats_a_pattern(b"aa"));
+        assert!(repeats_a_pattern(b"abcabcab"));
+        assert!(!repeats_a_pattern(b"abcabd"));
+        assert!(!repeats_a_pattern(b"a"));
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn sequential_runs_go_both_ways() {
+        assert_eq!(longest_sequential_run(b""), 0);
+        assert_eq!(longest_sequential_run(b"x"), 1);
+        assert_eq!(longest_sequential_run(b"x0123456z"), 7);
+        assert_eq!(longest_sequential_run(b"zyxwvuts"), 8);
+        assert_eq!(longest_sequential_run(b"\xfe\xff\x00"), 2);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn entropy_estimate_matches_known_distributions() {
+        // 32 characters, 16 symbols twice each: exactly 4 bits per character.
+        let even: alloc::vec::Vec<u8> = (0..32u8).map(|i| b'a' + i % 16).collect();
+        assert!((estimated_bits(&even) - 128.0).abs() < 1e-9);
+        assert_eq!(estimated_bits(b"aaaa"), 0.0);
+    }
+}

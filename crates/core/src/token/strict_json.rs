@@ -425,3 +425,137 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
         Ok(serde_json::Value::Object(object))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use alloc::format;
+    use alloc::string::ToString;
+    use alloc::vec::Vec;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    /// Records the top-level keys it is handed, checking every value.
+    #[derive(Default)]
+    struct Keys(Vec<String>);
+
+    impl<'de> Members<'de> for Keys {
+        fn member<A: MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+            reason: &Reason,
+        ) -> Result<(), A::Error> {
+            self.0.push(key.to_string());
+            map.next_value_seed(AnyValue(reason))
+        }
+    }
+
+    fn keys(json: &str) -> Result<Vec<String>, TokenRejection> {
+        let mut k = Keys::default();
+        parse_object(json.as_bytes(), &mut k).map(|()| k.0)
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn objects_are_read_once_in_order() {
+        assert_eq!(
+            keys(r#" {"b":1, "a":[{"x":null}], "c":{"d":"e"}} "#).unwrap(),
+            ["b", "a", "c"]
+        );
+        assert_eq!(keys("{}").unwrap(), Vec::<String>::new());
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn duplicates_are_found_at_any_depth_and_through_escapes() {
+        for json in [
+            r#"{"a":1,"a":1}"#,
+            r#"{"a":1,"\u0061":2}"#,
+            r#"{"o":{"k":1,"k":2}}"#,
+            r#"{"o":[1,[{"k":1},{"k":1,"k":2}]]}"#,
+            r#"{"o":{"p":{"q":{"k":1,"k":2}}}}"#,
+        ] {
+            assert_eq!(keys(json), Err(TokenRejection::DuplicateKey), "{json}");
+        }
+        // The same key in sibling objects is not a duplicate.
+        assert!(keys(r#"{"o":[{"k":1},{"k":2}],"p":{"k":3}}"#).is_ok());
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn duplicates_are_found_past_the_small_key_buffer() {
+        // 40 distinct keys, then a repeat of the first and of the last: both must be caught
+        // (the first lives in the stack buffer, the last in the overflow set).
+        let many: Vec<String> = (0..40).map(|i| format!(r#""k{i}":{i}"#)).collect();
+        let body = many.join(",");
+        assert_eq!(keys(&format!("{{{body}}}")).unwrap().len(), 40);
+        for repeat in ["k0", "k39", "k16"] {
+            let json = format!(r#"{{{body},"{repeat}":0}}"#);
+            assert_eq!(keys(&json), Err(TokenRejection::DuplicateKey), "{repeat}");
+        }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn anything_but_one_object_is_malformed() {
+        for json in [
+            "",
+            " ",
+            "[]",
+            "null",
+            "\"{}\"",
+            "{} {}",
+            "{},",
+            "{\"a\":1,}",
+            "{'a':1}",
+            "{\"a\":01}",
+            "{\"a\":NaN}",
+            "{\"a\":\"\\ud800\"}",
+            "\u{feff}{}",
+            "{\"a\":1e999}",
+        ] {
+            assert_eq!(keys(json), Err(TokenRejection::Json), "{json:?}");
+        }
+        assert_eq!(
+            parse_object(b"{\"a\":\"\xff\"}", &mut Keys::default()),
+            Err(TokenRejection::Json)
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn deep_nesting_is_refused_without_exhausting_the_stack() {
+        // serde_json stops at 128 levels; a header of brackets must fail, not crash.
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(4000), "]".repeat(4000));
+        assert_eq!(keys(&deep), Err(TokenRejection::Json));
+        let objects = format!("{}1{}", "{\"a\":".repeat(2000), "}".repeat(2000));
+        assert_eq!(keys(&objects), Err(TokenRejection::Json));
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn integers_are_read_only_as_non_negative_integers() {
+        let read = |json: &str| {
+            let reason = Reason::default();
+            let mut de = serde_json::Deserializer::from_str(json);
+            UintSeed {
+                reason: &reason,
+                max: 100,
+            }
+            .deserialize(&mut de)
+            .map_err(|_| reason.rejection())
+        };
+        assert_eq!(read("0"), Ok(0));
+        assert_eq!(read("100"), Ok(100));
+        for bad in [
+            "101", "-1", "1.0", "1e2", "\"1\"", "true", "null", "[1]", "{}",
+        ] {
+            assert_eq!(read(bad), Err(TokenRejection::ClaimType), "{bad}");
+        }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn values_for_configuration_refuse_duplicates_too() {
+        assert!(parse_value(br#"{"keys":[{"a":1}]}"#).is_ok());
+        assert_eq!(
+            parse_value(br#"{"keys":[{"a":1,"a":1}]}"#),
+            Err(TokenRejection::DuplicateKey)
+        );
+        assert_eq!(parse_value(b"{} x"), Err(TokenRejection::Json));
+    }
+}
