@@ -1,5 +1,6 @@
 //! The error codes are one contract across Rust, HTTP and TypeScript: this keeps the
 //! TypeScript `AuthErrorCode` union of `@tollgate/client` identical to `ErrorCode::ALL`.
+#![allow(clippy::expect_used)]
 
 use tollgate_core::ErrorCode;
 use wasm_bindgen_test::wasm_bindgen_test;
