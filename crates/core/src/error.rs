@@ -249,7 +249,7 @@ pub enum TokenRejection {
     ClaimType,
     /// When `exp` is in the past (beyond the leeway).
     Expired,
-    /// When `nbf` is in the future (beyond the leeway).
+    /// When `nbf` or `iat` is in the future (beyond the leeway).
     NotYetValid,
     /// When `iss` is not exactly the configured issuer.
     Issuer,

@@ -32,6 +32,8 @@ pub mod refresh;
 pub mod roles;
 pub mod throttle;
 pub mod time;
+#[cfg(feature = "server")]
+pub mod token;
 pub mod unverified;
 
 pub use error::{Error, ErrorCode, FieldError, RefreshRejection, Result, TokenRejection};
