@@ -1,7 +1,6 @@
 //! Where a request goes: the route table, and what every response gets on the way out.
 
 use serde_json::json;
-use tollgate_core::Error;
 use tollgate_core::time::UnixSeconds;
 use worker::{Env, Method, Request, Response};
 
