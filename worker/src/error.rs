@@ -98,11 +98,12 @@ impl AuthError {
     }
 
     /// What to log about this error, if anything: server-side failures only, with detail.
+    /// (A misconfiguration is logged once per isolate, when the configuration is read.)
     pub fn log_detail(&self) -> Option<String> {
         match self {
-            AuthError::Core(
-                e @ (Error::Internal(_) | Error::StorageUnavailable(_) | Error::Misconfigured(_)),
-            ) => Some(e.to_string()),
+            AuthError::Core(e @ (Error::Internal(_) | Error::StorageUnavailable(_))) => {
+                Some(e.to_string())
+            }
             _ => None,
         }
     }

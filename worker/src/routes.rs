@@ -4,7 +4,7 @@ use serde_json::json;
 use tollgate_core::time::UnixSeconds;
 use worker::{Env, Method, Request, Response};
 
-use crate::config::{self, SharedSettings, Settings};
+use crate::config::{self, Settings, SharedSettings};
 use crate::error::AuthError;
 use crate::events::LogSink;
 use crate::handlers::{account, admin, auth, meta};
