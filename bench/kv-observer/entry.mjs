@@ -1,0 +1,49 @@
+// Tollgate's built Worker (worker/build/index.js, unchanged) behind a thin wrapper that
+// counts the storage calls it really makes, for the "KV operations per request" figure.
+//
+// Every request gets its own copy of `env` whose KV namespaces (USERS, TOKENS) and Durable
+// Object namespace (THROTTLE) are proxies: each method call on them (get, getWithMetadata,
+// put, delete, list; the Durable Object stubs' calls) is recorded with the first segment of
+// its key, and the list comes back in the `X-Bench-Storage-Calls` response header. Nothing
+// else changes: the Worker runs its own code against workerd's real local KV.
+// Run only by bench/sections/kv-ops.mjs, through a wrangler.toml derived from Tollgate's.
+import { WorkerEntrypoint } from 'cloudflare:workers';
+import Tollgate from '../../worker/build/index.js';
+
+export * from '../../worker/build/index.js';
+
+const HEADER = 'X-Bench-Storage-Calls';
+
+function observe(target, name, calls) {
+  return new Proxy(target, {
+    get(t, prop) {
+      const value = Reflect.get(t, prop);
+      // workers-rs checks a binding's type by `constructor.name`: leave that untouched.
+      if (typeof value !== 'function' || prop === 'constructor' || typeof prop === 'symbol') return value;
+      return (...args) => {
+        const key = typeof args[0] === 'string' ? `:${args[0].split(':')[0]}` : '';
+        calls.push(`${name}.${String(prop)}${key}`);
+        const result = value.apply(t, args);
+        // A Durable Object stub is an object too: record what is called on it.
+        if (name === 'THROTTLE' && prop === 'get' && result && typeof result === 'object') {
+          return observe(result, 'THROTTLE.stub', calls);
+        }
+        return result;
+      };
+    },
+  });
+}
+
+export default class Observed extends WorkerEntrypoint {
+  async fetch(request) {
+    const calls = [];
+    const env = { ...this.env };
+    for (const name of ['USERS', 'TOKENS']) env[name] = observe(this.env[name], name, calls);
+    env.THROTTLE = observe(this.env.THROTTLE, 'THROTTLE', calls);
+    const inner = new Tollgate(this.ctx, env);
+    const response = await inner.fetch(request);
+    const out = new Response(response.body, response);
+    out.headers.set(HEADER, JSON.stringify(calls));
+    return out;
+  }
+}

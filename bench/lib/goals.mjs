@@ -1,0 +1,87 @@
+// The issue's goals, checked against one run's results. Each figure is a ratio to a peer
+// measured in the same run where there is a peer, else an absolute bound.
+
+const r2 = (x) => (Number.isFinite(x) ? Number(x.toFixed(2)) : null);
+
+/** A figure: `value` compared with `goal` by `op` ('>=' or '<='); null `value` = not measured. */
+function figure(id, figure, o) {
+  const met = o.value === null || o.value === undefined ? null : o.op === '>=' ? o.value >= o.goal : o.value <= o.goal;
+  return { id, figure, ...o, value: o.value === null || o.value === undefined ? null : r2(o.value), met };
+}
+
+export function evaluate(r) {
+  const out = [];
+  const h = r.http;
+  if (h) {
+    const s = h.stateless;
+    out.push(figure('stateless_vs_hono', 'Protected route throughput (stateless HS256 verify), req/s, vs Hono on the same workerd', {
+      tollgate: s.tollgate.rps_median, peer: s.hono.rps_median, peer_name: 'Hono jwt', unit: 'req/s',
+      value: s.tollgate.rps_median / s.hono.rps_median, op: '>=', goal: 1.5, kind: 'ratio' }));
+    const m = h.me;
+    out.push(figure('me_vs_hono', '/me throughput (verify + one KV read), req/s, vs Hono', {
+      tollgate: m.tollgate.rps_median, peer: m.hono.rps_median, peer_name: 'Hono jwt + KV', unit: 'req/s',
+      value: m.tollgate.rps_median / m.hono.rps_median, op: '>=', goal: 1.2, kind: 'ratio' }));
+    out.push(figure('me_vs_fastapi', '/me throughput, req/s, vs FastAPI (in-process dict)', {
+      tollgate: m.tollgate.rps_median, peer: m.fastapi.rps_median, peer_name: 'FastAPI', unit: 'req/s',
+      value: m.tollgate.rps_median / m.fastapi.rps_median, op: '>=', goal: 3, kind: 'ratio' }));
+    const l = h.login;
+    out.push(figure('login_p50', 'Login latency p50 at m=19456 t=2 p=1, ms, vs FastAPI', {
+      tollgate: l.tollgate.p50_ms, peer: l.fastapi.p50_ms, peer_name: 'FastAPI', unit: 'ms',
+      value: l.tollgate.p50_ms / l.fastapi.p50_ms, op: '<=', goal: 1, kind: 'ratio' }));
+    out.push(figure('login_p99', 'Login latency p99 at m=19456 t=2 p=1, ms, vs FastAPI', {
+      tollgate: l.tollgate.p99_ms, peer: l.fastapi.p99_ms, peer_name: 'FastAPI', unit: 'ms',
+      value: l.tollgate.p99_ms / l.fastapi.p99_ms, op: '<=', goal: 1, kind: 'ratio' }));
+  }
+  if (r.hashing) {
+    const x = r.hashing;
+    out.push(figure('argon2_wasm_vs_native', 'argon2id hash time in workerd (wasm), ms, vs native argon2 crate', {
+      tollgate: x.workerd_wasm_ms.median, peer: x.native_argon2_crate_ms.median, peer_name: 'native argon2 0.6', unit: 'ms',
+      value: x.workerd_wasm_ms.median / x.native_argon2_crate_ms.median, op: '<=', goal: 1.3, kind: 'ratio' }));
+  }
+  if (r.client && !r.client.skipped) {
+    const d = r.client.decode;
+    const t = d['@tollgate/client decodeClaims'].ops_per_second;
+    out.push(figure('decode_vs_jose', 'Client decode ops/s in headless Chromium, vs jose decodeJwt', {
+      tollgate: t, peer: d['jose decodeJwt'].ops_per_second, peer_name: 'jose', unit: 'ops/s',
+      value: t / d['jose decodeJwt'].ops_per_second, op: '>=', goal: 1, kind: 'ratio' }));
+    out.push(figure('decode_vs_jwt_decode', 'Client decode ops/s in headless Chromium, vs jwt-decode', {
+      tollgate: t, peer: d['jwt-decode jwtDecode'].ops_per_second, peer_name: 'jwt-decode', unit: 'ops/s',
+      value: t / d['jwt-decode jwtDecode'].ops_per_second, op: '>=', goal: 10, kind: 'ratio' }));
+    out.push(figure('client_size', 'Client package gzipped: wasm + all its JS bundled and minified, bytes (stretch 5,000)', {
+      tollgate: r.client.size.package_total_gzip, unit: 'bytes',
+      value: r.client.size.package_total_gzip, op: '<=', goal: 8000, kind: 'absolute' }));
+  } else {
+    const why = r.client?.reason ?? 'not run';
+    for (const [id, name] of [['decode_vs_jose', 'Client decode ops/s vs jose decodeJwt'], ['decode_vs_jwt_decode', 'Client decode ops/s vs jwt-decode'], ['client_size', 'Client package gzipped']]) {
+      out.push({ ...figure(id, name, { value: null, op: '>=', goal: null, kind: 'skipped' }), skipped: why });
+    }
+  }
+  if (r.size) {
+    out.push(figure('worker_size', 'Worker upload size gzipped (wrangler deploy --dry-run), KiB', {
+      tollgate: r.size.wrangler_gzip_kib, unit: 'KiB', value: r.size.wrangler_gzip_kib, op: '<=', goal: 250, kind: 'absolute' }));
+  }
+  if (r.kv_ops) {
+    const f = r.kv_ops.flows;
+    const total = (x) => x.reads + x.writes + x.deletes + x.lists;
+    const stateless = f['GET /auth/claims (stateless)'];
+    const me = f['GET /me'];
+    const refresh = f['POST /auth/refresh'];
+    out.push(figure('kv_stateless', 'KV operations on the stateless route', { tollgate: total(stateless), unit: 'operations', value: total(stateless), op: '<=', goal: 0, kind: 'absolute' }));
+    out.push(figure('kv_me', 'KV operations on /me (goal: exactly 1 read)', { tollgate: total(me), unit: 'operations', value: me.reads === 1 && total(me) === 1 ? 1 : 99, op: '<=', goal: 1, kind: 'absolute', detail: `${me.reads} reads, ${total(me) - me.reads} other` }));
+    const refreshReads = refresh.reads + refresh.lists;
+    const refreshWrites = refresh.writes + refresh.deletes;
+    out.push(figure('kv_refresh', 'KV operations per refresh (goal: at most 2 reads and 2 writes)', { tollgate: refreshReads + refreshWrites, unit: 'operations',
+      value: Math.max(refreshReads, refreshWrites), op: '<=', goal: 2, kind: 'absolute', detail: `${refreshReads} reads, ${refreshWrites} writes` }));
+  }
+  if (r.import && !r.import.skipped) {
+    out.push(figure('import_100k', '`tollgate import` of 100,000 lines, seconds', { tollgate: r.import.median_seconds, unit: 's', value: r.import.median_seconds, op: '<=', goal: 10, kind: 'absolute' }));
+  } else {
+    out.push({ ...figure('import_100k', '`tollgate import` of 100,000 lines', { value: null, op: '<=', goal: 10, kind: 'skipped' }), skipped: r.import?.reason ?? 'not run' });
+  }
+  for (const f of out) {
+    f.summary = f.value === null ? `skipped: ${f.skipped}`
+      : f.kind === 'ratio' ? `${f.tollgate} vs ${f.peer} ${f.unit} = ${f.value}x (goal ${f.op} ${f.goal}x)`
+        : `${f.detail ?? f.tollgate} ${f.detail ? '' : f.unit} (goal ${f.op} ${f.goal})`.replace(/\s+/g, ' ');
+  }
+  return out;
+}

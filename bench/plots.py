@@ -1,0 +1,137 @@
+"""Draws the benchmark plots from bench/results/latest.json into bench/results/*.svg.
+
+Run by bench/run.sh with bench/.venv's Python (matplotlib pinned in bench/requirements.txt).
+The SVGs are written without dates or random ids, so a rerun with the same numbers gives
+the same files.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("svg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+matplotlib.rcParams["svg.hashsalt"] = "tollgate-bench"
+matplotlib.rcParams["font.size"] = 10
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+COLORS = {"tollgate": "#1f6feb", "hono": "#f0883e", "fastapi": "#3fb950"}
+
+
+def save(fig, name):
+    fig.tight_layout()
+    fig.savefig(RESULTS / name, format="svg", metadata={"Date": None})
+    plt.close(fig)
+
+
+def throughput(r):
+    h = r["http"]
+    groups = [("stateless (/auth/claims)", h["stateless"]), ("/me", h["me"])]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    for ax, (title, data) in zip(axes, groups):
+        names = list(data.keys())
+        medians = [data[n]["rps_median"] for n in names]
+        ax.bar(names, medians, color=[COLORS.get(n, "#888") for n in names])
+        for i, n in enumerate(names):
+            runs = data[n]["rps_runs"]
+            ax.scatter([i] * len(runs), runs, color="black", s=8, zorder=3)
+            ax.annotate(f"{medians[i]:.0f}", (i, medians[i]), ha="center", va="bottom", fontsize=9)
+        ax.set_title(title)
+        ax.set_ylabel("requests/s (median; dots = runs)")
+    fig.suptitle("Throughput on loopback, wrk, same machine, same run")
+    save(fig, "throughput.svg")
+
+
+def latency(r):
+    h = r["http"]
+    l = h["login"]
+    names = list(l.keys())
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    width = 0.38
+    for j, (key, label) in enumerate([("p50_ms", "p50"), ("p99_ms", "p99")]):
+        xs = [i + (j - 0.5) * width for i in range(len(names))]
+        vals = [l[n][key] for n in names]
+        ax.bar(xs, vals, width, label=label, color=[COLORS.get(n, "#888") for n in names], alpha=1.0 if j == 0 else 0.55)
+        for x, v in zip(xs, vals):
+            ax.annotate(f"{v:.0f}", (x, v), ha="center", va="bottom", fontsize=9)
+    ax.set_xticks(range(len(names)), names)
+    ax.set_ylabel("ms (median of runs)")
+    ax.set_title("Login latency, one connection, argon2id m=19456 t=2 p=1\n(solid p50, light p99)")
+    save(fig, "login-latency.svg")
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    for ax, (title, data) in zip(axes, [("stateless", h["stateless"]), ("/me", h["me"])]):
+        names = list(data.keys())
+        p50 = [data[n]["latency_p50_us_median"] / 1000 for n in names]
+        p99 = [data[n]["latency_p99_us_median"] / 1000 for n in names]
+        xs = range(len(names))
+        ax.bar([x - 0.2 for x in xs], p50, 0.4, color=[COLORS.get(n, "#888") for n in names], label="p50")
+        ax.bar([x + 0.2 for x in xs], p99, 0.4, color=[COLORS.get(n, "#888") for n in names], alpha=0.55, label="p99")
+        ax.set_xticks(list(xs), names)
+        ax.set_title(f"{title}: latency under load")
+        ax.set_ylabel("ms (solid p50, light p99)")
+    save(fig, "route-latency.svg")
+
+
+def hashing(r):
+    x = r["hashing"]
+    items = [
+        ("workerd (wasm)", x["workerd_wasm_ms"]),
+        ("native argon2 crate", x["native_argon2_crate_ms"]),
+        ("native tollgate-core", x["native_tollgate_core_ms"]),
+        ("argon2-cffi (C)", x["argon2_cffi_ms"]),
+    ]
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    names = [n for n, _ in items]
+    meds = [v["median"] for _, v in items]
+    ax.barh(names, meds, color=["#1f6feb", "#8b949e", "#8b949e", "#3fb950"])
+    for i, (_, v) in enumerate(items):
+        ax.scatter(v["runs"], [i] * len(v["runs"]), color="black", s=6, zorder=3)
+        ax.annotate(f"{meds[i]:.1f} ms", (meds[i], i), va="center", ha="left", fontsize=9)
+    ax.invert_yaxis()
+    ax.set_xlabel("ms per argon2id hash, m=19456 t=2 p=1 (median; dots = runs)")
+    save(fig, "argon2.svg")
+
+
+def decode(r):
+    c = r.get("client") or {}
+    if c.get("skipped", True):
+        return False
+    d = c["decode"]
+    names = list(d.keys())
+    vals = [d[n]["ops_per_second"] for n in names]
+    fig, ax = plt.subplots(figsize=(7, 3))
+    ax.barh(names, vals, color=["#1f6feb", "#8b949e", "#8b949e"])
+    for i, v in enumerate(vals):
+        ax.scatter(d[names[i]]["ops_per_second_runs"], [i] * len(d[names[i]]["ops_per_second_runs"]), color="black", s=6, zorder=3)
+        ax.annotate(f"{v:,.0f}", (v, i), va="center", ha="left", fontsize=9)
+    ax.invert_yaxis()
+    ax.set_xlabel("decodes per second in headless Chromium (median; dots = rounds)")
+    save(fig, "client-decode.svg")
+    return True
+
+
+def main():
+    r = json.loads((RESULTS / "latest.json").read_text())
+    made = []
+    if r.get("http"):
+        throughput(r)
+        latency(r)
+        made += ["throughput.svg", "login-latency.svg", "route-latency.svg"]
+    if r.get("hashing"):
+        hashing(r)
+        made.append("argon2.svg")
+    stale = RESULTS / "client-decode.svg"
+    if decode(r):
+        made.append("client-decode.svg")
+    elif stale.exists():
+        stale.unlink()
+    print("plots:", ", ".join(made), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

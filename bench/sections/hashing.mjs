@@ -1,0 +1,73 @@
+// argon2id at Tollgate's parameters, three ways on the same machine:
+//   workerd  the Worker's own wasm, inside workerd, through POST /__tollgate/calibrate (served
+//            only with TOLLGATE_CALIBRATION=enabled): wall time of a request with count=n minus
+//            one with count=0, per hash; pairs interleaved and repeated, median;
+//   native   the RustCrypto argon2 crate compiled natively (bench/native-argon2), plus
+//            tollgate_core's PasswordHasher compiled natively;
+//   argon2-cffi  the C reference implementation, as the FastAPI peer hashes.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { request } from 'node:http';
+import { ROOT } from '../../tests/harness/worker.mjs';
+import { median, round } from '../lib/stats.mjs';
+
+export const PARAMS = { memory_kib: 19456, iterations: 2, parallelism: 1 };
+
+function post(url, body) {
+  return new Promise((ok, fail) => {
+    const data = JSON.stringify(body);
+    const start = process.hrtime.bigint();
+    const req = request(url, { method: 'POST', agent: false, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) } }, (res) => {
+      let text = '';
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => {
+        const ms = Number(process.hrtime.bigint() - start) / 1e6;
+        if (res.statusCode !== 200) fail(new Error(`calibrate ${res.statusCode}: ${text}`));
+        else ok(ms);
+      });
+    });
+    req.on('error', fail);
+    req.end(data);
+  });
+}
+
+/** Milliseconds per hash inside workerd. */
+async function workerd(server, plan, log) {
+  const url = `${server.url}/__tollgate/calibrate`;
+  await post(url, { ...PARAMS, count: 2 }); // warm-up: compiles and tiers up the wasm
+  const perHash = [];
+  for (let i = 0; i < plan.hashRuns; i++) {
+    const empty = await post(url, { ...PARAMS, count: 0 });
+    const full = await post(url, { ...PARAMS, count: plan.hashCount });
+    perHash.push((full - empty) / plan.hashCount);
+    log(`  workerd run ${i + 1}/${plan.hashRuns}: ${(perHash.at(-1)).toFixed(1)} ms per hash (count=0 request ${empty.toFixed(1)} ms)`);
+  }
+  return perHash;
+}
+
+export async function hashingSection(fleet, plan, log) {
+  log('argon2id hash time: workerd (wasm) vs native');
+  const wasm = await workerd(fleet.tollgate, plan, log);
+  const bin = join(ROOT, 'target/bench-native/release/tollgate-bench-argon2');
+  const nativeRuns = [];
+  for (let i = 0; i < 3; i++) {
+    const r = spawnSync(bin, [PARAMS.memory_kib, PARAMS.iterations, PARAMS.parallelism, plan.hashCount].map(String), { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`native argon2 bench failed: ${r.stderr}`);
+    nativeRuns.push(JSON.parse(r.stdout));
+  }
+  const crate = nativeRuns.flatMap((r) => r.argon2_crate_ms);
+  const core = nativeRuns.flatMap((r) => r.tollgate_core_ms);
+  const py = spawnSync(join(ROOT, 'bench/.venv/bin/python'), [join(ROOT, 'bench/peers/fastapi/hash_time.py'),
+    ...[PARAMS.memory_kib, PARAMS.iterations, PARAMS.parallelism, plan.hashCount * 3].map(String)], { encoding: 'utf8' });
+  if (py.status !== 0) throw new Error(`argon2-cffi timing failed: ${py.stderr}`);
+  const cffi = JSON.parse(py.stdout);
+  const out = {
+    params: PARAMS,
+    workerd_wasm_ms: { runs: wasm.map((x) => round(x, 2)), median: round(median(wasm), 2) },
+    native_argon2_crate_ms: { runs: crate, median: round(median(crate), 2) },
+    native_tollgate_core_ms: { runs: core, median: round(median(core), 2) },
+    argon2_cffi_ms: { runs: cffi, median: round(median(cffi), 2) },
+  };
+  log(`  workerd ${out.workerd_wasm_ms.median} ms, native argon2 ${out.native_argon2_crate_ms.median} ms, argon2-cffi ${out.argon2_cffi_ms.median} ms`);
+  return out;
+}

@@ -1,0 +1,84 @@
+// HTTP comparisons with wrk against the running servers, on loopback:
+//   throughput of the stateless protected route (Tollgate /auth/claims vs Hono),
+//   throughput of /me (Tollgate vs Hono vs FastAPI),
+//   login latency, one connection, successful logins only (Tollgate vs FastAPI), in runs of a
+//   fixed duration.
+// Each server is warmed up first; runs are interleaved (A B C, B C A, ...) so that a burst
+// of load from elsewhere on the machine hits every server alike; the figure is the median.
+import { median, round } from '../lib/stats.mjs';
+import { wrk } from '../lib/wrk.mjs';
+
+/** Interleaved repeated wrk runs of one request shape against several servers. */
+async function compare(servers, shape, plan, log) {
+  for (const [name, server] of servers) {
+    log(`  warm-up ${name} ${shape.path} (${plan.warmupSeconds} s)`);
+    await wrk({ ...shape, url: server.url + shape.path, seconds: plan.warmupSeconds, connections: shape.connections });
+  }
+  const runs = Object.fromEntries(servers.map(([name]) => [name, []]));
+  for (let round_ = 0; round_ < plan.runs; round_++) {
+    for (let i = 0; i < servers.length; i++) {
+      const [name, server] = servers[(round_ + i) % servers.length];
+      const r = await wrk({ ...shape, url: server.url + shape.path, seconds: plan.seconds, server });
+      runs[name].push(r);
+      log(`  run ${round_ + 1}/${plan.runs} ${name} ${shape.path}: ${Math.round(r.rps)} req/s, p50 ${r.latency_us.p50} us`);
+    }
+  }
+  const out = {};
+  for (const [name, rs] of Object.entries(runs)) {
+    const cpu = {};
+    for (const r of rs) for (const [comm, ms] of Object.entries(r.cpu_ms_per_request ?? {})) (cpu[comm] ??= []).push(ms);
+    out[name] = {
+      rps_runs: rs.map((r) => round(r.rps, 1)),
+      rps_median: round(median(rs.map((r) => r.rps)), 1),
+      latency_p50_us_median: median(rs.map((r) => r.latency_us.p50)),
+      latency_p99_us_median: median(rs.map((r) => r.latency_us.p99)),
+      requests: rs.reduce((a, r) => a + r.requests, 0),
+      // Where the CPU went, per process of the server, in ms per request (median of runs).
+      cpu_ms_per_request: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round(median(v), 4)])),
+    };
+  }
+  return out;
+}
+
+/**
+ * @param {object} fleet from startFleet()
+ * @param {{warmupSeconds:number, seconds:number, runs:number, connections:number,
+ *   loginSeconds:number, loginRuns:number, loginWarmupSeconds:number}} plan
+ */
+export async function httpSection(fleet, plan, log) {
+  const token = fleet.token;
+  const get = (path) => ({ path, method: 'GET', token, connections: plan.connections });
+
+  log('throughput: stateless protected route');
+  const stateless = await compare([['tollgate', fleet.tollgate], ['hono', fleet.hono]], get('/auth/claims'), plan, log);
+  log('throughput: /me');
+  const me = await compare([['tollgate', fleet.tollgate], ['hono', fleet.hono], ['fastapi', fleet.fastapi]], get('/me'), plan, log);
+
+  log('login latency (one connection, successful logins only)');
+  const form = new URLSearchParams({ username: fleet.user.email, password: fleet.user.password }).toString();
+  const loginShape = { path: '/auth/login', method: 'POST', body: form, contentType: 'application/x-www-form-urlencoded', connections: 1 };
+  const login = {};
+  const loginRuns = { tollgate: [], fastapi: [] };
+  for (const [name, server] of [['tollgate', fleet.tollgate], ['fastapi', fleet.fastapi]]) {
+    await wrk({ ...loginShape, url: server.url + loginShape.path, seconds: plan.loginWarmupSeconds });
+  }
+  for (let r = 0; r < plan.loginRuns; r++) {
+    for (const [name, server] of r % 2 ? [['fastapi', fleet.fastapi], ['tollgate', fleet.tollgate]] : [['tollgate', fleet.tollgate], ['fastapi', fleet.fastapi]]) {
+      // wrk's main thread always waits out -d, so each run is bounded by time (and hence count).
+      const res = await wrk({ ...loginShape, url: server.url + loginShape.path, seconds: plan.loginSeconds, server });
+      loginRuns[name].push(res);
+      log(`  run ${r + 1}/${plan.loginRuns} ${name} login: p50 ${(res.latency_us.p50 / 1000).toFixed(1)} ms, p99 ${(res.latency_us.p99 / 1000).toFixed(1)} ms (${res.requests} logins)`);
+    }
+  }
+  for (const [name, rs] of Object.entries(loginRuns)) {
+    login[name] = {
+      p50_ms_runs: rs.map((r) => r.latency_us.p50 / 1000),
+      p99_ms_runs: rs.map((r) => r.latency_us.p99 / 1000),
+      p50_ms: round(median(rs.map((r) => r.latency_us.p50 / 1000)), 2),
+      p99_ms: round(median(rs.map((r) => r.latency_us.p99 / 1000)), 2),
+      logins: rs.reduce((a, r) => a + r.requests, 0),
+      cpu_ms_per_request: Object.fromEntries(Object.keys(rs[0].cpu_ms_per_request ?? {}).map((k) => [k, round(median(rs.map((r) => r.cpu_ms_per_request[k] ?? 0)), 2)])),
+    };
+  }
+  return { plan, stateless, me, login };
+}
