@@ -119,10 +119,7 @@ fn check_origin(req: &Request, cx: &Cx<'_>) -> Result<(), AuthError> {
     let Some(origin) = header(req, "Origin") else {
         return Ok(());
     };
-    let own = req
-        .url()
-        .map(|u| u.origin().ascii_serialization())
-        .unwrap_or_default();
+    let own = http::own_origin(req);
     if origin == own || cx.settings.allowed_origins.contains(&origin) {
         Ok(())
     } else {
