@@ -22,6 +22,7 @@ extern crate alloc;
 
 pub mod email;
 pub mod error;
+pub mod expiry;
 pub mod id;
 pub mod limits;
 #[cfg(feature = "server")]
