@@ -4,7 +4,9 @@
 //! its own. Time arrives as an argument (seconds since the Unix epoch, see [`time`]), randomness
 //! through the [`random::Random`] trait, and storage only through the async traits in `store`,
 //! which each host implements (the Worker over Workers KV, tests over memory). Decisions such as
-//! refresh-token rotation are returned as values for the host to carry out. That is what lets
+//! refresh-token rotation are returned as values for the host to carry out, and the auth flows
+//! (`flows`: register, login, refresh, sessions, password change, admin) are written once here
+//! over those traits. That is what lets
 //! the Cloudflare Worker, the browser client and the CLI share this code without drifting.
 //!
 //! It never panics on input either: every failure is an [`Error`] with a stable
@@ -22,8 +24,13 @@ extern crate alloc;
 
 pub mod email;
 pub mod error;
+#[cfg(feature = "server")]
+pub mod events;
 pub mod expiry;
+#[cfg(feature = "server")]
+pub mod flows;
 pub mod id;
+pub mod join;
 pub mod limits;
 #[cfg(feature = "server")]
 pub mod password;
@@ -31,8 +38,12 @@ pub mod random;
 #[cfg(feature = "server")]
 pub mod refresh;
 pub mod roles;
+#[cfg(feature = "server")]
+pub mod store;
 pub mod throttle;
 pub mod time;
+#[cfg(feature = "server")]
+pub mod token;
 pub mod unverified;
 
 pub use error::{Error, ErrorCode, FieldError, RefreshRejection, Result, TokenRejection};

@@ -157,6 +157,7 @@ fn sextet(b: u8) -> Result<u32, TokenRejection> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use wasm_bindgen_test::wasm_bindgen_test;
 

@@ -1,0 +1,147 @@
+//! Security events: what happened, for the host to log as one structured line each.
+//!
+//! Events name users, sessions and token generations by id only. They never carry a
+//! password, a hash, a token or a secret, and failed logins do not carry the username that was
+//! typed (people type passwords into username fields).
+
+use serde::Serialize;
+
+use crate::id::Id;
+
+/// One security-relevant event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SecurityEvent {
+    /// A new account was created.
+    UserRegistered {
+        /// The new user.
+        user_id: Id,
+    },
+    /// A login succeeded and started a session.
+    LoginSucceeded {
+        /// Who logged in.
+        user_id: Id,
+        /// The new session (refresh family).
+        session_id: Id,
+        /// Whether the stored hash was upgraded to argon2id at the configured cost.
+        rehashed: bool,
+    },
+    /// A login failed.
+    LoginFailed {
+        /// The account, when the email exists.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        user_id: Option<Id>,
+        /// `unknown_user`, `wrong_password` or `stored_hash_refused`.
+        reason: &'static str,
+    },
+    /// A login or password check was refused by the throttle.
+    LoginThrottled {
+        /// `account` or `address`.
+        scope: &'static str,
+        /// Seconds until an attempt may succeed again.
+        retry_after_s: u64,
+    },
+    /// A refresh handed out a token.
+    TokenRefreshed {
+        /// The session's user.
+        user_id: Id,
+        /// The session.
+        session_id: Id,
+        /// The generation handed out.
+        generation: u32,
+        /// Whether this was an idempotent retry within the grace window.
+        replayed: bool,
+    },
+    /// A refresh was refused (other than for reuse).
+    RefreshRejected {
+        /// Why, from [`crate::RefreshRejection::as_str`].
+        reason: &'static str,
+    },
+    /// A rotated refresh token came back after its grace window: the family is revoked.
+    RefreshTokenReused {
+        /// The session's user.
+        user_id: Id,
+        /// The revoked session.
+        session_id: Id,
+        /// The generation presented.
+        presented_generation: u32,
+        /// The newest generation the store knew.
+        current_generation: u32,
+    },
+    /// A session ended by logout.
+    LoggedOut {
+        /// The session's user.
+        user_id: Id,
+        /// The session.
+        session_id: Id,
+    },
+    /// Every session of a user ended.
+    LoggedOutAll {
+        /// The user.
+        user_id: Id,
+    },
+    /// A user revoked one of their sessions.
+    SessionRevoked {
+        /// The user.
+        user_id: Id,
+        /// The revoked session.
+        session_id: Id,
+    },
+    /// A password changed; every other session ended.
+    PasswordChanged {
+        /// The user.
+        user_id: Id,
+    },
+    /// An admin changed a user's role; the user's sessions ended.
+    RoleChanged {
+        /// The user whose role changed.
+        user_id: Id,
+        /// The admin who changed it.
+        by: Id,
+        /// The new role.
+        role: alloc::string::String,
+    },
+    /// An admin deleted a user.
+    UserDeleted {
+        /// The deleted user.
+        user_id: Id,
+        /// The admin who deleted them.
+        by: Id,
+    },
+    /// A stored password hash could not be upgraded after a successful login.
+    RehashFailed {
+        /// The user.
+        user_id: Id,
+    },
+}
+
+/// Where the flows report events: the host logs them (the Worker as one JSON line each).
+pub trait EventSink {
+    /// Records one event.
+    fn record(&self, event: SecurityEvent);
+}
+
+/// Discards events.
+pub struct NoEvents;
+
+impl EventSink for NoEvents {
+    fn record(&self, _event: SecurityEvent) {}
+}
+
+/// Keeps events in memory, for tests.
+#[derive(Default)]
+pub struct EventLog(core::cell::RefCell<alloc::vec::Vec<SecurityEvent>>);
+
+impl EventLog {
+    /// The events recorded so far.
+    pub fn events(&self) -> alloc::vec::Vec<SecurityEvent> {
+        self.0.borrow().clone()
+    }
+}
+
+impl EventSink for EventLog {
+    fn record(&self, event: SecurityEvent) {
+        self.0.borrow_mut().push(event);
+    }
+}

@@ -1,0 +1,251 @@
+//! Registration and login.
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use super::{Flows, Tokens};
+use crate::email::normalize_email;
+use crate::error::{Error, ErrorCode, FieldError};
+use crate::events::SecurityEvent;
+use crate::id::Id;
+use crate::join::join2;
+use crate::password::{Verified, check_policy};
+use crate::random::Random;
+use crate::refresh::Family;
+use crate::roles::ROLE_USER;
+use crate::store::records::USER_RECORD_VERSION;
+use crate::store::{Stores, UserRecord};
+use crate::throttle::Admission;
+use crate::time::UnixSeconds;
+
+/// What a login request carries.
+#[derive(Clone, Copy)]
+pub struct LoginInput<'a> {
+    /// The email typed into the form (OAuth2's `username`).
+    pub username: &'a str,
+    /// The password typed.
+    pub password: &'a str,
+    /// The client's address (for the per-address throttle); empty if unknown.
+    pub client_address: &'a str,
+    /// The client's `User-Agent`, kept with the session so users can recognise it.
+    pub user_agent: &'a str,
+}
+
+impl core::fmt::Debug for LoginInput<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("LoginInput")
+            .field("password", &"[redacted]")
+            .finish_non_exhaustive()
+    }
+}
+
+/// A successful login.
+#[derive(Debug)]
+pub struct LoginOutcome {
+    /// The tokens to hand out.
+    pub tokens: Tokens,
+    /// The user who logged in.
+    pub user: UserRecord,
+}
+
+/// The throttle key for an account: the normalised email when it is one, otherwise the
+/// trimmed, lower-cased input, so that lockout never depends on whether the account exists.
+pub(crate) fn account_key(username: &str) -> String {
+    let id = normalize_email(username).unwrap_or_else(|_| username.trim().to_lowercase());
+    alloc::format!("account:{id}")
+}
+
+impl<S: Stores> Flows<'_, S> {
+    /// Creates an account with role `user`.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] listing every invalid field (email, password policy);
+    /// [`Error::EmailTaken`]; [`Error::StorageUnavailable`] with nothing left behind.
+    pub async fn register<R: Random + ?Sized>(
+        &self,
+        email: &str,
+        password: &str,
+        now: UnixSeconds,
+        rng: &mut R,
+    ) -> Result<UserRecord, Error> {
+        let mut fields: Vec<FieldError> = Vec::new();
+        let email = normalize_email(email)
+            .map_err(|e| collect(&mut fields, e))
+            .ok();
+        let _ = check_policy(password).map_err(|e| collect(&mut fields, e));
+        let Some(email) = email.filter(|_| fields.is_empty()) else {
+            return Err(Error::Validation(fields));
+        };
+        if self.store.find_user_id(&email).await?.is_some() {
+            return Err(Error::EmailTaken);
+        }
+        let user = UserRecord {
+            v: USER_RECORD_VERSION,
+            id: Id::generate(rng),
+            email,
+            password_hash: self.auth.hasher.hash(password, rng)?,
+            role: ROLE_USER.to_string(),
+            created_at: now,
+            updated_at: now,
+            session_epoch: 0,
+        };
+        // The record first, then the index that makes it reachable: if the index write
+        // fails, the record is unreachable and is removed (best effort; an orphan record
+        // is harmless and the email stays free to register again).
+        self.store.put_user(&user).await?;
+        if let Err(e) = self.store.put_email(&user.email, &user.id).await {
+            let _ = self.store.delete_user(&user.id).await;
+            return Err(e.into());
+        }
+        self.events
+            .record(SecurityEvent::UserRegistered { user_id: user.id });
+        Ok(user)
+    }
+
+    /// Checks an email and password and starts a session.
+    ///
+    /// Unknown emails and wrong passwords fail alike, in the same time (a dummy verify of
+    /// the same cost), and both count against the account and address throttles. A throttled
+    /// attempt is refused before the password is looked at, so the right password does not
+    /// get through a lockout. A legacy or weaker hash is upgraded after a success.
+    ///
+    /// # Errors
+    /// [`Error::TooManyAttempts`], [`Error::InvalidCredentials`], [`Error::StorageUnavailable`].
+    pub async fn login<R: Random + ?Sized>(
+        &self,
+        input: &LoginInput<'_>,
+        now: UnixSeconds,
+        rng: &mut R,
+    ) -> Result<LoginOutcome, Error> {
+        let config = &self.auth.config;
+        let account = account_key(input.username);
+        let address = alloc::format!("address:{}", input.client_address);
+        let (by_account, by_address) = join2(
+            self.store.admit(&account, config.account_throttle, now),
+            self.store.admit(&address, config.address_throttle, now),
+        )
+        .await;
+        for (scope, admission) in [("account", by_account?), ("address", by_address?)] {
+            if let Admission::Refused { retry_after_s } = admission {
+                self.events.record(SecurityEvent::LoginThrottled {
+                    scope,
+                    retry_after_s,
+                });
+                return Err(Error::TooManyAttempts { retry_after_s });
+            }
+        }
+
+        let user = self.find_by_email(input.username).await?;
+        let verified = match &user {
+            Some(user) => self.auth.hasher.verify(input.password, &user.password_hash),
+            None => {
+                self.auth.hasher.dummy_verify(input.password);
+                Ok(Verified::Mismatch)
+            }
+        };
+        let (user, needs_rehash) = match (user, verified) {
+            (Some(user), Ok(Verified::Match { needs_rehash })) => (user, needs_rehash),
+            (user, outcome) => {
+                let reason = match (&user, &outcome) {
+                    (None, _) => "unknown_user",
+                    (Some(_), Err(_)) => "stored_hash_refused",
+                    (Some(_), Ok(_)) => "wrong_password",
+                };
+                self.events.record(SecurityEvent::LoginFailed {
+                    user_id: user.map(|u| u.id),
+                    reason,
+                });
+                let (a, b) = join2(
+                    self.store
+                        .record_failure(&account, config.account_throttle, now),
+                    self.store
+                        .record_failure(&address, config.address_throttle, now),
+                )
+                .await;
+                a?;
+                b?;
+                return Err(Error::InvalidCredentials);
+            }
+        };
+
+        let user = if needs_rehash {
+            self.rehash(user, input.password, now, rng).await
+        } else {
+            user
+        };
+        let rehashed = needs_rehash && !self.auth.hasher.needs_rehash(&user.password_hash);
+        self.store.record_success(&account).await?;
+        let family = Family::start(
+            user.id,
+            user.session_epoch,
+            input.user_agent,
+            now,
+            &config.refresh,
+            rng,
+        );
+        self.store
+            .put_family(&family, family.storage_expiration(&config.refresh, now))
+            .await?;
+        let tokens = self.auth.tokens(
+            &user,
+            &family,
+            family.current_token(&self.auth.refresh_key),
+            now,
+            rng,
+        )?;
+        self.events.record(SecurityEvent::LoginSucceeded {
+            user_id: user.id,
+            session_id: family.id,
+            rehashed,
+        });
+        Ok(LoginOutcome { tokens, user })
+    }
+
+    /// The user whose (normalised) email is `email`, if any.
+    async fn find_by_email(&self, email: &str) -> Result<Option<UserRecord>, Error> {
+        let Ok(email) = normalize_email(email) else {
+            return Ok(None);
+        };
+        let Some(id) = self.store.find_user_id(&email).await? else {
+            return Ok(None);
+        };
+        // An index entry whose record is gone (a half-finished delete) is an unknown user.
+        Ok(self.store.get_user(&id).await?.filter(|u| u.email == email))
+    }
+
+    /// Upgrades `user`'s hash to argon2id at the configured cost. A failure is logged and the
+    /// login goes on with the old hash: it still verifies, and the next login tries again.
+    async fn rehash<R: Random + ?Sized>(
+        &self,
+        user: UserRecord,
+        password: &str,
+        now: UnixSeconds,
+        rng: &mut R,
+    ) -> UserRecord {
+        let Ok(password_hash) = self.auth.hasher.hash(password, rng) else {
+            return user;
+        };
+        let upgraded = UserRecord {
+            password_hash,
+            updated_at: now,
+            ..user.clone()
+        };
+        match self.store.put_user(&upgraded).await {
+            Ok(()) => upgraded,
+            Err(_) => {
+                self.events
+                    .record(SecurityEvent::RehashFailed { user_id: user.id });
+                user
+            }
+        }
+    }
+}
+
+/// Moves the field errors of a validation error into `fields` (other errors become one
+/// `missing_field` entry, which cannot happen for the callers here).
+fn collect(fields: &mut Vec<FieldError>, e: Error) {
+    match e {
+        Error::Validation(mut errors) => fields.append(&mut errors),
+        _ => fields.push(FieldError::new("body", ErrorCode::MissingField)),
+    }
+}

@@ -1,0 +1,205 @@
+//! The auth flows: register, login, refresh, logout, sessions, password change, admin.
+//!
+//! Each flow decides everything and touches storage only through [`crate::store`] traits, so
+//! hosts are thin: the Worker parses HTTP, calls a flow, and renders its result. Time and
+//! randomness come in as arguments, events go out through an [`EventSink`].
+//!
+//! Ordering rules that keep storage consistent when any call fails (the host answers 503):
+//! - nothing is handed to the client before the writes it depends on have succeeded;
+//! - a record that others point at is written before the pointer (a user before its email
+//!   index entry), and a pointer is removed before what it points at;
+//! - a failed step is undone where it left something reachable (a registration whose index
+//!   write failed removes the user record it wrote).
+
+mod account;
+mod admin;
+mod login;
+mod refresh;
+
+use alloc::string::String;
+
+pub use account::SessionInfo;
+pub use login::{LoginInput, LoginOutcome};
+
+use crate::error::{Error, TokenRejection};
+use crate::events::EventSink;
+use crate::id::Id;
+use crate::password::PasswordHasher;
+use crate::random::Random;
+use crate::refresh::{Family, RefreshKey, RefreshPolicy};
+use crate::roles::{Principal, Roles};
+use crate::store::{Stores, UserRecord};
+use crate::throttle::ThrottlePolicy;
+use crate::time::UnixSeconds;
+use crate::token::{self, KeySet, NewAccessToken, TokenConfig};
+
+/// Everything a deployment configures, with the defaults of the issue's table.
+#[derive(Clone, Debug)]
+pub struct AuthConfig {
+    /// Issuer, audience, access-token lifetime and leeway.
+    pub token: TokenConfig,
+    /// Refresh-family lifetimes and the reuse grace window.
+    pub refresh: RefreshPolicy,
+    /// Failed logins allowed per account.
+    pub account_throttle: ThrottlePolicy,
+    /// Failed logins allowed per client address.
+    pub address_throttle: ThrottlePolicy,
+    /// Roles and the scopes they grant.
+    pub roles: Roles,
+}
+
+/// The immutable parts of a deployment: configuration, keys and the password hasher.
+///
+/// Built once per process (the Worker caches it per isolate) and shared by every request.
+pub struct Auth {
+    /// The configuration.
+    pub config: AuthConfig,
+    /// Access-token signing and verification keys.
+    pub keys: KeySet,
+    /// The refresh-token MAC key.
+    pub refresh_key: RefreshKey,
+    /// The password hasher at the configured cost.
+    pub hasher: PasswordHasher,
+}
+
+/// Access and refresh tokens handed to a client after a login or a refresh.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Tokens {
+    /// The signed access token (a JWT).
+    pub access_token: String,
+    /// Its lifetime in seconds (`expires_in`).
+    pub expires_in: u64,
+    /// The refresh token for the session's current generation.
+    pub refresh_token: String,
+    /// Seconds left of the session's absolute lifetime (the cookie's `Max-Age`).
+    pub refresh_max_age: u64,
+    /// The session (refresh family) id.
+    pub session_id: Id,
+}
+
+impl core::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("access_token", &"[redacted]")
+            .field("expires_in", &self.expires_in)
+            .field("refresh_token", &"[redacted]")
+            .field("refresh_max_age", &self.refresh_max_age)
+            .field("session_id", &self.session_id)
+            .finish()
+    }
+}
+
+impl Auth {
+    /// The flows over `store`, reporting to `events`.
+    pub fn flows<'a, S: Stores>(&'a self, store: &'a S, events: &'a dyn EventSink) -> Flows<'a, S> {
+        Flows {
+            auth: self,
+            store,
+            events,
+        }
+    }
+
+    /// Establishes who is calling from an `Authorization` header value. No storage access.
+    ///
+    /// # Errors
+    /// [`Error::NotAuthenticated`] when there is no bearer credential (missing header, another
+    /// scheme); [`Error::InvalidToken`] when the bearer token does not verify.
+    pub fn authenticate(
+        &self,
+        authorization: Option<&str>,
+        now: UnixSeconds,
+    ) -> Result<Principal, Error> {
+        let token = bearer_token(authorization).ok_or(Error::NotAuthenticated)?;
+        let claims = token::verify(&self.keys, &self.config.token, token, now)?;
+        Ok(Principal {
+            user_id: claims.sub,
+            session_id: claims.sid,
+            role: claims.role,
+            scope: claims.scope,
+            token_id: claims.jti,
+            expires_at: claims.exp,
+        })
+    }
+
+    /// Signs an access token for `user` in session `family` and bundles it with the refresh
+    /// token the client should now hold.
+    fn tokens<R: Random + ?Sized>(
+        &self,
+        user: &UserRecord,
+        family: &Family,
+        refresh_token: String,
+        now: UnixSeconds,
+        rng: &mut R,
+    ) -> Result<Tokens, Error> {
+        // A role that the deployment no longer knows grants nothing rather than failing.
+        let scope = self.config.roles.scope_for(&user.role).unwrap_or_default();
+        let subject = user.id.to_hyphenated();
+        let session_id = family.id.to_hyphenated();
+        let new = NewAccessToken {
+            subject: &subject,
+            session_id: &session_id,
+            role: &user.role,
+            scope: &scope,
+        };
+        let (access_token, _) = token::issue(&self.keys, &self.config.token, &new, now, rng)?;
+        Ok(Tokens {
+            access_token,
+            expires_in: self.config.token.ttl_s,
+            refresh_token,
+            refresh_max_age: family.remaining_s(now),
+            session_id: family.id,
+        })
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header (RFC 6750 §2.1; the scheme is
+/// case-insensitive, RFC 9110 §11.1).
+pub fn bearer_token(authorization: Option<&str>) -> Option<&str> {
+    let value = authorization?.trim();
+    let (scheme, rest) = value.split_once(' ')?;
+    let token = rest.trim_start();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// The flows bound to a store and an event sink. See the module docs.
+pub struct Flows<'a, S> {
+    auth: &'a Auth,
+    store: &'a S,
+    events: &'a dyn EventSink,
+}
+
+impl<S: Stores> Flows<'_, S> {
+    /// The user a principal names, or `invalid_token` if the account is gone.
+    async fn principal_user(&self, principal: &Principal) -> Result<UserRecord, Error> {
+        let id = Id::parse(&principal.user_id)
+            .ok_or(Error::InvalidToken(TokenRejection::UnknownSubject))?;
+        self.store
+            .get_user(&id)
+            .await?
+            .ok_or(Error::InvalidToken(TokenRejection::UnknownSubject))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn bearer_tokens_are_read_per_rfc_6750() {
+        for (header, want) in [
+            (Some("Bearer abc.def.ghi"), Some("abc.def.ghi")),
+            (Some("bearer abc"), Some("abc")),
+            (Some("BEARER   abc"), Some("abc")),
+            (Some("  Bearer abc  "), Some("abc")),
+            (Some("Basic dXNlcjpwYXNz"), None),
+            (Some("Bearer"), None),
+            (Some("Bearer "), None),
+            (Some("Bearerabc"), None),
+            (Some(""), None),
+            (None, None),
+        ] {
+            assert_eq!(bearer_token(header), want, "{header:?}");
+        }
+    }
+}

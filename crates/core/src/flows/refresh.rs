@@ -1,0 +1,138 @@
+//! Refresh and logout: the two flows that start from a refresh token.
+
+use super::{Flows, Tokens};
+use crate::error::{Error, RefreshRejection};
+use crate::events::SecurityEvent;
+use crate::join::join2;
+use crate::random::Random;
+use crate::refresh::{Rotation, decode_token, rotate};
+use crate::store::Stores;
+use crate::time::UnixSeconds;
+
+impl<S: Stores> Flows<'_, S> {
+    /// Rotates a refresh token: at most two reads (family, user) and one write (the family).
+    ///
+    /// Two requests presenting the same token get the same new token (see
+    /// [`crate::refresh::family`]); an old token after the grace window revokes the family.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRefreshToken`]; [`Error::RefreshTokenReused`] (the family is now
+    /// revoked); [`Error::StorageUnavailable`] (nothing was handed out, so the client may retry
+    /// with the same token).
+    pub async fn refresh<R: Random + ?Sized>(
+        &self,
+        presented: Option<&str>,
+        now: UnixSeconds,
+        rng: &mut R,
+    ) -> Result<Tokens, Error> {
+        let result = self.try_refresh(presented, now, rng).await;
+        if let Err(Error::InvalidRefreshToken(reason)) = &result {
+            self.events.record(SecurityEvent::RefreshRejected {
+                reason: reason.as_str(),
+            });
+        }
+        result
+    }
+
+    async fn try_refresh<R: Random + ?Sized>(
+        &self,
+        presented: Option<&str>,
+        now: UnixSeconds,
+        rng: &mut R,
+    ) -> Result<Tokens, Error> {
+        let policy = &self.auth.config.refresh;
+        let presented = presented.ok_or(Error::InvalidRefreshToken(RefreshRejection::Missing))?;
+        let token = decode_token(&self.auth.refresh_key, presented)?;
+        let (family, user) = join2(
+            self.store.get_family(&token.user_id, &token.family_id),
+            self.store.get_user(&token.user_id),
+        )
+        .await;
+        let (family, user) = (family?, user?);
+        let epoch = user.as_ref().map(|u| u.session_epoch);
+        match rotate(
+            &self.auth.refresh_key,
+            &token,
+            family.as_ref(),
+            epoch,
+            now,
+            policy,
+        ) {
+            Rotation::Advanced {
+                family,
+                token: refresh_token,
+            } => {
+                let Some(user) = user else {
+                    return Err(Error::InvalidRefreshToken(RefreshRejection::UnknownUser));
+                };
+                self.store
+                    .put_family(&family, family.storage_expiration(policy, now))
+                    .await?;
+                self.events.record(SecurityEvent::TokenRefreshed {
+                    user_id: user.id,
+                    session_id: family.id,
+                    generation: family.generation,
+                    replayed: false,
+                });
+                self.auth.tokens(&user, &family, refresh_token, now, rng)
+            }
+            Rotation::Replayed {
+                token: refresh_token,
+            } => {
+                let (Some(user), Some(family)) = (user, family) else {
+                    return Err(Error::InvalidRefreshToken(RefreshRejection::UnknownFamily));
+                };
+                self.events.record(SecurityEvent::TokenRefreshed {
+                    user_id: user.id,
+                    session_id: family.id,
+                    generation: family.generation,
+                    replayed: true,
+                });
+                self.auth.tokens(&user, &family, refresh_token, now, rng)
+            }
+            Rotation::ReuseDetected { family: revoked } => {
+                self.events.record(SecurityEvent::RefreshTokenReused {
+                    user_id: revoked.user_id,
+                    session_id: revoked.id,
+                    presented_generation: token.generation,
+                    current_generation: revoked.generation,
+                });
+                // Refuse even if the revocation cannot be stored: the token is still old.
+                let _ = self
+                    .store
+                    .put_family(&revoked, revoked.storage_expiration(policy, now))
+                    .await;
+                Err(Error::RefreshTokenReused)
+            }
+            Rotation::Refused { reason, forget } => {
+                if forget {
+                    let _ = self
+                        .store
+                        .delete_family(&token.user_id, &token.family_id)
+                        .await;
+                }
+                Err(Error::InvalidRefreshToken(reason))
+            }
+        }
+    }
+
+    /// Ends the session a refresh token belongs to. Succeeds without a token, or with one
+    /// that is malformed or already dead: logging out is idempotent.
+    ///
+    /// # Errors
+    /// [`Error::StorageUnavailable`] when the family could not be deleted.
+    pub async fn logout(&self, presented: Option<&str>) -> Result<(), Error> {
+        let Some(token) = presented.and_then(|p| decode_token(&self.auth.refresh_key, p).ok())
+        else {
+            return Ok(());
+        };
+        self.store
+            .delete_family(&token.user_id, &token.family_id)
+            .await?;
+        self.events.record(SecurityEvent::LoggedOut {
+            user_id: token.user_id,
+            session_id: token.family_id,
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,338 @@
+//! An in-memory store with fault injection and an operation log, for tests of the flows.
+//!
+//! Not for serving: it forgets everything with the process. Tests use it to drive the auth
+//! flows deterministically, to count storage operations per request, and to make any chosen
+//! operation fail or time out, checking that nothing is left half-written.
+
+use alloc::collections::BTreeMap;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::cell::RefCell;
+
+use super::records::{UserRecord, user_key};
+use super::{FamilyStore, StoreError, ThrottleStore, UserPage, UserStore};
+use crate::id::Id;
+use crate::refresh::Family;
+use crate::throttle::{Admission, ThrottlePolicy, ThrottleState};
+use crate::time::UnixSeconds;
+
+/// A storage operation, as logged and as targeted by faults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// [`UserStore::get_user`]
+    GetUser,
+    /// [`UserStore::find_user_id`]
+    FindUserId,
+    /// [`UserStore::put_user`]
+    PutUser,
+    /// [`UserStore::put_email`]
+    PutEmail,
+    /// [`UserStore::delete_user`]
+    DeleteUser,
+    /// [`UserStore::delete_email`]
+    DeleteEmail,
+    /// [`UserStore::list_users`]
+    ListUsers,
+    /// [`FamilyStore::get_family`]
+    GetFamily,
+    /// [`FamilyStore::put_family`]
+    PutFamily,
+    /// [`FamilyStore::delete_family`]
+    DeleteFamily,
+    /// [`FamilyStore::list_families`]
+    ListFamilies,
+    /// [`ThrottleStore::admit`]
+    Admit,
+    /// [`ThrottleStore::record_failure`]
+    RecordFailure,
+    /// [`ThrottleStore::record_success`]
+    RecordSuccess,
+}
+
+impl Op {
+    /// Whether the operation reads users or families (a KV read in the Worker).
+    pub fn is_kv_read(self) -> bool {
+        matches!(
+            self,
+            Op::GetUser | Op::FindUserId | Op::GetFamily | Op::ListUsers | Op::ListFamilies
+        )
+    }
+
+    /// Whether the operation writes users or families (a KV write or delete in the Worker).
+    pub fn is_kv_write(self) -> bool {
+        matches!(
+            self,
+            Op::PutUser
+                | Op::PutEmail
+                | Op::DeleteUser
+                | Op::DeleteEmail
+                | Op::PutFamily
+                | Op::DeleteFamily
+        )
+    }
+}
+
+/// How an injected fault shows itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// The call fails outright.
+    Fail,
+    /// The call does not answer in time (reported as the host's timeout would be).
+    Timeout,
+}
+
+#[derive(Default)]
+struct Inner {
+    users: BTreeMap<String, UserRecord>,
+    emails: BTreeMap<String, Id>,
+    families: BTreeMap<(Id, Id), (Family, UnixSeconds)>,
+    throttle: BTreeMap<String, ThrottleState>,
+    log: Vec<Op>,
+    /// Faults armed per operation: fire on the call whose index (counting from the moment
+    /// they were armed) is `skip`, then disarm unless `sticky`.
+    faults: Vec<(Op, Fault, usize, bool)>,
+}
+
+/// A store that keeps everything in memory. See the module docs.
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: RefCell<Inner>,
+}
+
+impl MemoryStore {
+    /// An empty store with no faults armed.
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    /// Makes the next call of `op` fail with `fault`.
+    pub fn fail_next(&self, op: Op, fault: Fault) {
+        self.inner.borrow_mut().faults.push((op, fault, 0, false));
+    }
+
+    /// Makes the call of `op` after `skip` successful ones fail with `fault`.
+    pub fn fail_after(&self, op: Op, skip: usize, fault: Fault) {
+        self.inner
+            .borrow_mut()
+            .faults
+            .push((op, fault, skip, false));
+    }
+
+    /// Makes every call of `op` fail with `fault` until [`MemoryStore::heal`].
+    pub fn fail_always(&self, op: Op, fault: Fault) {
+        self.inner.borrow_mut().faults.push((op, fault, 0, true));
+    }
+
+    /// Disarms every fault.
+    pub fn heal(&self) {
+        self.inner.borrow_mut().faults.clear();
+    }
+
+    /// The operations performed so far, in order (failed ones included).
+    pub fn operations(&self) -> Vec<Op> {
+        self.inner.borrow().log.clone()
+    }
+
+    /// Forgets the operation log.
+    pub fn clear_operations(&self) {
+        self.inner.borrow_mut().log.clear();
+    }
+
+    /// How many user records are stored.
+    pub fn user_count(&self) -> usize {
+        self.inner.borrow().users.len()
+    }
+
+    /// How many email index entries are stored.
+    pub fn email_count(&self) -> usize {
+        self.inner.borrow().emails.len()
+    }
+
+    /// Every stored family with the expiration it was stored with.
+    pub fn families(&self) -> Vec<(Family, UnixSeconds)> {
+        self.inner.borrow().families.values().cloned().collect()
+    }
+
+    /// Replaces a stored user record directly (for tests that plant legacy or corrupt data).
+    pub fn plant_user(&self, user: UserRecord) {
+        let mut inner = self.inner.borrow_mut();
+        inner.emails.insert(user.email.clone(), user.id);
+        inner.users.insert(user_key(&user.id), user);
+    }
+
+    /// Logs `op` and fires an armed fault for it, if any.
+    fn enter(&self, op: Op) -> Result<(), StoreError> {
+        let mut inner = self.inner.borrow_mut();
+        inner.log.push(op);
+        let mut fired = None;
+        inner.faults.retain_mut(|(o, fault, skip, sticky)| {
+            if *o != op || fired.is_some() {
+                return true;
+            }
+            if *skip > 0 {
+                *skip -= 1;
+                return true;
+            }
+            fired = Some(*fault);
+            *sticky
+        });
+        match fired {
+            None => Ok(()),
+            Some(Fault::Fail) => Err(StoreError::Unavailable(alloc::format!(
+                "injected failure of {op:?}"
+            ))),
+            Some(Fault::Timeout) => Err(StoreError::Unavailable(alloc::format!(
+                "injected timeout of {op:?}"
+            ))),
+        }
+    }
+}
+
+impl UserStore for MemoryStore {
+    async fn get_user(&self, id: &Id) -> Result<Option<UserRecord>, StoreError> {
+        self.enter(Op::GetUser)?;
+        Ok(self.inner.borrow().users.get(&user_key(id)).cloned())
+    }
+
+    async fn find_user_id(&self, email: &str) -> Result<Option<Id>, StoreError> {
+        self.enter(Op::FindUserId)?;
+        Ok(self.inner.borrow().emails.get(email).copied())
+    }
+
+    async fn put_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+        self.enter(Op::PutUser)?;
+        self.inner
+            .borrow_mut()
+            .users
+            .insert(user_key(&user.id), user.clone());
+        Ok(())
+    }
+
+    async fn put_email(&self, email: &str, id: &Id) -> Result<(), StoreError> {
+        self.enter(Op::PutEmail)?;
+        self.inner
+            .borrow_mut()
+            .emails
+            .insert(email.to_string(), *id);
+        Ok(())
+    }
+
+    async fn delete_user(&self, id: &Id) -> Result<(), StoreError> {
+        self.enter(Op::DeleteUser)?;
+        self.inner.borrow_mut().users.remove(&user_key(id));
+        Ok(())
+    }
+
+    async fn delete_email(&self, email: &str) -> Result<(), StoreError> {
+        self.enter(Op::DeleteEmail)?;
+        self.inner.borrow_mut().emails.remove(email);
+        Ok(())
+    }
+
+    async fn list_users(&self, cursor: Option<&str>, limit: u32) -> Result<UserPage, StoreError> {
+        self.enter(Op::ListUsers)?;
+        let inner = self.inner.borrow();
+        let start = cursor.unwrap_or("");
+        let mut page: Vec<(&String, &UserRecord)> = inner
+            .users
+            .range::<str, _>((
+                core::ops::Bound::Excluded(start),
+                core::ops::Bound::Unbounded,
+            ))
+            .take(limit as usize + 1)
+            .collect();
+        let more = page.len() > limit as usize;
+        page.truncate(limit as usize);
+        let cursor = if more {
+            page.last().map(|(k, _)| (*k).clone())
+        } else {
+            None
+        };
+        Ok(UserPage {
+            users: page.into_iter().map(|(_, u)| u.summary()).collect(),
+            cursor,
+        })
+    }
+}
+
+impl FamilyStore for MemoryStore {
+    async fn get_family(&self, user_id: &Id, family_id: &Id) -> Result<Option<Family>, StoreError> {
+        self.enter(Op::GetFamily)?;
+        Ok(self
+            .inner
+            .borrow()
+            .families
+            .get(&(*user_id, *family_id))
+            .map(|(f, _)| f.clone()))
+    }
+
+    async fn put_family(&self, family: &Family, expires_at: UnixSeconds) -> Result<(), StoreError> {
+        self.enter(Op::PutFamily)?;
+        self.inner
+            .borrow_mut()
+            .families
+            .insert((family.user_id, family.id), (family.clone(), expires_at));
+        Ok(())
+    }
+
+    async fn delete_family(&self, user_id: &Id, family_id: &Id) -> Result<(), StoreError> {
+        self.enter(Op::DeleteFamily)?;
+        self.inner
+            .borrow_mut()
+            .families
+            .remove(&(*user_id, *family_id));
+        Ok(())
+    }
+
+    async fn list_families(&self, user_id: &Id) -> Result<Vec<Family>, StoreError> {
+        self.enter(Op::ListFamilies)?;
+        let inner = self.inner.borrow();
+        Ok(inner
+            .families
+            .values()
+            .filter(|(f, _)| f.user_id == *user_id)
+            .map(|(f, _)| f.clone())
+            .collect())
+    }
+}
+
+impl ThrottleStore for MemoryStore {
+    async fn admit(
+        &self,
+        key: &str,
+        policy: ThrottlePolicy,
+        now: UnixSeconds,
+    ) -> Result<Admission, StoreError> {
+        self.enter(Op::Admit)?;
+        Ok(self
+            .inner
+            .borrow()
+            .throttle
+            .get(key)
+            .map_or(Admission::Allowed, |s| s.admit(policy, now)))
+    }
+
+    async fn record_failure(
+        &self,
+        key: &str,
+        policy: ThrottlePolicy,
+        now: UnixSeconds,
+    ) -> Result<(), StoreError> {
+        self.enter(Op::RecordFailure)?;
+        let mut inner = self.inner.borrow_mut();
+        let next = inner
+            .throttle
+            .get(key)
+            .cloned()
+            .unwrap_or_default()
+            .record_failure(policy, now);
+        inner.throttle.insert(key.to_string(), next);
+        Ok(())
+    }
+
+    async fn record_success(&self, key: &str) -> Result<(), StoreError> {
+        self.enter(Op::RecordSuccess)?;
+        self.inner.borrow_mut().throttle.remove(key);
+        Ok(())
+    }
+}

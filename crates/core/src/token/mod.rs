@@ -1,0 +1,29 @@
+//! Access tokens: RFC 9068-style JWTs signed with HS256 or EdDSA, issued and verified strictly.
+//!
+//! - [`issue`] signs a token for a user's session; [`verify`] checks one and returns its
+//!   [`AccessClaims`] or `Error::InvalidToken` with a precise, log-only reason.
+//! - [`KeySet`] holds the signing key (HS256 from `JWT_SECRET`, or Ed25519 from
+//!   `JWT_PRIVATE_KEY`) and verify-only previous Ed25519 keys, and renders the public JWKS.
+//! - [`jws`] is the signature-level layer the test vectors drive; [`dangerous`] builds keys
+//!   without Tollgate's checks, for those vectors only.
+//!
+//! The algorithm always comes from the key, never from the token: a header may only agree.
+//! Signing and signature checks are `jsonwebtoken`'s pure-Rust backend; headers and claims are
+//! parsed here, once each and strictly (duplicate keys refused at any depth), because `jsonwebtoken::decode`
+//! tolerates things an access token must not (duplicate keys, any `typ`, string dates).
+
+mod claims;
+pub mod dangerous;
+mod header;
+mod issue;
+mod jwks;
+pub mod jws;
+mod keys;
+pub mod secret_strength;
+mod strict_json;
+mod verify;
+
+pub use claims::{AccessClaims, DEFAULT_LEEWAY_S, MAX_NUMERIC_DATE, NewAccessToken, TokenConfig};
+pub use issue::issue;
+pub use keys::KeySet;
+pub use verify::verify;

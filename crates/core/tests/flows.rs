@@ -1,0 +1,793 @@
+//! The auth flows end to end over the in-memory store: behaviour, storage-operation budgets,
+//! and what is left behind when a storage call fails or times out.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use tollgate_core::events::{EventLog, SecurityEvent};
+use tollgate_core::flows::{Auth, AuthConfig, LoginInput, Tokens};
+use tollgate_core::password::{Argon2Params, PasswordHasher};
+use tollgate_core::random::SeededRandom;
+use tollgate_core::refresh::{RefreshKey, RefreshPolicy};
+use tollgate_core::roles::{Principal, Roles};
+use tollgate_core::store::memory::{Fault, MemoryStore, Op};
+use tollgate_core::store::{UserRecord, UserStore};
+use tollgate_core::throttle::ThrottlePolicy;
+use tollgate_core::token::{KeySet, TokenConfig};
+use tollgate_core::{Error, ErrorCode, FieldError, RefreshRejection, TokenRejection};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+const T0: u64 = 1_700_000_000;
+const PASSWORD: &str = "correct horse battery staple";
+const SECRET: &str = "Jq8vN2xWc5tR7yB1mK4pL9sD3fG6hZ0a";
+
+/// Runs a future that never waits (the memory store answers at once).
+fn run<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(v) => v,
+        Poll::Pending => panic!("the memory store never waits"),
+    }
+}
+
+fn auth() -> Auth {
+    Auth {
+        config: AuthConfig {
+            token: TokenConfig::new("tollgate", "tollgate", 900),
+            refresh: RefreshPolicy::default(),
+            account_throttle: ThrottlePolicy {
+                max_failures: 5,
+                window_s: 900,
+            },
+            address_throttle: ThrottlePolicy {
+                max_failures: 20,
+                window_s: 900,
+            },
+            roles: Roles::default(),
+        },
+        keys: KeySet::hs256(SECRET).unwrap(),
+        refresh_key: RefreshKey::derive_from_jwt_secret(SECRET),
+        // Cheap parameters keep the suite fast; cost checks live in the password tests.
+        hasher: PasswordHasher::new(Argon2Params {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        }),
+    }
+}
+
+struct World {
+    auth: Auth,
+    store: MemoryStore,
+    events: EventLog,
+    rng: SeededRandom,
+}
+
+impl World {
+    fn new() -> World {
+        World {
+            auth: auth(),
+            store: MemoryStore::new(),
+            events: EventLog::default(),
+            rng: SeededRandom::new(3),
+        }
+    }
+
+    fn register(&mut self, email: &str) -> Result<UserRecord, Error> {
+        let flows = self.auth.flows(&self.store, &self.events);
+        run(flows.register(email, PASSWORD, T0, &mut self.rng))
+    }
+
+    fn login_from(
+        &mut self,
+        email: &str,
+        password: &str,
+        address: &str,
+        now: u64,
+    ) -> Result<Tokens, Error> {
+        let flows = self.auth.flows(&self.store, &self.events);
+        let input = LoginInput {
+            username: email,
+            password,
+            client_address: address,
+            user_agent: "test-agent",
+        };
+        run(flows.login(&input, now, &mut self.rng)).map(|o| o.tokens)
+    }
+
+    fn login(&mut self, email: &str, password: &str) -> Result<Tokens, Error> {
+        self.login_from(email, password, "192.0.2.1", T0)
+    }
+
+    fn refresh(&mut self, token: &str, now: u64) -> Result<Tokens, Error> {
+        let flows = self.auth.flows(&self.store, &self.events);
+        run(flows.refresh(Some(token), now, &mut self.rng))
+    }
+
+    fn principal(&self, tokens: &Tokens) -> Principal {
+        self.auth
+            .authenticate(Some(&format!("Bearer {}", tokens.access_token)), T0)
+            .unwrap()
+    }
+
+    fn events(&self) -> Vec<SecurityEvent> {
+        self.events.events()
+    }
+}
+
+fn signed_in(email: &str) -> (World, Tokens) {
+    let mut w = World::new();
+    w.register(email).unwrap();
+    let tokens = w.login(email, PASSWORD).unwrap();
+    (w, tokens)
+}
+
+// --- register ----------------------------------------------------------------------------
+
+#[wasm_bindgen_test(unsupported = test)]
+fn register_creates_a_user_with_the_normalised_email() {
+    let mut w = World::new();
+    let user = w.register("  Sam@Example.COM ").unwrap();
+    assert_eq!(
+        (user.email.as_str(), user.role.as_str()),
+        ("Sam@example.com", "user")
+    );
+    assert!(user.password_hash.starts_with("$argon2id$v=19$"));
+    assert_eq!((w.store.user_count(), w.store.email_count()), (1, 1));
+    assert_eq!(
+        w.events(),
+        [SecurityEvent::UserRegistered { user_id: user.id }]
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn register_refuses_a_taken_email_in_any_domain_case() {
+    let mut w = World::new();
+    w.register("sam@example.com").unwrap();
+    assert_eq!(w.register("sam@EXAMPLE.com"), Err(Error::EmailTaken));
+    assert_eq!(w.store.user_count(), 1);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn register_reports_every_invalid_field_at_once() {
+    let mut w = World::new();
+    let flows = w.auth.flows(&w.store, &w.events);
+    let err = run(flows.register("not-an-email", "short", T0, &mut w.rng)).unwrap_err();
+    assert_eq!(
+        err,
+        Error::Validation(vec![
+            FieldError::new("email", ErrorCode::InvalidEmail),
+            FieldError::new("password", ErrorCode::PasswordTooShort)
+        ])
+    );
+    let err = run(flows.register("sam@example.com", "password123", T0, &mut w.rng)).unwrap_err();
+    assert_eq!(err, Error::field("password", ErrorCode::PasswordTooCommon));
+    assert_eq!(w.store.user_count(), 0);
+}
+
+// --- login -------------------------------------------------------------------------------
+
+#[wasm_bindgen_test(unsupported = test)]
+fn login_issues_tokens_whose_claims_name_the_user_and_session() {
+    let (w, tokens) = signed_in("sam@example.com");
+    let p = w.principal(&tokens);
+    let user = run(w
+        .store
+        .get_user(&tollgate_core::id::Id::parse(&p.user_id).unwrap()))
+    .unwrap()
+    .unwrap();
+    assert_eq!(p.session_id, tokens.session_id.to_hyphenated());
+    assert_eq!(
+        (p.role.as_str(), p.scope.as_str()),
+        ("user", "profile sessions")
+    );
+    assert_eq!(tokens.expires_in, 900);
+    assert_eq!(
+        tokens.refresh_max_age,
+        RefreshPolicy::default().absolute_ttl_s
+    );
+    assert_eq!(user.email, "sam@example.com");
+    assert!(matches!(
+        w.events().last(),
+        Some(SecurityEvent::LoginSucceeded {
+            rehashed: false,
+            ..
+        })
+    ));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn unknown_email_and_wrong_password_fail_alike() {
+    let mut w = World::new();
+    let user = w.register("sam@example.com").unwrap();
+    assert_eq!(
+        w.login("sam@example.com", "wrong password!"),
+        Err(Error::InvalidCredentials)
+    );
+    assert_eq!(
+        w.login("nobody@example.com", PASSWORD),
+        Err(Error::InvalidCredentials)
+    );
+    assert_eq!(
+        w.login("not an email", PASSWORD),
+        Err(Error::InvalidCredentials)
+    );
+    let failures: Vec<_> = w
+        .events()
+        .into_iter()
+        .filter(|e| matches!(e, SecurityEvent::LoginFailed { .. }))
+        .collect();
+    assert_eq!(
+        failures,
+        [
+            SecurityEvent::LoginFailed {
+                user_id: Some(user.id),
+                reason: "wrong_password"
+            },
+            SecurityEvent::LoginFailed {
+                user_id: None,
+                reason: "unknown_user"
+            },
+            SecurityEvent::LoginFailed {
+                user_id: None,
+                reason: "unknown_user"
+            },
+        ]
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn five_failures_lock_the_account_even_for_the_right_password_until_the_window_passes() {
+    let mut w = World::new();
+    w.register("sam@example.com").unwrap();
+    for i in 0..5 {
+        let r = w.login_from(
+            "sam@example.com",
+            "wrong password!",
+            &format!("198.51.100.{i}"),
+            T0 + i,
+        );
+        assert_eq!(r, Err(Error::InvalidCredentials));
+    }
+    let locked = w.login_from("sam@example.com", PASSWORD, "203.0.113.9", T0 + 10);
+    assert_eq!(locked, Err(Error::TooManyAttempts { retry_after_s: 890 }));
+    // The same refusal for an email that does not exist: lockout reveals nothing.
+    for i in 0..5 {
+        let _ = w.login_from(
+            "ghost@example.com",
+            PASSWORD,
+            &format!("198.51.100.{i}"),
+            T0 + i,
+        );
+    }
+    assert_eq!(
+        w.login_from("ghost@example.com", PASSWORD, "203.0.113.9", T0 + 10),
+        Err(Error::TooManyAttempts { retry_after_s: 890 })
+    );
+    assert!(
+        w.login_from("sam@example.com", PASSWORD, "203.0.113.9", T0 + 900)
+            .is_ok()
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_success_resets_the_account_counter() {
+    let mut w = World::new();
+    w.register("sam@example.com").unwrap();
+    for i in 0..4 {
+        let _ = w.login_from("sam@example.com", "wrong password!", "198.51.100.1", T0 + i);
+    }
+    w.login_from("sam@example.com", PASSWORD, "198.51.100.1", T0 + 5)
+        .unwrap();
+    for i in 0..4 {
+        let _ = w.login_from(
+            "sam@example.com",
+            "wrong password!",
+            "198.51.100.1",
+            T0 + 6 + i,
+        );
+    }
+    assert!(
+        w.login_from("sam@example.com", PASSWORD, "198.51.100.1", T0 + 20)
+            .is_ok()
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn twenty_failures_from_one_address_lock_that_address_across_accounts() {
+    let mut w = World::new();
+    w.register("sam@example.com").unwrap();
+    for i in 0..20 {
+        let _ = w.login_from(
+            &format!("user{i}@example.com"),
+            PASSWORD,
+            "192.0.2.66",
+            T0 + i,
+        );
+    }
+    assert!(matches!(
+        w.login_from("sam@example.com", PASSWORD, "192.0.2.66", T0 + 30),
+        Err(Error::TooManyAttempts { .. })
+    ));
+    assert!(
+        w.login_from("sam@example.com", PASSWORD, "192.0.2.67", T0 + 30)
+            .is_ok()
+    );
+    assert!(w.events().iter().any(|e| matches!(
+        e,
+        SecurityEvent::LoginThrottled {
+            scope: "address",
+            ..
+        }
+    )));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_legacy_bcrypt_user_logs_in_and_is_upgraded_to_argon2id() {
+    let mut w = World::new();
+    let mut user = w.register("legacy@example.com").unwrap();
+    // pyca/bcrypt tests/test_bcrypt.py: hashpw(b"Kk4DQuMMfZL9o", b"$2b$04$cVWp4XaNU8a4v1uMRum2SO")
+    user.password_hash = "$2b$04$cVWp4XaNU8a4v1uMRum2SO026BWLIoQMD/TXg5uZV.0P.uO8m3YEm".into();
+    w.store.plant_user(user.clone());
+    w.login("legacy@example.com", "Kk4DQuMMfZL9o").unwrap();
+    let stored = run(w.store.get_user(&user.id)).unwrap().unwrap();
+    assert!(
+        stored.password_hash.starts_with("$argon2id$"),
+        "{}",
+        stored.password_hash
+    );
+    assert!(matches!(
+        w.events().last(),
+        Some(SecurityEvent::LoginSucceeded { rehashed: true, .. })
+    ));
+    // And the new hash works for the next login.
+    w.login("legacy@example.com", "Kk4DQuMMfZL9o").unwrap();
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_poisoned_stored_hash_is_a_failed_login_not_a_crash() {
+    let mut w = World::new();
+    let mut user = w.register("poison@example.com").unwrap();
+    user.password_hash = "$argon2id$v=19$m=4194304,t=1000,p=1$c29tZXNhbHQ$aGFzaA".into();
+    w.store.plant_user(user);
+    assert_eq!(
+        w.login("poison@example.com", PASSWORD),
+        Err(Error::InvalidCredentials)
+    );
+    assert!(matches!(
+        w.events().last(),
+        Some(SecurityEvent::LoginFailed {
+            reason: "stored_hash_refused",
+            ..
+        })
+    ));
+}
+
+// --- refresh -----------------------------------------------------------------------------
+
+#[wasm_bindgen_test(unsupported = test)]
+fn refresh_rotates_with_two_reads_and_one_write() {
+    let (mut w, tokens) = signed_in("sam@example.com");
+    w.store.clear_operations();
+    let next = w.refresh(&tokens.refresh_token, T0 + 60).unwrap();
+    assert_ne!(next.refresh_token, tokens.refresh_token);
+    assert_eq!(next.session_id, tokens.session_id);
+    let ops = w.store.operations();
+    assert_eq!(ops.iter().filter(|o| o.is_kv_read()).count(), 2, "{ops:?}");
+    assert_eq!(ops.iter().filter(|o| o.is_kv_write()).count(), 1, "{ops:?}");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn concurrent_refreshes_with_one_token_both_succeed_with_the_same_new_token() {
+    let (mut w, tokens) = signed_in("sam@example.com");
+    let a = w.refresh(&tokens.refresh_token, T0 + 60).unwrap();
+    let b = w.refresh(&tokens.refresh_token, T0 + 61).unwrap();
+    assert_eq!(a.refresh_token, b.refresh_token);
+    assert!(matches!(
+        w.events().last(),
+        Some(SecurityEvent::TokenRefreshed { replayed: true, .. })
+    ));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn replaying_a_token_two_generations_old_kills_the_whole_family() {
+    let (mut w, t0) = signed_in("sam@example.com");
+    let t1 = w.refresh(&t0.refresh_token, T0 + 60).unwrap();
+    let t2 = w.refresh(&t1.refresh_token, T0 + 120).unwrap();
+    assert_eq!(
+        w.refresh(&t0.refresh_token, T0 + 130),
+        Err(Error::RefreshTokenReused)
+    );
+    assert!(w.events().iter().any(|e| matches!(
+        e,
+        SecurityEvent::RefreshTokenReused {
+            presented_generation: 0,
+            current_generation: 2,
+            ..
+        }
+    )));
+    assert_eq!(
+        w.refresh(&t2.refresh_token, T0 + 140),
+        Err(Error::InvalidRefreshToken(RefreshRejection::Revoked))
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn garbage_and_missing_refresh_tokens_are_refused() {
+    let (mut w, _) = signed_in("sam@example.com");
+    assert_eq!(
+        w.refresh("garbage", T0),
+        Err(Error::InvalidRefreshToken(RefreshRejection::Malformed))
+    );
+    let flows = w.auth.flows(&w.store, &w.events);
+    assert_eq!(
+        run(flows.refresh(None, T0, &mut w.rng)),
+        Err(Error::InvalidRefreshToken(RefreshRejection::Missing))
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn refresh_picks_up_a_role_change_only_after_sessions_end() {
+    let (mut w, tokens) = signed_in("sam@example.com");
+    let user_id = w.principal(&tokens).user_id;
+    let admin = Principal {
+        role: "admin".into(),
+        scope: "users:read users:write".into(),
+        ..w.principal(&tokens)
+    };
+    let flows = w.auth.flows(&w.store, &w.events);
+    run(flows.set_role(&admin, &user_id, "admin", T0 + 1)).unwrap();
+    assert_eq!(
+        w.refresh(&tokens.refresh_token, T0 + 2),
+        Err(Error::InvalidRefreshToken(RefreshRejection::Superseded))
+    );
+    let again = w.login("sam@example.com", PASSWORD).unwrap();
+    assert_eq!(w.principal(&again).role, "admin");
+}
+
+// --- logout, sessions, password --------------------------------------------------------
+
+#[wasm_bindgen_test(unsupported = test)]
+fn logout_ends_the_session_and_is_idempotent() {
+    let (mut w, tokens) = signed_in("sam@example.com");
+    let flows = w.auth.flows(&w.store, &w.events);
+    run(flows.logout(Some(&tokens.refresh_token))).unwrap();
+    run(flows.logout(Some(&tokens.refresh_token))).unwrap();
+    run(flows.logout(None)).unwrap();
+    run(flows.logout(Some("garbage"))).unwrap();
+    assert_eq!(
+        w.refresh(&tokens.refresh_token, T0 + 1),
+        Err(Error::InvalidRefreshToken(RefreshRejection::UnknownFamily))
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn logout_all_ends_every_session_of_the_user_only() {
+    let (mut w, a) = signed_in("sam@example.com");
+    let b = w.login("sam@example.com", PASSWORD).unwrap();
+    w.register("kim@example.com").unwrap();
+    let other = w.login("kim@example.com", PASSWORD).unwrap();
+    let flows = w.auth.flows(&w.store, &w.events);
+    run(flows.logout_all(&w.principal(&a), T0 + 1)).unwrap();
+    for t in [&a, &b] {
+        assert_eq!(
+            w.refresh(&t.refresh_token, T0 + 2),
+            Err(Error::InvalidRefreshToken(RefreshRejection::Superseded))
+        );
+    }
+    assert!(w.refresh(&other.refresh_token, T0 + 2).is_ok());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn sessions_lists_live_sessions_and_revoking_one_ends_it() {
+    let (mut w, a) = signed_in("sam@example.com");
+    let b = w
+        .login_from("sam@example.com", PASSWORD, "192.0.2.1", T0 + 10)
+        .unwrap();
+    let flows = w.auth.flows(&w.store, &w.events);
+    let p = w.principal(&a);
+    let sessions = run(flows.sessions(&p, T0 + 20)).unwrap();
+    assert_eq!(
+        sessions
+            .iter()
+            .map(|s| (s.id, s.current))
+            .collect::<Vec<_>>(),
+        [(b.session_id, false), (a.session_id, true)]
+    );
+    assert_eq!(sessions[0].user_agent, "test-agent");
+    run(flows.revoke_session(&p, &b.session_id.to_hyphenated())).unwrap();
+    assert_eq!(
+        run(flows.revoke_session(&p, &b.session_id.to_hyphenated())),
+        Err(Error::NotFound)
+    );
+    assert_eq!(
+        run(flows.revoke_session(&p, "not-an-id")),
+        Err(Error::NotFound)
+    );
+    assert!(w.refresh(&b.refresh_token, T0 + 30).is_err());
+    let flows = w.auth.flows(&w.store, &w.events);
+    assert_eq!(run(flows.sessions(&p, T0 + 40)).unwrap().len(), 1);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn sessions_of_another_user_cannot_be_revoked() {
+    let (mut w, a) = signed_in("sam@example.com");
+    w.register("kim@example.com").unwrap();
+    let kim = w.login("kim@example.com", PASSWORD).unwrap();
+    let flows = w.auth.flows(&w.store, &w.events);
+    assert_eq!(
+        run(flows.revoke_session(&w.principal(&a), &kim.session_id.to_hyphenated())),
+        Err(Error::NotFound)
+    );
+    assert!(w.refresh(&kim.refresh_token, T0 + 1).is_ok());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn changing_the_password_ends_other_sessions_but_not_this_one() {
+    let (mut w, this) = signed_in("sam@example.com");
+    let other = w.login("sam@example.com", PASSWORD).unwrap();
+    let p = w.principal(&this);
+    let flows = w.auth.flows(&w.store, &w.events);
+    assert_eq!(
+        run(flows.change_password(
+            &p,
+            "wrong password!",
+            "a brand new passphrase",
+            T0,
+            &mut w.rng
+        )),
+        Err(Error::IncorrectPassword)
+    );
+    assert_eq!(
+        run(flows.change_password(&p, PASSWORD, "short", T0, &mut w.rng)),
+        Err(Error::field("new_password", ErrorCode::PasswordTooShort))
+    );
+    run(flows.change_password(&p, PASSWORD, "a brand new passphrase", T0 + 1, &mut w.rng)).unwrap();
+    assert!(w.refresh(&this.refresh_token, T0 + 2).is_ok());
+    assert_eq!(
+        w.refresh(&other.refresh_token, T0 + 2),
+        Err(Error::InvalidRefreshToken(RefreshRejection::Superseded))
+    );
+    assert_eq!(
+        w.login("sam@example.com", PASSWORD),
+        Err(Error::InvalidCredentials)
+    );
+    assert!(w.login("sam@example.com", "a brand new passphrase").is_ok());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn wrong_current_passwords_count_against_the_account_throttle() {
+    let (mut w, this) = signed_in("sam@example.com");
+    let p = w.principal(&this);
+    let flows = w.auth.flows(&w.store, &w.events);
+    for _ in 0..5 {
+        let _ = run(flows.change_password(
+            &p,
+            "wrong password!",
+            "a brand new passphrase",
+            T0,
+            &mut w.rng,
+        ));
+    }
+    assert!(matches!(
+        run(flows.change_password(&p, PASSWORD, "a brand new passphrase", T0, &mut w.rng)),
+        Err(Error::TooManyAttempts { .. })
+    ));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn me_reads_one_record_and_a_deleted_user_is_an_invalid_token() {
+    let (w, tokens) = signed_in("sam@example.com");
+    let p = w.principal(&tokens);
+    w.store.clear_operations();
+    let flows = w.auth.flows(&w.store, &w.events);
+    assert_eq!(run(flows.me(&p)).unwrap().email, "sam@example.com");
+    assert_eq!(w.store.operations(), [Op::GetUser]);
+    run(w
+        .store
+        .delete_user(&tollgate_core::id::Id::parse(&p.user_id).unwrap()))
+    .unwrap();
+    assert_eq!(
+        run(flows.me(&p)),
+        Err(Error::InvalidToken(TokenRejection::UnknownSubject))
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn authenticate_does_no_storage_work_and_separates_401_from_403() {
+    let (w, tokens) = signed_in("sam@example.com");
+    w.store.clear_operations();
+    let p = w
+        .auth
+        .authenticate(Some(&format!("Bearer {}", tokens.access_token)), T0)
+        .unwrap();
+    assert!(w.store.operations().is_empty());
+    assert_eq!(w.auth.authenticate(None, T0), Err(Error::NotAuthenticated));
+    assert_eq!(
+        w.auth.authenticate(Some("Basic abc"), T0),
+        Err(Error::NotAuthenticated)
+    );
+    let mut tampered = tokens.access_token.clone();
+    tampered.pop();
+    tampered.push('A');
+    assert!(matches!(
+        w.auth.authenticate(Some(&format!("Bearer {tampered}")), T0),
+        Err(Error::InvalidToken(_))
+    ));
+    assert_eq!(
+        w.auth.authenticate(
+            Some(&format!("Bearer {}", tokens.access_token)),
+            T0 + 900 + 30
+        ),
+        Err(Error::InvalidToken(TokenRejection::Expired))
+    );
+    let flows = w.auth.flows(&w.store, &w.events);
+    assert_eq!(
+        run(flows.list_users(&p, None)).unwrap_err().http_status(),
+        403
+    );
+}
+
+// --- admin -------------------------------------------------------------------------------
+
+#[wasm_bindgen_test(unsupported = test)]
+fn admins_page_through_users_change_roles_and_delete_users() {
+    let (mut w, tokens) = signed_in("admin@example.com");
+    let admin_id = w.principal(&tokens).user_id;
+    let flows = w.auth.flows(&w.store, &w.events);
+    let user = w.principal(&tokens);
+    // Promote through the flow itself, acting as an admin would (bootstrap admins come from
+    // `tollgate user add`); then sign in again to get an admin token.
+    let acting = Principal {
+        role: "admin".into(),
+        scope: "users:read users:write".into(),
+        ..user
+    };
+    run(flows.set_role(&acting, &admin_id, "admin", T0)).unwrap();
+    assert_eq!(
+        run(flows.set_role(&acting, &admin_id, "root", T0)),
+        Err(Error::field("role", ErrorCode::InvalidRole))
+    );
+    assert_eq!(
+        run(flows.set_role(&acting, "0b5d1e0c-0000-4000-8000-000000000000", "user", T0)),
+        Err(Error::NotFound)
+    );
+    for i in 0..150 {
+        w.store.plant_user(UserRecord {
+            v: 1,
+            id: tollgate_core::id::Id::generate(&mut w.rng),
+            email: format!("u{i}@example.com"),
+            password_hash: "x".into(),
+            role: "user".into(),
+            created_at: T0,
+            updated_at: T0,
+            session_epoch: 0,
+        });
+    }
+    let admin_tokens = w.login("admin@example.com", PASSWORD).unwrap();
+    let admin = w.principal(&admin_tokens);
+    let flows = w.auth.flows(&w.store, &w.events);
+    let first = run(flows.list_users(&admin, None)).unwrap();
+    assert_eq!(first.users.len(), 100);
+    let second = run(flows.list_users(&admin, first.cursor.as_deref())).unwrap();
+    assert_eq!((second.users.len(), second.cursor.as_deref()), (51, None));
+
+    let victim = w.register("victim@example.com");
+    assert!(victim.is_ok());
+    let victim_tokens = w.login("victim@example.com", PASSWORD).unwrap();
+    let flows = w.auth.flows(&w.store, &w.events);
+    run(flows.delete_user(&admin, &victim.unwrap().id.to_hyphenated())).unwrap();
+    assert_eq!(
+        w.login("victim@example.com", PASSWORD),
+        Err(Error::InvalidCredentials)
+    );
+    assert!(w.refresh(&victim_tokens.refresh_token, T0 + 1).is_err());
+    assert!(
+        w.register("victim@example.com").is_ok(),
+        "the email is free again"
+    );
+}
+
+// --- storage failures --------------------------------------------------------------------
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_failed_index_write_leaves_no_user_behind() {
+    for fault in [Fault::Fail, Fault::Timeout] {
+        let mut w = World::new();
+        w.store.fail_next(Op::PutEmail, fault);
+        assert!(matches!(
+            w.register("sam@example.com"),
+            Err(Error::StorageUnavailable(_))
+        ));
+        assert_eq!((w.store.user_count(), w.store.email_count()), (0, 0));
+        assert!(w.register("sam@example.com").is_ok(), "a retry succeeds");
+        assert!(w.login("sam@example.com", PASSWORD).is_ok());
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_failed_or_slow_read_is_a_clean_503_for_every_flow() {
+    for op in [Op::FindUserId, Op::GetUser, Op::Admit] {
+        let (mut w, _) = signed_in("sam@example.com");
+        w.store.fail_next(op, Fault::Timeout);
+        let err = w.login("sam@example.com", PASSWORD).unwrap_err();
+        assert_eq!(err.http_status(), 503, "{op:?}: {err}");
+    }
+    for op in [Op::GetFamily, Op::GetUser] {
+        let (mut w, tokens) = signed_in("sam@example.com");
+        w.store.fail_next(op, Fault::Timeout);
+        assert!(
+            matches!(
+                w.refresh(&tokens.refresh_token, T0 + 1),
+                Err(Error::StorageUnavailable(_))
+            ),
+            "{op:?}"
+        );
+        assert!(
+            w.refresh(&tokens.refresh_token, T0 + 2).is_ok(),
+            "{op:?}: nothing changed, the token still works"
+        );
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_failed_family_write_hands_out_nothing() {
+    let mut w = World::new();
+    w.register("sam@example.com").unwrap();
+    w.store.fail_next(Op::PutFamily, Fault::Fail);
+    assert!(matches!(
+        w.login("sam@example.com", PASSWORD),
+        Err(Error::StorageUnavailable(_))
+    ));
+    assert!(w.store.families().is_empty());
+
+    let tokens = w.login("sam@example.com", PASSWORD).unwrap();
+    w.store.fail_next(Op::PutFamily, Fault::Fail);
+    assert!(matches!(
+        w.refresh(&tokens.refresh_token, T0 + 60),
+        Err(Error::StorageUnavailable(_))
+    ));
+    let (family, _) = w.store.families().pop().unwrap();
+    assert_eq!(
+        family.generation, 0,
+        "the failed rotation left the family as it was"
+    );
+    let next = w.refresh(&tokens.refresh_token, T0 + 61).unwrap();
+    assert!(w.refresh(&next.refresh_token, T0 + 62).is_ok());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_failed_password_write_keeps_the_old_password() {
+    let (mut w, tokens) = signed_in("sam@example.com");
+    let p = w.principal(&tokens);
+    w.store.fail_next(Op::PutUser, Fault::Fail);
+    let flows = w.auth.flows(&w.store, &w.events);
+    assert!(matches!(
+        run(flows.change_password(&p, PASSWORD, "a brand new passphrase", T0, &mut w.rng)),
+        Err(Error::StorageUnavailable(_))
+    ));
+    assert!(w.login("sam@example.com", PASSWORD).is_ok());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn events_never_carry_secrets() {
+    let (mut w, tokens) = signed_in("sam@example.com");
+    let _ = w.login("sam@example.com", "wrong password!");
+    let _ = w.refresh(&tokens.refresh_token, T0 + 1);
+    let all = serde_json::to_string(&w.events()).unwrap();
+    for secret in [
+        PASSWORD,
+        "wrong password!",
+        &tokens.refresh_token,
+        &tokens.access_token,
+        "sam@example.com",
+        "$argon2",
+    ] {
+        assert!(!all.contains(secret), "{secret:?} leaked into {all}");
+    }
+}
