@@ -14,7 +14,7 @@ export CLOUDFLARE_CF_FETCH_ENABLED := false
 # Extra arguments for `wrangler dev`, e.g. make dev ARGS="--port 8788 --var ACCESS_TOKEN_TTL_SECONDS:5"
 ARGS ?=
 
-CLIENT_SRC := $(shell find crates/client/src crates/core/src npm/src -type f 2>/dev/null) crates/client/Cargo.toml crates/core/Cargo.toml npm/package.json npm/tsconfig.json
+CLIENT_SRC := $(shell find crates/client/src crates/core/src npm/src npm/scripts -type f 2>/dev/null) crates/client/Cargo.toml crates/core/Cargo.toml npm/package.json npm/tsconfig.json
 SWAGGER := node_modules/swagger-ui-dist
 
 .PHONY: help setup build client assets worker dev test test-rust test-wasm test-ts test-e2e test-http test-browser bench clean
@@ -63,8 +63,9 @@ test-wasm: ## core and client tests compiled to wasm, in headless Chromium
 	wasm-pack test --headless --chrome crates/core
 	wasm-pack test --headless --chrome crates/client
 
-test-ts: client ## The TypeScript package's unit tests (vitest)
+test-ts: client ## The TypeScript package's unit tests (vitest) and its packaging test (npm pack, Node, Chromium, Vite)
 	npm run --silent -w @tollgate/client test
+	node --test --test-reporter=spec tests/packaging/
 
 test-e2e: assets ## HTTP and browser tests against one real `wrangler dev`
 	node tests/run.mjs
