@@ -5,7 +5,7 @@
  * the JSON is parsed by the JS engine's own `JSON.parse`.
  */
 import { AuthError } from './errors.js';
-import { memory, wasm } from './wasm.js';
+import { scratch, wasm } from './wasm.js';
 
 /**
  * The claims of a Tollgate access token (RFC 9068 profile), as the server issues them.
@@ -38,6 +38,7 @@ export interface AccessClaims {
 }
 
 const utf8 = /* @__PURE__ */ new TextDecoder('utf-8', { fatal: true });
+const ascii = /* @__PURE__ */ new TextEncoder();
 
 /**
  * Decodes a JWT's payload **without verifying its signature**.
@@ -60,22 +61,17 @@ const utf8 = /* @__PURE__ */ new TextDecoder('utf-8', { fatal: true });
  * ```
  */
 export function decodeClaims<T extends object = AccessClaims>(token: string): T {
-  const module = wasm();
-  const n = typeof token === 'string' ? token.length : -1;
-  if (n < 0 || n > module.scratchCapacity()) throw invalidToken();
-  const mem = memory();
-  const at = module.scratch();
-  // base64url and dots are ASCII: one byte per UTF-16 unit, and anything else is malformed.
-  for (let i = 0; i < n; i++) {
-    const unit = token.charCodeAt(i);
-    if (unit > 0x7f) throw invalidToken();
-    mem[at + i] = unit;
-  }
-  const len = module.decodePayload(n);
+  if (typeof token !== 'string') throw invalidToken();
+  const buffer = scratch();
+  // base64url and dots are ASCII, one byte per UTF-16 unit: anything that does not fit, or
+  // grows in UTF-8, is malformed. encodeInto is the engine's native copy.
+  const { read, written } = ascii.encodeInto(token, buffer);
+  if (read !== token.length || written !== read) throw invalidToken();
+  const len = wasm().decodePayload(written);
   if (len < 0) throw invalidToken();
   let claims: unknown;
   try {
-    claims = JSON.parse(utf8.decode(mem.subarray(at, at + len)));
+    claims = JSON.parse(utf8.decode(buffer.subarray(0, len)));
   } catch (cause) {
     throw invalidToken(cause);
   }

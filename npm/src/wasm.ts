@@ -10,7 +10,7 @@ import type { InitOutput } from './wasm/tollgate_client.js';
 import { AuthError } from './errors.js';
 
 let loaded: InitOutput | undefined;
-let bytes: Uint8Array | undefined;
+let view: Uint8Array | undefined;
 
 /** Records the instantiated module (called once by an entry point). @internal */
 export function bind(output: InitOutput): void {
@@ -29,11 +29,13 @@ export function wasm(): InitOutput {
 }
 
 /**
- * The module's memory as bytes, re-created if the memory grew (growing detaches the old
- * buffer). The client never allocates, so in practice this is built once. @internal
+ * The module's scratch buffer (where tokens are written for decoding) as bytes, re-created if
+ * the memory grew (growing detaches the old buffer). The client never allocates, so in
+ * practice this is built once. @internal
  */
-export function memory(): Uint8Array {
-  const buffer = wasm().memory.buffer;
-  if (bytes === undefined || bytes.buffer !== buffer) bytes = new Uint8Array(buffer);
-  return bytes;
+export function scratch(): Uint8Array {
+  const module = wasm();
+  const buffer = module.memory.buffer;
+  if (view === undefined || view.buffer !== buffer) view = new Uint8Array(buffer, module.scratch(), module.scratchCapacity());
+  return view;
 }
