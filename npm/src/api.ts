@@ -3,7 +3,7 @@
  */
 export { decodeClaims } from './claims.js';
 export type { AccessClaims } from './claims.js';
-export { createAuthClient, SEND_MARGIN_MS } from './client.js';
+export { createAuthClient } from './client.js';
 export type { AuthClient, AuthClientOptions, HintStorage, Session, User } from './client.js';
 export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
@@ -12,5 +12,3 @@ export type { AuthErrorCode, FieldError } from './errors.js';
 export type { AuthEvent, AuthListener, SignOutReason } from './events.js';
 export { ClockSkew, isExpired, refreshDelayMs, secondsLeft } from './expiry.js';
 export type { SkewRange } from './expiry.js';
-export { LOCK_ACQUIRE_TIMEOUT_MS, withLock } from './locks.js';
-export { RETRY_BASE_MS, RETRY_MAX_MS, retryDelayMs, WAKE_CHECK_INTERVAL_MS, WAKE_THRESHOLD_MS } from './schedule.js';

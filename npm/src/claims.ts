@@ -11,6 +11,12 @@ import { scratch, wasm } from './wasm.js';
  * The claims of a Tollgate access token (RFC 9068 profile), as the server issues them.
  *
  * Decoded without verification: for display and scheduling, never for authorization.
+ *
+ * @example
+ * ```ts
+ * const claims: AccessClaims | null = auth.claims;
+ * if (claims) badge.textContent = `${claims.role} · ${claims.scope.split(' ').length} scopes`;
+ * ```
  */
 export interface AccessClaims {
   /** Issuer (the server's `JWT_ISSUER`). */

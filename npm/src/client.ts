@@ -22,10 +22,25 @@ import { call, type CallOptions, errorFrom, request, type Transport } from './tr
  */
 export const SEND_MARGIN_MS = 1_000;
 
-/** Where the client keeps its one non-secret hint: whether this browser was signed in. */
+/**
+ * Where the client keeps its one non-secret hint: whether this browser signed out.
+ *
+ * @example
+ * ```ts
+ * const auth = createAuthClient({ baseUrl, storage: sessionStorage }); // or null: no hint
+ * ```
+ */
 export type HintStorage = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
 
-/** Options of {@link createAuthClient}. */
+/**
+ * Options of {@link createAuthClient}.
+ *
+ * @example
+ * ```ts
+ * const options: AuthClientOptions = { baseUrl: 'https://auth.example.com', storage: null };
+ * const auth = createAuthClient(options);
+ * ```
+ */
 export interface AuthClientOptions {
   /** The Tollgate server's origin (and path prefix, if any), e.g. `https://auth.example.com`. */
   baseUrl: string;
@@ -41,7 +56,15 @@ export interface AuthClientOptions {
   storage?: HintStorage | null;
 }
 
-/** A user, as `POST /auth/register` returns it. */
+/**
+ * A user, as `POST /auth/register` returns it.
+ *
+ * @example
+ * ```ts
+ * const user: User = await auth.register('sam@example.com', 'correct horse battery staple');
+ * console.log(user.id, user.role);
+ * ```
+ */
 export interface User {
   /** The user's id (the `sub` of their tokens). */
   id: string;
@@ -51,7 +74,14 @@ export interface User {
   role: string;
 }
 
-/** One signed-in session (a refresh-token family), as `GET /auth/sessions` lists it. */
+/**
+ * One signed-in session (a refresh-token family), as `GET /auth/sessions` lists it.
+ *
+ * @example
+ * ```ts
+ * for (const s of await auth.sessions()) if (!s.current) await auth.revokeSession(s.id);
+ * ```
+ */
 export interface Session {
   /** The session's id, for {@link AuthClient.revokeSession}. */
   id: string;
@@ -74,6 +104,12 @@ interface TokenResponse {
 
 /**
  * A Tollgate client: see {@link createAuthClient}.
+ *
+ * @example
+ * ```ts
+ * const auth: AuthClient = createAuthClient({ baseUrl: location.origin });
+ * const token = await auth.getAccessToken(); // null when signed out
+ * ```
  */
 export interface AuthClient {
   /**
@@ -107,6 +143,11 @@ export interface AuthClient {
   readonly claims: AccessClaims | null;
   /** When the next silent refresh is planned (local clock, ms since the epoch); `null` if none is. */
   readonly nextRefreshAt: number | null;
+  /**
+   * The estimated `server time - local time` in milliseconds (0 until a response was seen):
+   * pass it as `skewMs` to {@link secondsLeft} to show time left as the server counts it.
+   */
+  readonly clockOffsetMs: number;
   /**
    * A drop-in `fetch` that adds `Authorization: Bearer` to requests for the server's origin
    * (relative URLs resolve against `baseUrl`; other origins get no token). On a 401 it
@@ -175,6 +216,10 @@ class Client implements AuthClient {
 
   get nextRefreshAt(): number | null {
     return this.#schedule.dueAt ?? null;
+  }
+
+  get clockOffsetMs(): number {
+    return this.#t.skew.offsetMs;
   }
 
   async register(email: string, password: string): Promise<User> {
@@ -308,8 +353,10 @@ class Client implements AuthClient {
     this.#claims = null;
     this.#schedule.stop();
     this.#setHint(HINT_SIGNED_OUT);
-    if (tell) this.#tabs.post({ type: 'signed_out', sid: claims?.sid, reason });
-    if (claims !== null) this.#emit(error === undefined ? { type: 'signed_out', reason } : { type: 'signed_out', reason, error });
+    if (claims === null) return; // nothing ended here: a resume found no session
+    // Other tabs end the same session only (a newer login there must survive).
+    if (tell) this.#tabs.post({ type: 'signed_out', sid: claims.sid, reason });
+    this.#emit(error === undefined ? { type: 'signed_out', reason } : { type: 'signed_out', reason, error });
   }
 
   /** Whether the token's refresh moment (without this tab's jitter) has passed, by the server's clock. */
@@ -382,7 +429,7 @@ class Client implements AuthClient {
   #receive(message: TabMessage): void {
     if (this.#closed) return;
     if (message.type === 'signed_out') {
-      if (this.#claims !== null && (message.sid === undefined || message.sid === this.#claims.sid)) {
+      if (this.#claims !== null && message.sid === this.#claims.sid) {
         this.#signOut(message.reason, undefined, false);
       }
       return;

@@ -11,6 +11,14 @@ import type { AuthError } from './errors.js';
  * - `revoked`: this session was revoked with {@link AuthClient.revokeSession};
  * - `session_ended`: the server refused the refresh (401: revoked elsewhere, expired, reused),
  *   with the server's error attached.
+ *
+ * @example
+ * ```ts
+ * const message: Record<SignOutReason, string> = {
+ *   logout: 'Signed out.', logout_all: 'Signed out everywhere.',
+ *   revoked: 'This session was revoked.', session_ended: 'Your session ended; please sign in again.',
+ * };
+ * ```
  */
 export type SignOutReason = 'logout' | 'logout_all' | 'revoked' | 'session_ended';
 

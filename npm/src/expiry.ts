@@ -63,7 +63,15 @@ export function refreshDelayMs(
   return core.refreshDelayMs(iat, exp, nowMs, skewMs, jitter >>> 0);
 }
 
-/** A range `[low, high]` for `server time - local time`, in milliseconds. */
+/**
+ * A range `[low, high]` for `server time - local time`, in milliseconds.
+ *
+ * @example
+ * ```ts
+ * const range: SkewRange | undefined = skew.range;
+ * if (range) console.log(`the server clock is ${range.low}..${range.high} ms ahead`);
+ * ```
+ */
 export interface SkewRange {
   /** The lower bound. */
   low: number;

@@ -9,7 +9,7 @@ import type { SkewRange } from './expiry.js';
 /** One message between tabs. @internal */
 export type TabMessage =
   | { type: 'token'; token: string; skew?: SkewRange }
-  | { type: 'signed_out'; sid: string | undefined; reason: SignOutReason };
+  | { type: 'signed_out'; sid: string; reason: SignOutReason };
 
 /** A channel to the other tabs, or a no-op where `BroadcastChannel` is missing. @internal */
 export interface Tabs {

@@ -335,6 +335,13 @@ describe('across tabs (BroadcastChannel in one process)', () => {
     expect(seen).toEqual(['signed_in', 'token_refreshed']);
     expect(await b!.getAccessToken()).toBe(server.issued[1]);
     expect(server.count('/auth/refresh')).toBe(1);
+    // A tab that finds no session (its resume gets 401) must not sign the others out.
+    const c = createAuthClient({ baseUrl: BASE, fetch: server.fetch, clock, storage: null });
+    clients.push(c);
+    server.refreshPlan.push({ status: 401, body: { detail: 'no', code: 'invalid_refresh_token' } });
+    expect(await c.resume()).toBeNull();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(b!.claims).not.toBeNull();
     await a!.logout();
     await new Promise((r) => setTimeout(r, 20));
     expect(seen.at(-1)).toBe('signed_out');

@@ -37,8 +37,8 @@ function tick() {
   const next = auth.nextRefreshAt;
   $('countdown').textContent = next === null ? '–' : `${Math.max(0, (next - Date.now()) / 1000).toFixed(1)} s`;
   const claims = auth.claims;
-  // Date.now() here is the display's clock; the client's own decisions use the server's.
-  $('expires-in').textContent = claims ? `${secondsLeft(claims.exp, Date.now(), 0)} s` : '–';
+  // Time left as the server counts it: the local clock corrected by the client's estimate.
+  $('expires-in').textContent = claims ? `${secondsLeft(claims.exp, Date.now(), auth.clockOffsetMs)} s` : '–';
 }
 setInterval(tick, 200);
 
