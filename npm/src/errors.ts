@@ -29,6 +29,7 @@ export type AuthErrorCode =
   | 'password_too_long'
   | 'password_too_common'
   | 'invalid_role'
+  | 'invalid_value'
   | 'too_many_attempts'
   | 'internal_error'
   | 'misconfigured'

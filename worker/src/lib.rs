@@ -1,17 +1,89 @@
-//! Tollgate's auth API as a Cloudflare Worker.
+//! Tollgate's auth API as a Cloudflare Worker, and a library for guarding other Workers.
+//!
+//! As a Worker (the default `entry` feature): `wrangler dev` / `wrangler deploy` run the
+//! fetch handler in [`routes`], which parses HTTP, calls the auth flows of `tollgate-core`, and
+//! renders their results; users and refresh families live in Workers KV ([`kv`]), login
+//! throttle state in a Durable Object ([`throttle`]).
+//!
+//! As a library (`default-features = false`), another workers-rs app guards its routes with
+//! [`authenticate`] and [`require_scope`], verifying Tollgate's access tokens with the same
+//! configuration, and no storage access:
+//!
+//! ```ignore
+//! let principal = tollgate_worker::authenticate(&req, &env)?;
+//! tollgate_worker::require_scope(&principal, "profile")?;
+//! ```
+//! See `examples/guarded-worker` for a complete Worker.
 
-use worker::{Context, Env, Request, Response, Result, event};
+mod calibrate;
+mod config;
+mod error;
+mod events;
+mod faults;
+mod handlers;
+mod http;
+mod kv;
+mod routes;
+mod throttle;
+
+pub use error::AuthError;
+#[cfg(feature = "entry")]
+pub use throttle::LoginThrottle;
+pub use tollgate_core::roles::Principal;
+
+use tollgate_core::time::UnixSeconds;
+use worker::{Env, Request, Response};
+
+/// Verifies the request's `Authorization: Bearer` access token against the Worker's
+/// configuration (`JWT_SECRET` or `JWT_PRIVATE_KEY`, `JWT_ISSUER`, `JWT_AUDIENCE`): no
+/// storage access, so guarding a route costs one signature check.
+///
+/// # Errors
+/// [`AuthError`] with code `not_authenticated` (no bearer token), `invalid_token`, or
+/// `misconfigured`; render it with [`AuthError::into_response`].
+pub fn authenticate(req: &Request, env: &Env) -> Result<Principal, AuthError> {
+    let settings = config::settings(env);
+    let settings = settings
+        .as_ref()
+        .as_ref()
+        .map_err(|e| AuthError::Core(e.clone()))?;
+    let authorization = req.headers().get("Authorization").ok().flatten();
+    Ok(settings
+        .auth
+        .authenticate(authorization.as_deref(), now())?)
+}
+
+/// Requires `scope` (403 `forbidden` otherwise).
+///
+/// # Errors
+/// [`AuthError`] with code `forbidden`.
+pub fn require_scope(principal: &Principal, scope: &str) -> Result<(), AuthError> {
+    Ok(principal.require_scope(scope)?)
+}
+
+/// Requires `role` (403 `forbidden` otherwise).
+///
+/// # Errors
+/// [`AuthError`] with code `forbidden`.
+pub fn require_role(principal: &Principal, role: &str) -> Result<(), AuthError> {
+    Ok(principal.require_role(role)?)
+}
+
+impl AuthError {
+    /// The JSON error response (`{"detail","code"}`, with `WWW-Authenticate` on 401).
+    pub fn into_response(self) -> Response {
+        routes::error_response(&self)
+    }
+}
+
+/// The current time from the Workers runtime, in whole seconds.
+pub(crate) fn now() -> UnixSeconds {
+    worker::Date::now().as_millis() / 1000
+}
 
 /// The Worker's entry point: every request starts here.
-#[event(fetch)]
-pub async fn fetch(req: Request, _env: Env, _ctx: Context) -> Result<Response> {
-    match (req.method(), req.path().as_str()) {
-        (worker::Method::Get, "/health") => Response::from_json(
-            &serde_json::json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}),
-        ),
-        _ => Ok(Response::from_json(
-            &serde_json::json!({"detail": "Not found.", "code": "not_found"}),
-        )?
-        .with_status(404)),
-    }
+#[cfg(feature = "entry")]
+#[worker::event(fetch)]
+pub async fn fetch(req: Request, env: Env, _ctx: worker::Context) -> worker::Result<Response> {
+    Ok(routes::handle(req, env).await)
 }

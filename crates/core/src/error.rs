@@ -62,6 +62,8 @@ pub enum ErrorCode {
     PasswordTooCommon,
     /// Field code: the role is not one the server knows.
     InvalidRole,
+    /// Field code: the value is not one the field allows (for example `grant_type=code`).
+    InvalidValue,
 
     // --- Slow down (429) ---
     /// Too many failed attempts; retry after the time in `Retry-After`.
@@ -103,6 +105,7 @@ impl ErrorCode {
         ErrorCode::PasswordTooLong,
         ErrorCode::PasswordTooCommon,
         ErrorCode::InvalidRole,
+        ErrorCode::InvalidValue,
         ErrorCode::TooManyAttempts,
         ErrorCode::InternalError,
         ErrorCode::Misconfigured,
@@ -133,6 +136,7 @@ impl ErrorCode {
             ErrorCode::PasswordTooLong => "password_too_long",
             ErrorCode::PasswordTooCommon => "password_too_common",
             ErrorCode::InvalidRole => "invalid_role",
+            ErrorCode::InvalidValue => "invalid_value",
             ErrorCode::TooManyAttempts => "too_many_attempts",
             ErrorCode::InternalError => "internal_error",
             ErrorCode::Misconfigured => "misconfigured",
@@ -167,7 +171,8 @@ impl ErrorCode {
             | ErrorCode::PasswordTooShort
             | ErrorCode::PasswordTooLong
             | ErrorCode::PasswordTooCommon
-            | ErrorCode::InvalidRole => 422,
+            | ErrorCode::InvalidRole
+            | ErrorCode::InvalidValue => 422,
             ErrorCode::TooManyAttempts => 429,
             ErrorCode::InternalError => 500,
             ErrorCode::Misconfigured | ErrorCode::StorageUnavailable => 503,
@@ -200,6 +205,7 @@ impl ErrorCode {
             ErrorCode::PasswordTooLong => "The password is too long.",
             ErrorCode::PasswordTooCommon => "This password is too common; choose another.",
             ErrorCode::InvalidRole => "Unknown role.",
+            ErrorCode::InvalidValue => "This value is not allowed here.",
             ErrorCode::TooManyAttempts => "Too many attempts; try again later.",
             ErrorCode::InternalError => "Internal server error.",
             ErrorCode::Misconfigured => "The server is not configured correctly.",

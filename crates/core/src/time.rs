@@ -37,6 +37,26 @@ pub fn format_rfc3339(t: UnixSeconds) -> alloc::string::String {
     )
 }
 
+/// Formats `t` as an HTTP date (RFC 9110 §5.6.7 IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`),
+/// for the `Date` header clients estimate their clock skew from.
+pub fn format_http_date(t: UnixSeconds) -> alloc::string::String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]; // 1970-01-01 was a Thursday
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = t / 86_400;
+    let secs = t % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    alloc::format!(
+        "{}, {day:02} {} {year:04} {:02}:{:02}:{:02} GMT",
+        DAYS[(days % 7) as usize],
+        MONTHS[(month - 1) as usize],
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
 /// (Howard Hinnant's `civil_from_days`, http://howardhinnant.github.io/date_algorithms.html).
 fn civil_from_days(days: u64) -> (u64, u64, u64) {
@@ -69,5 +89,19 @@ mod tests {
         ] {
             assert_eq!(format_rfc3339(t), want, "{t}");
         }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn formats_http_dates() {
+        // RFC 9110 §5.6.7's example, and the epoch.
+        assert_eq!(
+            format_http_date(784_111_777),
+            "Sun, 06 Nov 1994 08:49:37 GMT"
+        );
+        assert_eq!(format_http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(
+            format_http_date(951_782_400),
+            "Tue, 29 Feb 2000 00:00:00 GMT"
+        );
     }
 }

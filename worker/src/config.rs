@@ -1,0 +1,222 @@
+//! The Worker's configuration: read once per isolate from its bindings into typed values.
+//!
+//! Vars and secrets are documented in the README ("Configuration"). A missing or unusable
+//! setting makes every route answer 503 `misconfigured` and logs one line naming the setting
+//! (never its value), rather than serving with a weak or surprising default.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use tollgate_core::Error;
+use tollgate_core::flows::{Auth, AuthConfig};
+use tollgate_core::password::{Argon2Params, PasswordHasher};
+use tollgate_core::refresh::{RefreshKey, RefreshPolicy};
+use tollgate_core::roles::Roles;
+use tollgate_core::throttle::ThrottlePolicy;
+use tollgate_core::token::{KeySet, TokenConfig};
+use wasm_bindgen::JsValue;
+use worker::Env;
+
+use crate::faults::Faults;
+
+/// How long a storage call may take before the request answers 503, in milliseconds.
+/// KV reads are usually single-digit milliseconds; 5 s only trips when something is wrong.
+pub const DEFAULT_STORAGE_TIMEOUT_MS: u64 = 5_000;
+
+/// Every binding the configuration reads, so the cache notices any change.
+const NAMES: &[&str] = &[
+    "JWT_SECRET",
+    "JWT_PRIVATE_KEY",
+    "JWT_PREVIOUS_PUBLIC_KEYS",
+    "REFRESH_SECRET",
+    "JWT_ISSUER",
+    "JWT_AUDIENCE",
+    "ACCESS_TOKEN_TTL_SECONDS",
+    "REFRESH_TOKEN_TTL_SECONDS",
+    "REFRESH_IDLE_TTL_SECONDS",
+    "REFRESH_REUSE_GRACE_SECONDS",
+    "ARGON2_MEMORY_KIB",
+    "ARGON2_ITERATIONS",
+    "ARGON2_PARALLELISM",
+    "LOGIN_MAX_FAILURES",
+    "LOGIN_MAX_FAILURES_PER_ADDRESS",
+    "LOGIN_WINDOW_SECONDS",
+    "ALLOWED_ORIGINS",
+    "STORAGE_TIMEOUT_MS",
+    "TOLLGATE_CALIBRATION",
+    "TOLLGATE_FAULT_INJECTION",
+];
+
+/// The Worker's settings: the core's [`Auth`] plus what only the HTTP layer needs.
+pub struct Settings {
+    /// Keys, token and session policy, password hasher.
+    pub auth: Auth,
+    /// Origins allowed to call the API from a browser with credentials (CORS).
+    pub allowed_origins: Vec<String>,
+    /// Per-call storage timeout, in milliseconds.
+    pub storage_timeout_ms: u64,
+    /// Whether `POST /__tollgate/calibrate` is served (never in production).
+    pub calibration: bool,
+    /// Storage faults to inject (end-to-end tests only).
+    pub faults: Faults,
+}
+
+/// The parsed settings (or why they are unusable), shared by the requests of one isolate.
+pub type SharedSettings = Rc<Result<Settings, Error>>;
+
+thread_local! {
+    // One isolate serves many requests; parsing keys and secrets once per isolate keeps them
+    // off the hot path. The raw values are kept to notice a change (wrangler dev reloads).
+    static CACHE: RefCell<Option<(Vec<Option<String>>, SharedSettings)>> = const { RefCell::new(None) };
+}
+
+/// The settings for `env`, parsed once per isolate.
+///
+/// # Errors
+/// [`Error::Misconfigured`] naming the first unusable setting.
+pub fn settings(env: &Env) -> SharedSettings {
+    let raw: Vec<Option<String>> = NAMES.iter().map(|n| read(env, n)).collect();
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some((seen, parsed)) = cache.as_ref()
+            && *seen == raw
+        {
+            return parsed.clone();
+        }
+        let parsed = Rc::new(parse(&raw));
+        match parsed.as_ref() {
+            Err(e) => {
+                worker::console_error!("{}", serde_json::json!({"level": "error", "event": "misconfigured", "detail": e.to_string()}));
+            }
+            Ok(s) if !s.faults.is_empty() => {
+                worker::console_warn!("{}", serde_json::json!({"level": "warn", "event": "fault_injection_enabled", "detail": "TOLLGATE_FAULT_INJECTION is set: storage calls will fail on purpose; never set it in production"}));
+            }
+            Ok(_) => {}
+        }
+        *cache = Some((raw, parsed.clone()));
+        parsed
+    })
+}
+
+/// A string binding (var or secret); numbers in `[vars]` are accepted as their decimal form.
+fn read(env: &Env, name: &str) -> Option<String> {
+    let value = js_sys::Reflect::get(env.as_ref(), &JsValue::from_str(name)).ok()?;
+    if let Some(s) = value.as_string() {
+        Some(s)
+    } else {
+        value.as_f64().map(|n| format!("{n}"))
+    }
+}
+
+fn parse(raw: &[Option<String>]) -> Result<Settings, Error> {
+    let get = |name: &str| -> Option<&str> {
+        let i = NAMES.iter().position(|n| *n == name)?;
+        raw[i].as_deref().map(str::trim).filter(|v| !v.is_empty())
+    };
+    let number = |name: &str, default: u64| -> Result<u64, Error> {
+        match get(name) {
+            None => Ok(default),
+            Some(v) => v.parse::<u64>().map_err(|_| {
+                Error::Misconfigured(format!("{name} must be a whole number, got {v:?}"))
+            }),
+        }
+    };
+    let positive = |name: &str, default: u64| -> Result<u64, Error> {
+        let v = number(name, default)?;
+        if v == 0 {
+            Err(Error::Misconfigured(format!("{name} must be at least 1")))
+        } else {
+            Ok(v)
+        }
+    };
+    let small = |name: &str, default: u64| -> Result<u32, Error> {
+        u32::try_from(number(name, default)?)
+            .map_err(|_| Error::Misconfigured(format!("{name} is too large")))
+    };
+
+    let secret = get("JWT_SECRET").ok_or_else(|| {
+        Error::Misconfigured("JWT_SECRET is not set; generate one with `tollgate keygen` and `wrangler secret put JWT_SECRET`".into())
+    })?;
+    let mut keys = match get("JWT_PRIVATE_KEY") {
+        Some(pem) => KeySet::ed25519_pem(pem)?,
+        None => KeySet::hs256(secret)?,
+    };
+    if let Some(jwks) = get("JWT_PREVIOUS_PUBLIC_KEYS") {
+        keys = keys.with_previous_public_keys(jwks)?;
+    }
+    let refresh_key = match get("REFRESH_SECRET") {
+        Some(s) => RefreshKey::from_secret(s)?,
+        None => RefreshKey::derive_from_jwt_secret(secret),
+    };
+
+    let issuer = get("JWT_ISSUER").unwrap_or("tollgate");
+    let audience = get("JWT_AUDIENCE").unwrap_or("tollgate");
+    let token = TokenConfig::new(issuer, audience, positive("ACCESS_TOKEN_TTL_SECONDS", 900)?);
+    let refresh = RefreshPolicy {
+        absolute_ttl_s: positive(
+            "REFRESH_TOKEN_TTL_SECONDS",
+            RefreshPolicy::default().absolute_ttl_s,
+        )?,
+        idle_ttl_s: positive(
+            "REFRESH_IDLE_TTL_SECONDS",
+            RefreshPolicy::default().idle_ttl_s,
+        )?,
+        reuse_grace_s: number(
+            "REFRESH_REUSE_GRACE_SECONDS",
+            RefreshPolicy::default().reuse_grace_s,
+        )?,
+    };
+    let window_s = positive("LOGIN_WINDOW_SECONDS", ThrottlePolicy::ACCOUNT.window_s)?;
+    let account_throttle = ThrottlePolicy {
+        max_failures: small(
+            "LOGIN_MAX_FAILURES",
+            u64::from(ThrottlePolicy::ACCOUNT.max_failures),
+        )?,
+        window_s,
+    };
+    let address_throttle = ThrottlePolicy {
+        max_failures: small(
+            "LOGIN_MAX_FAILURES_PER_ADDRESS",
+            u64::from(ThrottlePolicy::ADDRESS.max_failures),
+        )?,
+        window_s,
+    };
+    let defaults = Argon2Params::DEFAULT;
+    let argon2 = Argon2Params::new(
+        small("ARGON2_MEMORY_KIB", u64::from(defaults.memory_kib))?,
+        small("ARGON2_ITERATIONS", u64::from(defaults.iterations))?,
+        small("ARGON2_PARALLELISM", u64::from(defaults.parallelism))?,
+    )?;
+    let allowed_origins = get("ALLOWED_ORIGINS")
+        .map(|v| {
+            v.split(',')
+                .map(|o| o.trim().trim_end_matches('/').to_string())
+                .filter(|o| !o.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let faults = match get("TOLLGATE_FAULT_INJECTION") {
+        None => Faults::none(),
+        Some(plan) => Faults::parse(plan)
+            .map_err(|e| Error::Misconfigured(format!("TOLLGATE_FAULT_INJECTION: {e}")))?,
+    };
+
+    Ok(Settings {
+        auth: Auth {
+            config: AuthConfig {
+                token,
+                refresh,
+                account_throttle,
+                address_throttle,
+                roles: Roles::default(),
+            },
+            keys,
+            refresh_key,
+            hasher: PasswordHasher::new(argon2),
+        },
+        allowed_origins,
+        storage_timeout_ms: positive("STORAGE_TIMEOUT_MS", DEFAULT_STORAGE_TIMEOUT_MS)?,
+        calibration: get("TOLLGATE_CALIBRATION") == Some("enabled"),
+        faults,
+    })
+}

@@ -1,0 +1,65 @@
+//! `/admin/users`: listing users, changing roles, deleting users (role `admin` only).
+
+use serde_json::{Value, json};
+use tollgate_core::time::format_rfc3339;
+use worker::{Request, Response};
+
+use super::account::user_json;
+use super::{principal, stores};
+use crate::error::AuthError;
+use crate::http::{self, json_object, read_body, require_media_type, string_fields};
+use crate::routes::Cx;
+
+/// `GET /admin/users?cursor=` → `{"users":[...], "cursor": <next page or null>}`.
+pub async fn list_users(req: &Request, cx: &Cx<'_>) -> Result<Response, AuthError> {
+    let principal = principal(req, cx)?;
+    let cursor = req.url().ok().and_then(|u| {
+        u.query_pairs()
+            .find(|(k, _)| k == "cursor")
+            .map(|(_, v)| v.into_owned())
+    });
+    let stores = stores(cx)?;
+    let page = cx
+        .settings
+        .auth
+        .flows(&stores, &cx.events)
+        .list_users(&principal, cursor.as_deref())
+        .await?;
+    let users: Vec<Value> = page
+        .users
+        .iter()
+        .map(|u| json!({ "id": u.id, "email": u.email, "role": u.role, "created_at": format_rfc3339(u.created_at) }))
+        .collect();
+    Ok(http::json_response(
+        200,
+        &json!({ "users": users, "cursor": page.cursor }),
+    ))
+}
+
+/// `PUT /admin/users/{id}/role` JSON `{"role"}` → 200 with the updated user; their sessions end.
+pub async fn set_role(req: &mut Request, cx: &Cx<'_>, id: &str) -> Result<Response, AuthError> {
+    let principal = principal(req, cx)?;
+    require_media_type(req, "application/json")?;
+    let body = json_object(&read_body(req).await?)?;
+    let [role] = string_fields(&body, ["role"])?;
+    let stores = stores(cx)?;
+    let user = cx
+        .settings
+        .auth
+        .flows(&stores, &cx.events)
+        .set_role(&principal, id, role, cx.now)
+        .await?;
+    Ok(http::json_response(200, &user_json(&user, cx)))
+}
+
+/// `DELETE /admin/users/{id}` → 204; the user's sessions end.
+pub async fn delete_user(req: &Request, cx: &Cx<'_>, id: &str) -> Result<Response, AuthError> {
+    let principal = principal(req, cx)?;
+    let stores = stores(cx)?;
+    cx.settings
+        .auth
+        .flows(&stores, &cx.events)
+        .delete_user(&principal, id)
+        .await?;
+    Ok(http::empty_response(204))
+}

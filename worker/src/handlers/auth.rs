@@ -1,0 +1,191 @@
+//! `/auth/register`, `/auth/login`, `/auth/refresh`, `/auth/logout`, `/auth/logout-all`.
+
+use serde_json::{Value, json};
+use tollgate_core::flows::LoginInput;
+use tollgate_core::{Error, ErrorCode, FieldError};
+use worker::{Request, Response};
+
+use super::{HostRandom, principal, stores, token_response};
+use crate::error::AuthError;
+use crate::http::{
+    self, form_field, json_object, parse_form, read_body, require_media_type, string_fields,
+};
+use crate::routes::{Cx, error_response, header};
+
+/// `POST /auth/register` JSON `{"email","password"}` → 201 `{"id","email","role"}`.
+pub async fn register(req: &mut Request, cx: &Cx<'_>) -> Result<Response, AuthError> {
+    require_media_type(req, "application/json")?;
+    let body = json_object(&read_body(req).await?)?;
+    let [email, password] = string_fields(&body, ["email", "password"])?;
+    let stores = stores(cx)?;
+    let user = cx
+        .settings
+        .auth
+        .flows(&stores, &cx.events)
+        .register(email, password, cx.now, &mut HostRandom)
+        .await?;
+    Ok(http::json_response(
+        201,
+        &json!({ "id": user.id, "email": user.email, "role": user.role }),
+    ))
+}
+
+/// `POST /auth/login`, the OAuth2 password-grant form (RFC 6749 §4.3.2) that FastAPI's
+/// `OAuth2PasswordRequestForm` and Swagger UI's Authorize button send.
+pub async fn login(req: &mut Request, cx: &Cx<'_>) -> Result<Response, AuthError> {
+    require_media_type(req, "application/x-www-form-urlencoded")?;
+    let form = parse_form(&read_body(req).await?)?;
+    let username = form_field(&form, "username")?;
+    let password = form_field(&form, "password")?;
+    let mut problems = Vec::new();
+    if username.is_none() {
+        problems.push(FieldError::new("username", ErrorCode::MissingField));
+    }
+    if password.is_none() {
+        problems.push(FieldError::new("password", ErrorCode::MissingField));
+    }
+    // `grant_type` may be omitted (FastAPI's form makes it optional) but must say password.
+    if form_field(&form, "grant_type")?.is_some_and(|g| g != "password") {
+        problems.push(FieldError::new("grant_type", ErrorCode::InvalidValue));
+    }
+    let native = match form_field(&form, "client_type")? {
+        None | Some("browser") => false,
+        Some("native") => true,
+        Some(_) => {
+            problems.push(FieldError::new("client_type", ErrorCode::InvalidValue));
+            false
+        }
+    };
+    // `scope` is accepted and ignored: tokens carry the scopes of the user's role.
+    let (Some(username), Some(password)) = (username, password) else {
+        return Err(Error::Validation(problems).into());
+    };
+    if !problems.is_empty() {
+        return Err(Error::Validation(problems).into());
+    }
+    let stores = stores(cx)?;
+    let input = LoginInput {
+        username,
+        password,
+        client_address: &cx.events.ip,
+        user_agent: &cx.user_agent,
+    };
+    let outcome = cx
+        .settings
+        .auth
+        .flows(&stores, &cx.events)
+        .login(&input, cx.now, &mut HostRandom)
+        .await?;
+    Ok(token_response(&outcome.tokens, native))
+}
+
+/// Where a refresh or logout request carries its refresh token.
+struct Presented {
+    token: Option<String>,
+    /// The token came in a JSON body (a native client), not in the cookie.
+    in_body: bool,
+}
+
+/// Reads the refresh token from a JSON body `{"refresh_token"}` or the cookie, after checking
+/// that a browser request comes from an allowed origin (the cookie is `SameSite=Strict`
+/// already; this is the second line of CSRF defence).
+async fn presented_token(req: &mut Request, cx: &Cx<'_>) -> Result<Presented, AuthError> {
+    check_origin(req, cx)?;
+    let body = read_body(req).await?;
+    if !body.is_empty() {
+        require_media_type(req, "application/json")?;
+        let object = json_object(&body)?;
+        match object.get("refresh_token") {
+            Some(Value::String(token)) => {
+                return Ok(Presented {
+                    token: Some(token.clone()),
+                    in_body: true,
+                });
+            }
+            None => {}
+            Some(_) => return Err(Error::field("refresh_token", ErrorCode::MissingField).into()),
+        }
+    }
+    Ok(Presented {
+        token: http::cookie(req, http::REFRESH_COOKIE).filter(|t| !t.is_empty()),
+        in_body: false,
+    })
+}
+
+/// Refuses cookie-authenticated requests whose `Origin` is neither this site nor allowed.
+/// Requests without `Origin` (curl, native apps, same-origin GETs) are not browsers'
+/// cross-site requests and pass.
+fn check_origin(req: &Request, cx: &Cx<'_>) -> Result<(), AuthError> {
+    let Some(origin) = header(req, "Origin") else {
+        return Ok(());
+    };
+    let own = req
+        .url()
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
+    if origin == own || cx.settings.allowed_origins.contains(&origin) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(format!("origin {origin}")).into())
+    }
+}
+
+/// `POST /auth/refresh`: rotates the refresh token (cookie, or `{"refresh_token"}` in a JSON
+/// body for native clients) and issues a new access token.
+pub async fn refresh(req: &mut Request, cx: &Cx<'_>) -> Result<Response, AuthError> {
+    let presented = presented_token(req, cx).await?;
+    let stores = stores(cx)?;
+    let result = cx
+        .settings
+        .auth
+        .flows(&stores, &cx.events)
+        .refresh(presented.token.as_deref(), cx.now, &mut HostRandom)
+        .await;
+    match result {
+        Ok(tokens) => Ok(token_response(&tokens, presented.in_body)),
+        // A dead session's cookie is useless: tell the browser to drop it with the 401.
+        Err(e @ (Error::InvalidRefreshToken(_) | Error::RefreshTokenReused))
+            if !presented.in_body =>
+        {
+            let response = error_response(&AuthError::Core(e));
+            let _ = response
+                .headers()
+                .set("Set-Cookie", &http::clear_refresh_cookie());
+            Ok(response)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /auth/logout` → 204: ends the session of the presented refresh token (if any) and
+/// clears the cookie.
+pub async fn logout(req: &mut Request, cx: &Cx<'_>) -> Result<Response, AuthError> {
+    let presented = presented_token(req, cx).await?;
+    let stores = stores(cx)?;
+    cx.settings
+        .auth
+        .flows(&stores, &cx.events)
+        .logout(presented.token.as_deref())
+        .await?;
+    Ok(no_content_clearing_cookie())
+}
+
+/// `POST /auth/logout-all` (bearer) → 204: ends every session of the user.
+pub async fn logout_all(req: &mut Request, cx: &Cx<'_>) -> Result<Response, AuthError> {
+    let principal = principal(req, cx)?;
+    let stores = stores(cx)?;
+    cx.settings
+        .auth
+        .flows(&stores, &cx.events)
+        .logout_all(&principal, cx.now)
+        .await?;
+    Ok(no_content_clearing_cookie())
+}
+
+fn no_content_clearing_cookie() -> Response {
+    let response = http::empty_response(204);
+    let _ = response
+        .headers()
+        .set("Set-Cookie", &http::clear_refresh_cookie());
+    response
+}

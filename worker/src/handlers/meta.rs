@@ -1,0 +1,40 @@
+//! Health, the OpenAPI document and the JWKS.
+
+use serde_json::json;
+use worker::Response;
+
+use crate::error::AuthError;
+use crate::http;
+use crate::routes::Cx;
+
+/// The OpenAPI 3.1 description of this API (also rendered by Swagger UI at `/docs`).
+const OPENAPI: &str = include_str!("../../openapi.json");
+
+/// `GET /health`: 200 when the Worker is configured and serving (503 `misconfigured` is
+/// answered before this runs otherwise).
+pub fn health(_cx: &Cx<'_>) -> Result<Response, AuthError> {
+    Ok(http::json_response(
+        200,
+        &json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }),
+    ))
+}
+
+/// `GET /openapi.json`.
+pub fn openapi() -> Response {
+    let response = Response::from_bytes(OPENAPI.as_bytes().to_vec())
+        .unwrap_or_else(|_| http::empty_response(500));
+    let _ = response.headers().set("Content-Type", "application/json");
+    response
+}
+
+/// `GET /.well-known/jwks.json`: the public keys that verify access tokens (an empty set
+/// when tokens are HS256, whose key is secret). Cacheable for five minutes.
+pub fn jwks(cx: &Cx<'_>) -> Response {
+    let response = Response::from_bytes(cx.settings.auth.keys.jwks_json().into_bytes())
+        .unwrap_or_else(|_| http::empty_response(500));
+    let _ = response.headers().set("Content-Type", "application/json");
+    let _ = response
+        .headers()
+        .set("Cache-Control", "public, max-age=300");
+    response
+}

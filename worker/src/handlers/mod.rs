@@ -1,0 +1,70 @@
+//! One handler per endpoint: parse the request, call a core flow, render the result.
+
+pub mod account;
+pub mod admin;
+pub mod auth;
+pub mod meta;
+
+use serde_json::json;
+use tollgate_core::flows::Tokens;
+use tollgate_core::random::Random;
+use tollgate_core::roles::Principal;
+use worker::{Request, Response};
+
+use crate::error::AuthError;
+use crate::http;
+use crate::kv::WorkerStores;
+use crate::routes::{Cx, header};
+
+/// Randomness from `crypto.getRandomValues`.
+pub(crate) struct HostRandom;
+
+impl Random for HostRandom {
+    fn fill(&mut self, dest: &mut [u8]) {
+        // The Web Crypto source does not fail for buffers this small. If it ever did, going on
+        // with predictable ids or salts would be far worse than failing the request.
+        #[allow(clippy::panic)]
+        if getrandom::getrandom(dest).is_err() {
+            panic!("crypto.getRandomValues failed");
+        }
+    }
+}
+
+/// The storage bindings for this request.
+pub(crate) fn stores(cx: &Cx<'_>) -> Result<WorkerStores, AuthError> {
+    Ok(WorkerStores::new(
+        cx.env,
+        cx.settings.storage_timeout_ms,
+        cx.settings.faults.clone(),
+    )?)
+}
+
+/// Who is calling, from the bearer token (no storage access).
+pub(crate) fn principal(req: &Request, cx: &Cx<'_>) -> Result<Principal, AuthError> {
+    Ok(cx
+        .settings
+        .auth
+        .authenticate(header(req, "Authorization").as_deref(), cx.now)?)
+}
+
+/// The OAuth2 token response (RFC 6749 §5.1). Browsers get the refresh token as a cookie;
+/// native clients (who asked with `client_type=native` or sent it in a JSON body) in the body.
+pub(crate) fn token_response(tokens: &Tokens, native: bool) -> Response {
+    let mut body = json!({
+        "access_token": tokens.access_token,
+        "token_type": "bearer",
+        "expires_in": tokens.expires_in,
+    });
+    if native {
+        body["refresh_token"] = json!(tokens.refresh_token);
+    }
+    let response = http::json_response(200, &body);
+    if !native {
+        let _ = response.headers().set(
+            "Set-Cookie",
+            &http::refresh_cookie(&tokens.refresh_token, tokens.refresh_max_age),
+        );
+    }
+    let _ = response.headers().set("Pragma", "no-cache");
+    response
+}

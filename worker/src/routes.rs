@@ -1,0 +1,223 @@
+//! Where a request goes: the route table, and what every response gets on the way out.
+
+use serde_json::json;
+use tollgate_core::time::UnixSeconds;
+use worker::{Env, Method, Request, Response};
+
+use crate::config::{self, SharedSettings, Settings};
+use crate::error::AuthError;
+use crate::events::LogSink;
+use crate::handlers::{account, admin, auth, meta};
+use crate::http;
+
+/// One endpoint of the API.
+enum Route {
+    Health,
+    OpenApi,
+    Jwks,
+    Register,
+    Login,
+    Refresh,
+    Logout,
+    LogoutAll,
+    Sessions,
+    RevokeSession(String),
+    Password,
+    Claims,
+    Me,
+    AdminUsers,
+    AdminSetRole(String),
+    AdminDeleteUser(String),
+    Calibrate,
+}
+
+/// Matches `method` and `path` to a route: 404 for unknown paths, 405 (with `Allow`) for
+/// known paths with another method. `HEAD` is answered wherever `GET` is.
+fn resolve(method: &Method, path: &str) -> Result<Route, AuthError> {
+    let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
+    let get = matches!(method, Method::Get | Method::Head);
+    let is = |m: Method| *method == m;
+    let only = |ok: bool, route: Route, allow: &'static str| {
+        if ok {
+            Ok(route)
+        } else {
+            Err(AuthError::MethodNotAllowed(allow))
+        }
+    };
+    match segments.as_slice() {
+        ["health"] => only(get, Route::Health, "GET, HEAD"),
+        ["openapi.json"] => only(get, Route::OpenApi, "GET, HEAD"),
+        [".well-known", "jwks.json"] => only(get, Route::Jwks, "GET, HEAD"),
+        ["auth", "register"] => only(is(Method::Post), Route::Register, "POST"),
+        ["auth", "login"] => only(is(Method::Post), Route::Login, "POST"),
+        ["auth", "refresh"] => only(is(Method::Post), Route::Refresh, "POST"),
+        ["auth", "logout"] => only(is(Method::Post), Route::Logout, "POST"),
+        ["auth", "logout-all"] => only(is(Method::Post), Route::LogoutAll, "POST"),
+        ["auth", "sessions"] => only(get, Route::Sessions, "GET, HEAD"),
+        ["auth", "sessions", id] if !id.is_empty() => only(
+            is(Method::Delete),
+            Route::RevokeSession((*id).to_string()),
+            "DELETE",
+        ),
+        ["auth", "password"] => only(is(Method::Post), Route::Password, "POST"),
+        ["auth", "claims"] => only(get, Route::Claims, "GET, HEAD"),
+        ["me"] => only(get, Route::Me, "GET, HEAD"),
+        ["admin", "users"] => only(get, Route::AdminUsers, "GET, HEAD"),
+        ["admin", "users", id] if !id.is_empty() => only(
+            is(Method::Delete),
+            Route::AdminDeleteUser((*id).to_string()),
+            "DELETE",
+        ),
+        ["admin", "users", id, "role"] if !id.is_empty() => only(
+            is(Method::Put),
+            Route::AdminSetRole((*id).to_string()),
+            "PUT",
+        ),
+        ["__tollgate", "calibrate"] => only(is(Method::Post), Route::Calibrate, "POST"),
+        _ => Err(AuthError::NotFound),
+    }
+}
+
+/// What a handler gets besides the request.
+pub(crate) struct Cx<'a> {
+    /// The parsed configuration.
+    pub settings: &'a Settings,
+    /// The Worker's bindings.
+    pub env: &'a Env,
+    /// When the request arrived.
+    pub now: UnixSeconds,
+    /// Where events go.
+    pub events: LogSink,
+    /// The client's `User-Agent`.
+    pub user_agent: String,
+}
+
+/// Handles one request and never fails: every error becomes its JSON response.
+pub async fn handle(mut req: Request, env: Env) -> Response {
+    let now = crate::now();
+    let origin = header(&req, "Origin");
+    let settings = config::settings(&env);
+    let allowed: &[String] = match settings.as_ref() {
+        Ok(s) => &s.allowed_origins,
+        Err(_) => &[],
+    };
+    let method = req.method();
+    let response = if method == Method::Options {
+        http::preflight(origin.as_deref(), allowed)
+    } else {
+        let response = match dispatch(&mut req, &env, &settings, now).await {
+            Ok(response) => response,
+            Err(e) => error_response(&e),
+        };
+        if method == Method::Head {
+            http::empty_response(response.status_code()).with_headers(response.headers().clone())
+        } else {
+            response
+        }
+    };
+    http::finish(response, now, origin.as_deref(), allowed)
+}
+
+async fn dispatch(
+    req: &mut Request,
+    env: &Env,
+    settings: &SharedSettings,
+    now: UnixSeconds,
+) -> Result<Response, AuthError> {
+    let route = resolve(&req.method(), &req.path())?;
+    if let Route::OpenApi = route {
+        return Ok(meta::openapi());
+    }
+    let settings = settings
+        .as_ref()
+        .as_ref()
+        .map_err(|e| AuthError::Core(e.clone()))?;
+    let cx = Cx {
+        settings,
+        env,
+        now,
+        events: LogSink {
+            now,
+            ip: client_address(req),
+            ray: header(req, "CF-Ray"),
+        },
+        user_agent: header(req, "User-Agent").unwrap_or_default(),
+    };
+    match route {
+        Route::Health => meta::health(&cx),
+        Route::OpenApi => Ok(meta::openapi()),
+        Route::Jwks => Ok(meta::jwks(&cx)),
+        Route::Register => auth::register(req, &cx).await,
+        Route::Login => auth::login(req, &cx).await,
+        Route::Refresh => auth::refresh(req, &cx).await,
+        Route::Logout => auth::logout(req, &cx).await,
+        Route::LogoutAll => auth::logout_all(req, &cx).await,
+        Route::Sessions => account::sessions(req, &cx).await,
+        Route::RevokeSession(id) => account::revoke_session(req, &cx, &id).await,
+        Route::Password => account::change_password(req, &cx).await,
+        Route::Claims => account::claims(req, &cx),
+        Route::Me => account::me(req, &cx).await,
+        Route::AdminUsers => admin::list_users(req, &cx).await,
+        Route::AdminSetRole(id) => admin::set_role(req, &cx, &id).await,
+        Route::AdminDeleteUser(id) => admin::delete_user(req, &cx, &id).await,
+        Route::Calibrate => crate::calibrate::calibrate(req, &cx).await,
+    }
+}
+
+/// The JSON response for `error`; server-side failures are logged with their detail first.
+pub(crate) fn error_response(error: &AuthError) -> Response {
+    if let Some(detail) = error.log_detail() {
+        worker::console_error!(
+            "{}",
+            json!({ "level": "error", "event": error.code().as_str(), "detail": detail })
+        );
+    }
+    let (body, headers) = error.render();
+    let response = http::json_response(error.status(), &body);
+    for (name, value) in headers {
+        let _ = response.headers().set(name, &value);
+    }
+    response
+}
+
+/// A request header's value.
+pub(crate) fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten()
+}
+
+/// The client's address as Cloudflare reports it (`CF-Connecting-IP`, which the edge sets and
+/// clients cannot forge); `unknown` when absent (a direct call to a dev server).
+fn client_address(req: &Request) -> String {
+    header(req, "CF-Connecting-IP")
+        .map(|ip| ip.trim().to_string())
+        .filter(|ip| !ip.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(method: Method, path: &str) -> Result<(), (u16, Option<&'static str>)> {
+        match resolve(&method, path) {
+            Ok(_) => Ok(()),
+            Err(AuthError::MethodNotAllowed(allow)) => Err((405, Some(allow))),
+            Err(e) => Err((e.status(), None)),
+        }
+    }
+
+    #[test]
+    fn routes_resolve_and_the_rest_is_404_or_405() {
+        assert_eq!(status(Method::Get, "/health"), Ok(()));
+        assert_eq!(status(Method::Head, "/me"), Ok(()));
+        assert_eq!(status(Method::Post, "/auth/login"), Ok(()));
+        assert_eq!(status(Method::Delete, "/auth/sessions/abc"), Ok(()));
+        assert_eq!(status(Method::Put, "/admin/users/abc/role"), Ok(()));
+        assert_eq!(status(Method::Get, "/auth/login"), Err((405, Some("POST"))));
+        assert_eq!(status(Method::Post, "/me"), Err((405, Some("GET, HEAD"))));
+        assert_eq!(status(Method::Get, "/auth/sessions/"), Err((404, None)));
+        assert_eq!(status(Method::Get, "/nope"), Err((404, None)));
+        assert_eq!(status(Method::Get, "/me/"), Err((404, None)));
+        assert_eq!(status(Method::Get, "/admin/users/a/b/c"), Err((404, None)));
+    }
+}
