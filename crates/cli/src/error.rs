@@ -135,7 +135,7 @@ impl fmt::Display for CliError {
             | CliError::Calibration { message, .. } => f.write_str(message),
             CliError::Io { action, reason } => write!(f, "failed {action}: {reason}"),
             CliError::TerminalOutput => {
-                f.write_str("refusing to print password hashes or keys to a terminal")
+                f.write_str("refusing to print password hashes to a terminal")
             }
             CliError::PasswordMismatch => f.write_str("the password does not match the hash"),
         }

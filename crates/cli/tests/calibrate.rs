@@ -19,6 +19,9 @@ fn stand_in_worker(per_hash_ms: u64, calibration: bool) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     thread::spawn(move || {
+        // Like wrangler's proxy, it keeps connections open after answering, despite
+        // `Connection: close`: a client must stop at the end of the body, not wait for a close.
+        let mut kept_open = Vec::new();
         for stream in listener.incoming() {
             let Ok(stream) = stream else { continue };
             let mut reader = BufReader::new(stream);
@@ -55,6 +58,7 @@ fn stand_in_worker(per_hash_ms: u64, calibration: bool) -> String {
                 "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{answer}",
                 answer.len()
             );
+            kept_open.push(stream);
         }
     });
     url

@@ -107,39 +107,95 @@ pub fn request(
     );
     stream.write_all(head.as_bytes()).map_err(io_err)?;
     stream.write_all(body.as_bytes()).map_err(io_err)?;
-    let mut raw = Vec::new();
-    stream
-        .take(MAX_RESPONSE_BYTES)
-        .read_to_end(&mut raw)
-        .map_err(io_err)?;
-    parse_response(&raw).ok_or_else(|| {
-        format!(
-            "{method} {}{path}: the answer is not an HTTP response",
-            base.as_string()
-        )
-    })
+    read_response(&mut stream).map_err(|why| format!("{method} {}{path}: {why}", base.as_string()))
 }
 
-/// Status and body of a raw HTTP/1.1 response read to the end of the connection.
-fn parse_response(raw: &[u8]) -> Option<Response> {
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&raw[..split]).ok()?;
+/// Reads one response, stopping as soon as its body is complete: servers may keep the
+/// connection open despite `Connection: close` (wrangler's proxy does), and waiting for them
+/// to close it would add seconds to every timed request.
+fn read_response(stream: &mut impl Read) -> Result<Response, String> {
+    let mut raw = Vec::new();
+    let mut buffer = [0u8; 8192];
+    loop {
+        let read = stream.read(&mut buffer).map_err(|e| e.to_string())?;
+        raw.extend_from_slice(&buffer[..read]);
+        let at_eof = read == 0;
+        match parse_response(&raw, at_eof) {
+            Parsed::Complete(response) => return Ok(response),
+            Parsed::Invalid => return Err("the answer is not an HTTP response".into()),
+            Parsed::Incomplete if raw.len() as u64 > MAX_RESPONSE_BYTES => {
+                return Err("the answer is too large".into());
+            }
+            Parsed::Incomplete => {}
+        }
+    }
+}
+
+/// How much of a response the bytes so far hold.
+enum Parsed {
+    Complete(Response),
+    Incomplete,
+    Invalid,
+}
+
+/// Parses `raw`, framed by `Content-Length`, chunked encoding, or (with neither) the end of
+/// the connection, which `at_eof` says has come.
+fn parse_response(raw: &[u8], at_eof: bool) -> Parsed {
+    let unless_eof = || {
+        if at_eof {
+            Parsed::Invalid
+        } else {
+            Parsed::Incomplete
+        }
+    };
+    let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return unless_eof();
+    };
+    let Some((status, framing)) = parse_head(&raw[..split]) else {
+        return Parsed::Invalid;
+    };
     let body = &raw[split + 4..];
+    let complete = |body: &[u8]| {
+        Parsed::Complete(Response {
+            status,
+            body: String::from_utf8_lossy(body).into_owned(),
+        })
+    };
+    match framing {
+        Framing::Chunked => match dechunk(body) {
+            Some(decoded) => complete(&decoded),
+            None => unless_eof(),
+        },
+        Framing::Length(length) if body.len() >= length => complete(&body[..length]),
+        Framing::Length(_) => unless_eof(),
+        Framing::UntilClose if at_eof => complete(body),
+        Framing::UntilClose => Parsed::Incomplete,
+    }
+}
+
+/// How a response body ends (RFC 9112 §6.3).
+enum Framing {
+    Chunked,
+    Length(usize),
+    UntilClose,
+}
+
+/// The status code and body framing of a response head.
+fn parse_head(head: &[u8]) -> Option<(u16, Framing)> {
+    let head = std::str::from_utf8(head).ok()?;
     let mut lines = head.split("\r\n");
     let status = lines.next()?.split(' ').nth(1)?.parse::<u16>().ok()?;
-    let chunked = lines.any(|line| {
-        let lower = line.to_ascii_lowercase();
-        lower.starts_with("transfer-encoding:") && lower.contains("chunked")
-    });
-    let body = if chunked {
-        dechunk(body)?
-    } else {
-        body.to_vec()
-    };
-    Some(Response {
-        status,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    })
+    let mut framing = Framing::UntilClose;
+    for line in lines {
+        let (name, value) = line.split_once(':')?;
+        let (name, value) = (name.trim().to_ascii_lowercase(), value.trim());
+        if name == "transfer-encoding" && value.to_ascii_lowercase().contains("chunked") {
+            framing = Framing::Chunked;
+        } else if name == "content-length" && !matches!(framing, Framing::Chunked) {
+            framing = Framing::Length(value.parse().ok()?);
+        }
+    }
+    Some((status, framing))
 }
 
 /// Decodes a chunked body (RFC 9112 §7.1), ignoring extensions and trailers.
@@ -185,20 +241,48 @@ mod tests {
         }
     }
 
+    /// A connection that sends its bytes a few at a time and then stays open: reading past
+    /// them means the client waited for a close that a keep-alive server never sends.
+    struct KeptOpen<'a>(&'a [u8]);
+
+    impl Read for KeptOpen<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(std::io::Error::other("read past the end of the response"));
+            }
+            let n = buf.len().min(self.0.len()).min(7);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
     #[test]
-    fn reads_plain_and_chunked_responses() {
-        let plain = parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n{\"count\":3}");
-        assert_eq!(
-            plain.map(|r| (r.status, r.body)),
-            Some((200, "{\"count\":3}".into()))
-        );
-        let chunked = parse_response(
-            b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3;x=y\r\n:1}\r\n0\r\n\r\n",
-        );
-        assert_eq!(
-            chunked.map(|r| (r.status, r.body)),
-            Some((404, "{\"a\":1}".into()))
-        );
-        assert!(parse_response(b"garbage").is_none());
+    fn stops_reading_when_the_body_is_complete() {
+        let sized = b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n{\"count\":3}";
+        let got = read_response(&mut KeptOpen(sized)).map(|r| (r.status, r.body));
+        assert_eq!(got, Ok((200, "{\"count\":3}".into())));
+        let chunked = b"HTTP/1.1 404 Not Found\r\ntransfer-encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3;x=y\r\n:1}\r\n0\r\n\r\n";
+        let got = read_response(&mut KeptOpen(chunked)).map(|r| (r.status, r.body));
+        assert_eq!(got, Ok((404, "{\"a\":1}".into())));
+    }
+
+    #[test]
+    fn a_body_without_length_ends_with_the_connection() {
+        let until_close = b"HTTP/1.1 200 OK\r\n\r\nhello";
+        let got = read_response(&mut &until_close[..]).map(|r| r.body);
+        assert_eq!(got, Ok("hello".into()));
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_whole_response() {
+        for raw in [
+            &b"garbage"[..],
+            b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
+            b"HTTP/1.1 abc OK\r\n\r\n",
+        ] {
+            assert!(read_response(&mut &raw[..]).is_err(), "{raw:?}");
+        }
     }
 }
