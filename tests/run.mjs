@@ -5,7 +5,8 @@
 // It builds the Worker, starts the server, runs each layer with node's test runner (each
 // layer's own output, ending in its `ℹ pass N` / `ℹ fail N` lines), and always stops the server.
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, startWorker } from './harness/worker.mjs';
 
@@ -18,20 +19,25 @@ for (const layer of wanted) {
 const build = spawnSync(join(ROOT, 'scripts/build-worker.sh'), { cwd: ROOT, stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
 
-// The shared server uses short lifetimes so that silent refresh and lockout expiry can be
-// watched within a test run; tests that need other settings start their own server.
-export const SHARED_VARS = {};
-
+// The shared server runs with the defaults of wrangler.toml; tests that need other settings
+// (short lifetimes, a short lockout window, faults) start their own server.
 let failed = false;
-const server = await startWorker({ vars: SHARED_VARS });
+const server = await startWorker({});
+// Every HTTP response the tests see is recorded here for the OpenAPI coverage check.
+const scratch = mkdtempSync(join(tmpdir(), 'tollgate-run-'));
+const observations = join(scratch, 'observations.jsonl');
 try {
   for (const layer of wanted) {
     const dir = join(ROOT, LAYERS[layer]);
     const files = readdirSync(dir).filter((f) => f.endsWith('.test.mjs')).sort().map((f) => join(dir, f));
     console.log(`\n=== e2e ${layer}: ${files.length} files against ${server.url}`);
     const code = await new Promise((ok) => {
-      const child = spawn(process.execPath, ['--test', '--test-reporter=spec', ...files], {
-        cwd: ROOT, stdio: 'inherit', env: { ...process.env, TOLLGATE_URL: server.url },
+      // One file at a time, in name order: test files start servers of their own, and on two
+      // cores running them side by side only makes every timing worse; zz-openapi.test.mjs
+      // must run last.
+      const child = spawn(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=1', ...files], {
+        cwd: ROOT, stdio: 'inherit',
+        env: { ...process.env, TOLLGATE_URL: server.url, TOLLGATE_PERSIST_DIR: server.persistDir, TOLLGATE_OBSERVATIONS: observations },
       });
       child.on('exit', (c) => ok(c ?? 1));
     });
@@ -39,6 +45,7 @@ try {
   }
 } finally {
   await server.dispose();
+  rmSync(scratch, { recursive: true, force: true });
 }
 if (failed) {
   console.log('\n--- wrangler dev output (last 4000 chars) ---\n' + server.log.slice(-4000));

@@ -6,7 +6,7 @@
 // stopped, and on exit of the test process whatever the reason, so nothing leaks.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,6 +16,31 @@ export const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 const WRANGLER = join(ROOT, 'node_modules/.bin/wrangler');
 const READY_TIMEOUT_MS = 240_000;
 const live = new Set();
+
+/**
+ * The root wrangler.toml without its `[build]` section, paths made absolute. Tests build the
+ * Worker once up front (tests/run.mjs); a `[build]` command would make wrangler watch the
+ * sources and restart the Worker when its watcher fires, which it does spuriously shortly
+ * after start on a loaded machine ("Your worker restarted mid-request").
+ */
+let testConfig;
+export function testConfigPath() {
+  if (testConfig) return testConfig;
+  let toml = readFileSync(join(ROOT, 'wrangler.toml'), 'utf8');
+  const replace = (from, to) => {
+    const next = toml.replace(from, to);
+    if (next === toml) throw new Error(`wrangler.toml no longer matches ${from}; update tests/harness/worker.mjs`);
+    toml = next;
+  };
+  replace(/^\[build\]\n(?:(?!\[).*\n)*/m, '');
+  replace(/^main = "([^"]+)"$/m, (_, p) => `main = ${JSON.stringify(join(ROOT, p))}`);
+  replace(/^directory = "([^"]+)"$/m, (_, p) => `directory = ${JSON.stringify(join(ROOT, p))}`);
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-config-'));
+  testConfig = join(dir, 'wrangler.toml');
+  writeFileSync(testConfig, toml);
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return testConfig;
+}
 
 /** A free TCP port on 127.0.0.1 (the OS picks it; we release it for wrangler to take). */
 export function freePort() {
@@ -31,19 +56,24 @@ export function freePort() {
 }
 
 /**
- * Starts `wrangler dev` and resolves once `GET /health` answers 200.
+ * Starts `wrangler dev` and resolves once `GET /health` answers (200, or 503 for a server
+ * deliberately started misconfigured).
  * @param {{vars?: Record<string,string>, secrets?: Record<string,string>, persistDir?: string}} opts
  *   `vars` become `--var K:V`; `secrets` are added to the server's own env file.
  */
 export async function startWorker(opts = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-e2e-'));
   const persistDir = opts.persistDir ?? join(dir, 'state');
+  // A secret set to `undefined` is left out (to test a server without it).
   const secrets = { JWT_SECRET: randomBytes(32).toString('base64url'), ...opts.secrets };
   const envFile = join(dir, 'dev.vars');
-  writeFileSync(envFile, Object.entries(secrets).map(([k, v]) => `${k}=${JSON.stringify(v)}\n`).join(''));
+  writeFileSync(envFile, Object.entries(secrets).filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}\n`).join(''));
 
   const server = { dir, persistDir, envFile, secrets, vars: opts.vars ?? {}, log: '', url: '', proc: null };
   server.start = () => launch(server);
+  // Log lines reach us a moment after the response that caused them.
+  server.waitForLog = (pattern, timeoutMs = 5000) => waitForLog(server, pattern, timeoutMs);
   server.stop = () => stop(server);
   server.restart = async () => { await stop(server); await launch(server); };
   server.dispose = async () => { await stop(server); if (!opts.persistDir) rmSync(dir, { recursive: true, force: true }); };
@@ -55,7 +85,7 @@ async function launch(server) {
   const port = await freePort();
   const inspectorPort = await freePort();
   const args = [
-    'dev', '--local', '--ip', '127.0.0.1', '--port', String(port),
+    'dev', '--config', testConfigPath(), '--local', '--ip', '127.0.0.1', '--port', String(port),
     '--inspector-ip', '127.0.0.1', '--inspector-port', String(inspectorPort),
     '--persist-to', server.persistDir, '--env-file', server.envFile,
     '--show-interactive-dev-session=false', '--log-level', 'log',
@@ -81,12 +111,22 @@ async function launch(server) {
     if (exited) throw new Error(`wrangler dev exited (${JSON.stringify(exited)}) before it was ready:\n${server.log}`);
     try {
       const res = await fetch(`${server.url}/health`);
-      if (res.status === 200) return server;
+      await res.body?.cancel();
+      if (res.status === 200 || res.status === 503) return server;
     } catch { /* not listening yet */ }
     await new Promise((r) => setTimeout(r, 250));
   }
   await stop(server);
   throw new Error(`wrangler dev was not ready after ${READY_TIMEOUT_MS} ms:\n${server.log}`);
+}
+
+async function waitForLog(server, pattern, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (pattern.test(server.log)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no log line matching ${pattern} within ${timeoutMs} ms; log tail:\n${server.log.slice(-2000)}`);
 }
 
 async function stop(server) {

@@ -1,19 +1,21 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { client } from '../harness/api.mjs';
 import { BASE } from '../harness/server-url.mjs';
 
+const api = client(BASE);
+
 test('GET /health answers 200 JSON', async () => {
-  const res = await fetch(`${BASE}/health`);
+  const res = await api.get('/health');
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type'), /^application\/json/);
-  const body = await res.json();
-  assert.equal(body.status, 'ok');
+  assert.equal(res.json.status, 'ok');
+  assert.match(res.json.version, /^\d+\.\d+\.\d+$/);
 });
 
 test('an unknown route answers 404 with a JSON error code', async () => {
-  const res = await fetch(`${BASE}/no/such/route`);
+  const res = await api.get('/no/such/route');
   assert.equal(res.status, 404);
-  const body = await res.json();
-  assert.equal(body.code, 'not_found');
-  assert.equal(typeof body.detail, 'string');
+  assert.equal(res.json.code, 'not_found');
+  assert.equal(typeof res.json.detail, 'string');
 });

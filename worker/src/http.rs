@@ -22,6 +22,11 @@ pub const REFRESH_COOKIE: &str = "tollgate_refresh";
 /// The path the refresh cookie is scoped to: only `/auth/*` requests carry it.
 pub const REFRESH_COOKIE_PATH: &str = "/auth";
 
+/// How much of a refused body is still read (and discarded) before answering 413, in bytes.
+/// Answering while the client is still sending makes some proxies (wrangler dev's among them)
+/// drop the exchange instead of delivering the 413; bodies beyond this are cut off regardless.
+const MAX_DRAIN_BYTES: usize = 1024 * 1024;
+
 /// Reads the whole body, refusing it once it passes [`MAX_BODY_BYTES`].
 ///
 /// # Errors
@@ -33,21 +38,30 @@ pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, AuthError> {
         .ok()
         .flatten()
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return Err(AuthError::PayloadTooLarge);
-    }
     let Ok(mut stream) = req.stream() else {
         return Ok(Vec::new()); // no body at all
     };
     let mut body = Vec::new();
+    let mut too_large = declared.is_some_and(|n| n > MAX_BODY_BYTES as u64);
+    let mut seen = 0usize;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|_| AuthError::MalformedBody("the body could not be read"))?;
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(AuthError::PayloadTooLarge);
+        seen += chunk.len();
+        if too_large || seen > MAX_BODY_BYTES {
+            too_large = true;
+            body.clear();
+            if seen > MAX_DRAIN_BYTES {
+                break;
+            }
+            continue;
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(body)
+    if too_large {
+        Err(AuthError::PayloadTooLarge)
+    } else {
+        Ok(body)
+    }
 }
 
 /// The request's media type, lower-cased, without parameters (`application/json`).
@@ -208,8 +222,9 @@ pub fn empty_response(status: u16) -> Response {
 }
 
 /// Adds the headers every API response carries: `Date` (clients estimate clock skew from it),
-/// `Cache-Control: no-store` (tokens and account data must not be cached, RFC 6749 §5.1),
-/// `X-Content-Type-Options: nosniff`, and CORS for an allowed `Origin`.
+/// `Cache-Control: no-store` unless the handler chose otherwise (tokens and account data must
+/// not be cached, RFC 6749 §5.1), `X-Content-Type-Options: nosniff`, and CORS for an allowed
+/// `Origin`.
 pub fn finish(
     mut response: Response,
     now: UnixSeconds,
@@ -218,7 +233,9 @@ pub fn finish(
 ) -> Response {
     let headers = response.headers_mut();
     let _ = headers.set("Date", &format_http_date(now));
-    let _ = headers.set("Cache-Control", "no-store");
+    if !headers.has("Cache-Control").unwrap_or(false) {
+        let _ = headers.set("Cache-Control", "no-store");
+    }
     let _ = headers.set("X-Content-Type-Options", "nosniff");
     let _ = headers.append("Vary", "Origin");
     if let Some(origin) = origin.filter(|o| allowed_origins.iter().any(|a| a == o)) {

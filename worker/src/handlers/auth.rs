@@ -10,7 +10,7 @@ use crate::error::AuthError;
 use crate::http::{
     self, form_field, json_object, parse_form, read_body, require_media_type, string_fields,
 };
-use crate::routes::{Cx, error_response, header};
+use crate::routes::{Cx, header};
 
 /// `POST /auth/register` JSON `{"email","password"}` → 201 `{"id","email","role"}`.
 pub async fn register(req: &mut Request, cx: &Cx<'_>) -> Result<Response, AuthError> {
@@ -147,7 +147,7 @@ pub async fn refresh(req: &mut Request, cx: &Cx<'_>) -> Result<Response, AuthErr
         Err(e @ (Error::InvalidRefreshToken(_) | Error::RefreshTokenReused))
             if !presented.in_body =>
         {
-            let response = error_response(&AuthError::Core(e));
+            let response = AuthError::Core(e).into_response();
             let _ = response
                 .headers()
                 .set("Set-Cookie", &http::clear_refresh_cookie());

@@ -1,0 +1,28 @@
+// Direct access to a test server's local KV through `wrangler kv` (the same tool operators
+// use), for what the API deliberately cannot do: create the first admin, inspect a record.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT } from './worker.mjs';
+
+function wranglerKv(server, args) {
+  const res = spawnSync(join(ROOT, 'node_modules/.bin/wrangler'), ['kv', ...args, '--local', '--persist-to', server.persistDir], {
+    cwd: ROOT, encoding: 'utf8', env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
+  });
+  if (res.status !== 0) throw new Error(`wrangler kv ${args.join(' ')} failed:\n${res.stderr}`);
+  return res.stdout;
+}
+
+/** The JSON stored under `key` in namespace `binding`, or null. */
+export function kvGetJson(server, binding, key) {
+  const out = wranglerKv(server, ['key', 'get', key, '--binding', binding]).trim();
+  return out && out !== 'Value not found' ? JSON.parse(out) : null;
+}
+
+/** Makes user `id` an admin by editing their record, as an operator could. */
+export function promoteToAdmin(server, id) {
+  const record = kvGetJson(server, 'USERS', `user:${id}`);
+  if (!record) throw new Error(`no user ${id}`);
+  record.role = 'admin';
+  const summary = { id: record.id, email: record.email, role: record.role, created_at: record.created_at };
+  wranglerKv(server, ['key', 'put', `user:${id}`, JSON.stringify(record), '--binding', 'USERS', '--metadata', JSON.stringify(summary)]);
+}

@@ -1,0 +1,76 @@
+// Configuration: a missing or weak JWT_SECRET refuses to serve (503 misconfigured on every
+// route, with a log line naming the setting, never its value); CORS follows ALLOWED_ORIGINS;
+// an Ed25519 key publishes its JWKS.
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { client, signUp } from '../harness/api.mjs';
+import { ROOT, startWorker } from '../harness/worker.mjs';
+
+const servers = [];
+after(async () => { for (const s of servers) await s.dispose(); });
+async function serve(opts) {
+  const s = await startWorker(opts);
+  servers.push(s);
+  return s;
+}
+
+/** Every documented operation, with a path that matches it. */
+function operations() {
+  const spec = JSON.parse(readFileSync(join(ROOT, 'worker/openapi.json'), 'utf8'));
+  const id = '0b5d1e0c-0000-4000-8000-000000000000';
+  return Object.entries(spec.paths).flatMap(([path, ops]) =>
+    Object.keys(ops).map((method) => ({ method: method.toUpperCase(), path: path.replace('{id}', id), documented: ops[method] })));
+}
+
+for (const [label, secrets] of [['missing', { JWT_SECRET: undefined }], ['too short', { JWT_SECRET: 'Zq8vT1mX' }], ['a well-known example', { JWT_SECRET: 'your-256-bit-secret-your-256-bit-secret' }]]) {
+  test(`a ${label} JWT_SECRET makes every route answer 503 misconfigured`, async () => {
+    const server = await serve({ secrets });
+    const api = client(server.url);
+    for (const op of operations()) {
+      if (op.path === '/openapi.json') continue; // the document itself needs no configuration
+      const res = await api.call(op.method, op.path, { json: op.method === 'GET' || op.method === 'DELETE' ? undefined : {} });
+      assert.equal(res.status, 503, `${op.method} ${op.path}`);
+      assert.equal(res.json.code, 'misconfigured');
+    }
+    // One line, keys in sorted order: {"detail":"misconfigured: JWT_SECRET ...","event":"misconfigured",...}
+    await server.waitForLog(/"detail":"misconfigured: JWT_SECRET.*","event":"misconfigured"/);
+    if (secrets.JWT_SECRET) assert.ok(!server.log.includes(secrets.JWT_SECRET), 'the secret never reaches the log');
+  });
+}
+
+test('ALLOWED_ORIGINS get CORS with credentials; other origins get none', async () => {
+  const server = await serve({ vars: { ALLOWED_ORIGINS: 'https://app.example, https://admin.example/' } });
+  const api = client(server.url);
+  const pre = await api.call('OPTIONS', '/auth/refresh', { headers: { Origin: 'https://app.example', 'Access-Control-Request-Method': 'POST' } });
+  assert.equal(pre.status, 204);
+  assert.equal(pre.headers.get('access-control-allow-origin'), 'https://app.example');
+  assert.equal(pre.headers.get('access-control-allow-credentials'), 'true');
+  assert.match(pre.headers.get('access-control-allow-headers'), /Authorization/);
+  const res = await api.get('/health', { headers: { Origin: 'https://admin.example' } });
+  assert.equal(res.headers.get('access-control-allow-origin'), 'https://admin.example');
+  assert.match(res.headers.get('access-control-expose-headers'), /Date/);
+  const foreign = await api.get('/health', { headers: { Origin: 'https://evil.example' } });
+  assert.equal(foreign.headers.get('access-control-allow-origin'), null);
+  const user = await signUp(api);
+  assert.equal((await api.post('/auth/refresh', { cookie: user.cookie, headers: { Origin: 'https://app.example' } })).status, 200);
+});
+
+test('an Ed25519 JWT_PRIVATE_KEY signs EdDSA tokens and publishes its key', async () => {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' });
+  const server = await serve({ secrets: { JWT_PRIVATE_KEY: pem } });
+  const api = client(server.url);
+  const jwks = await api.get('/.well-known/jwks.json');
+  assert.equal(jwks.status, 200);
+  assert.equal(jwks.json.keys.length, 1);
+  const [key] = jwks.json.keys;
+  assert.equal(key.x, publicKey.export({ format: 'jwk' }).x);
+  assert.equal(jwks.headers.get('cache-control'), 'public, max-age=300');
+  const user = await signUp(api);
+  const header = JSON.parse(Buffer.from(user.token.split('.')[0], 'base64url'));
+  assert.deepEqual([header.alg, header.kid], ['EdDSA', key.kid]);
+  assert.equal((await api.get('/me', { token: user.token })).status, 200);
+});

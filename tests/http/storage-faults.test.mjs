@@ -1,0 +1,114 @@
+// A KV write failing or a KV read timing out gives a clean 503, never a half-written user or
+// family. Faults are injected into the Worker's real KV adapter (TOLLGATE_FAULT_INJECTION),
+// then the same state is served again without faults to see what was left behind.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, test } from 'node:test';
+import { PASSWORD, client, email, logIn, signUp } from '../harness/api.mjs';
+import { promoteToAdmin } from '../harness/kv.mjs';
+import { startWorker } from '../harness/worker.mjs';
+
+const servers = [];
+after(async () => { for (const s of servers) await s.dispose(); });
+
+/** A server over `persistDir` with the given fault plan (or none). */
+async function serve(persistDir, faults, secret) {
+  const vars = { STORAGE_TIMEOUT_MS: '400' };
+  if (faults) vars.TOLLGATE_FAULT_INJECTION = faults;
+  const s = await startWorker({ vars, persistDir, secrets: { JWT_SECRET: secret } });
+  servers.push(s);
+  return s;
+}
+
+test('a failed email-index write is a 503 and leaves no user behind', async () => {
+  const secret = randomBytes(32).toString('base64url');
+  const faulty = await serve(undefined, 'put:email=fail', secret);
+  const address = email('fault');
+  const res = await client(faulty.url).post('/auth/register', { json: { email: address, password: PASSWORD } });
+  assert.equal(res.status, 503, res.text);
+  assert.equal(res.json.code, 'storage_unavailable');
+  assert.equal(res.headers.get('retry-after'), '1');
+  assert.ok(!res.text.includes('email'), 'no internals in the body');
+  await faulty.stop();
+
+  const healthy = await serve(faulty.persistDir, null, secret);
+  const api = client(healthy.url);
+  assert.equal((await api.post('/auth/login', { form: { username: address, password: PASSWORD } })).status, 401, 'no half user can log in');
+  assert.equal((await api.post('/auth/register', { json: { email: address, password: PASSWORD } })).status, 201, 'the email is still free');
+});
+
+test('a read that times out is a 503 within the timeout', async () => {
+  const secret = randomBytes(32).toString('base64url');
+  const healthy = await serve(undefined, null, secret);
+  const user = await signUp(client(healthy.url));
+  await healthy.stop();
+  const slow = await serve(healthy.persistDir, 'get:user=timeout,get:family=timeout', secret);
+  const api = client(slow.url);
+  for (const [label, call] of [
+    ['/me', () => api.get('/me', { token: user.token })],
+    ['refresh', () => api.post('/auth/refresh', { cookie: user.cookie })],
+    ['login', () => api.post('/auth/login', { form: { username: user.email, password: PASSWORD } })],
+  ]) {
+    const started = Date.now();
+    const res = await call();
+    assert.equal(res.status, 503, `${label}: ${res.text}`);
+    assert.equal(res.json.code, 'storage_unavailable');
+    assert.ok(Date.now() - started < 3000, `${label} answered after the 400 ms timeout, not the stall`);
+  }
+  await slow.waitForLog(/timed out after 400 ms/);
+});
+
+test('a failed family write hands out no tokens and leaves no session behind', async () => {
+  const secret = randomBytes(32).toString('base64url');
+  const healthy = await serve(undefined, null, secret);
+  const user = await signUp(client(healthy.url));
+  await healthy.stop();
+  const faulty = await serve(healthy.persistDir, 'put:family=fail', secret);
+  const api = client(faulty.url);
+  const login = await api.post('/auth/login', { form: { username: user.email, password: PASSWORD } });
+  assert.equal(login.status, 503);
+  assert.equal(login.cookie, undefined, 'no refresh cookie for a session that was not stored');
+  const refresh = await api.post('/auth/refresh', { cookie: user.cookie });
+  assert.equal(refresh.status, 503);
+  await faulty.stop();
+
+  const again = await serve(healthy.persistDir, null, secret);
+  const ok = client(again.url);
+  const sessions = await ok.get('/auth/sessions', { token: user.token });
+  assert.equal(sessions.json.sessions.length, 1, 'only the first session exists');
+  assert.equal((await ok.post('/auth/refresh', { cookie: user.cookie })).status, 200, 'the failed rotation changed nothing');
+});
+
+test('every storage-backed route answers 503 storage_unavailable when storage fails', async () => {
+  const secret = randomBytes(32).toString('base64url');
+  const healthy = await serve(undefined, null, secret);
+  const hapi = client(healthy.url);
+  const user = await signUp(hapi);
+  const other = await logIn(hapi, user.email);
+  const sid = JSON.parse(Buffer.from(other.token.split('.')[1], 'base64url')).sid;
+  const boss = await signUp(hapi, { tag: 'boss' });
+  promoteToAdmin(healthy, boss.id);
+  const admin = await logIn(hapi, boss.email);
+  await healthy.stop();
+  const plan = ['get', 'put', 'delete', 'list'].flatMap((op) => ['user', 'email', 'family'].map((p) => `${op}:${p}=fail`)).join(',');
+  const broken = await serve(healthy.persistDir, plan, secret);
+  const api = client(broken.url);
+  const calls = [
+    api.post('/auth/register', { json: { email: email('x'), password: PASSWORD } }),
+    api.post('/auth/login', { form: { username: user.email, password: PASSWORD } }),
+    api.post('/auth/refresh', { cookie: user.cookie }),
+    api.post('/auth/logout', { cookie: user.cookie }),
+    api.post('/auth/logout-all', { token: user.token }),
+    api.get('/auth/sessions', { token: user.token }),
+    api.del(`/auth/sessions/${sid}`, { token: user.token }),
+    api.post('/auth/password', { token: user.token, json: { current_password: PASSWORD, new_password: 'a brand new passphrase' } }),
+    api.get('/me', { token: user.token }),
+    api.get('/admin/users', { token: admin.token }),
+    api.put(`/admin/users/${user.id}/role`, { token: admin.token, json: { role: 'admin' } }),
+    api.del(`/admin/users/${user.id}`, { token: admin.token }),
+  ];
+  for (const res of await Promise.all(calls)) {
+    assert.equal(res.status, 503, res.text);
+    assert.equal(res.json.code, 'storage_unavailable');
+  }
+});
