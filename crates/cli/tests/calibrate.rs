@@ -16,12 +16,19 @@ use serde_json::Value;
 /// Serves `/health` and, if `calibration` is on, `POST /__tollgate/calibrate` as the Worker's
 /// contract says, taking `per_hash_ms` per requested hash. Returns its base URL.
 fn stand_in_worker(per_hash_ms: u64, calibration: bool) -> String {
+    stand_in_worker_restarting(per_hash_ms, calibration, 0)
+}
+
+/// Like [`stand_in_worker`], but the first `restarts` calibration requests get the 503 that
+/// `wrangler dev` answers when the Worker restarts mid-request.
+fn stand_in_worker_restarting(per_hash_ms: u64, calibration: bool, restarts: usize) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     thread::spawn(move || {
         // Like wrangler's proxy, it keeps connections open after answering, despite
         // `Connection: close`: a client must stop at the end of the body, not wait for a close.
         let mut kept_open = Vec::new();
+        let mut restarts_left = restarts;
         for stream in listener.incoming() {
             let Ok(stream) = stream else { continue };
             let mut reader = BufReader::new(stream);
@@ -42,6 +49,10 @@ fn stand_in_worker(per_hash_ms: u64, calibration: bool) -> String {
             reader.read_exact(&mut body).unwrap();
             let (status, answer) = match request_line.split(' ').nth(1) {
                 Some("/health") => (200, r#"{"status":"ok"}"#.to_string()),
+                Some("/__tollgate/calibrate") if calibration && restarts_left > 0 => {
+                    restarts_left -= 1;
+                    (503, "Your worker restarted mid-request.".to_string())
+                }
                 Some("/__tollgate/calibrate") if calibration => {
                     let params: Value = serde_json::from_slice(&body).unwrap();
                     let count = params["count"].as_u64().unwrap();
@@ -119,6 +130,25 @@ fn measures_workerd_through_the_endpoint_by_subtracting_an_empty_request() {
         "memory per login is shown: {}",
         run.stdout
     );
+}
+
+#[test]
+fn a_worker_restarting_mid_request_is_retried() {
+    let url = stand_in_worker_restarting(10, true, 2);
+    let run = tollgate(
+        &[
+            "calibrate",
+            "--url",
+            &url,
+            "--samples",
+            "1",
+            "--budget-ms",
+            "100000",
+        ],
+        "",
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(workerd_ms(&run.stdout).len(), 5, "{}", run.stdout);
 }
 
 #[test]

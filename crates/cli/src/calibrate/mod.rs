@@ -182,7 +182,7 @@ fn describe(err: &WorkerdError) -> String {
              (TOLLGATE_CALIBRATION=enabled) or this Worker predates the endpoint",
             workerd::ENDPOINT
         ),
-        WorkerdError::Failed(why) => why.clone(),
+        WorkerdError::Failed(why) | WorkerdError::Unavailable(why) => why.clone(),
     }
 }
 

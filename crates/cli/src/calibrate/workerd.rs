@@ -31,7 +31,16 @@ pub enum WorkerdError {
     NotEnabled,
     /// When a request fails or the answer is not the contract's.
     Failed(String),
+    /// When the request did not get through or the server answered 5xx: worth retrying.
+    Unavailable(String),
 }
+
+/// Tries per timed request. `wrangler dev` restarts the Worker when its file watcher fires,
+/// which it does spuriously on a loaded machine, failing the request in flight.
+const ATTEMPTS: u32 = 3;
+
+/// Wait before retrying a failed request, for a restarting Worker to come back.
+const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Median milliseconds of one argon2id hash at `params` inside the Worker at `base`: one
 /// untimed warm-up request, then `samples` pairs of requests with `count = 0` and
@@ -58,8 +67,27 @@ pub fn time_row(
     Ok(median(&mut per_hash))
 }
 
-/// Wall milliseconds of one calibration request hashing `count` times.
+/// Wall milliseconds of one calibration request hashing `count` times, retried while the
+/// server is [`WorkerdError::Unavailable`].
 fn timed_request(base: &BaseUrl, params: Argon2Params, count: u32) -> Result<f64, WorkerdError> {
+    let mut attempt = 1;
+    loop {
+        match timed_request_once(base, params, count) {
+            Err(WorkerdError::Unavailable(_)) if attempt < ATTEMPTS => {
+                attempt += 1;
+                std::thread::sleep(RETRY_AFTER);
+            }
+            Err(WorkerdError::Unavailable(why)) => return Err(WorkerdError::Failed(why)),
+            done => return done,
+        }
+    }
+}
+
+fn timed_request_once(
+    base: &BaseUrl,
+    params: Argon2Params,
+    count: u32,
+) -> Result<f64, WorkerdError> {
     let body = json!({
         "memory_kib": params.memory_kib,
         "iterations": params.iterations,
@@ -69,7 +97,7 @@ fn timed_request(base: &BaseUrl, params: Argon2Params, count: u32) -> Result<f64
     .to_string();
     let start = Instant::now();
     let response =
-        http::request(base, "POST", ENDPOINT, Some(&body)).map_err(WorkerdError::Failed)?;
+        http::request(base, "POST", ENDPOINT, Some(&body)).map_err(WorkerdError::Unavailable)?;
     let elapsed = start.elapsed().as_secs_f64() * 1000.0;
     match response.status {
         200 => {
@@ -86,6 +114,10 @@ fn timed_request(base: &BaseUrl, params: Argon2Params, count: u32) -> Result<f64
             }
         }
         404 => Err(WorkerdError::NotEnabled),
+        status @ 500.. => Err(WorkerdError::Unavailable(format!(
+            "POST {ENDPOINT} answered {status}: {}",
+            response.body.chars().take(200).collect::<String>()
+        ))),
         status => Err(WorkerdError::Failed(format!(
             "POST {ENDPOINT} with m={} t={} p={} count={count} answered {status}: {}",
             params.memory_kib,
