@@ -14,7 +14,7 @@ export CLOUDFLARE_CF_FETCH_ENABLED := false
 # Extra arguments for `wrangler dev`, e.g. make dev ARGS="--port 8788 --var ACCESS_TOKEN_TTL_SECONDS:5"
 ARGS ?=
 
-CLIENT_SRC := $(shell find crates/client/src crates/core/src npm/src -type f 2>/dev/null) crates/client/Cargo.toml crates/core/Cargo.toml npm/package.json npm/tsconfig.json
+CLIENT_SRC := $(shell find crates/client/src crates/core/src npm/src npm/scripts -type f 2>/dev/null) crates/client/Cargo.toml crates/core/Cargo.toml npm/package.json npm/tsconfig.json
 SWAGGER := node_modules/swagger-ui-dist
 
 .PHONY: help setup build client assets worker dev test test-rust test-wasm test-ts test-e2e test-http test-browser bench clean
@@ -29,8 +29,12 @@ setup: ## Install every pinned tool that is missing (Rust tools, chromium, npm p
 build: client assets worker ## Build the client package, the static assets and the Worker
 
 client: npm/dist/index.js ## Build @tollgate/client (wasm-pack + TypeScript) into npm/dist
+# The client's two crates are built at opt-level 3, not the workspace's "z": its wasm has no
+# generic code to bloat, so 3 is both smaller (3.7 KB against 5.6 KB) and several times faster
+# at decoding, which is what puts decodeClaims ahead of jose's decodeJwt.
+CLIENT_CARGO_FLAGS := --config profile.release.package.tollgate-client.opt-level=3 --config profile.release.package.tollgate-core.opt-level=3
 npm/dist/index.js: $(CLIENT_SRC)
-	wasm-pack --quiet build crates/client --release --target web --out-dir ../../npm/wasm --out-name tollgate_client --no-pack
+	wasm-pack --quiet build crates/client --release --target web --out-dir ../../npm/wasm --out-name tollgate_client --no-pack -- $(CLIENT_CARGO_FLAGS)
 	rm -f npm/wasm/.gitignore
 	npm run --silent -w @tollgate/client build
 
@@ -63,8 +67,9 @@ test-wasm: ## core and client tests compiled to wasm, in headless Chromium
 	wasm-pack test --headless --chrome crates/core
 	wasm-pack test --headless --chrome crates/client
 
-test-ts: client ## The TypeScript package's unit tests (vitest)
+test-ts: client ## The TypeScript package's unit tests (vitest) and its packaging test (npm pack, Node, Chromium, Vite)
 	npm run --silent -w @tollgate/client test
+	node --test --test-reporter=spec tests/packaging/
 
 test-e2e: assets ## HTTP and browser tests against one real `wrangler dev`
 	node tests/run.mjs

@@ -7,7 +7,16 @@
  * (`crates/core/tests/error_codes.rs`) fails when this union and `ErrorCode::ALL` differ.
  */
 
-/** Every error code the server or this client can produce. */
+/**
+ * Every error code the server or this client can produce.
+ *
+ * @example
+ * ```ts
+ * function message(code: AuthErrorCode): string {
+ *   return code === 'invalid_credentials' ? 'Wrong email or password.' : 'Something went wrong.';
+ * }
+ * ```
+ */
 export type AuthErrorCode =
   | 'not_authenticated'
   | 'invalid_credentials'
@@ -36,7 +45,14 @@ export type AuthErrorCode =
   | 'storage_unavailable'
   | 'network_error';
 
-/** One invalid field of a 422 response. */
+/**
+ * One invalid field of a 422 response.
+ *
+ * @example
+ * ```ts
+ * for (const f of (error as AuthError).errors ?? []) form[f.field].setCustomValidity(f.detail);
+ * ```
+ */
 export interface FieldError {
   /** The field's name, as sent (for example `password`). */
   field: string;

@@ -1,7 +1,7 @@
 /**
- * `@tollgate/client`: the browser client for Tollgate.
- *
- * This module only re-exports; each area lives in its own file.
+ * `@tollgate/client` for browsers and bundlers: the wasm is fetched from next to this file
+ * before the module resolves. This module only re-exports; each area lives in its own file.
  */
-export { AuthError } from './errors.js';
-export type { AuthErrorCode, FieldError } from './errors.js';
+import './init-web.js';
+
+export * from './api.js';

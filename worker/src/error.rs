@@ -7,6 +7,9 @@
 
 use serde_json::{Value, json};
 use tollgate_core::{Error, ErrorCode};
+use worker::Response;
+
+use crate::http;
 
 /// An error answered over HTTP.
 #[derive(Debug)]
@@ -28,6 +31,14 @@ pub enum AuthError {
 impl From<Error> for AuthError {
     fn from(e: Error) -> AuthError {
         AuthError::Core(e)
+    }
+}
+
+/// A workers-rs failure (building a response, reading a binding) is an internal error: logged
+/// in detail, answered as a generic 500.
+impl From<worker::Error> for AuthError {
+    fn from(e: worker::Error) -> AuthError {
+        AuthError::Core(Error::Internal(e.to_string()))
     }
 }
 
@@ -95,6 +106,23 @@ impl AuthError {
             headers.push(("WWW-Authenticate", "Bearer".to_string()));
         }
         (body, headers)
+    }
+
+    /// The JSON error response (`{"detail","code"}`, with `WWW-Authenticate` on 401);
+    /// server-side failures are logged with their detail first.
+    pub fn into_response(self) -> Response {
+        if let Some(detail) = self.log_detail() {
+            worker::console_error!(
+                "{}",
+                json!({ "level": "error", "event": self.code().as_str(), "detail": detail })
+            );
+        }
+        let (body, headers) = self.render();
+        let response = http::json_response(self.status(), &body);
+        for (name, value) in headers {
+            let _ = response.headers().set(name, &value);
+        }
+        response
     }
 
     /// What to log about this error, if anything: server-side failures only, with detail.

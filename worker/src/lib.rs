@@ -15,6 +15,11 @@
 //! ```
 //! See `examples/guarded-worker` for a complete Worker.
 
+// Built as a library (`default-features = false`), only `authenticate` and its helpers are
+// used; the server half still compiles (it shares the configuration code) and is dropped at
+// link time, so its dead-code warnings are expected there and only there.
+#![cfg_attr(not(feature = "entry"), allow(dead_code))]
+
 mod calibrate;
 mod config;
 mod error;
@@ -67,13 +72,6 @@ pub fn require_scope(principal: &Principal, scope: &str) -> Result<(), AuthError
 /// [`AuthError`] with code `forbidden`.
 pub fn require_role(principal: &Principal, role: &str) -> Result<(), AuthError> {
     Ok(principal.require_role(role)?)
-}
-
-impl AuthError {
-    /// The JSON error response (`{"detail","code"}`, with `WWW-Authenticate` on 401).
-    pub fn into_response(self) -> Response {
-        routes::error_response(&self)
-    }
 }
 
 /// The current time from the Workers runtime, in whole seconds.

@@ -1,6 +1,5 @@
 //! Where a request goes: the route table, and what every response gets on the way out.
 
-use serde_json::json;
 use tollgate_core::time::UnixSeconds;
 use worker::{Env, Method, Request, Response};
 
@@ -107,7 +106,7 @@ pub async fn handle(mut req: Request, env: Env) -> Response {
     } else {
         let response = match dispatch(&mut req, &env, &settings, now).await {
             Ok(response) => response,
-            Err(e) => error_response(&e),
+            Err(e) => e.into_response(),
         };
         if method == Method::Head {
             http::empty_response(response.status_code()).with_headers(response.headers().clone())
@@ -162,22 +161,6 @@ async fn dispatch(
         Route::AdminDeleteUser(id) => admin::delete_user(req, &cx, &id).await,
         Route::Calibrate => crate::calibrate::calibrate(req, &cx).await,
     }
-}
-
-/// The JSON response for `error`; server-side failures are logged with their detail first.
-pub(crate) fn error_response(error: &AuthError) -> Response {
-    if let Some(detail) = error.log_detail() {
-        worker::console_error!(
-            "{}",
-            json!({ "level": "error", "event": error.code().as_str(), "detail": detail })
-        );
-    }
-    let (body, headers) = error.render();
-    let response = http::json_response(error.status(), &body);
-    for (name, value) in headers {
-        let _ = response.headers().set(name, &value);
-    }
-    response
 }
 
 /// A request header's value.

@@ -1,5 +1,70 @@
-//! The `tollgate` command line.
+//! The `tollgate` command line: keys, user import, first admin, hashing cost calibration.
+//!
+//! Every command is a thin layer over `tollgate-core`, so what it writes is exactly what the
+//! Worker reads and checks: the same record format, email normalisation, hash parser and
+//! bounds, password policy and key checks. Errors print as `error[code]: message` with a
+//! hint; exit codes are 0 (done), 1 (could not do it) and 2 (wrong command line).
 
-fn main() {
-    println!("tollgate {}", env!("CARGO_PKG_VERSION"));
+mod bulk;
+mod calibrate;
+mod cli;
+mod error;
+mod hash_check;
+mod import;
+mod keygen;
+mod os_random;
+mod output;
+mod password_input;
+mod user_add;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command, UserCommand};
+use error::CliError;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error[{}]: {err}", err.code());
+            if let Some(hint) = err.hint() {
+                eprintln!("  hint: {hint}");
+            }
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+fn run(command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Keygen { ed25519 } => keygen::run(ed25519),
+        Command::Import { input, out, strict } => import::run(&input, out.as_deref(), strict),
+        Command::User {
+            command:
+                UserCommand::Add {
+                    email,
+                    role,
+                    out,
+                    argon2,
+                },
+        } => user_add::run(&email, &role, argon2.params()?, out.as_deref()),
+        Command::Calibrate {
+            budget_ms,
+            native_only,
+            url,
+            project_dir,
+            samples,
+        } => calibrate::run(&calibrate::CalibrateOptions {
+            budget_ms,
+            native_only,
+            url,
+            project_dir,
+            samples: samples as usize,
+        }),
+        Command::Hash { argon2 } => hash_check::hash(argon2.params()?),
+        Command::Verify { hash, argon2 } => hash_check::verify(&hash, argon2.params()?),
+    }
 }

@@ -26,6 +26,7 @@ pub mod email;
 pub mod error;
 #[cfg(feature = "server")]
 pub mod events;
+pub mod expiry;
 #[cfg(feature = "server")]
 pub mod flows;
 pub mod id;

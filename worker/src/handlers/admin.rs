@@ -13,11 +13,7 @@ use crate::routes::Cx;
 /// `GET /admin/users?cursor=` → `{"users":[...], "cursor": <next page or null>}`.
 pub async fn list_users(req: &Request, cx: &Cx<'_>) -> Result<Response, AuthError> {
     let principal = principal(req, cx)?;
-    let cursor = req.url().ok().and_then(|u| {
-        u.query_pairs()
-            .find(|(k, _)| k == "cursor")
-            .map(|(_, v)| v.into_owned())
-    });
+    let cursor = http::query_param(req, "cursor");
     let stores = stores(cx)?;
     let page = cx
         .settings

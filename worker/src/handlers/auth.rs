@@ -10,7 +10,7 @@ use crate::error::AuthError;
 use crate::http::{
     self, form_field, json_object, parse_form, read_body, require_media_type, string_fields,
 };
-use crate::routes::{Cx, error_response, header};
+use crate::routes::{Cx, header};
 
 /// `POST /auth/register` JSON `{"email","password"}` → 201 `{"id","email","role"}`.
 pub async fn register(req: &mut Request, cx: &Cx<'_>) -> Result<Response, AuthError> {
@@ -119,10 +119,7 @@ fn check_origin(req: &Request, cx: &Cx<'_>) -> Result<(), AuthError> {
     let Some(origin) = header(req, "Origin") else {
         return Ok(());
     };
-    let own = req
-        .url()
-        .map(|u| u.origin().ascii_serialization())
-        .unwrap_or_default();
+    let own = http::own_origin(req);
     if origin == own || cx.settings.allowed_origins.contains(&origin) {
         Ok(())
     } else {
@@ -147,7 +144,7 @@ pub async fn refresh(req: &mut Request, cx: &Cx<'_>) -> Result<Response, AuthErr
         Err(e @ (Error::InvalidRefreshToken(_) | Error::RefreshTokenReused))
             if !presented.in_body =>
         {
-            let response = error_response(&AuthError::Core(e));
+            let response = AuthError::Core(e).into_response();
             let _ = response
                 .headers()
                 .set("Set-Cookie", &http::clear_refresh_cookie());

@@ -6,19 +6,20 @@
 //! [`super::verify`]. It is public so that test vectors (RFC 7515, RFC 8037, Wycheproof) can
 //! exercise exactly the code `verify` runs.
 //!
-//! The cryptography is `jsonwebtoken`'s pure-Rust backend, called through its provider
-//! ([`DEFAULT_PROVIDER`]) rather than `jsonwebtoken::crypto::verify`, so the signature is
-//! base64url-decoded once, by the strict decoder in [`crate::unverified`], and no process-wide
-//! provider choice can swap the backend.
+//! The cryptography goes through `jsonwebtoken`'s provider interface, with Tollgate's own
+//! pure-Rust provider ([`super::provider`]: HS256 and EdDSA only), called directly rather
+//! than through `jsonwebtoken::crypto::verify`, so the signature is base64url-decoded once, by
+//! the strict decoder in [`crate::unverified`], and no process-wide provider choice can swap
+//! the backend.
 
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
 use jsonwebtoken::{DecodingKey, EncodingKey};
 
 use super::header;
+use super::provider::TOLLGATE_PROVIDER;
 use crate::error::{Error, TokenRejection};
 use crate::unverified::{CompactParts, decode_base64url, encode_base64url, split_compact};
 
@@ -95,7 +96,6 @@ impl SigningKey {
     /// # Errors
     /// [`Error::Misconfigured`] when the text is not such a key; the message never quotes it.
     pub fn ed25519_pem(pkcs8_pem: &str) -> Result<SigningKey, Error> {
-        use ed25519_dalek::pkcs8::DecodePrivateKey;
         let refuse = || {
             Error::Misconfigured(String::from(
                 "JWT_PRIVATE_KEY is not an Ed25519 private key in PKCS#8 PEM \
@@ -103,14 +103,20 @@ impl SigningKey {
                  `openssl genpkey -algorithm ed25519`",
             ))
         };
-        let key = EncodingKey::from_ed_pem(pkcs8_pem.as_bytes()).map_err(|_| refuse())?;
-        // jsonwebtoken only classifies the PEM; decoding it here proves it is a usable key (and
-        // that an embedded public key, if any, matches) and yields the public half for the JWKS.
-        let private =
-            ed25519_dalek::SigningKey::from_pkcs8_der(key.as_bytes()).map_err(|_| refuse())?;
+        // The seed yields the public half for the JWKS; a version-2 key's embedded public key
+        // must be that same key. The provider keeps the 32-byte seed, so signing does not
+        // parse PKCS#8 again.
+        let pkcs8 = super::ed25519_pem::parse(pkcs8_pem).ok_or_else(refuse)?;
+        let private = ed25519_dalek::SigningKey::from_bytes(&pkcs8.seed);
+        if pkcs8
+            .public
+            .is_some_and(|p| p != private.verifying_key().to_bytes())
+        {
+            return Err(refuse());
+        }
         Ok(SigningKey {
             alg: Algorithm::EdDsa,
-            key,
+            key: EncodingKey::from_ed_der(&private.to_bytes()),
             ed25519_public: Some(private.verifying_key().to_bytes()),
         })
     }
@@ -140,7 +146,7 @@ impl SigningKey {
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
         let internal = |_| Error::Internal(String::from("the signing backend refused the key"));
         let signer =
-            (DEFAULT_PROVIDER.signer_factory)(&self.alg.backend(), &self.key).map_err(internal)?;
+            (TOLLGATE_PROVIDER.signer_factory)(&self.alg.backend(), &self.key).map_err(internal)?;
         signer
             .try_sign(message)
             .map_err(|_| Error::Internal(String::from("signing failed")))
@@ -192,7 +198,7 @@ impl VerifyingKey {
     fn ed25519_unchecked(public_key: &[u8; ED25519_PUBLIC_KEY_BYTES]) -> VerifyingKey {
         VerifyingKey {
             alg: Algorithm::EdDsa,
-            // jsonwebtoken's EdDSA verifier reads the raw 32-byte key from a "DER" key.
+            // The provider reads the raw 32-byte public key (see `super::provider`).
             key: DecodingKey::from_ed_der(public_key),
         }
     }
@@ -219,7 +225,7 @@ impl VerifyingKey {
         }
         // Building the verifier per call (an HMAC key schedule or a point decompression) keeps
         // `VerifyingKey` `Send + Sync`: the backend's boxed verifiers are neither.
-        let verifier = (DEFAULT_PROVIDER.verifier_factory)(&self.alg.backend(), &self.key)
+        let verifier = (TOLLGATE_PROVIDER.verifier_factory)(&self.alg.backend(), &self.key)
             .map_err(|_| TokenRejection::Signature)?;
         // The HMAC verifier compares tags with `subtle`'s constant-time equality.
         verifier

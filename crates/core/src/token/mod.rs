@@ -8,17 +8,21 @@
 //!   without Tollgate's checks, for those vectors only.
 //!
 //! The algorithm always comes from the key, never from the token: a header may only agree.
-//! Signing and signature checks are `jsonwebtoken`'s pure-Rust backend; headers and claims are
-//! parsed here, once each and strictly (duplicate keys refused at any depth), because `jsonwebtoken::decode`
-//! tolerates things an access token must not (duplicate keys, any `typ`, string dates).
+//! Signing and signature checks go through `jsonwebtoken`'s provider interface with a pure-Rust
+//! provider of our own ([`provider`]: HS256 and EdDSA over RustCrypto crates, so no unused
+//! algorithm ships in the Worker); headers and claims are parsed here, once each and strictly
+//! (duplicate keys refused at any depth), because `jsonwebtoken::decode` tolerates things an
+//! access token must not (duplicate keys, any `typ`, string dates).
 
 mod claims;
 pub mod dangerous;
+mod ed25519_pem;
 mod header;
 mod issue;
 mod jwks;
 pub mod jws;
 mod keys;
+mod provider;
 pub mod secret_strength;
 mod strict_json;
 mod verify;

@@ -1,0 +1,140 @@
+//! The file `wrangler kv bulk put --binding USERS` loads: new user records in exactly the
+//! format the Worker reads (`tollgate_core::store::records`, never re-spelled here).
+//!
+//! A JSON array with, per user, two entries in this order:
+//! 1. `{"key": "user:{id}", "value": "<UserRecord JSON>", "metadata": <UserSummary>}`: the
+//!    record, with its listing summary as the key's KV metadata;
+//! 2. `{"key": "email:{normalised email}", "value": "{id}"}`: the email index.
+//!
+//! The record comes first so that a load interrupted between batches can leave a user nobody
+//! can find yet, but never an email pointing at a missing user. One entry per line, so the
+//! file can be read with grep and diffed.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+use tollgate_core::id::Id;
+use tollgate_core::random::Random;
+use tollgate_core::store::records::{USER_RECORD_VERSION, email_key, user_key};
+use tollgate_core::store::{UserRecord, UserSummary};
+use tollgate_core::time::UnixSeconds;
+
+/// One key/value pair as `wrangler kv bulk put` reads it.
+#[derive(Serialize)]
+struct BulkEntry<'a> {
+    key: String,
+    /// KV values are strings: the record is JSON inside a JSON string.
+    value: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<&'a UserSummary>,
+}
+
+/// A new account's record: a fresh random id, created and updated `now`, session epoch 0.
+///
+/// `email` must already be normalised and `role` validated; `password_hash` is stored as is
+/// (a legacy hash is upgraded to argon2id by the Worker at the user's first login).
+pub fn new_user_record<R: Random + ?Sized>(
+    email: String,
+    password_hash: String,
+    role: String,
+    now: UnixSeconds,
+    rng: &mut R,
+) -> UserRecord {
+    UserRecord {
+        v: USER_RECORD_VERSION,
+        id: Id::generate(rng),
+        email,
+        password_hash,
+        role,
+        created_at: now,
+        updated_at: now,
+        session_epoch: 0,
+    }
+}
+
+/// Writes the bulk array for `records`, each record followed by its email index entry.
+///
+/// # Errors
+/// The writer's error.
+pub fn write_bulk<'a>(
+    out: &mut dyn Write,
+    records: impl IntoIterator<Item = &'a UserRecord>,
+) -> io::Result<()> {
+    out.write_all(b"[")?;
+    let mut first = true;
+    for record in records {
+        let summary = record.summary();
+        let entries = [
+            BulkEntry {
+                key: user_key(&record.id),
+                value: serde_json::to_string(record)?,
+                metadata: Some(&summary),
+            },
+            BulkEntry {
+                key: email_key(&record.email),
+                value: record.id.to_hyphenated(),
+                metadata: None,
+            },
+        ];
+        for entry in &entries {
+            out.write_all(if first { b"\n" } else { b",\n" })?;
+            first = false;
+            serde_json::to_writer(&mut *out, entry)?;
+        }
+    }
+    out.write_all(if first { b"]\n" } else { b"\n]\n" })
+}
+
+/// The current time in seconds since the Unix epoch (0 if the clock is before 1970).
+pub fn now() -> UnixSeconds {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+    use tollgate_core::random::SeededRandom;
+
+    #[test]
+    fn writes_the_record_with_its_summary_then_the_email_index()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let record = new_user_record(
+            "sam@example.com".into(),
+            "$2b$10$abc".into(),
+            "admin".into(),
+            1_700_000_000,
+            &mut SeededRandom::new(1),
+        );
+        let mut out = Vec::new();
+        write_bulk(&mut out, [&record])?;
+        let entries: Vec<Value> = serde_json::from_slice(&out)?;
+        assert_eq!(entries.len(), 2);
+        let id = record.id.to_hyphenated();
+        assert_eq!(entries[0]["key"], format!("user:{id}"));
+        let stored: UserRecord = serde_json::from_str(entries[0]["value"].as_str().unwrap_or(""))?;
+        assert_eq!(stored, record);
+        assert_eq!(
+            entries[0]["metadata"],
+            serde_json::json!({"id": id, "email": "sam@example.com", "role": "admin", "created_at": 1_700_000_000})
+        );
+        assert_eq!(
+            entries[1],
+            serde_json::json!({"key": "email:sam@example.com", "value": id})
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn an_empty_import_is_an_empty_array() -> Result<(), Box<dyn std::error::Error>> {
+        let mut out = Vec::new();
+        write_bulk(&mut out, [])?;
+        assert_eq!(
+            serde_json::from_slice::<Vec<Value>>(&out)?,
+            Vec::<Value>::new()
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,660 @@
+//! `tollgate import`: users exported from another app, one JSON object per line, checked line
+//! by line and turned into a bulk file for `wrangler kv bulk put --binding USERS`.
+//!
+//! Each line is `{"email": ..., "password_hash": ..., "role": ...?}`. Nothing is hashed here:
+//! a stored hash is only inspected ([`inspect_stored_hash`], the same parser and bounds a login
+//! applies), so a line is accepted exactly when its user could log in, and the Worker upgrades
+//! the hash to argon2id at that first login.
+//!
+//! Decisions, also stated in `tollgate import --help`:
+//! - Line numbers count every physical line from 1, blank ones included, as editors do.
+//! - Blank (whitespace-only) lines are skipped and counted in the summary, never rejected.
+//! - Fields other than `email`, `password_hash` and `role` are ignored; their names are listed
+//!   in the summary with how many lines had them, so an operator sees what was left behind.
+//! - `role` is optional (absent or `null` means `user`) and must be a role of
+//!   [`Roles::default`] (`user`, `admin`), spelled exactly.
+//! - Emails are compared after [`normalize_email`]. When two or more lines share one, all of
+//!   them are rejected, each naming the others: which account should own the address (and
+//!   whose password should open it) is the operator's call, not a silent first-wins.
+//! - Without `--strict`, rejected lines are reported and the valid ones are written; the exit
+//!   code is 0 when the bulk file was written, so `import && wrangler kv bulk put` loads what
+//!   could be imported. `--strict` writes nothing and exits 1 if any line is rejected. A run
+//!   that finds no user to import exits 1 either way.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+use std::path::Path;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Map, Value};
+use tollgate_core::email::normalize_email;
+use tollgate_core::password::{StoredHashError, StoredHashInfo, inspect_stored_hash};
+use tollgate_core::roles::{ROLE_USER, Roles};
+use tollgate_core::store::UserRecord;
+
+use crate::bulk::{new_user_record, now, write_bulk};
+use crate::error::CliError;
+use crate::os_random::OsRandom;
+use crate::output::Output;
+
+/// The fields an import line may carry; anything else is ignored and listed in the summary.
+const KNOWN_FIELDS: [&str; 3] = ["email", "password_hash", "role"];
+
+/// How many characters of a rejected value are echoed back in a report line.
+const ECHO_CHARS: usize = 80;
+
+/// Lines between progress-bar updates: often enough to move, rare enough to cost nothing.
+const PROGRESS_EVERY_LINES: u64 = 4096;
+
+/// Why a line was not imported.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rejection {
+    /// When the line is not valid UTF-8.
+    InvalidUtf8,
+    /// When the line is not JSON.
+    InvalidJson,
+    /// When the line is JSON but not an object.
+    NotAnObject,
+    /// When `email` or `password_hash` is absent.
+    MissingField(&'static str),
+    /// When a field has the wrong JSON type (`email` a number, `role` an array...).
+    WrongType(&'static str),
+    /// When the email is not an address [`normalize_email`] accepts.
+    InvalidEmail(String),
+    /// When the stored hash would be refused at login: unknown format, malformed, or cost
+    /// outside the core's bounds.
+    PasswordHash(StoredHashError, Option<&'static str>),
+    /// When the role is not one of [`Roles::default`].
+    InvalidRole(String),
+    /// When the normalised email is also on other lines (all of them are rejected).
+    DuplicateEmail {
+        /// The normalised email.
+        email: String,
+        /// The other lines with it.
+        other_lines: Vec<usize>,
+    },
+}
+
+impl Rejection {
+    /// A stable snake_case code (reused from the core's field codes where one exists).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Rejection::InvalidUtf8 => "invalid_utf8",
+            Rejection::InvalidJson => "invalid_json",
+            Rejection::NotAnObject => "not_an_object",
+            Rejection::MissingField(_) => "missing_field",
+            Rejection::WrongType(_) => "wrong_type",
+            Rejection::InvalidEmail(_) => "invalid_email",
+            Rejection::PasswordHash(..) => "invalid_password_hash",
+            Rejection::InvalidRole(_) => "invalid_role",
+            Rejection::DuplicateEmail { .. } => "duplicate_email",
+        }
+    }
+
+    /// The summary's grouping: the code, plus the hash problem for hashes.
+    pub fn reason(&self) -> String {
+        match self {
+            Rejection::PasswordHash(err, _) => format!("{} ({})", self.code(), err.as_str()),
+            Rejection::MissingField(field) | Rejection::WrongType(field) => {
+                format!("{} ({field})", self.code())
+            }
+            _ => self.code().to_string(),
+        }
+    }
+
+    /// What is wrong with this line, for the per-line report.
+    pub fn detail(&self) -> String {
+        match self {
+            Rejection::InvalidUtf8 => "the line is not valid UTF-8".into(),
+            Rejection::InvalidJson => "the line is not JSON".into(),
+            Rejection::NotAnObject => {
+                "the line is not a JSON object like {\"email\": ..., \"password_hash\": ...}".into()
+            }
+            Rejection::MissingField(field) => format!("no \"{field}\" field"),
+            Rejection::WrongType(field) => match *field {
+                "role" => "\"role\" must be a string or null".into(),
+                _ => format!("\"{field}\" must be a string"),
+            },
+            Rejection::InvalidEmail(email) => {
+                format!("{} is not a valid email address", echo(email))
+            }
+            Rejection::PasswordHash(err, hint) => match hint {
+                Some(hint) => format!("{}: {hint}", err.as_str()),
+                None => format!(
+                    "{}: {}",
+                    err.as_str(),
+                    match err {
+                        StoredHashError::UnknownFormat => {
+                            "supported are argon2id, argon2i and argon2d PHC strings and \
+                             $2a$, $2b$ and $2y$ bcrypt"
+                        }
+                        StoredHashError::CostTooHigh => {
+                            "verifying it would cost more than a login may (bcrypt cost <= 15; \
+                             argon2 m <= 262144 KiB, t <= 10, p <= 16); these users must reset \
+                             their password"
+                        }
+                        _ => "the hash is damaged or truncated; export it again",
+                    }
+                ),
+            },
+            Rejection::InvalidRole(role) => {
+                let roles = Roles::default();
+                let known: Vec<&str> = roles.names().collect();
+                format!("role {} is not one of {}", echo(role), known.join(", "))
+            }
+            Rejection::DuplicateEmail { email, other_lines } => format!(
+                "{} is also on line{} {}; none of them was imported",
+                echo(email),
+                if other_lines.len() == 1 { "" } else { "s" },
+                other_lines
+                    .iter()
+                    .map(|l| l.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+}
+
+/// A value from the input, quoted and escaped, cut to [`ECHO_CHARS`] characters.
+fn echo(value: &str) -> String {
+    if value.chars().count() <= ECHO_CHARS {
+        format!("{value:?}")
+    } else {
+        let cut: String = value.chars().take(ECHO_CHARS).collect();
+        format!("{cut:?}...")
+    }
+}
+
+/// A line that can be imported.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidLine {
+    /// The normalised email.
+    pub email: String,
+    /// The stored hash, unchanged.
+    pub password_hash: String,
+    /// The role.
+    pub role: String,
+    /// What the hash is, for the summary.
+    pub hash_info: StoredHashInfo,
+}
+
+/// Checks one line (without its line ending). `Ok(None)` for a blank line; `ignored` counts
+/// the names of unknown fields.
+///
+/// # Errors
+/// The first [`Rejection`] that applies, in field order `email`, `password_hash`, `role`.
+/// (Duplicates are found across lines, by [`ImportCheck`].)
+pub fn check_line(
+    line: &[u8],
+    roles: &Roles,
+    ignored: &mut BTreeMap<String, usize>,
+) -> Result<Option<ValidLine>, Rejection> {
+    let text = std::str::from_utf8(line).map_err(|_| Rejection::InvalidUtf8)?;
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let value: Value = serde_json::from_str(text).map_err(|_| Rejection::InvalidJson)?;
+    let Value::Object(object) = value else {
+        return Err(Rejection::NotAnObject);
+    };
+    for name in object.keys() {
+        if !KNOWN_FIELDS.contains(&name.as_str()) {
+            *ignored.entry(name.clone()).or_default() += 1;
+        }
+    }
+    let email = required_string(&object, "email")?;
+    let email = normalize_email(email).map_err(|_| Rejection::InvalidEmail(email.to_string()))?;
+    let password_hash = required_string(&object, "password_hash")?;
+    let hash_info = inspect_stored_hash(password_hash)
+        .map_err(|err| Rejection::PasswordHash(err, foreign_hash_hint(password_hash)))?;
+    let role = match object.get("role") {
+        None | Some(Value::Null) => ROLE_USER.to_string(),
+        Some(Value::String(role)) => roles
+            .parse(role)
+            .map_err(|_| Rejection::InvalidRole(role.clone()))?,
+        Some(_) => return Err(Rejection::WrongType("role")),
+    };
+    Ok(Some(ValidLine {
+        email,
+        password_hash: password_hash.to_string(),
+        role,
+        hash_info,
+    }))
+}
+
+fn required_string<'a>(
+    object: &'a Map<String, Value>,
+    field: &'static str,
+) -> Result<&'a str, Rejection> {
+    match object.get(field) {
+        None | Some(Value::Null) => Err(Rejection::MissingField(field)),
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(Rejection::WrongType(field)),
+    }
+}
+
+/// What to do about hash formats other frameworks write that Tollgate cannot take as they are.
+fn foreign_hash_hint(hash: &str) -> Option<&'static str> {
+    const HINTS: &[(&str, &str)] = &[
+        (
+            "argon2$argon2",
+            "a Django Argon2PasswordHasher hash: remove the leading \"argon2\" so it starts with \"$argon2\"",
+        ),
+        (
+            "bcrypt$$2",
+            "a Django BCryptPasswordHasher hash: remove the leading \"bcrypt$\" so it starts with \"$2\"",
+        ),
+        (
+            "bcrypt_sha256$",
+            "Django's bcrypt_sha256 hashes the password with SHA-256 first, which Tollgate does \
+             not; these users must reset their password",
+        ),
+        (
+            "pbkdf2_",
+            "PBKDF2 (Django's default) cannot be verified by Tollgate; these users must reset \
+             their password",
+        ),
+        (
+            "$pbkdf2",
+            "PBKDF2 cannot be verified by Tollgate; these users must reset their password",
+        ),
+        (
+            "$2x$",
+            "$2x$ is crypt_blowfish's buggy variant, which Tollgate does not reproduce; these \
+             users must reset their password",
+        ),
+    ];
+    HINTS
+        .iter()
+        .find(|(prefix, _)| hash.starts_with(prefix))
+        .map(|(_, hint)| *hint)
+}
+
+/// The outcome of checking a whole input: what can be imported and what was rejected.
+#[derive(Default)]
+pub struct ImportCheck {
+    /// Lines read, blank ones included.
+    pub lines: usize,
+    /// Blank lines skipped.
+    pub blank: usize,
+    /// Accepted lines with their line numbers, in input order.
+    pub accepted: Vec<(usize, ValidLine)>,
+    /// Rejected lines, sorted by line number.
+    pub rejected: Vec<(usize, Rejection)>,
+    /// Unknown field names and how many lines had each.
+    pub ignored_fields: BTreeMap<String, usize>,
+}
+
+impl ImportCheck {
+    /// Reads and checks every line of `input`; `progress` is told how many bytes were read.
+    ///
+    /// # Errors
+    /// The reader's error.
+    pub fn read(input: impl BufRead, progress: &ProgressBar) -> io::Result<ImportCheck> {
+        let roles = Roles::default();
+        let mut check = ImportCheck::default();
+        let mut input = input;
+        let mut line = Vec::with_capacity(512);
+        let mut bytes_since_update = 0u64;
+        loop {
+            line.clear();
+            let read = input.read_until(b'\n', &mut line)?;
+            if read == 0 {
+                break;
+            }
+            check.lines += 1;
+            bytes_since_update += read as u64;
+            if (check.lines as u64).is_multiple_of(PROGRESS_EVERY_LINES) {
+                progress.inc(std::mem::take(&mut bytes_since_update));
+            }
+            let mut content = line.as_slice();
+            if check.lines == 1 {
+                // A UTF-8 byte-order mark, as some Windows tools write, is not part of the JSON.
+                content = content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content);
+            }
+            let content = content.strip_suffix(b"\n").unwrap_or(content);
+            let content = content.strip_suffix(b"\r").unwrap_or(content);
+            match check_line(content, &roles, &mut check.ignored_fields) {
+                Ok(Some(valid)) => check.accepted.push((check.lines, valid)),
+                Ok(None) => check.blank += 1,
+                Err(rejection) => check.rejected.push((check.lines, rejection)),
+            }
+        }
+        progress.inc(bytes_since_update);
+        check.reject_duplicates();
+        Ok(check)
+    }
+
+    /// Moves every line whose email is on another accepted line to `rejected`.
+    fn reject_duplicates(&mut self) {
+        let mut lines_by_email: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (line, valid) in &self.accepted {
+            lines_by_email.entry(&valid.email).or_default().push(*line);
+        }
+        let duplicated: HashMap<String, Vec<usize>> = lines_by_email
+            .into_iter()
+            .filter(|(_, lines)| lines.len() > 1)
+            .map(|(email, lines)| (email.to_string(), lines))
+            .collect();
+        if duplicated.is_empty() {
+            return;
+        }
+        let accepted = std::mem::take(&mut self.accepted);
+        for (line, valid) in accepted {
+            match duplicated.get(&valid.email) {
+                Some(lines) => {
+                    let other_lines = lines.iter().copied().filter(|l| *l != line).collect();
+                    self.rejected.push((
+                        line,
+                        Rejection::DuplicateEmail {
+                            email: valid.email,
+                            other_lines,
+                        },
+                    ));
+                }
+                None => self.accepted.push((line, valid)),
+            }
+        }
+        self.rejected.sort_by_key(|(line, _)| *line);
+    }
+
+    /// Rejected-line counts per [`Rejection::reason`], most frequent first.
+    pub fn rejected_by_reason(&self) -> Vec<(String, usize)> {
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for (_, rejection) in &self.rejected {
+            *counts.entry(rejection.reason()).or_default() += 1;
+        }
+        let mut counts: Vec<_> = counts.into_iter().collect();
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        counts
+    }
+
+    /// Accepted-line counts per hash format and cost (`bcrypt cost=12`), most frequent first.
+    pub fn accepted_by_hash(&self) -> Vec<(String, usize)> {
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for (_, valid) in &self.accepted {
+            *counts.entry(valid.hash_info.to_string()).or_default() += 1;
+        }
+        let mut counts: Vec<_> = counts.into_iter().collect();
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        counts
+    }
+}
+
+/// Runs `tollgate import`.
+///
+/// # Errors
+/// [`CliError::Io`] when the input cannot be read or the output written;
+/// [`CliError::ImportRejected`] with `strict` and any rejected line, or when nothing could be
+/// imported; [`CliError::TerminalOutput`] when the bulk file would go to a terminal.
+pub fn run(input: &Path, out: Option<&Path>, strict: bool) -> Result<(), CliError> {
+    // Checked before reading, so a forgotten --out fails at once rather than after the work.
+    let output = Output::open(out)?;
+    let check = read_input(input)?;
+    report(&check);
+
+    if strict && !check.rejected.is_empty() {
+        return Err(CliError::ImportRejected {
+            message: format!(
+                "--strict: {} of {} lines rejected; nothing was written",
+                check.rejected.len(),
+                check.lines
+            ),
+            hint: "fix the lines reported above, or run without --strict to import the valid ones"
+                .into(),
+        });
+    }
+    if check.accepted.is_empty() {
+        return Err(CliError::ImportRejected {
+            message: format!(
+                "no user could be imported from {} ({} lines, {} rejected); nothing was written",
+                input.display(),
+                check.lines,
+                check.rejected.len()
+            ),
+            hint: "each line must be a JSON object with \"email\" and \"password_hash\"; \
+                   see `tollgate import --help`"
+                .into(),
+        });
+    }
+
+    let mut rng = OsRandom::new()?;
+    let now = now();
+    let records: Vec<UserRecord> = check
+        .accepted
+        .into_iter()
+        .map(|(_, valid)| {
+            new_user_record(valid.email, valid.password_hash, valid.role, now, &mut rng)
+        })
+        .collect();
+    let mut output = output;
+    if let Err(e) = write_bulk(output.writer(), &records) {
+        return Err(output.write_error(&e));
+    }
+    let target = output.describe();
+    output.finish()?;
+    eprintln!(
+        "wrote {} entries for {} users to {target}; load them with:\n  \
+         npx wrangler kv bulk put --binding USERS --remote {target}   (production)\n  \
+         npx wrangler kv bulk put --binding USERS --local --persist-to <dir> {target}   \
+         (wrangler dev)",
+        records.len() * 2,
+        records.len()
+    );
+    Ok(())
+}
+
+/// Reads `input` (`-` for stdin) with a progress bar over its bytes.
+fn read_input(input: &Path) -> Result<ImportCheck, CliError> {
+    let read_error = |e: io::Error| CliError::io("reading", input, &e);
+    if input.as_os_str() == "-" {
+        let progress = ProgressBar::new_spinner();
+        let check = ImportCheck::read(io::stdin().lock(), &progress).map_err(read_error)?;
+        progress.finish_and_clear();
+        return Ok(check);
+    }
+    let file = File::open(input).map_err(read_error)?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let progress = ProgressBar::new(size);
+    if let Ok(style) =
+        ProgressStyle::with_template("checking {bar:40} {bytes}/{total_bytes} ({eta} left)")
+    {
+        progress.set_style(style);
+    }
+    let reader = BufReader::with_capacity(1 << 20, file);
+    let check = ImportCheck::read(reader, &progress).map_err(read_error)?;
+    progress.finish_and_clear();
+    Ok(check)
+}
+
+/// Prints every rejected line, then the summary, on stderr.
+fn report(check: &ImportCheck) {
+    for (line, rejection) in &check.rejected {
+        eprintln!("line {line}: {}: {}", rejection.code(), rejection.detail());
+    }
+    eprintln!(
+        "import: {} lines: {} users to import, {} lines rejected, {} blank lines skipped",
+        check.lines,
+        check.accepted.len(),
+        check.rejected.len(),
+        check.blank
+    );
+    let rejected = check.rejected_by_reason();
+    if !rejected.is_empty() {
+        eprintln!("rejected by reason:");
+        for (reason, count) in rejected {
+            eprintln!("  {count:>8}  {reason}");
+        }
+    }
+    let hashes = check.accepted_by_hash();
+    if !hashes.is_empty() {
+        eprintln!("password hashes to import (each is upgraded to argon2id at its first login):");
+        for (format, count) in hashes {
+            eprintln!("  {count:>8}  {format}");
+        }
+    }
+    if !check.ignored_fields.is_empty() {
+        let fields: Vec<String> = check
+            .ignored_fields
+            .iter()
+            .map(|(name, count)| format!("{name:?} ({count} lines)"))
+            .collect();
+        eprintln!(
+            "ignored fields (not part of a Tollgate user): {}",
+            fields.join(", ")
+        );
+    }
+    if !check.rejected.is_empty() {
+        eprintln!(
+            "warning: {} lines were not imported (see above)",
+            check.rejected.len()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// pyca/bcrypt 5.0.0 `hashpw(b"pyca.bcrypt.2b-legacy-pw", gensalt(rounds=10))`, from
+    /// tests/fixtures/legacy_users.jsonl.
+    const BCRYPT: &str = "$2b$10$oIlDkrAhXqG/3F7T/PYPvez9Xk0YV6M/kG/xMYDEF5lvfd8xQ2cbW";
+
+    fn check(line: &str) -> Result<Option<ValidLine>, Rejection> {
+        check_line(line.as_bytes(), &Roles::default(), &mut BTreeMap::new())
+    }
+
+    #[test]
+    fn accepts_a_line_normalising_the_email_and_defaulting_the_role() {
+        let line = format!(r#"{{"email": " Sam@Example.COM ", "password_hash": "{BCRYPT}"}}"#);
+        let valid = check(&line).ok().flatten();
+        assert_eq!(
+            valid.as_ref().map(|v| v.email.as_str()),
+            Some("Sam@example.com")
+        );
+        assert_eq!(valid.as_ref().map(|v| v.role.as_str()), Some("user"));
+        assert_eq!(
+            valid.map(|v| v.hash_info.to_string()).as_deref(),
+            Some("bcrypt cost=10")
+        );
+    }
+
+    #[test]
+    fn rejects_each_kind_of_bad_line_with_its_code() {
+        let h = BCRYPT;
+        for (line, code) in [
+            ("{", "invalid_json"),
+            ("[1, 2]", "not_an_object"),
+            ("\"sam@example.com\"", "not_an_object"),
+            (&format!(r#"{{"password_hash": "{h}"}}"#), "missing_field"),
+            (r#"{"email": "sam@example.com"}"#, "missing_field"),
+            (
+                r#"{"email": "sam@example.com", "password_hash": null}"#,
+                "missing_field",
+            ),
+            (
+                &format!(r#"{{"email": 7, "password_hash": "{h}"}}"#),
+                "wrong_type",
+            ),
+            (
+                &format!(r#"{{"email": "a@b.io", "password_hash": "{h}", "role": 1}}"#),
+                "wrong_type",
+            ),
+            (
+                &format!(r#"{{"email": "not-an-email", "password_hash": "{h}"}}"#),
+                "invalid_email",
+            ),
+            (
+                r#"{"email": "a@b.io", "password_hash": "pbkdf2_sha256$1$a$b"}"#,
+                "invalid_password_hash",
+            ),
+            (
+                r#"{"email": "a@b.io", "password_hash": "$2b$16$oIlDkrAhXqG/3F7T/PYPvez9Xk0YV6M/kG/xMYDEF5lvfd8xQ2cbW"}"#,
+                "invalid_password_hash",
+            ),
+            (
+                r#"{"email": "a@b.io", "password_hash": "$2b$10$short"}"#,
+                "invalid_password_hash",
+            ),
+            (
+                &format!(r#"{{"email": "a@b.io", "password_hash": "{h}", "role": "Admin"}}"#),
+                "invalid_role",
+            ),
+            (
+                &format!(r#"{{"email": "a@b.io", "password_hash": "{h}", "role": "root"}}"#),
+                "invalid_role",
+            ),
+        ] {
+            assert_eq!(check(line).map_err(|r| r.code()), Err(code), "{line}");
+        }
+        assert_eq!(
+            check_line(b"\xff{}", &Roles::default(), &mut BTreeMap::new()).map_err(|r| r.code()),
+            Err("invalid_utf8")
+        );
+    }
+
+    #[test]
+    fn blank_lines_are_skipped_and_unknown_fields_counted() {
+        let mut ignored = BTreeMap::new();
+        assert_eq!(
+            check_line(b"   \t", &Roles::default(), &mut ignored),
+            Ok(None)
+        );
+        let line = format!(
+            r#"{{"email": "a@b.io", "password_hash": "{BCRYPT}", "id": 4, "is_active": true}}"#
+        );
+        assert!(matches!(
+            check_line(line.as_bytes(), &Roles::default(), &mut ignored),
+            Ok(Some(_))
+        ));
+        assert_eq!(ignored.keys().collect::<Vec<_>>(), ["id", "is_active"]);
+    }
+
+    #[test]
+    fn every_line_of_a_duplicated_email_is_rejected_naming_the_others() -> io::Result<()> {
+        let input = format!(
+            "{{\"email\":\"Dup@Example.com\",\"password_hash\":\"{h}\"}}\n\
+             {{\"email\":\"solo@example.com\",\"password_hash\":\"{h}\"}}\n\
+             \n\
+             {{\"email\":\"Dup@example.com\",\"password_hash\":\"{h}\"}}\r\n\
+             {{\"email\":\"Dup@EXAMPLE.com\",\"password_hash\":\"{h}\",\"role\":\"admin\"}}",
+            h = BCRYPT
+        );
+        let check = ImportCheck::read(input.as_bytes(), &ProgressBar::hidden())?;
+        assert_eq!((check.lines, check.blank), (5, 1));
+        assert_eq!(
+            check.accepted.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
+            [2]
+        );
+        let rejected: Vec<(usize, Vec<usize>)> = check
+            .rejected
+            .iter()
+            .map(|(line, r)| match r {
+                Rejection::DuplicateEmail { other_lines, .. } => (*line, other_lines.clone()),
+                _ => (*line, vec![]),
+            })
+            .collect();
+        assert_eq!(
+            rejected,
+            [(1, vec![4, 5]), (4, vec![1, 5]), (5, vec![1, 4])]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_byte_order_mark_on_the_first_line_is_ignored() -> io::Result<()> {
+        let input = format!("\u{feff}{{\"email\":\"a@b.io\",\"password_hash\":\"{BCRYPT}\"}}\n");
+        let check = ImportCheck::read(input.as_bytes(), &ProgressBar::hidden())?;
+        assert_eq!(check.accepted.len(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn foreign_formats_get_a_hint_saying_what_to_do() {
+        let django = r#"{"email": "a@b.io", "password_hash": "argon2$argon2id$v=19$m=1,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g"}"#;
+        let detail = check(django).err().map(|r| r.detail()).unwrap_or_default();
+        assert!(detail.contains("remove the leading \"argon2\""), "{detail}");
+    }
+}

@@ -1,0 +1,65 @@
+//! `tollgate user add`: one account as a bulk file, which is how the first admin is made
+//! (Tollgate has no default accounts).
+
+use std::path::Path;
+
+use tollgate_core::email::normalize_email;
+use tollgate_core::password::{Argon2Params, PasswordHasher, check_policy};
+use tollgate_core::roles::Roles;
+
+use crate::bulk::{new_user_record, now, write_bulk};
+use crate::error::{CliError, core_message};
+use crate::os_random::OsRandom;
+use crate::output::Output;
+use crate::password_input::{Confirm, read_password};
+
+/// Runs `tollgate user add`: checks the email and role, reads and policy-checks the password,
+/// hashes it with argon2id at `params` and writes the user's two bulk entries.
+///
+/// # Errors
+/// [`CliError::InvalidArgument`] for a bad email or unknown role; [`CliError::PasswordInput`]
+/// when the password cannot be read or fails the policy; [`CliError::TerminalOutput`] or
+/// [`CliError::Io`] for the output; [`CliError::Hashing`] if argon2 fails.
+pub fn run(
+    email: &str,
+    role: &str,
+    params: Argon2Params,
+    out: Option<&Path>,
+) -> Result<(), CliError> {
+    let email = normalize_email(email).map_err(|_| {
+        CliError::invalid_argument(
+            format!("{email:?} is not a valid email address"),
+            "give the address the user will log in with, such as admin@example.com",
+        )
+    })?;
+    let roles = Roles::default();
+    let role = roles.parse(role).map_err(|_| {
+        let known: Vec<&str> = roles.names().collect();
+        CliError::invalid_argument(
+            format!("unknown role {role:?}"),
+            format!("use one of: {}", known.join(", ")),
+        )
+    })?;
+    let mut output = Output::open(out)?;
+    let password = read_password(Confirm::Twice)?;
+    check_policy(&password).map_err(|e| CliError::PasswordInput {
+        message: format!("the password is not acceptable: {}", core_message(&e)),
+        hint: "choose at least 8 characters that are not a common password".into(),
+    })?;
+    let mut rng = OsRandom::new()?;
+    let hash = PasswordHasher::new(params).hash(&password, &mut rng)?;
+    let record = new_user_record(email, hash, role, now(), &mut rng);
+    if let Err(e) = write_bulk(output.writer(), [&record]) {
+        return Err(output.write_error(&e));
+    }
+    let target = output.describe();
+    output.finish()?;
+    eprintln!(
+        "wrote user {} ({}, role {}) to {target}; load it with:\n  \
+         npx wrangler kv bulk put --binding USERS --remote {target}   (production)\n  \
+         npx wrangler kv bulk put --binding USERS --local --persist-to <dir> {target}   \
+         (wrangler dev)",
+        record.id, record.email, record.role
+    );
+    Ok(())
+}

@@ -1,0 +1,351 @@
+//! `tollgate import`: real exports in, the Worker's record format out, every bad line reported.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::HashMap;
+use std::fs;
+
+use common::{fixture, tollgate};
+use serde_json::Value;
+use tollgate_core::password::{PasswordHasher, Verified};
+use tollgate_core::store::UserRecord;
+use tollgate_core::store::records::{USER_RECORD_VERSION, email_key, user_key};
+
+/// The users a bulk file creates, by email, checked for the Worker's layout on the way:
+/// `user:{id}` with the record and its summary as metadata, then `email:{email}` with the id.
+fn users_in(bulk: &str) -> HashMap<String, UserRecord> {
+    let entries: Vec<Value> = serde_json::from_str(bulk).expect("the bulk file is a JSON array");
+    assert_eq!(entries.len() % 2, 0);
+    let mut users = HashMap::new();
+    for pair in entries.chunks(2) {
+        let record: UserRecord =
+            serde_json::from_str(pair[0]["value"].as_str().expect("values are strings")).unwrap();
+        assert_eq!(pair[0]["key"], user_key(&record.id));
+        assert_eq!(
+            serde_json::from_value::<tollgate_core::store::UserSummary>(
+                pair[0]["metadata"].clone()
+            )
+            .unwrap(),
+            record.summary()
+        );
+        assert_eq!(pair[1]["key"], email_key(&record.email));
+        assert_eq!(pair[1]["value"], record.id.to_hyphenated());
+        assert!(pair[1].get("metadata").is_none());
+        assert_eq!((record.v, record.session_epoch), (USER_RECORD_VERSION, 0));
+        assert_eq!(record.created_at, record.updated_at);
+        users.insert(record.email.clone(), record);
+    }
+    users
+}
+
+#[test]
+fn imports_passlib_and_pyca_bcrypt_users_who_then_verify_with_their_old_passwords() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bulk.json");
+    let input = fixture("legacy_users.jsonl");
+    let run = tollgate(
+        &[
+            "import",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("8 lines: 8 users to import, 0 lines rejected"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("ignored fields (not part of a Tollgate user): \"is_active\" (1 lines), \"source\" (8 lines)"), "{}", run.stderr);
+    assert!(run.stderr.contains("5  bcrypt cost=10"), "{}", run.stderr);
+
+    let users = users_in(&fs::read_to_string(&out).unwrap());
+    assert_eq!(users.len(), 8);
+    let source: Vec<Value> = fs::read_to_string(&input)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let hasher = PasswordHasher::default();
+    for line in &source {
+        let email = line["email"].as_str().unwrap();
+        // The domain is lower-cased (pyca.bcrypt.2a@Example.COM), the local part kept.
+        let normalised = tollgate_core::email::normalize_email(email).unwrap();
+        let user = &users[&normalised];
+        assert_eq!(
+            user.password_hash,
+            line["password_hash"].as_str().unwrap(),
+            "unchanged"
+        );
+        assert_eq!(user.role, line["role"].as_str().unwrap_or("user"));
+        let password = format!("{}-legacy-pw", email.split('@').next().unwrap());
+        let verified = hasher.verify(&password, &user.password_hash).unwrap();
+        // passlib's argon2id defaults (m=65536 t=3) are stronger than the Worker's and are kept.
+        let upgrade = !user.password_hash.starts_with("$argon2id$");
+        assert_eq!(
+            verified,
+            Verified::Match {
+                needs_rehash: upgrade
+            },
+            "{email}"
+        );
+        assert_eq!(
+            hasher
+                .verify("wrong password", &user.password_hash)
+                .unwrap(),
+            Verified::Mismatch
+        );
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&out).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "the bulk file holds hashes: owner only"
+        );
+    }
+    assert!(!dir.path().join("bulk.json.tmp").exists());
+}
+
+/// Line number, code and a phrase of the detail for each bad line of malformed_users.jsonl.
+const MALFORMED: &[(usize, &str, &str)] = &[
+    (3, "invalid_json", "not JSON"),
+    (4, "not_an_object", "not a JSON object"),
+    (
+        5,
+        "invalid_email",
+        "\"no-at-sign\" is not a valid email address",
+    ),
+    (6, "missing_field", "no \"email\" field"),
+    (7, "missing_field", "no \"password_hash\" field"),
+    (
+        8,
+        "invalid_password_hash",
+        "PBKDF2 (Django's default) cannot be verified",
+    ),
+    (9, "invalid_password_hash", "cost above the allowed maximum"),
+    (
+        10,
+        "invalid_password_hash",
+        "cost above the allowed maximum",
+    ),
+    (
+        11,
+        "invalid_role",
+        "role \"superuser\" is not one of user, admin",
+    ),
+    (
+        12,
+        "duplicate_email",
+        "\"Dup@example.com\" is also on line 13",
+    ),
+    (
+        13,
+        "duplicate_email",
+        "\"Dup@example.com\" is also on line 12",
+    ),
+    (14, "wrong_type", "\"email\" must be a string"),
+    (
+        15,
+        "invalid_password_hash",
+        "$2x$ is crypt_blowfish's buggy variant",
+    ),
+];
+
+#[test]
+fn every_malformed_line_is_reported_with_its_number_and_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bulk.json");
+    let input = fixture("malformed_users.jsonl");
+    let run = tollgate(
+        &[
+            "import",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(
+        run.code, 0,
+        "without --strict the valid users are written: {}",
+        run.stderr
+    );
+    let reported: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("line "))
+        .collect();
+    assert_eq!(reported.len(), MALFORMED.len(), "{}", run.stderr);
+    for ((line, code, phrase), got) in MALFORMED.iter().zip(&reported) {
+        let prefix = format!("line {line}: {code}: ");
+        assert!(
+            got.starts_with(&prefix) && got.contains(phrase),
+            "want {prefix}...{phrase}, got {got}"
+        );
+    }
+    assert!(
+        run.stderr
+            .contains("16 lines: 2 users to import, 13 lines rejected, 1 blank lines skipped"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("       3  invalid_password_hash (cost above the allowed maximum)")
+            || run
+                .stderr
+                .contains("       2  invalid_password_hash (cost above the allowed maximum)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("       2  duplicate_email"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("warning: 13 lines were not imported"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("oIlDkrAhXqG"),
+        "hashes are never echoed"
+    );
+
+    let users = users_in(&fs::read_to_string(&out).unwrap());
+    let mut emails: Vec<&str> = users.keys().map(String::as_str).collect();
+    emails.sort_unstable();
+    assert_eq!(
+        emails,
+        ["first.good@example.com", "second.good@example.com"]
+    );
+    assert_eq!(users["second.good@example.com"].role, "admin");
+}
+
+#[test]
+fn strict_writes_nothing_and_exits_1_when_a_line_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bulk.json");
+    let input = fixture("malformed_users.jsonl");
+    let run = tollgate(
+        &[
+            "import",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--strict",
+        ],
+        "",
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains(
+            "error[import_rejected]: --strict: 13 of 16 lines rejected; nothing was written"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("line 3: invalid_json"),
+        "the lines are still reported"
+    );
+    assert!(!out.exists() && !dir.path().join("bulk.json.tmp").exists());
+
+    let clean = fixture("legacy_users.jsonl");
+    let run = tollgate(
+        &[
+            "import",
+            clean.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--strict",
+        ],
+        "",
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(out.exists());
+}
+
+#[test]
+fn reads_stdin_and_writes_stdout_when_asked() {
+    let lines = "{\"email\":\"a@b.io\",\"password_hash\":\"$2b$10$oIlDkrAhXqG/3F7T/PYPvez9Xk0YV6M/kG/xMYDEF5lvfd8xQ2cbW\"}\n";
+    let run = tollgate(&["import", "-"], lines);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(users_in(&run.stdout).len(), 1);
+    let run = tollgate(&["import", "-", "--out", "-"], lines);
+    assert_eq!(users_in(&run.stdout).len(), 1);
+}
+
+#[test]
+fn an_input_with_nothing_to_import_fails() {
+    for (input, why) in [
+        ("", "0 lines, 0 rejected"),
+        ("\n\n", "2 lines, 0 rejected"),
+        ("{}\n", "1 lines, 1 rejected"),
+    ] {
+        let run = tollgate(&["import", "-"], input);
+        assert_eq!(run.code, 1, "{input:?}");
+        assert!(
+            run.stderr.contains(&format!(
+                "error[import_rejected]: no user could be imported from - ({why})"
+            )),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stdout.is_empty());
+    }
+}
+
+#[test]
+fn a_missing_input_is_an_io_error_naming_the_file() {
+    let run = tollgate(&["import", "/no/such/users.jsonl", "--out", "-"], "");
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .starts_with("error[io_error]: failed reading /no/such/users.jsonl:"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(tollgate(&["import"], "").code, 2);
+    assert_eq!(tollgate(&["import", "a", "--bogus"], "").code, 2);
+    assert_eq!(tollgate(&["frobnicate"], "").code, 2);
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [
+        &["--help"][..],
+        &["keygen", "--help"],
+        &["import", "--help"],
+        &["user", "--help"],
+        &["user", "add", "--help"],
+        &["calibrate", "--help"],
+        &["hash", "--help"],
+        &["verify", "--help"],
+    ] {
+        let run = tollgate(args, "");
+        assert_eq!(run.code, 0, "{args:?}");
+        assert!(run.stdout.contains("Usage: tollgate"), "{args:?}");
+    }
+    let help = tollgate(&["import", "--help"], "").stdout;
+    for rule in [
+        "Blank lines are skipped",
+        "all of them are rejected",
+        "Exit codes: 0 the bulk file was written",
+    ] {
+        assert!(help.contains(rule), "import --help documents: {rule}");
+    }
+}

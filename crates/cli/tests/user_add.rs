@@ -1,0 +1,226 @@
+//! `tollgate user add`, `hash` and `verify`: passwords in through stdin, the core's argon2id out.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::tollgate;
+use serde_json::Value;
+use tollgate_core::password::{PasswordHasher, Verified, inspect_stored_hash};
+use tollgate_core::store::UserRecord;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+#[test]
+fn user_add_writes_an_admin_whose_password_verifies() {
+    let run = tollgate(
+        &["user", "add", "Root@Example.COM", "--role", "admin"],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let entries: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(entries.len(), 2);
+    let record: UserRecord = serde_json::from_str(entries[0]["value"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (record.email.as_str(), record.role.as_str()),
+        ("Root@example.com", "admin")
+    );
+    assert_eq!(entries[0]["metadata"]["role"], "admin");
+    assert_eq!(entries[1]["key"], "email:Root@example.com");
+    assert!(
+        record
+            .password_hash
+            .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{}",
+        record.password_hash
+    );
+    let hasher = PasswordHasher::default();
+    assert_eq!(
+        hasher.verify(PASSWORD, &record.password_hash).unwrap(),
+        Verified::Match {
+            needs_rehash: false
+        }
+    );
+    assert!(run.stderr.contains(&format!(
+        "wrote user {} (Root@example.com, role admin)",
+        record.id
+    )));
+    assert!(!run.stdout.contains(PASSWORD) && !run.stderr.contains(PASSWORD));
+}
+
+#[test]
+fn user_add_hashes_at_the_given_cost_into_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("admin.json");
+    let run = tollgate(
+        &[
+            "user",
+            "add",
+            "ops@example.com",
+            "--out",
+            out.to_str().unwrap(),
+            "--memory-kib",
+            "12288",
+            "--iterations",
+            "3",
+        ],
+        PASSWORD,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let entries: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let record: UserRecord = serde_json::from_str(entries[0]["value"].as_str().unwrap()).unwrap();
+    assert_eq!(record.role, "user");
+    assert!(
+        record
+            .password_hash
+            .starts_with("$argon2id$v=19$m=12288,t=3,p=1$")
+    );
+}
+
+#[test]
+fn user_add_refuses_bad_input_with_the_right_exit_code() {
+    for (args, stdin, code, error) in [
+        (
+            &["user", "add", "a@example.com"][..],
+            "short\n",
+            1,
+            "error[password_input]: the password is not acceptable: password: The password is too short.",
+        ),
+        (
+            &["user", "add", "a@example.com"],
+            "password123\n",
+            1,
+            "error[password_input]: the password is not acceptable: password: This password is too common",
+        ),
+        (
+            &["user", "add", "a@example.com"],
+            "",
+            1,
+            "error[password_input]: no password was given",
+        ),
+        (
+            &["user", "add", "a@example.com"],
+            "two\nlines\n",
+            1,
+            "error[password_input]: stdin holds more than one line",
+        ),
+        (
+            &["user", "add", "not-an-email"],
+            "x",
+            2,
+            "error[invalid_argument]: \"not-an-email\" is not a valid email address",
+        ),
+        (
+            &["user", "add", "a@example.com", "--role", "root"],
+            "x",
+            2,
+            "error[invalid_argument]: unknown role \"root\"",
+        ),
+        (
+            &[
+                "user",
+                "add",
+                "a@example.com",
+                "--memory-kib",
+                "1024",
+                "--iterations",
+                "1",
+            ],
+            "x",
+            2,
+            "error[invalid_argument]: argon2 m=1024 KiB, t=1 is weaker than every OWASP row",
+        ),
+        (
+            &["user", "add", "a@example.com", "--parallelism", "0"],
+            "x",
+            2,
+            "error[invalid_argument]: argon2 parallelism must be at least 1",
+        ),
+    ] {
+        let run = tollgate(args, stdin);
+        assert_eq!(run.code, code, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.starts_with(error), "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("  hint: "),
+            "errors say what to do: {}",
+            run.stderr
+        );
+        assert!(run.stdout.is_empty());
+    }
+}
+
+#[test]
+fn hash_then_verify_round_trips_and_a_wrong_password_exits_1() {
+    let hashed = tollgate(&["hash"], &format!("{PASSWORD}\n"));
+    assert_eq!(hashed.code, 0, "{}", hashed.stderr);
+    let hash = hashed.stdout.trim_end();
+    assert!(inspect_stored_hash(hash).is_ok(), "{hash}");
+    assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+
+    let ok = tollgate(&["verify", hash], PASSWORD);
+    assert_eq!(
+        (ok.code, ok.stdout.as_str()),
+        (0, "match\n"),
+        "{}",
+        ok.stderr
+    );
+    assert!(ok.stderr.contains("kept as is at login"), "{}", ok.stderr);
+
+    let stronger = tollgate(
+        &["verify", hash, "--memory-kib", "47104", "--iterations", "1"],
+        PASSWORD,
+    );
+    assert_eq!(stronger.code, 0);
+    assert!(
+        stronger
+            .stderr
+            .contains("a login re-hashes it to argon2id m=47104 t=1 p=1"),
+        "{}",
+        stronger.stderr
+    );
+
+    let wrong = tollgate(&["verify", hash], "not the password");
+    assert_eq!(wrong.code, 1);
+    assert!(
+        wrong.stderr.starts_with("error[password_mismatch]"),
+        "{}",
+        wrong.stderr
+    );
+}
+
+#[test]
+fn verify_reads_legacy_hashes_and_refuses_unreadable_ones_as_usage_errors() {
+    // pyca/bcrypt 5.0.0, from tests/fixtures/legacy_users.jsonl.
+    let bcrypt = "$2b$10$oIlDkrAhXqG/3F7T/PYPvez9Xk0YV6M/kG/xMYDEF5lvfd8xQ2cbW";
+    let run = tollgate(&["verify", bcrypt], "pyca.bcrypt.2b-legacy-pw\n");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("bcrypt cost=10: a login re-hashes it to argon2id m=19456 t=2 p=1"),
+        "{}",
+        run.stderr
+    );
+
+    let run = tollgate(&["verify", "pbkdf2_sha256$600000$abc$def"], "x\n");
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.starts_with(
+            "error[invalid_argument]: the hash would be refused at login: unknown hash format"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn hash_warns_about_a_password_registration_would_refuse() {
+    let run = tollgate(&["hash"], "password\n");
+    assert_eq!(run.code, 0);
+    assert!(
+        run.stderr
+            .contains("warning: the Worker would refuse this password at registration"),
+        "{}",
+        run.stderr
+    );
+}

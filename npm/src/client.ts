@@ -1,0 +1,505 @@
+/**
+ * `createAuthClient`: sign-in, the in-memory access token, silent refresh and the
+ * authenticated `fetch`.
+ *
+ * The access token lives in this object only (never in storage); the refresh token stays in
+ * its HttpOnly cookie, which JavaScript cannot read. The mechanics live in their own modules:
+ * `schedule` (when), `locks` and `tabs` (one refresh across tabs), `transport` (HTTP and clock
+ * skew), `expiry` (the Rust core's arithmetic).
+ */
+import { type AccessClaims, decodeClaims } from './claims.js';
+import { type Clock, systemClock } from './clock.js';
+import { AuthError } from './errors.js';
+import type { AuthEvent, AuthListener, SignOutReason } from './events.js';
+import { ClockSkew, isExpired, refreshDelayMs } from './expiry.js';
+import { withLock } from './locks.js';
+import { retryDelayMs, Schedule } from './schedule.js';
+import { openTabs, type TabMessage, type Tabs } from './tabs.js';
+import { call, type CallOptions, errorFrom, request, type Transport } from './transport.js';
+
+/**
+ * A token with less than this left, in milliseconds, is not sent: it could lapse in flight.
+ */
+export const SEND_MARGIN_MS = 1_000;
+
+/**
+ * Where the client keeps its one non-secret hint: whether this browser signed out.
+ *
+ * @example
+ * ```ts
+ * const auth = createAuthClient({ baseUrl, storage: sessionStorage }); // or null: no hint
+ * ```
+ */
+export type HintStorage = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
+
+/**
+ * Options of {@link createAuthClient}.
+ *
+ * @example
+ * ```ts
+ * const options: AuthClientOptions = { baseUrl: 'https://auth.example.com', storage: null };
+ * const auth = createAuthClient(options);
+ * ```
+ */
+export interface AuthClientOptions {
+  /** The Tollgate server's origin (and path prefix, if any), e.g. `https://auth.example.com`. */
+  baseUrl: string;
+  /** The `fetch` to use (default: the global one). */
+  fetch?: typeof globalThis.fetch;
+  /** The clock and timers (default: {@link systemClock}). */
+  clock?: Clock;
+  /**
+   * Where to remember, across page loads, whether this browser signed out, so that
+   * {@link AuthClient.resume} can skip a pointless request (default: `localStorage` when
+   * usable; `null` for none). Never holds a token.
+   */
+  storage?: HintStorage | null;
+}
+
+/**
+ * A user, as `POST /auth/register` returns it.
+ *
+ * @example
+ * ```ts
+ * const user: User = await auth.register('sam@example.com', 'correct horse battery staple');
+ * console.log(user.id, user.role);
+ * ```
+ */
+export interface User {
+  /** The user's id (the `sub` of their tokens). */
+  id: string;
+  /** The email address, normalised by the server. */
+  email: string;
+  /** The role, for example `user`. */
+  role: string;
+}
+
+/**
+ * One signed-in session (a refresh-token family), as `GET /auth/sessions` lists it.
+ *
+ * @example
+ * ```ts
+ * for (const s of await auth.sessions()) if (!s.current) await auth.revokeSession(s.id);
+ * ```
+ */
+export interface Session {
+  /** The session's id, for {@link AuthClient.revokeSession}. */
+  id: string;
+  /** When it was signed in (RFC 3339, UTC). */
+  created_at: string;
+  /** When its refresh token was last used (RFC 3339, UTC). */
+  last_used_at: string;
+  /** The `User-Agent` that signed in. */
+  user_agent: string;
+  /** Whether it is the session of the request that listed it. */
+  current: boolean;
+}
+
+/** The server's token response (RFC 6749 §5.1). @internal */
+interface TokenResponse {
+  access_token: string;
+  token_type: string;
+  expires_in: number;
+}
+
+/**
+ * A Tollgate client: see {@link createAuthClient}.
+ *
+ * @example
+ * ```ts
+ * const auth: AuthClient = createAuthClient({ baseUrl: location.origin });
+ * const token = await auth.getAccessToken(); // null when signed out
+ * ```
+ */
+export interface AuthClient {
+  /**
+   * Creates an account. Does not sign in: call {@link AuthClient.login} next.
+   * @throws {AuthError} `email_taken` (409), `validation_error` (422, with `errors`), `network_error`.
+   */
+  register(email: string, password: string): Promise<User>;
+  /**
+   * Signs in with the OAuth 2 password flow (form-encoded `username`, `password`); the server
+   * sets the refresh cookie. Other tabs of the origin are signed in too.
+   * @throws {AuthError} `invalid_credentials` (401), `too_many_attempts` (429, with `retryAfter`), `network_error`.
+   */
+  login(email: string, password: string): Promise<AccessClaims>;
+  /**
+   * Picks up the session of an earlier page load: one refresh with the cookie. Resolves to the
+   * claims, or `null` when there is no session to resume.
+   * @throws {AuthError} `network_error`, or a 5xx code: the session may still exist; try again later.
+   */
+  resume(): Promise<AccessClaims | null>;
+  /** Ends this session on the server and in every tab. Local state is cleared even if the server cannot be reached (then it throws `network_error`). */
+  logout(): Promise<void>;
+  /** Ends every session of the user, on every device. @throws {AuthError} `not_authenticated`, `network_error`. */
+  logoutAll(): Promise<void>;
+  /**
+   * The access token, refreshed first if its refresh moment has passed; `null` when signed out.
+   * While the server cannot be reached a still-valid token is returned as is.
+   * @throws {AuthError} `network_error` (or a 5xx or 429 code) when a refresh was needed, failed, and the token has expired.
+   */
+  getAccessToken(): Promise<string | null>;
+  /** The current token's claims, decoded **without verification** (display only); `null` when signed out. */
+  readonly claims: AccessClaims | null;
+  /** When the next silent refresh is planned (local clock, ms since the epoch); `null` if none is. */
+  readonly nextRefreshAt: number | null;
+  /**
+   * The estimated `server time - local time` in milliseconds (0 until a response was seen):
+   * pass it as `skewMs` to {@link secondsLeft} to show time left as the server counts it.
+   */
+  readonly clockOffsetMs: number;
+  /**
+   * A drop-in `fetch` that adds `Authorization: Bearer` to requests for the server's origin
+   * (relative URLs resolve against `baseUrl`; other origins get no token). On a 401 it
+   * refreshes once (one refresh shared by every request that hit the 401) and retries once.
+   * @throws {AuthError} `network_error` where `fetch` would reject.
+   */
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /** Lists the user's sessions. @throws {AuthError} `not_authenticated`, `network_error`. */
+  sessions(): Promise<Session[]>;
+  /** Revokes one session (this one included: that signs this page out). @throws {AuthError} `not_found`, `not_authenticated`, `network_error`. */
+  revokeSession(id: string): Promise<void>;
+  /** Calls `listener` on every {@link AuthEvent}; returns the function that unsubscribes it. */
+  onChange(listener: AuthListener): () => void;
+  /** Stops timers, listeners and the tab channel (for tests and single-page-app teardown). */
+  close(): void;
+}
+
+/**
+ * Creates a client for the Tollgate server at `baseUrl`.
+ *
+ * @example
+ * ```ts
+ * import { createAuthClient } from '@tollgate/client';
+ *
+ * const auth = createAuthClient({ baseUrl: location.origin });
+ * auth.onChange((event) => render(event));
+ * await auth.resume();                      // signed in from an earlier visit?
+ * if (!auth.claims) await auth.login('sam@example.com', 'correct horse battery staple');
+ * const me = await (await auth.fetch('/me')).json();
+ * ```
+ */
+export function createAuthClient(options: AuthClientOptions): AuthClient {
+  return new Client(options);
+}
+
+const HINT_SIGNED_OUT = 'signed_out';
+
+class Client implements AuthClient {
+  readonly #t: Transport;
+  readonly #origin: string;
+  readonly #storage: HintStorage | null;
+  readonly #schedule: Schedule;
+  readonly #tabs: Tabs;
+  readonly #listeners = new Set<AuthListener>();
+  #token: string | null = null;
+  #claims: AccessClaims | null = null;
+  #jitter = 0;
+  #inflight: Promise<string> | undefined;
+  #failures = 0;
+  #notBefore = 0;
+  #closed = false;
+
+  constructor(options: AuthClientOptions) {
+    const baseUrl = new URL(options.baseUrl).href;
+    this.#origin = new URL(baseUrl).origin;
+    const fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#t = { baseUrl, fetch, clock: options.clock ?? systemClock, skew: new ClockSkew() };
+    this.#storage = options.storage === undefined ? defaultStorage() : options.storage;
+    this.#schedule = new Schedule(this.#t.clock, () => this.#refreshInBackground(), () => this.#recheck());
+    this.#tabs = openTabs(`tollgate:${baseUrl}`, (message) => this.#receive(message));
+  }
+
+  get claims(): AccessClaims | null {
+    return this.#claims;
+  }
+
+  get nextRefreshAt(): number | null {
+    return this.#schedule.dueAt ?? null;
+  }
+
+  get clockOffsetMs(): number {
+    return this.#t.skew.offsetMs;
+  }
+
+  async register(email: string, password: string): Promise<User> {
+    return call<User>(this.#t, '/auth/register', { json: { email, password } });
+  }
+
+  async login(email: string, password: string): Promise<AccessClaims> {
+    const sentAt = this.#t.clock.now();
+    const form = { grant_type: 'password', username: email, password };
+    const body = await call<TokenResponse>(this.#t, '/auth/login', { form });
+    const claims = this.#accept(body.access_token, 'signed_in', sentAt);
+    this.#tabs.post({ type: 'token', token: body.access_token, skew: this.#t.skew.range });
+    return claims;
+  }
+
+  async resume(): Promise<AccessClaims | null> {
+    if (this.#token === null && this.#hint() === HINT_SIGNED_OUT) return null;
+    try {
+      await this.#refresh();
+    } catch (error) {
+      if (error instanceof AuthError && error.status === 401) return null;
+      throw error;
+    }
+    return this.#claims;
+  }
+
+  async logout(): Promise<void> {
+    let failure: unknown;
+    try {
+      await call(this.#t, '/auth/logout', { method: 'POST' });
+    } catch (error) {
+      failure = error;
+    }
+    this.#signOut('logout');
+    if (failure !== undefined && !(failure instanceof AuthError && failure.status === 401)) throw failure;
+  }
+
+  async logoutAll(): Promise<void> {
+    await this.#authorized('/auth/logout-all', { method: 'POST' });
+    this.#signOut('logout_all');
+  }
+
+  async getAccessToken(): Promise<string | null> {
+    if (this.#inflight !== undefined) await this.#inflight.catch(() => undefined);
+    const token = this.#token;
+    const claims = this.#claims;
+    if (token === null || claims === null || !this.#isDue(claims)) return token;
+    const now = this.#t.clock.now();
+    const usable = !isExpired(claims.exp, now, this.#t.skew.offsetMs, -SEND_MARGIN_MS);
+    // Inside a 429's Retry-After the server asked not to be asked; use the token while it lasts.
+    if (usable && now < this.#notBefore) return token;
+    try {
+      return await this.#refresh();
+    } catch (error) {
+      if (this.#token === null) return null; // the refresh ended the session (signed_out was sent)
+      if (usable) return token;
+      throw error;
+    }
+  }
+
+  async fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+    const original = new Request(input instanceof Request ? input : new URL(String(input), this.#t.baseUrl), init);
+    const send = (r: Request): Promise<Response> =>
+      this.#t.fetch(r).catch((cause: unknown) => {
+        throw new AuthError('network_error', 'The server could not be reached.', { cause });
+      });
+    if (new URL(original.url).origin !== this.#origin) return send(original);
+    const token = await this.getAccessToken();
+    const first = await send(withBearer(original.clone(), token));
+    if (first.status !== 401 || token === null) return first;
+    let fresh: string;
+    try {
+      // Another request's refresh may already have replaced the token this one was sent with.
+      fresh = this.#token !== null && this.#token !== token ? this.#token : await this.#refresh();
+    } catch {
+      return first;
+    }
+    return send(withBearer(original, fresh));
+  }
+
+  async sessions(): Promise<Session[]> {
+    const body = await this.#authorized<{ sessions: Session[] }>('/auth/sessions');
+    return body.sessions;
+  }
+
+  async revokeSession(id: string): Promise<void> {
+    await this.#authorized(`/auth/sessions/${encodeURIComponent(id)}`, { method: 'DELETE' });
+    if (this.#claims?.sid === id) this.#signOut('revoked');
+  }
+
+  onChange(listener: AuthListener): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#schedule.stop();
+    this.#tabs.close();
+    this.#listeners.clear();
+  }
+
+  // --- the session --------------------------------------------------------------------
+
+  /** Takes a new access token: decode, learn the clock from its `iat`, plan its refresh. */
+  #accept(token: string, event: 'signed_in' | 'token_refreshed', sentAt?: number): AccessClaims {
+    const claims = decodeClaims(token);
+    if (sentAt !== undefined && typeof claims.iat === 'number') {
+      // `iat` is the server's clock at issue, in whole seconds, read during this request.
+      this.#t.skew.observe(claims.iat * 1000, 1000, sentAt, this.#t.clock.now());
+    }
+    this.#token = token;
+    this.#claims = claims;
+    this.#jitter = (Math.random() * 2 ** 32) >>> 0;
+    this.#failures = 0;
+    this.#notBefore = 0;
+    this.#setHint(null);
+    if (!this.#closed) {
+      this.#schedule.watch();
+      this.#plan();
+    }
+    this.#emit({ type: event, claims });
+    return claims;
+  }
+
+  #signOut(reason: SignOutReason, error?: AuthError, tell = true): void {
+    const claims = this.#claims;
+    this.#token = null;
+    this.#claims = null;
+    this.#schedule.stop();
+    this.#setHint(HINT_SIGNED_OUT);
+    if (claims === null) return; // nothing ended here: a resume found no session
+    // Other tabs end the same session only (a newer login there must survive).
+    if (tell) this.#tabs.post({ type: 'signed_out', sid: claims.sid, reason });
+    this.#emit(error === undefined ? { type: 'signed_out', reason } : { type: 'signed_out', reason, error });
+  }
+
+  /** Whether the token's refresh moment (without this tab's jitter) has passed, by the server's clock. */
+  #isDue(claims: AccessClaims): boolean {
+    return refreshDelayMs(claims.iat, claims.exp, this.#t.clock.now(), this.#t.skew.offsetMs, 0) === 0;
+  }
+
+  #plan(): void {
+    const c = this.#claims;
+    if (c === null) return;
+    this.#schedule.at(refreshDelayMs(c.iat, c.exp, this.#t.clock.now(), this.#t.skew.offsetMs, this.#jitter));
+  }
+
+  /** After a wake-up, a return to the page, or the network coming back. */
+  #recheck(): void {
+    if (this.#closed || this.#claims === null) return;
+    if (this.#isDue(this.#claims)) this.#refreshInBackground();
+    else this.#plan();
+  }
+
+  #refreshInBackground(): void {
+    if (this.#closed || this.#token === null) return;
+    const wait = this.#notBefore - this.#t.clock.now();
+    if (wait > 0) return this.#schedule.at(wait);
+    this.#refresh().catch(() => undefined); // reported through onChange by #failed
+  }
+
+  /** A refresh failed without ending the session: back off, retry in the background, tell the app. */
+  #failed(error: unknown): void {
+    if (this.#token === null || this.#closed) return;
+    const failure = error instanceof AuthError ? error : new AuthError('internal_error', String(error), { cause: error });
+    const retryInMs = retryDelayMs(this.#failures++, failure.retryAfter);
+    if (failure.retryAfter !== undefined) this.#notBefore = this.#t.clock.now() + failure.retryAfter * 1000;
+    this.#schedule.at(retryInMs);
+    this.#emit({ type: 'refresh_failed', error: failure, retryInMs });
+  }
+
+  /** One refresh at a time in this page (single flight), and across tabs (the lock). */
+  #refresh(): Promise<string> {
+    this.#inflight ??= this.#refreshUnderLock().finally(() => {
+      this.#inflight = undefined;
+    });
+    return this.#inflight;
+  }
+
+  async #refreshUnderLock(): Promise<string> {
+    const seen = this.#token;
+    return withLock(`tollgate:refresh:${this.#t.baseUrl}`, async () => {
+      // While this tab waited, another may have refreshed and sent us its token.
+      if (this.#token !== null && this.#token !== seen && this.#claims !== null && !this.#isDue(this.#claims)) {
+        return this.#token;
+      }
+      const sentAt = this.#t.clock.now();
+      let body: TokenResponse;
+      try {
+        body = await call<TokenResponse>(this.#t, '/auth/refresh', { method: 'POST' });
+      } catch (error) {
+        // Only the server saying no ends a session; network errors, 5xx and 429 keep it.
+        if (error instanceof AuthError && error.status === 401) this.#signOut('session_ended', error);
+        else this.#failed(error);
+        throw error;
+      }
+      const sameSession = seen !== null && this.#claims !== null;
+      this.#accept(body.access_token, sameSession ? 'token_refreshed' : 'signed_in', sentAt);
+      this.#tabs.post({ type: 'token', token: body.access_token, skew: this.#t.skew.range });
+      return body.access_token;
+    });
+  }
+
+  #receive(message: TabMessage): void {
+    if (this.#closed) return;
+    if (message.type === 'signed_out') {
+      if (this.#claims !== null && message.sid === this.#claims.sid) {
+        this.#signOut(message.reason, undefined, false);
+      }
+      return;
+    }
+    if (message.skew !== undefined) this.#t.skew.merge(message.skew);
+    if (message.token === this.#token) return;
+    let claims: AccessClaims;
+    try {
+      claims = decodeClaims(message.token);
+    } catch {
+      return;
+    }
+    const current = this.#claims;
+    if (current !== null && claims.sid === current.sid && claims.exp < current.exp) return; // older
+    this.#accept(message.token, current !== null && claims.sid === current.sid ? 'token_refreshed' : 'signed_in');
+  }
+
+  /** A bearer request through {@link fetch} (so with its 401 retry), returning the JSON body. */
+  async #authorized<T = undefined>(path: string, options: CallOptions = {}): Promise<T> {
+    if ((await this.getAccessToken()) === null) {
+      throw new AuthError('not_authenticated', 'Not authenticated.', { status: 401 });
+    }
+    const response = await this.fetch(request(this.#t, path, options));
+    if (!response.ok) throw await errorFrom(response);
+    return (response.status === 204 ? undefined : await response.json()) as T;
+  }
+
+  #emit(event: AuthEvent): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(event);
+      } catch (error) {
+        // A listener's bug must not break the client; report it where uncaught errors go.
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+  }
+
+  #hint(): string | null {
+    try {
+      return this.#storage?.getItem(`tollgate:${this.#t.baseUrl}`) ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  #setHint(value: string | null): void {
+    try {
+      const key = `tollgate:${this.#t.baseUrl}`;
+      if (value === null) this.#storage?.removeItem(key);
+      else this.#storage?.setItem(key, value);
+    } catch {
+      // Storage full or forbidden: the hint is only an optimisation.
+    }
+  }
+}
+
+function withBearer(request: Request, token: string | null): Request {
+  if (token === null) return request;
+  const headers = new Headers(request.headers);
+  headers.set('Authorization', `Bearer ${token}`);
+  return new Request(request, { headers });
+}
+
+function defaultStorage(): HintStorage | null {
+  try {
+    return globalThis.localStorage ?? null;
+  } catch {
+    return null; // sandboxed iframes throw on access
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * HTTP to the Tollgate server: one place that sends requests, turns every failure into an
+ * {@link AuthError}, and feeds each response's `Date` header to the clock-skew estimate.
+ * @internal
+ */
+import type { Clock } from './clock.js';
+import { AuthError, type AuthErrorCode, type FieldError } from './errors.js';
+import type { ClockSkew } from './expiry.js';
+
+/** What a request needs from the client. @internal */
+export interface Transport {
+  baseUrl: string;
+  fetch: typeof globalThis.fetch;
+  clock: Clock;
+  skew: ClockSkew;
+}
+
+/** An HTTP `Date` header's resolution: whole seconds (RFC 9110 §5.6.7). */
+const DATE_RESOLUTION_MS = 1000;
+
+/**
+ * Sends `request`; network failures (offline, DNS, CORS, abort) become `network_error`.
+ * Every response's `Date` header, with the round trip, refines the skew estimate. @internal
+ */
+export async function send(t: Transport, request: Request): Promise<Response> {
+  const sent = t.clock.now();
+  let response: Response;
+  try {
+    response = await t.fetch(request);
+  } catch (cause) {
+    throw new AuthError('network_error', 'The server could not be reached.', { cause });
+  }
+  const date = response.headers.get('Date');
+  // Cross-origin servers must list Date in Access-Control-Expose-Headers for it to be seen.
+  if (date !== null) t.skew.observe(Date.parse(date), DATE_RESOLUTION_MS, sent, t.clock.now());
+  return response;
+}
+
+/** Options for {@link call}. @internal */
+export interface CallOptions {
+  method?: string;
+  /** A JSON body. */
+  json?: unknown;
+  /** A form-encoded body. */
+  form?: Record<string, string>;
+  /** A bearer token for the `Authorization` header. */
+  token?: string | null;
+}
+
+/** Builds a request to `path` on the server; cookies travel with it (the refresh cookie). @internal */
+export function request(t: Transport, path: string, options: CallOptions = {}): Request {
+  const headers = new Headers({ Accept: 'application/json' });
+  let body: string | URLSearchParams | undefined;
+  if (options.json !== undefined) {
+    headers.set('Content-Type', 'application/json');
+    body = JSON.stringify(options.json);
+  } else if (options.form !== undefined) {
+    body = new URLSearchParams(options.form);
+  }
+  if (options.token) headers.set('Authorization', `Bearer ${options.token}`);
+  return new Request(new URL(path, t.baseUrl), {
+    method: options.method ?? (body === undefined ? 'GET' : 'POST'),
+    headers,
+    body,
+    credentials: 'include',
+  });
+}
+
+/**
+ * Sends a request and returns its JSON body (`undefined` for 204), or throws the server's
+ * error as an {@link AuthError}. @internal
+ */
+export async function call<T>(t: Transport, path: string, options: CallOptions = {}): Promise<T> {
+  const response = await send(t, request(t, path, options));
+  if (!response.ok) throw await errorFrom(response);
+  if (response.status === 204) return undefined as T;
+  try {
+    return (await response.json()) as T;
+  } catch (cause) {
+    throw new AuthError('internal_error', 'The server sent a response that is not JSON.', {
+      status: response.status,
+      cause,
+    });
+  }
+}
+
+/**
+ * The {@link AuthError} for a failed response: the server's `{"detail", "code", "errors"}`
+ * when it sent one, otherwise a code chosen from the status. @internal
+ */
+export async function errorFrom(response: Response): Promise<AuthError> {
+  let body: { detail?: unknown; code?: unknown; errors?: unknown } = {};
+  try {
+    body = (await response.json()) ?? {};
+  } catch {
+    // Not JSON (a proxy's HTML page, an empty 502): fall back to the status.
+  }
+  const code = typeof body.code === 'string' ? (body.code as AuthErrorCode) : codeFor(response.status);
+  const detail = typeof body.detail === 'string' ? body.detail : `HTTP ${response.status}`;
+  const retryAfter = retryAfterSeconds(response.headers.get('Retry-After'), Date.now());
+  return new AuthError(code, detail, {
+    status: response.status,
+    ...(retryAfter !== undefined && { retryAfter }),
+    ...(Array.isArray(body.errors) && { errors: body.errors as FieldError[] }),
+  });
+}
+
+function codeFor(status: number): AuthErrorCode {
+  if (status === 401) return 'not_authenticated';
+  if (status === 403) return 'forbidden';
+  if (status === 404) return 'not_found';
+  if (status === 429) return 'too_many_attempts';
+  if (status === 503) return 'storage_unavailable';
+  return 'internal_error';
+}
+
+/** `Retry-After` in seconds: delay-seconds or an HTTP date (RFC 9110 §10.2.3). @internal */
+export function retryAfterSeconds(header: string | null, nowMs: number): number | undefined {
+  if (header === null) return undefined;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim());
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - nowMs) / 1000));
+}

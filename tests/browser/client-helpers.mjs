@@ -1,0 +1,68 @@
+// Shared steps of the client's browser tests (tests/browser/client-*.test.mjs): accounts,
+// the demo page's controls, and network watching.
+import { randomBytes } from 'node:crypto';
+
+export const PASSWORD = 'correct horse battery staple 42';
+
+/** Registers a fresh account through the HTTP API and returns its email. */
+export async function registerAccount(baseUrl) {
+  const email = `client-${randomBytes(6).toString('hex')}@example.com`;
+  const res = await fetch(`${baseUrl}/auth/register`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email, password: PASSWORD }),
+  });
+  if (res.status !== 201) throw new Error(`register: ${res.status} ${await res.text()}`);
+  return email;
+}
+
+/**
+ * Opens the demo page and waits until it has tried to resume a session. The network log
+ * starts after that attempt (in a fresh context it is a 401: no cookie yet).
+ */
+export async function openDemo(context, baseUrl) {
+  const page = await context.newPage();
+  const watch = watchNetwork(page);
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${baseUrl}/`);
+  await page.waitForSelector('body[data-ready="true"]');
+  watch.requests.length = 0;
+  watch.responses.length = 0;
+  return { page, watch, errors };
+}
+
+/** Logs in through the demo page's form and waits for the signed-in state. */
+export async function loginOnDemo(page, email) {
+  await page.fill('#email', email);
+  await page.fill('#password', PASSWORD);
+  await page.click('#login');
+  await page.waitForSelector('#status[data-state="signed-in"]');
+}
+
+/** Every request and response of `page`, for assertions about what went over the wire. */
+export function watchNetwork(page) {
+  const seen = { requests: [], responses: [] };
+  page.on('request', (r) => seen.requests.push({ method: r.method(), path: new URL(r.url()).pathname }));
+  page.on('response', (r) => seen.responses.push({ path: new URL(r.url()).pathname, status: r.status() }));
+  return seen;
+}
+
+/** Calls GET /me through the page's client every `everyMs` for `forMs`; returns the statuses. */
+export async function callMeRepeatedly(page, forMs, everyMs = 250) {
+  return page.evaluate(async ([forMs, everyMs]) => {
+    const statuses = [];
+    const end = Date.now() + forMs;
+    while (Date.now() < end) {
+      const res = await window.tollgateDemo.fetch('/me');
+      statuses.push(res.status);
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+    return statuses;
+  }, [forMs, everyMs]);
+}
+
+/** The event lines the demo page logged, oldest first. */
+export async function demoEvents(page) {
+  return (await page.locator('#events li').allTextContents()).reverse();
+}

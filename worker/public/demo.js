@@ -1,0 +1,116 @@
+// The demo page: everything goes through @tollgate/client, imported from /client/ exactly as
+// an app would import its built copy. No third-party code, no inline script.
+import { AuthError, createAuthClient, secondsLeft } from '/client/index.js';
+
+const $ = (id) => document.getElementById(id);
+const auth = createAuthClient({ baseUrl: location.origin });
+// For end-to-end tests and the curious: the live client.
+window.tollgateDemo = auth;
+
+let refreshes = 0;
+
+function log(text) {
+  const li = document.createElement('li');
+  li.textContent = `${new Date().toLocaleTimeString()} ${text}`;
+  $('events').prepend(li);
+}
+
+function showError(error) {
+  $('error').textContent = error ? (error instanceof AuthError ? `${error.message} (${error.code})` : String(error)) : '';
+  if (error?.errors) $('error').textContent += ' ' + error.errors.map((e) => `${e.field}: ${e.detail}`).join('; ');
+}
+
+function render() {
+  const claims = auth.claims;
+  const signedIn = claims !== null;
+  $('signed-in').hidden = !signedIn;
+  $('signed-out').hidden = signedIn;
+  $('status').dataset.state = signedIn ? 'signed-in' : 'signed-out';
+  $('status').textContent = signedIn ? `Signed in (role ${claims.role}, session ${claims.sid})` : 'Signed out';
+  $('claims').textContent = signedIn ? JSON.stringify(claims, null, 2) : '';
+  $('refresh-count').textContent = String(refreshes);
+  if (!signedIn) $('sessions').replaceChildren();
+}
+
+// The live countdown: redrawn a few times a second from the client's own plan.
+function tick() {
+  const next = auth.nextRefreshAt;
+  $('countdown').textContent = next === null ? '–' : `${Math.max(0, (next - Date.now()) / 1000).toFixed(1)} s`;
+  const claims = auth.claims;
+  // Time left as the server counts it: the local clock corrected by the client's estimate.
+  $('expires-in').textContent = claims ? `${secondsLeft(claims.exp, Date.now(), auth.clockOffsetMs)} s` : '–';
+}
+setInterval(tick, 200);
+
+auth.onChange((event) => {
+  if (event.type === 'token_refreshed') refreshes++;
+  const detail = event.type === 'signed_out' ? ` (${event.reason}${event.error ? `: ${event.error.code}` : ''})`
+    : event.type === 'refresh_failed' ? ` (${event.error.code}; retry in ${event.retryInMs} ms)` : '';
+  log(event.type + detail);
+  render();
+  if (event.type === 'signed_in') loadSessions();
+});
+
+async function loadSessions() {
+  try {
+    const sessions = await auth.sessions();
+    $('sessions').replaceChildren(...sessions.map((s) => {
+      const row = document.createElement('tr');
+      row.dataset.sessionId = s.id;
+      row.dataset.testid = 'session';
+      if (s.current) row.className = 'current';
+      for (const text of [s.created_at, s.last_used_at, s.user_agent + (s.current ? ' (this one)' : '')]) {
+        const td = document.createElement('td');
+        td.textContent = text;
+        row.append(td);
+      }
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = 'Revoke';
+      button.dataset.testid = `revoke-${s.id}`;
+      button.addEventListener('click', () => act(async () => { await auth.revokeSession(s.id); await loadSessions(); }));
+      const td = document.createElement('td');
+      td.append(button);
+      row.append(td);
+      return row;
+    }));
+  } catch (error) {
+    showError(error);
+  }
+}
+
+async function act(work) {
+  showError(null);
+  try {
+    await work();
+  } catch (error) {
+    showError(error);
+  }
+  render();
+}
+
+const credentials = () => [$('email').value, $('password').value];
+
+$('auth-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  act(() => auth.login(...credentials()));
+});
+$('register').addEventListener('click', () => act(async () => {
+  if (!$('auth-form').reportValidity()) return;
+  await auth.register(...credentials());
+  log('registered');
+  await auth.login(...credentials());
+}));
+$('logout').addEventListener('click', () => act(() => auth.logout()));
+$('logout-all').addEventListener('click', () => act(() => auth.logoutAll()));
+$('load-sessions').addEventListener('click', () => act(loadSessions));
+$('call-me').addEventListener('click', () => act(async () => {
+  const res = await auth.fetch('/me');
+  $('me').textContent = `${res.status} ${JSON.stringify(await res.json(), null, 2)}`;
+}));
+
+// Resume the session of an earlier visit (the refresh cookie), then show whatever we have.
+act(() => auth.resume()).finally(() => {
+  document.body.dataset.ready = 'true';
+  tick();
+});

@@ -1,0 +1,11 @@
+// Swagger UI for Tollgate's OpenAPI document. The Authorize button uses the OAuth2 password
+// flow against /auth/login, the same form FastAPI's docs send, and then "Try it out" calls
+// protected routes with the bearer token.
+window.ui = SwaggerUIBundle({
+  url: '/openapi.json',
+  dom_id: '#swagger-ui',
+  deepLinking: true,
+  persistAuthorization: false,
+  tryItOutEnabled: true,
+  withCredentials: true,
+});
