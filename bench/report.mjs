@@ -147,9 +147,13 @@ if (r.size) {
   w();
   const gzTotal = Object.values(s.wasm.gzip_by_part).reduce((a, b) => a + b, 0);
   table(['Part', 'Gzipped', 'Share'], Object.entries(s.wasm.gzip_by_part).map(([k, v]) => [k, kib(v), pct(v / gzTotal)]));
-  w('Function bodies by crate (raw bytes of the code section, from the function names):');
+  if (s.wasm.data_embedded_files?.length) {
+    w(`Files embedded by the Rust code that are in the ${kib(s.wasm.data_bytes)} data section: ${s.wasm.data_embedded_files.map((f) => `\`${f.file}\` (${kib(f.bytes)}, ${kib(f.gzip)} gzipped)`).join(', ')}.`);
+    w();
+  }
+  w(`Function bodies by crate, from the function names of ${s.wasm.code_by_crate_source}:`);
   w();
-  table(['Crate', 'Code', 'Share of code', 'Functions'], s.wasm.code_by_crate.map((c) => [`\`${c.crate}\``, kib(c.bytes), pct(c.bytes / s.wasm.code_bytes), c.functions]));
+  table(['Crate', 'Code', 'Share of code', 'Functions'], s.wasm.code_by_crate.map((c) => [`\`${c.crate}\``, kib(c.bytes), pct(c.bytes / s.wasm.code_by_crate_total), c.functions]));
   w('Largest functions:');
   w();
   table(['Bytes', 'Function'], s.wasm.top_functions.map((f) => [num(f.bytes), `\`${f.name.slice(0, 110).replace(/\|/g, '\\|')}\``]));
@@ -215,7 +219,7 @@ if (missed.length) {
       profileTable(r.profiles.login.tollgate);
     } else if (f.id === 'worker_size') {
       const parts = r.size.wasm.gzip_by_part;
-      w(`The gzipped wasm is ${kib(r.size.wasm.gzip)}: ${Object.entries(parts).map(([k, v]) => `${k} ${kib(v)}`).join(', ')} (section 6). The name section is shipped because the wasm keeps its function names; the code is led by ${r.size.wasm.code_by_crate.slice(0, 6).map((c) => `\`${c.crate}\` ${kib(c.bytes)}`).join(', ')}: the RSA and ECDSA code (\`p384\`, \`num_bigint_dig\`, \`rsa\`, \`pkcs1\`, \`p256\`) comes from jsonwebtoken's \`rust_crypto\` backend although Tollgate only uses HS256 and EdDSA.`);
+      w(`The gzipped wasm is ${kib(r.size.wasm.gzip)}: ${Object.entries(parts).map(([k, v]) => `${k} ${kib(v)}`).join(', ')} (section 6); the code (by crate, before wasm-opt) is led by ${r.size.wasm.code_by_crate.slice(0, 8).map((c) => `\`${c.crate}\` ${pct(c.bytes / r.size.wasm.code_by_crate_total)}`).join(', ')}.`);
       w();
     } else {
       w('No profile applies to this figure.');

@@ -3,7 +3,7 @@
 // sections, and its function bodies grouped by crate from the wasm's own name section
 // (bench/lib/wasm-sizes.mjs).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -15,6 +15,19 @@ function walk(dir) {
     const p = join(dir, f);
     return statSync(p).isDirectory() ? walk(p) : [p];
   });
+}
+
+/** The raw bytes of a wasm module's data section. */
+function dataSection(buf) {
+  let pos = 8;
+  const u32 = () => { let r = 0, sh = 0, b; do { b = buf[pos++]; r |= (b & 0x7f) << sh; sh += 7; } while (b & 0x80); return r >>> 0; };
+  while (pos < buf.length) {
+    const id = buf[pos++];
+    const size = u32();
+    if (id === 11) return buf.subarray(pos, pos + size);
+    pos += size;
+  }
+  return Buffer.alloc(0);
 }
 
 export function sizeSection(log) {
@@ -34,8 +47,14 @@ export function sizeSection(log) {
     }).sort((a, b) => b.bytes - a.bytes);
     const wasmPath = join(ROOT, 'worker/build/index_bg.wasm');
     const wasm = wasmSizes(wasmPath);
-    const crates = byCrate(wasm.functions);
-    const topFunctions = [...wasm.functions].sort((a, b) => b.bytes - a.bytes).slice(0, 15);
+    // The shipped wasm has no name section (wasm-opt strips it), so crates are attributed on
+    // cargo's own output, which keeps function names: before wasm-bindgen and wasm-opt -Oz,
+    // so its sizes are larger than what ships, but they say what the code is made of.
+    const namedPath = join(ROOT, 'target/wasm32-unknown-unknown/release/tollgate_worker.wasm');
+    const named = existsSync(namedPath) ? wasmSizes(namedPath) : wasm;
+    const namedCode = named.sections.find((x) => x.name === 'code')?.bytes ?? 0;
+    const crates = byCrate(named.functions);
+    const topFunctions = [...named.functions].sort((a, b) => b.bytes - a.bytes).slice(0, 15);
     const nameSection = wasm.sections.find((s) => s.name === 'custom:name')?.bytes ?? 0;
     // How much of the gzipped wasm each part accounts for: gzip the module without it.
     const gzipOf = (buf) => gzipSync(buf, { level: 9 }).length;
@@ -43,10 +62,23 @@ export function sizeSection(log) {
     const withoutNames = gzipOf(withoutSections(wasmPath, ['custom:name']));
     const withoutNamesAndData = gzipOf(withoutSections(wasmPath, ['custom:name', 'data']));
     const gzipShare = {
-      'name section (function names)': wasmGzip - withoutNames,
+      ...(withoutNames < wasmGzip ? { 'name section (function names)': wasmGzip - withoutNames } : {}),
       'data section (static data)': withoutNames - withoutNamesAndData,
       'code and the rest': withoutNamesAndData,
     };
+    // Files the Rust code embeds (include_str!/include_bytes!) that are in the shipped data.
+    const data = dataSection(readFileSync(wasmPath));
+    const embedded = [];
+    for (const dir of ['worker/src', 'crates/core/src']) {
+      for (const file of walk(join(ROOT, dir)).filter((f) => f.endsWith('.rs'))) {
+        for (const m of readFileSync(file, 'utf8').matchAll(/include_(?:str|bytes)!\("([^"]+)"\)/g)) {
+          const target = join(file, '..', m[1]);
+          if (!existsSync(target)) continue;
+          const content = readFileSync(target);
+          if (data.includes(content.subarray(0, 256))) embedded.push({ file: relative(ROOT, target), bytes: content.length, gzip: gzipOf(content) });
+        }
+      }
+    }
     const result = {
       wrangler_total_kib: Number(m[1]),
       wrangler_gzip_kib: Number(m[2]),
@@ -58,8 +90,11 @@ export function sizeSection(log) {
         sections: wasm.sections,
         name_section_bytes: nameSection,
         code_by_crate: crates.slice(0, 20),
+        code_by_crate_source: named === wasm ? 'worker/build/index_bg.wasm' : 'target/wasm32-unknown-unknown/release/tollgate_worker.wasm (cargo output, before wasm-bindgen and wasm-opt)',
+        code_by_crate_total: namedCode,
         code_bytes: wasm.sections.find((s) => s.name === 'code')?.bytes ?? 0,
         data_bytes: wasm.dataBytes,
+        data_embedded_files: embedded,
         top_functions: topFunctions,
       },
       tool: 'bench/lib/wasm-sizes.mjs: section sizes and per-function body sizes read from the wasm binary and its name section (twiggy-like, no install)',
