@@ -91,7 +91,8 @@ def hashing(r):
     ax.barh(names, meds, color=["#1f6feb", "#8b949e", "#8b949e", "#3fb950"])
     for i, (_, v) in enumerate(items):
         ax.scatter(v["runs"], [i] * len(v["runs"]), color="black", s=6, zorder=3)
-        ax.annotate(f"{meds[i]:.1f} ms", (meds[i], i), va="center", ha="left", fontsize=9)
+        ax.annotate(f"{meds[i]:.1f} ms", (max(v["runs"] + [meds[i]]), i), xytext=(6, 0), textcoords="offset points", va="center", ha="left", fontsize=9)
+    ax.set_xlim(0, max(max(v["runs"]) for _, v in items) * 1.18)
     ax.invert_yaxis()
     ax.set_xlabel("ms per argon2id hash, m=19456 t=2 p=1 (median; dots = runs)")
     save(fig, "argon2.svg")
@@ -108,7 +109,8 @@ def decode(r):
     ax.barh(names, vals, color=["#1f6feb", "#8b949e", "#8b949e"])
     for i, v in enumerate(vals):
         ax.scatter(d[names[i]]["ops_per_second_runs"], [i] * len(d[names[i]]["ops_per_second_runs"]), color="black", s=6, zorder=3)
-        ax.annotate(f"{v:,.0f}", (v, i), va="center", ha="left", fontsize=9)
+        ax.annotate(f"{v:,.0f}", (max(d[names[i]]["ops_per_second_runs"] + [v]), i), xytext=(6, 0), textcoords="offset points", va="center", ha="left", fontsize=9)
+    ax.set_xlim(0, max(max(d[n]["ops_per_second_runs"]) for n in names) * 1.2)
     ax.invert_yaxis()
     ax.set_xlabel("decodes per second in headless Chromium (median; dots = rounds)")
     save(fig, "client-decode.svg")

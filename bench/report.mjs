@@ -73,6 +73,13 @@ if (r.http) {
   httpTable(h.stateless);
   w(`Ratio Tollgate / Hono: **${num(fig('stateless_vs_hono').value, 2)}×** (goal ≥ 1.5×, ${verdict(fig('stateless_vs_hono'))}).`);
   w();
+  if (h.floor) {
+    w('The floor under both Workers: `GET /health`, no token and no storage, served by the same routing and response code as every other route of each Worker:');
+    w();
+    httpTable(h.floor);
+    w(`Ratio Tollgate / Hono on /health: **${num(h.floor.tollgate.rps_median / h.floor.hono.rps_median, 2)}×**. Tollgate serves /health at ${num(h.floor.tollgate.rps_median)} req/s and /auth/claims at ${num(h.stateless.tollgate.rps_median)} req/s, so verifying the token costs it ${pct(1 - h.stateless.tollgate.rps_median / h.floor.tollgate.rps_median)} of its throughput; Hono's jwt middleware costs Hono ${pct(1 - h.stateless.hono.rps_median / h.floor.hono.rps_median)}.`);
+    w();
+  }
   w('## 2. `/me` throughput: verify + one KV read');
   w();
   httpTable(h.me);
@@ -95,7 +102,7 @@ if (r.hashing) {
   const x = r.hashing;
   w('## 4. argon2id hash time: wasm in workerd vs native');
   w();
-  w('The Worker\'s own wasm hashes inside workerd through `POST /__tollgate/calibrate` (enabled only by the var `TOLLGATE_CALIBRATION=enabled`): the wall time of a request with `count` hashes minus that of a request with `count=0`, divided by `count`, repeated and interleaved; median. Natively, `bench/native-argon2` times the RustCrypto `argon2` crate (the same version the Worker ships) and `tollgate_core::password::PasswordHasher`, built at opt-level 3; argon2-cffi is what the FastAPI peer uses.');
+  w('The Worker\'s own wasm hashes inside workerd through `POST /__tollgate/calibrate` (enabled only by the var `TOLLGATE_CALIBRATION=enabled`): the wall time of a request with `count` hashes minus that of a request with `count=0`, divided by `count`. Natively, `bench/native-argon2` times the RustCrypto `argon2` crate (the same version the Worker ships) and `tollgate_core::password::PasswordHasher`, built at opt-level 3 for x86-64 (AVX2 chosen at run time by the crate). The two alternate round by round (workerd, then native), so load from elsewhere on the machine falls on both; each figure is the median over rounds. argon2-cffi is what the FastAPI peer uses.');
   w();
   table(['Implementation', 'Median ms per hash', 'Runs (ms)'], [
     ['workerd, the Worker\'s wasm', `**${num(x.workerd_wasm_ms.median, 1)}**`, x.workerd_wasm_ms.runs.map((v) => num(v, 1)).join(', ')],
@@ -164,9 +171,11 @@ if (r.kv_ops) {
   w();
   w(`Observed for real: ${r.kv_ops.method}. Reads are KV \`get\`s, writes \`put\`s; Durable Object calls are the login throttle's.`);
   w();
-  table(['Request', 'KV reads', 'KV writes', 'KV deletes', 'KV lists', 'Durable Object calls', 'Calls in order'], Object.entries(r.kv_ops.flows).map(([n, f]) => [
-    n, f.reads, f.writes, f.deletes, f.lists, f.durable_object_calls, `\`${f.calls.filter((c) => !/THROTTLE\.(idFromName|get)/.test(c)).join(', ') || '(none)'}\``,
+  const envCol = Object.values(r.kv_ops.flows).some((f) => f.env_reads !== undefined);
+  table(['Request', 'KV reads', 'KV writes', 'KV deletes', 'KV lists', 'Durable Object calls', ...(envCol ? ['`env` reads'] : []), 'Calls in order'], Object.entries(r.kv_ops.flows).map(([n, f]) => [
+    n, f.reads, f.writes, f.deletes, f.lists, f.durable_object_calls, ...(envCol ? [f.env_reads] : []), `\`${f.calls.filter((c) => !/THROTTLE\.(idFromName|get)/.test(c)).join(', ') || '(none)'}\``,
   ]));
+  if (envCol) w('`env` reads counts every property the Worker reads off its `env` object during the request (vars, secrets and bindings): each is a call out of the wasm, and a string var is then copied into it.\n');
   w(`Goals: stateless route 0 (${verdict(fig('kv_stateless'))}), /me exactly 1 read (${verdict(fig('kv_me'))}), refresh at most 2 reads + 2 writes (${fig('kv_refresh').detail}: ${verdict(fig('kv_refresh'))}).`);
   w();
 }
@@ -198,6 +207,10 @@ if (missed.length) {
       const route = f.id === 'stateless_vs_hono' ? 'stateless' : 'me';
       w(`CPU per request during the measured runs: ${cpuLine(r.http[route], ['tollgate', 'hono'])}. Almost all of it is inside workerd, so the V8 CPU profiles of the two Workers under the same load (taken through wrangler dev's inspector, outside the measured runs) show where it goes.`);
       w();
+      if (r.http.floor) {
+        w(`Most of the gap is there before any token is looked at: on /health (no auth, no storage) Tollgate serves ${num(r.http.floor.tollgate.rps_median)} req/s against Hono's ${num(r.http.floor.hono.rps_median)} (${num(r.http.floor.tollgate.rps_median / r.http.floor.hono.rps_median, 2)}×), with workerd CPU per request ${num(r.http.floor.tollgate.cpu_ms_per_request.workerd, 2)} ms against ${num(r.http.floor.hono.cpu_ms_per_request.workerd, 2)} ms. ${r.kv_ops?.flows['GET /auth/claims (stateless)']?.env_reads !== undefined ? `The Worker reads ${r.kv_ops.flows['GET /auth/claims (stateless)'].env_reads} properties off \`env\` on every stateless request (section 7): its configuration cache compares every var and secret to notice a reload, each a call out of the wasm and a string copy into it.` : ''}`);
+        w();
+      }
       w('**Tollgate:**');
       w();
       profileTable(r.profiles[route].tollgate);
@@ -214,7 +227,8 @@ if (missed.length) {
       w();
       profileTable(r.profiles.login.tollgate);
     } else if (f.id === 'argon2_wasm_vs_native') {
-      w('The login profile above (or below) shows the time inside the argon2 block function. The native build takes the `argon2` crate\'s AVX2 path (runtime-detected: `#[target_feature(enable = "avx2")]` in argon2 0.6\'s `src/lib.rs`), while wasm32 has no SIMD in that crate: the wasm runs the portable 64-bit code, with V8\'s code for 64-bit multiplies and rotates. Tollgate\'s V8 profile during logins:');
+      const wasmShare = r.profiles.login.tollgate.by_kind_share.wasm ?? 0;
+      w(`During logins ${pct(wasmShare)} of the Worker's busy time is in wasm, nearly all of it one function (the top frame of the profile below; the shipped wasm has no name section, so V8 shows it by index). The same argon2 0.6 source runs natively in ${num(r.hashing.native_argon2_crate_ms.median, 1)} ms: natively it takes the crate's AVX2 path, chosen at run time (\`#[target_feature(enable = "avx2")]\` in argon2 0.6's \`src/lib.rs\`), while the wasm32 build runs the portable 64-bit code, as the wasm has no SIMD: its target features are ${(r.size?.wasm.target_features ?? []).map((x) => `\`${x}\``).join(' ') || '(not read)'}, no \`simd128\`, and the crate has no wasm SIMD path anyway. Tollgate's V8 profile during logins:`);
       w();
       profileTable(r.profiles.login.tollgate);
     } else if (f.id === 'worker_size') {

@@ -4,7 +4,8 @@
 // Every request gets its own copy of `env` whose KV namespaces (USERS, TOKENS) and Durable
 // Object namespace (THROTTLE) are proxies: each method call on them (get, getWithMetadata,
 // put, delete, list; the Durable Object stubs' calls) is recorded with the first segment of
-// its key, and the list comes back in the `X-Bench-Storage-Calls` response header. Nothing
+// its key, and the list comes back in the `X-Bench-Storage-Calls` response header (and the
+// reads of `env` properties, counted per name, in `X-Bench-Env-Reads`). Nothing
 // else changes: the Worker runs its own code against workerd's real local KV.
 // Run only by bench/sections/kv-ops.mjs, through a wrangler.toml derived from Tollgate's.
 import { WorkerEntrypoint } from 'cloudflare:workers';
@@ -13,6 +14,7 @@ import Tollgate from '../../worker/build/index.js';
 export * from '../../worker/build/index.js';
 
 const HEADER = 'X-Bench-Storage-Calls';
+const ENV_HEADER = 'X-Bench-Env-Reads';
 
 function observe(target, name, calls) {
   return new Proxy(target, {
@@ -40,10 +42,20 @@ export default class Observed extends WorkerEntrypoint {
     const env = { ...this.env };
     for (const name of ['USERS', 'TOKENS']) env[name] = observe(this.env[name], name, calls);
     env.THROTTLE = observe(this.env.THROTTLE, 'THROTTLE', calls);
-    const inner = new Tollgate(this.ctx, env);
+    // Also count how often the Worker reads a binding (var, secret or namespace) off `env`:
+    // each read is a call out of the wasm and, for strings, a copy into it.
+    const envReads = {};
+    const countedEnv = new Proxy(env, {
+      get(t, prop) {
+        if (typeof prop === 'string') envReads[prop] = (envReads[prop] ?? 0) + 1;
+        return Reflect.get(t, prop);
+      },
+    });
+    const inner = new Tollgate(this.ctx, countedEnv);
     const response = await inner.fetch(request);
     const out = new Response(response.body, response);
     out.headers.set(HEADER, JSON.stringify(calls));
+    out.headers.set(ENV_HEADER, JSON.stringify(envReads));
     return out;
   }
 }

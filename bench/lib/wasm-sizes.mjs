@@ -22,7 +22,7 @@ function reader(buf) {
 }
 
 /**
- * @returns {{total:number, sections: {name:string, bytes:number}[], functions: {index:number, name:string, bytes:number}[], dataBytes:number}}
+ * @returns {{total:number, sections: {name:string, bytes:number}[], functions: {index:number, name:string, bytes:number}[], dataBytes:number, targetFeatures:string[]}}
  */
 export function wasmSizes(path) {
   const buf = readFileSync(path);
@@ -33,6 +33,7 @@ export function wasmSizes(path) {
   const bodySizes = [];
   const names = new Map();
   let dataBytes = 0;
+  const targetFeatures = [];
   while (r.pos < buf.length) {
     const id = r.byte();
     const size = r.u32();
@@ -40,6 +41,10 @@ export function wasmSizes(path) {
     let name = SECTION_NAMES[id] ?? `unknown-${id}`;
     if (id === 0) {
       name = `custom:${r.name()}`;
+      if (name === 'custom:target_features') {
+        const count = r.u32();
+        for (let i = 0; i < count; i++) { const prefix = String.fromCharCode(r.byte()); targetFeatures.push(prefix + r.name()); }
+      }
       if (name === 'custom:name') {
         while (r.pos < start + size) {
           const sub = r.byte();
@@ -76,7 +81,7 @@ export function wasmSizes(path) {
     const index = importedFunctions + i;
     return { index, name: names.get(index) ?? `function[${index}]`, bytes };
   });
-  return { total: buf.length, sections, functions, dataBytes };
+  return { total: buf.length, sections, functions, dataBytes, targetFeatures };
 }
 
 /** The crate a (demangled) Rust function name belongs to, as well as a name can tell. */

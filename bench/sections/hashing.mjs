@@ -1,9 +1,10 @@
 // argon2id at Tollgate's parameters, three ways on the same machine:
 //   workerd  the Worker's own wasm, inside workerd, through POST /__tollgate/calibrate (served
 //            only with TOLLGATE_CALIBRATION=enabled): wall time of a request with count=n minus
-//            one with count=0, per hash; pairs interleaved and repeated, median;
+//            one with count=0, per hash;
 //   native   the RustCrypto argon2 crate compiled natively (bench/native-argon2), plus
-//            tollgate_core's PasswordHasher compiled natively;
+//            tollgate_core's PasswordHasher compiled natively (median of n hashes per round);
+// workerd and native alternate round by round; each figure is the median over rounds;
 //   argon2-cffi  the C reference implementation, as the FastAPI peer hashes.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -31,32 +32,39 @@ function post(url, body) {
   });
 }
 
-/** Milliseconds per hash inside workerd. */
-async function workerd(server, plan, log) {
-  const url = `${server.url}/__tollgate/calibrate`;
-  await post(url, { ...PARAMS, count: 2 }); // warm-up: compiles and tiers up the wasm
-  const perHash = [];
-  for (let i = 0; i < plan.hashRuns; i++) {
-    const empty = await post(url, { ...PARAMS, count: 0 });
-    const full = await post(url, { ...PARAMS, count: plan.hashCount });
-    perHash.push((full - empty) / plan.hashCount);
-    log(`  workerd run ${i + 1}/${plan.hashRuns}: ${(perHash.at(-1)).toFixed(1)} ms per hash (count=0 request ${empty.toFixed(1)} ms)`);
-  }
-  return perHash;
+/** One timing of `count` hashes inside workerd, in ms per hash: count=n minus count=0. */
+async function workerdOnce(url, count) {
+  const empty = await post(url, { ...PARAMS, count: 0 });
+  const full = await post(url, { ...PARAMS, count });
+  return (full - empty) / count;
+}
+
+/** One run of the native timer: ms per hash for the argon2 crate and for tollgate-core. */
+function nativeOnce(count) {
+  const bin = join(ROOT, 'target/bench-native/release/tollgate-bench-argon2');
+  const r = spawnSync(bin, [PARAMS.memory_kib, PARAMS.iterations, PARAMS.parallelism, count].map(String), { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`native argon2 bench failed: ${r.stderr}`);
+  const out = JSON.parse(r.stdout);
+  return { crate: median(out.argon2_crate_ms), core: median(out.tollgate_core_ms) };
 }
 
 export async function hashingSection(fleet, plan, log) {
-  log('argon2id hash time: workerd (wasm) vs native');
-  const wasm = await workerd(fleet.tollgate, plan, log);
-  const bin = join(ROOT, 'target/bench-native/release/tollgate-bench-argon2');
-  const nativeRuns = [];
-  for (let i = 0; i < 3; i++) {
-    const r = spawnSync(bin, [PARAMS.memory_kib, PARAMS.iterations, PARAMS.parallelism, plan.hashCount].map(String), { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`native argon2 bench failed: ${r.stderr}`);
-    nativeRuns.push(JSON.parse(r.stdout));
+  log('argon2id hash time: workerd (wasm) vs native, interleaved');
+  const url = `${fleet.tollgate.url}/__tollgate/calibrate`;
+  await post(url, { ...PARAMS, count: 2 }); // warm-up: compiles and tiers up the wasm
+  nativeOnce(2);
+  // Each round times workerd and then the native build back to back, so that load from
+  // elsewhere on the machine falls on both sides of the ratio alike.
+  const wasm = [];
+  const crate = [];
+  const core = [];
+  for (let i = 0; i < plan.hashRuns; i++) {
+    wasm.push(await workerdOnce(url, plan.hashCount));
+    const n = nativeOnce(plan.hashCount);
+    crate.push(n.crate);
+    core.push(n.core);
+    log(`  round ${i + 1}/${plan.hashRuns}: workerd ${wasm.at(-1).toFixed(1)} ms, native argon2 ${n.crate.toFixed(1)} ms per hash`);
   }
-  const crate = nativeRuns.flatMap((r) => r.argon2_crate_ms);
-  const core = nativeRuns.flatMap((r) => r.tollgate_core_ms);
   const py = spawnSync(join(ROOT, 'bench/.venv/bin/python'), [join(ROOT, 'bench/peers/fastapi/hash_time.py'),
     ...[PARAMS.memory_kib, PARAMS.iterations, PARAMS.parallelism, plan.hashCount * 3].map(String)], { encoding: 'utf8' });
   if (py.status !== 0) throw new Error(`argon2-cffi timing failed: ${py.stderr}`);
@@ -64,8 +72,8 @@ export async function hashingSection(fleet, plan, log) {
   const out = {
     params: PARAMS,
     workerd_wasm_ms: { runs: wasm.map((x) => round(x, 2)), median: round(median(wasm), 2) },
-    native_argon2_crate_ms: { runs: crate, median: round(median(crate), 2) },
-    native_tollgate_core_ms: { runs: core, median: round(median(core), 2) },
+    native_argon2_crate_ms: { runs: crate.map((x) => round(x, 2)), median: round(median(crate), 2) },
+    native_tollgate_core_ms: { runs: core.map((x) => round(x, 2)), median: round(median(core), 2) },
     argon2_cffi_ms: { runs: cffi, median: round(median(cffi), 2) },
   };
   log(`  workerd ${out.workerd_wasm_ms.median} ms, native argon2 ${out.native_argon2_crate_ms.median} ms, argon2-cffi ${out.argon2_cffi_ms.median} ms`);

@@ -1,5 +1,6 @@
 // HTTP comparisons with wrk against the running servers, on loopback:
 //   throughput of the stateless protected route (Tollgate /auth/claims vs Hono),
+//   throughput of /health on both Workers (no auth, no storage: the floor),
 //   throughput of /me (Tollgate vs Hono vs FastAPI),
 //   login latency, one connection, successful logins only (Tollgate vs FastAPI), in runs of a
 //   fixed duration.
@@ -51,6 +52,12 @@ export async function httpSection(fleet, plan, log) {
 
   log('throughput: stateless protected route');
   const stateless = await compare([['tollgate', fleet.tollgate], ['hono', fleet.hono]], get('/auth/claims'), plan, log);
+  // The floor: a route with no auth and no storage on both Workers, so the cost of serving
+  // any request at all (routing, configuration, building the response, the runtime) can be
+  // told apart from the cost of verifying a token.
+  log('throughput: /health (no auth, no storage), the floor under both Workers');
+  const floor = await compare([['tollgate', fleet.tollgate], ['hono', fleet.hono]], { path: '/health', method: 'GET', connections: plan.connections },
+    { ...plan, runs: Math.min(plan.runs, 3) }, log);
   log('throughput: /me');
   const me = await compare([['tollgate', fleet.tollgate], ['hono', fleet.hono], ['fastapi', fleet.fastapi]], get('/me'), plan, log);
 
@@ -80,5 +87,5 @@ export async function httpSection(fleet, plan, log) {
       cpu_ms_per_request: Object.fromEntries(Object.keys(rs[0].cpu_ms_per_request ?? {}).map((k) => [k, round(median(rs.map((r) => r.cpu_ms_per_request[k] ?? 0)), 2)])),
     };
   }
-  return { plan, stateless, me, login };
+  return { plan, stateless, floor, me, login };
 }

@@ -37,6 +37,9 @@ export async function kvOpsSection(vars, log) {
       const header = res.headers.get(HEADER);
       if (!header) throw new Error(`${name}: no ${HEADER} header; is the observer running?`);
       flows[name] = tally(JSON.parse(header));
+      const envReads = JSON.parse(res.headers.get('x-bench-env-reads') ?? '{}');
+      flows[name].env_reads = Object.values(envReads).reduce((a, b) => a + b, 0);
+      flows[name].env_reads_by_name = envReads;
       log(`  ${name}: ${JSON.stringify(flows[name].calls)}`);
     };
     const email = `kv-${Date.now().toString(36)}@example.com`;

@@ -92,6 +92,7 @@ export function sizeSection(log) {
         code_by_crate: crates.slice(0, 20),
         code_by_crate_source: named === wasm ? 'worker/build/index_bg.wasm' : 'target/wasm32-unknown-unknown/release/tollgate_worker.wasm (cargo output, before wasm-bindgen and wasm-opt)',
         code_by_crate_total: namedCode,
+        target_features: named.targetFeatures,
         code_bytes: wasm.sections.find((s) => s.name === 'code')?.bytes ?? 0,
         data_bytes: wasm.dataBytes,
         data_embedded_files: embedded,
