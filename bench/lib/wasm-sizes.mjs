@@ -86,6 +86,15 @@ export function wasmSizes(path) {
 
 /** The crate a (demangled) Rust function name belongs to, as well as a name can tell. */
 export function crateOf(name) {
+  // Mangled names (cargo's own output keeps them): the first crate named in the symbol.
+  if (name.startsWith('_R')) {
+    const m = /C(?:s[0-9A-Za-z]*_)?(\d+)/.exec(name);
+    if (m) return name.substr(m.index + m[0].length, Number(m[1]));
+  }
+  if (name.startsWith('_ZN')) {
+    const m = /^_ZN(\d+)/.exec(name);
+    if (m) return name.substr(m[0].length, Number(m[1]));
+  }
   const n = name.replace(/\[[0-9a-f]{16}\]/g, '');
   if (/^__wbg|^__wbindgen|^wasm_bindgen|^__externref/.test(n)) return 'wasm_bindgen';
   // `<X as Trait>::f`: X's crate when X is a path, else (a generic or a primitive) the trait's.
@@ -102,11 +111,31 @@ export function crateOf(name) {
   return ['str', 'char', 'bool', 'u8', 'u16', 'u32', 'u64', 'u128', 'usize', 'i8', 'i16', 'i32', 'i64', 'i128', 'isize', 'f32', 'f64'].includes(plain[1]) ? 'core' : plain[1];
 }
 
-/** Function bytes grouped by crate, largest first. */
+const STD = ['core', 'alloc', 'std'];
+
+/**
+ * Like crateOf, but generic standard-library code instantiated for another crate's types
+ * (`core::ptr::drop_in_place<tollgate_worker::...>`) is counted for that crate: it is there
+ * because that crate uses it.
+ */
+export function owningCrate(name) {
+  const crate = crateOf(name);
+  if (!STD.includes(crate)) return crate;
+  const clean = name.replace(/\[[0-9a-f]{16}\]/g, '');
+  const args = clean.slice(clean.indexOf('<') + 1);
+  if (clean.indexOf('<') < 0) return crate;
+  // Paths that start inside the generic arguments, not modules of the outer path.
+  for (const m of args.matchAll(/(?:^|[<\s&,(*])([a-z_][a-z0-9_]*)::/g)) {
+    if (!STD.includes(m[1])) return m[1];
+  }
+  return crate;
+}
+
+/** Function bytes grouped by the crate that owns them (see owningCrate), largest first. */
 export function byCrate(functions) {
   const totals = new Map();
   for (const f of functions) {
-    const crate = crateOf(f.name).replace(/ \(via \w+\)$/, '');
+    const crate = owningCrate(f.name);
     const t = totals.get(crate) ?? { crate, bytes: 0, functions: 0 };
     t.bytes += f.bytes; t.functions++;
     totals.set(crate, t);

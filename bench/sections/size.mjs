@@ -47,11 +47,12 @@ export function sizeSection(log) {
     }).sort((a, b) => b.bytes - a.bytes);
     const wasmPath = join(ROOT, 'worker/build/index_bg.wasm');
     const wasm = wasmSizes(wasmPath);
-    // The shipped wasm has no name section (wasm-opt strips it), so crates are attributed on
-    // cargo's own output, which keeps function names: before wasm-bindgen and wasm-opt -Oz,
-    // so its sizes are larger than what ships, but they say what the code is made of.
+    // Crates are told apart by function names: from the shipped wasm when it keeps its name
+    // section, else from cargo's own output (mangled names, before wasm-bindgen and wasm-opt,
+    // so larger than what ships, but made of the same code).
     const namedPath = join(ROOT, 'target/wasm32-unknown-unknown/release/tollgate_worker.wasm');
-    const named = existsSync(namedPath) ? wasmSizes(namedPath) : wasm;
+    const shippedHasNames = wasm.functions.some((f) => !f.name.startsWith('function['));
+    const named = shippedHasNames || !existsSync(namedPath) ? wasm : wasmSizes(namedPath);
     const namedCode = named.sections.find((x) => x.name === 'code')?.bytes ?? 0;
     const crates = byCrate(named.functions);
     const topFunctions = [...named.functions].sort((a, b) => b.bytes - a.bytes).slice(0, 15);
