@@ -7,7 +7,9 @@ SHELL := bash
 
 # npm's binaryen (a wasm-opt that works with wasm-bindgen 0.2.130) and the cargo-installed
 # tools come before anything the system has: Debian's wasm-opt 108 breaks the output.
-export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+# cargo installs binaries into $CARGO_HOME/bin (~/.cargo/bin unless CARGO_HOME is set).
+CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
+export PATH := $(CURDIR)/node_modules/.bin:$(CARGO_BIN):$(PATH)
 export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 

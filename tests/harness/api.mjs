@@ -6,6 +6,9 @@ import { request } from 'node:http';
 
 const OBSERVATIONS = process.env.TOLLGATE_OBSERVATIONS;
 
+/** The refresh cookie's name (worker/src/http.rs). */
+export const REFRESH_COOKIE = '__Secure-tollgate_refresh';
+
 /** A client bound to one server's base URL. */
 export function client(base) {
   /**
@@ -67,13 +70,13 @@ function send(method, url, headers, body) {
   });
 }
 
-/** The `tollgate_refresh=<value>` pair a response sets, with its attributes, if any. */
+/** The `__Secure-tollgate_refresh=<value>` pair a response sets, with its attributes, if any. */
 function refreshCookie(res) {
   const set = res.headers.getSetCookie?.() ?? [];
-  const line = set.find((c) => c.startsWith('tollgate_refresh='));
+  const line = set.find((c) => c.startsWith(REFRESH_COOKIE + '='));
   if (!line) return undefined;
   const [pair, ...attrs] = line.split(';').map((s) => s.trim());
-  return { pair, value: pair.slice('tollgate_refresh='.length), attrs, line };
+  return { pair, value: pair.slice(REFRESH_COOKIE.length + 1), attrs, line };
 }
 
 export const PASSWORD = 'correct horse battery staple';

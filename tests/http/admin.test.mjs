@@ -61,6 +61,18 @@ describe('admin', () => {
     assert.equal(missing.status, 404);
   });
 
+  test('an admin can end every session of one user; a user cannot', async () => {
+    const user = await signUp(api);
+    const other = await logIn(api, user.email);
+    const denied = await api.del(`/admin/users/${user.id}/sessions`, { token: user.token });
+    assert.equal(denied.status, 403);
+    assert.equal((await api.del(`/admin/users/${user.id}/sessions`, { token: admin.token })).status, 204);
+    for (const s of [user, other]) assert.equal((await api.post('/auth/refresh', { cookie: s.cookie })).status, 401);
+    await logIn(api, user.email); // the password still works
+    const missing = await api.del('/admin/users/0b5d1e0c-0000-4000-8000-000000000000/sessions', { token: admin.token });
+    assert.equal(missing.status, 404);
+  });
+
   test('deleting a user ends their sessions; their token no longer reaches /me', async () => {
     const user = await signUp(api);
     assert.equal((await api.del(`/admin/users/${user.id}`, { token: admin.token })).status, 204);

@@ -2,7 +2,7 @@
 // password change, /me, and their error codes.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { PASSWORD, client, email, logIn, signUp } from '../harness/api.mjs';
+import { PASSWORD, REFRESH_COOKIE, client, email, logIn, signUp } from '../harness/api.mjs';
 import { BASE } from '../harness/server-url.mjs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -145,7 +145,7 @@ describe('refresh', () => {
   test('missing, garbage and forged refresh tokens get 401 invalid_refresh_token', async () => {
     const s = await signUp(api);
     const forged = s.refresh.slice(0, -2) + (s.refresh.endsWith('AA') ? 'BA' : 'AA');
-    for (const opts of [{}, { cookie: 'tollgate_refresh=garbage' }, { cookie: `tollgate_refresh=${forged}` }, { json: { refresh_token: 'x' } }]) {
+    for (const opts of [{}, { cookie: `${REFRESH_COOKIE}=garbage` }, { cookie: `${REFRESH_COOKIE}=${forged}` }, { json: { refresh_token: 'x' } }]) {
       const res = await api.post('/auth/refresh', opts);
       assert.equal(res.status, 401, JSON.stringify(opts));
       assert.equal(res.json.code, 'invalid_refresh_token');

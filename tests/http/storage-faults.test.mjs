@@ -106,6 +106,7 @@ test('every storage-backed route answers 503 storage_unavailable when storage fa
     api.get('/admin/users', { token: admin.token }),
     api.put(`/admin/users/${user.id}/role`, { token: admin.token, json: { role: 'admin' } }),
     api.del(`/admin/users/${user.id}`, { token: admin.token }),
+    api.del(`/admin/users/${user.id}/sessions`, { token: admin.token }),
   ];
   for (const res of await Promise.all(calls)) {
     assert.equal(res.status, 503, res.text);

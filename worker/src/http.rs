@@ -16,8 +16,10 @@ use crate::error::AuthError;
 /// leaves room for long passwords (1024 bytes at most) and refuses megabytes before parsing.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// The refresh cookie's name.
-pub const REFRESH_COOKIE: &str = "tollgate_refresh";
+/// The refresh cookie's name. The `__Secure-` prefix makes browsers refuse it unless it comes
+/// with `Secure` over a secure origin (ASVS 5.0 V3.3.1); `__Host-` would also require `Path=/`,
+/// and the cookie is deliberately scoped to `/auth` so no other route ever receives it.
+pub const REFRESH_COOKIE: &str = "__Secure-tollgate_refresh";
 
 /// The path the refresh cookie is scoped to: only `/auth/*` requests carry it.
 pub const REFRESH_COOKIE_PATH: &str = "/auth";

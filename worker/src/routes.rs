@@ -1,5 +1,8 @@
 //! Where a request goes: the route table, and what every response gets on the way out.
 
+use tollgate_core::Error;
+use tollgate_core::events::{EventSink, SecurityEvent};
+use tollgate_core::id::Id;
 use tollgate_core::time::UnixSeconds;
 use worker::{Env, Method, Request, Response};
 
@@ -27,6 +30,7 @@ enum Route {
     AdminUsers,
     AdminSetRole(String),
     AdminDeleteUser(String),
+    AdminEndSessions(String),
     Calibrate,
 }
 
@@ -65,6 +69,11 @@ fn resolve(method: &Method, path: &str) -> Result<Route, AuthError> {
         ["admin", "users", id] if !id.is_empty() => only(
             is(Method::Delete),
             Route::AdminDeleteUser((*id).to_string()),
+            "DELETE",
+        ),
+        ["admin", "users", id, "sessions"] if !id.is_empty() => only(
+            is(Method::Delete),
+            Route::AdminEndSessions((*id).to_string()),
             "DELETE",
         ),
         ["admin", "users", id, "role"] if !id.is_empty() => only(
@@ -142,7 +151,7 @@ async fn dispatch(
         },
         user_agent: header(req, "User-Agent").unwrap_or_default(),
     };
-    match route {
+    let result = match route {
         Route::Health => meta::health(&cx),
         Route::OpenApi => Ok(meta::openapi()),
         Route::Jwks => Ok(meta::jwks(&cx)),
@@ -159,7 +168,35 @@ async fn dispatch(
         Route::AdminUsers => admin::list_users(req, &cx).await,
         Route::AdminSetRole(id) => admin::set_role(req, &cx, &id).await,
         Route::AdminDeleteUser(id) => admin::delete_user(req, &cx, &id).await,
+        Route::AdminEndSessions(id) => admin::end_sessions(req, &cx, &id).await,
         Route::Calibrate => crate::calibrate::calibrate(req, &cx).await,
+    };
+    if let Err(e) = &result {
+        log_refusal(e, req, &cx);
+    }
+    result
+}
+
+/// Security events for refusals the flows do not log themselves: a rejected bearer token
+/// and a refused operation (ASVS 5.0 V16.3.1, V16.3.2). A missing token is not logged: every
+/// anonymous visit to a protected route would be.
+fn log_refusal(error: &AuthError, req: &Request, cx: &Cx<'_>) {
+    match error {
+        AuthError::Core(Error::InvalidToken(reason)) => {
+            cx.events.record(SecurityEvent::TokenRejected {
+                reason: reason.as_str(),
+            });
+        }
+        AuthError::Core(Error::Forbidden(required)) => {
+            let user_id = crate::handlers::principal(req, cx)
+                .ok()
+                .and_then(|p| Id::parse(&p.user_id));
+            cx.events.record(SecurityEvent::AccessDenied {
+                user_id,
+                required: required.clone(),
+            });
+        }
+        _ => {}
     }
 }
 

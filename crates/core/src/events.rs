@@ -109,6 +109,26 @@ pub enum SecurityEvent {
         /// The admin who deleted them.
         by: Id,
     },
+    /// An admin ended every session of a user.
+    UserSessionsEnded {
+        /// The user whose sessions ended.
+        user_id: Id,
+        /// The admin who ended them.
+        by: Id,
+    },
+    /// A bearer token was refused (forged, expired, wrong issuer or audience, unknown user).
+    TokenRejected {
+        /// Why, from [`crate::TokenRejection::as_str`].
+        reason: &'static str,
+    },
+    /// A caller was refused an operation (403): a missing role or scope, a foreign origin.
+    AccessDenied {
+        /// The caller, when a valid token named one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        user_id: Option<Id>,
+        /// What was required, for example `role admin`.
+        required: alloc::string::String,
+    },
     /// A stored password hash could not be upgraded after a successful login.
     RehashFailed {
         /// The user.

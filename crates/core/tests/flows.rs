@@ -677,6 +677,29 @@ fn admins_page_through_users_change_roles_and_delete_users() {
     let second = run(flows.list_users(&admin, first.cursor.as_deref())).unwrap();
     assert_eq!((second.users.len(), second.cursor.as_deref()), (51, None));
 
+    // Ending a user's sessions: their refresh tokens stop, their password still works.
+    w.register("busy@example.com").unwrap();
+    let busy = w.login("busy@example.com", PASSWORD).unwrap();
+    let busy_id = w.principal(&busy).user_id;
+    let flows = w.auth.flows(&w.store, &w.events);
+    assert_eq!(
+        run(flows.end_user_sessions(&w.principal(&busy), &busy_id, T0))
+            .unwrap_err()
+            .http_status(),
+        403
+    );
+    run(flows.end_user_sessions(&admin, &busy_id, T0 + 1)).unwrap();
+    assert_eq!(
+        w.refresh(&busy.refresh_token, T0 + 2),
+        Err(Error::InvalidRefreshToken(RefreshRejection::Superseded))
+    );
+    assert!(w.login("busy@example.com", PASSWORD).is_ok());
+    assert!(
+        w.events()
+            .iter()
+            .any(|e| matches!(e, SecurityEvent::UserSessionsEnded { .. }))
+    );
+
     let victim = w.register("victim@example.com");
     assert!(victim.is_ok());
     let victim_tokens = w.login("victim@example.com", PASSWORD).unwrap();

@@ -48,6 +48,18 @@ pub async fn set_role(req: &mut Request, cx: &Cx<'_>, id: &str) -> Result<Respon
     Ok(http::json_response(200, &user_json(&user, cx)))
 }
 
+/// `DELETE /admin/users/{id}/sessions` → 204; every session of the user ends.
+pub async fn end_sessions(req: &Request, cx: &Cx<'_>, id: &str) -> Result<Response, AuthError> {
+    let principal = principal(req, cx)?;
+    let stores = stores(cx)?;
+    cx.settings
+        .auth
+        .flows(&stores, &cx.events)
+        .end_user_sessions(&principal, id, cx.now)
+        .await?;
+    Ok(http::empty_response(204))
+}
+
 /// `DELETE /admin/users/{id}` → 204; the user's sessions end.
 pub async fn delete_user(req: &Request, cx: &Cx<'_>, id: &str) -> Result<Response, AuthError> {
     let principal = principal(req, cx)?;

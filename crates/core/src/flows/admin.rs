@@ -61,6 +61,34 @@ impl<S: Stores> Flows<'_, S> {
         Ok(user)
     }
 
+    /// Ends every session of a user (their refresh tokens stop working at once; access
+    /// tokens already issued live until they expire), by moving their session epoch on.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`]; [`Error::NotFound`]; [`Error::StorageUnavailable`].
+    pub async fn end_user_sessions(
+        &self,
+        principal: &Principal,
+        user_id: &str,
+        now: UnixSeconds,
+    ) -> Result<(), Error> {
+        principal.require_role(ROLE_ADMIN)?;
+        principal.require_scope(SCOPE_USERS_WRITE)?;
+        let user = self.user_by_id(user_id).await?;
+        let admin = Id::parse(&principal.user_id).ok_or(Error::NotFound)?;
+        let user = UserRecord {
+            session_epoch: user.session_epoch + 1,
+            updated_at: now,
+            ..user
+        };
+        self.store.put_user(&user).await?;
+        self.events.record(SecurityEvent::UserSessionsEnded {
+            user_id: user.id,
+            by: admin,
+        });
+        Ok(())
+    }
+
     /// Deletes a user and their sessions. The email index goes first, so a failure part-way
     /// leaves an account nobody can log in to rather than an email that cannot register.
     ///
