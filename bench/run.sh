@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-export PATH="$root/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+export PATH="$root/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
 start=$(date +%s)
 step() { printf '\n\033[1m=== bench: %s (%d s)\033[0m\n' "$*" "$(( $(date +%s) - start ))"; }
