@@ -82,13 +82,12 @@ def hashing(r):
     items = [
         ("workerd (wasm)", x["workerd_wasm_ms"]),
         ("native argon2 crate", x["native_argon2_crate_ms"]),
-        ("native tollgate-core", x["native_tollgate_core_ms"]),
         ("argon2-cffi (C)", x["argon2_cffi_ms"]),
     ]
     fig, ax = plt.subplots(figsize=(7, 3.4))
     names = [n for n, _ in items]
     meds = [v["median"] for _, v in items]
-    ax.barh(names, meds, color=["#1f6feb", "#8b949e", "#8b949e", "#3fb950"])
+    ax.barh(names, meds, color=["#1f6feb", "#8b949e", "#3fb950"])
     for i, (_, v) in enumerate(items):
         ax.scatter(v["runs"], [i] * len(v["runs"]), color="black", s=6, zorder=3)
         ax.annotate(f"{meds[i]:.1f} ms", (max(v["runs"] + [meds[i]]), i), xytext=(6, 0), textcoords="offset points", va="center", ha="left", fontsize=9)

@@ -104,12 +104,11 @@ if (r.hashing) {
   const x = r.hashing;
   w('## 4. argon2id hash time: wasm in workerd vs native');
   w();
-  w('The Worker\'s own wasm hashes inside workerd through `POST /__tollgate/calibrate` (enabled only by the var `TOLLGATE_CALIBRATION=enabled`): the wall time of a request with `count` hashes minus that of a request with `count=0`, divided by `count`. Natively, `bench/native-argon2` times the RustCrypto `argon2` crate (the same version the Worker ships) and `tollgate_core::password::PasswordHasher`, built at opt-level 3 for x86-64 (AVX2 chosen at run time by the crate). The two alternate round by round (workerd, then native), so load from elsewhere on the machine falls on both; each figure is the median over rounds. argon2-cffi is what the FastAPI peer uses.');
+  w('The Worker\'s own wasm hashes inside workerd through `POST /__tollgate/calibrate` (enabled only by the var `TOLLGATE_CALIBRATION=enabled`): the wall time of a request with `count` hashes minus that of a request with `count=0`, divided by `count`. Natively, `bench/native-argon2` times the RustCrypto `argon2` crate, the version the Worker ships, calling `hash_password_into` as tollgate-core does, built at opt-level 3 for x86-64 (AVX2 chosen at run time by the crate). The two alternate round by round (workerd, then native), so load from elsewhere on the machine falls on both; each figure is the median over rounds. argon2-cffi is what the FastAPI peer uses.');
   w();
   table(['Implementation', 'Median ms per hash', 'Runs (ms)'], [
     ['workerd, the Worker\'s wasm', `**${num(x.workerd_wasm_ms.median, 1)}**`, x.workerd_wasm_ms.runs.map((v) => num(v, 1)).join(', ')],
     ['native argon2 crate (peer)', `**${num(x.native_argon2_crate_ms.median, 1)}**`, x.native_argon2_crate_ms.runs.map((v) => num(v, 1)).join(', ')],
-    ['native tollgate-core PasswordHasher', num(x.native_tollgate_core_ms.median, 1), x.native_tollgate_core_ms.runs.map((v) => num(v, 1)).join(', ')],
     ['argon2-cffi (FastAPI peer)', num(x.argon2_cffi_ms.median, 1), x.argon2_cffi_ms.runs.map((v) => num(v, 1)).join(', ')],
   ]);
   w(`Ratio wasm in workerd / native argon2: **${num(fig('argon2_wasm_vs_native').value, 2)}×** (goal ≤ 1.3×, ${verdict(fig('argon2_wasm_vs_native'))}).`);

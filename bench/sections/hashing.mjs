@@ -2,8 +2,8 @@
 //   workerd  the Worker's own wasm, inside workerd, through POST /__tollgate/calibrate (served
 //            only with TOLLGATE_CALIBRATION=enabled): wall time of a request with count=n minus
 //            one with count=0, per hash;
-//   native   the RustCrypto argon2 crate compiled natively (bench/native-argon2), plus
-//            tollgate_core's PasswordHasher compiled natively (median of n hashes per round);
+//   native   the RustCrypto argon2 crate, the version the Worker ships, compiled natively
+//            (bench/native-argon2; median of n hashes per round);
 // workerd and native alternate round by round; each figure is the median over rounds;
 //   argon2-cffi  the C reference implementation, as the FastAPI peer hashes.
 import { spawnSync } from 'node:child_process';
@@ -39,13 +39,13 @@ async function workerdOnce(url, count) {
   return (full - empty) / count;
 }
 
-/** One run of the native timer: ms per hash for the argon2 crate and for tollgate-core. */
+/** One run of the native timer: median ms per hash of the argon2 crate. */
 function nativeOnce(count) {
   const bin = join(ROOT, 'target/bench-native/release/tollgate-bench-argon2');
   const r = spawnSync(bin, [PARAMS.memory_kib, PARAMS.iterations, PARAMS.parallelism, count].map(String), { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`native argon2 bench failed: ${r.stderr}`);
   const out = JSON.parse(r.stdout);
-  return { crate: median(out.argon2_crate_ms), core: median(out.tollgate_core_ms) };
+  return median(out.argon2_crate_ms);
 }
 
 export async function hashingSection(fleet, plan, log) {
@@ -57,13 +57,10 @@ export async function hashingSection(fleet, plan, log) {
   // elsewhere on the machine falls on both sides of the ratio alike.
   const wasm = [];
   const crate = [];
-  const core = [];
   for (let i = 0; i < plan.hashRuns; i++) {
     wasm.push(await workerdOnce(url, plan.hashCount));
-    const n = nativeOnce(plan.hashCount);
-    crate.push(n.crate);
-    core.push(n.core);
-    log(`  round ${i + 1}/${plan.hashRuns}: workerd ${wasm.at(-1).toFixed(1)} ms, native argon2 ${n.crate.toFixed(1)} ms per hash`);
+    crate.push(nativeOnce(plan.hashCount));
+    log(`  round ${i + 1}/${plan.hashRuns}: workerd ${wasm.at(-1).toFixed(1)} ms, native argon2 ${crate.at(-1).toFixed(1)} ms per hash`);
   }
   const py = spawnSync(join(ROOT, 'bench/.venv/bin/python'), [join(ROOT, 'bench/peers/fastapi/hash_time.py'),
     ...[PARAMS.memory_kib, PARAMS.iterations, PARAMS.parallelism, plan.hashCount * 3].map(String)], { encoding: 'utf8' });
@@ -73,7 +70,6 @@ export async function hashingSection(fleet, plan, log) {
     params: PARAMS,
     workerd_wasm_ms: { runs: wasm.map((x) => round(x, 2)), median: round(median(wasm), 2) },
     native_argon2_crate_ms: { runs: crate.map((x) => round(x, 2)), median: round(median(crate), 2) },
-    native_tollgate_core_ms: { runs: core.map((x) => round(x, 2)), median: round(median(core), 2) },
     argon2_cffi_ms: { runs: cffi, median: round(median(cffi), 2) },
   };
   log(`  workerd ${out.workerd_wasm_ms.median} ms, native argon2 ${out.native_argon2_crate_ms.median} ms, argon2-cffi ${out.argon2_cffi_ms.median} ms`);
