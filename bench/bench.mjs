@@ -24,7 +24,7 @@ import { evaluate } from './lib/goals.mjs';
 const QUICK = process.env.BENCH_QUICK === '1';
 const PLAN = QUICK
   ? { warmupSeconds: 1, seconds: 2, runs: 2, connections: 8, loginSeconds: 2, loginRuns: 2, loginWarmupSeconds: 1, hashRuns: 3, hashCount: 4, decodeRounds: 3, decodeSliceMs: 200, profileSeconds: 2 }
-  : { warmupSeconds: 3, seconds: 6, runs: 5, connections: 8, loginSeconds: 8, loginRuns: 4, loginWarmupSeconds: 2, hashRuns: 7, hashCount: 10, decodeRounds: 9, decodeSliceMs: 400, profileSeconds: 5 };
+  : { warmupSeconds: 3, seconds: 6, runs: 5, connections: 8, loginSeconds: 8, loginRuns: 4, loginWarmupSeconds: 2, hashRuns: 7, hashCount: 10, decodeRounds: 15, decodeSliceMs: 300, profileSeconds: 5 };
 
 const started = Date.now();
 const log = (msg) => console.log(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${msg}`);

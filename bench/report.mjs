@@ -3,8 +3,11 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../tests/harness/worker.mjs';
+import { evaluate } from './lib/goals.mjs';
 
 const r = JSON.parse(readFileSync(join(ROOT, 'bench/results/latest.json'), 'utf8'));
+// The verdicts are recomputed from the raw results with the goals as committed.
+r.figures = evaluate(r);
 const lines = [];
 const w = (s = '') => lines.push(s);
 const num = (x, d = 0) => (x === null || x === undefined ? '–' : Number(x).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
@@ -33,7 +36,9 @@ table(['Figure', 'Tollgate', 'Peer (same run)', 'Ratio or value', 'Goal', 'Verdi
   f.figure,
   f.value === null ? '–' : `${num(f.tollgate, f.unit === 'ms' || f.unit === 's' || f.unit === 'KiB' ? 1 : 0)} ${f.unit}`,
   f.peer === undefined ? '–' : `${f.peer_name}: ${num(f.peer, f.unit === 'ms' ? 1 : 0)} ${f.unit}`,
-  f.value === null ? `skipped: ${f.skipped}` : f.kind === 'ratio' ? `**${num(f.value, 2)}×**` : f.detail ?? `${num(f.value, f.unit === 's' || f.unit === 'KiB' ? 1 : 0)} ${f.unit}`,
+  f.value === null ? `skipped: ${f.skipped}` : f.kind === 'ratio'
+    ? `**${num(f.value, 2)}×**${f.ratio_of_medians !== undefined ? ` (of medians ${num(f.ratio_of_medians, 2)}×${f.cpu_ratio !== undefined ? `; by CPU per request ${num(f.cpu_ratio, 2)}×` : ''})` : ''}`
+    : f.detail ?? `${num(f.value, f.unit === 's' || f.unit === 'KiB' ? 1 : 0)} ${f.unit}`,
   f.goal === null || f.value === null ? '–' : `${f.op === '>=' ? '≥' : '≤'} ${num(f.goal, f.kind === 'ratio' && f.goal % 1 ? 1 : 0)}${f.kind === 'ratio' ? '×' : ` ${f.unit}`}`,
   verdict(f),
 ]));
@@ -57,6 +62,7 @@ w(`- **Servers.** Tollgate's release Worker (\`make worker\`) and the Hono peer 
 w('- **Same work.** One user registers through Tollgate; that `user:{id}` KV record is copied byte for byte into the Hono peer\'s local KV (`wrangler kv key put`) and into the FastAPI peer\'s in-process dict. All three verify HS256 with the same secret and check the same claims (iss, aud, exp/nbf/iat, header typ `at+jwt`), so one Tollgate-issued token is sent to all of them. `bench/peers/equivalence.test.mjs`, run before every benchmark, checks that each peer accepts the same 3 tokens and rejects the same 10 tampered or ill-formed ones, and that /me and /auth/claims return identical JSON; `make bench` refuses to report if it fails.');
 w('- **Conservative for Tollgate.** The FastAPI peer keeps users in a dict, so its /me costs a dict lookup where Tollgate and Hono read Workers KV. Its login verifies the password and signs a token, while Tollgate\'s login also records the success with its login-throttle Durable Object and writes a refresh-token family to KV (the calls are counted in section 7, with the same vars as the benchmarked server). Tollgate allows 30 s of clock leeway and Hono none; that only matters for tokens within 30 s of expiry, and none are.');
 w(`- **Load.** wrk (one thread, ${r.plan.connections} connections) on loopback; each server is warmed up for ${r.plan.warmupSeconds} s, then ${r.plan.runs} runs of ${r.plan.seconds} s each, interleaved between servers (A B C, B C A, ...) so that load from elsewhere on the machine hits them alike. Login latency: one connection, successful logins only, ${r.plan.loginRuns} interleaved runs of ${r.plan.loginSeconds} s each after ${r.plan.loginWarmupSeconds} s of warm-up logins; the Tollgate server runs with \`${Object.entries(r.setup.tollgate_vars).map(([k, v]) => `${k}:${v}`).join(' ')}\` (0 disables throttling; calibration only adds the hashing endpoint). With some 50 to 200 logins per run, a run's p99 is close to its maximum.`);
+w(`- **Ratios.** Each ratio in the goals table is the median over rounds of the two servers' figures measured back to back in the same round (a paired ratio), which the coming and going of other load on a shared machine disturbs less than the ratio of the two medians; that one is shown beside it. For the HTTP comparisons a third estimate is shown: the inverse ratio of the CPU time each server's processes spent per request, which is close to what throughput would be on an idle machine where each server could have a whole core. Where these disagree, the machine was busy: the CPU figure is the steadiest.`);
 w('- **CPU per request** in the tables is the CPU time (user + system, from /proc) each process of a server used during a run, divided by the requests served: it tells where the work went (workerd, or wrangler\'s node process).');
 w();
 
@@ -233,6 +239,17 @@ if (missed.length) {
       w(`During logins ${pct(wasmShare)} of the Worker's busy time is in wasm, ${topWasm ? `${pct(topWasm.share)} in \`${topWasm.name.replace(/::h[0-9a-f]{16}$/, '')}\` alone` : ''}. The same argon2 0.6 source runs natively in ${num(r.hashing.native_argon2_crate_ms.median, 1)} ms: natively it takes the crate's AVX2 path, chosen at run time (\`#[target_feature(enable = "avx2")]\` in argon2 0.6's \`src/lib.rs\`), while the wasm32 build runs the portable 64-bit code, as the wasm has no SIMD: its target features are ${(r.size?.wasm.target_features ?? []).map((x) => `\`${x}\``).join(' ') || '(not read)'}, no \`simd128\`, and the crate has no wasm SIMD path anyway. Tollgate's V8 profile during logins:`);
       w();
       profileTable(r.profiles.login.tollgate);
+    } else if ((f.id === 'decode_vs_jose' || f.id === 'decode_vs_jwt_decode') && r.client?.profiles) {
+      const c = r.client;
+      w(`Per round (ops/s, same order): ${Object.entries(c.decode).map(([n, d]) => `${n} ${d.ops_per_second_runs.map((v) => num(v)).join(', ')}`).join('; ')}. V8 CPU profiles of each library decoding alone in the same page:`);
+      w();
+      for (const [name, p] of Object.entries(c.profiles)) {
+        if (f.id === 'decode_vs_jose' && name.startsWith('jwt-decode')) continue;
+        if (f.id === 'decode_vs_jwt_decode' && name.startsWith('jose')) continue;
+        w(`**${name}:**`);
+        w();
+        profileTable(p);
+      }
     } else if (f.id === 'worker_size') {
       const parts = r.size.wasm.gzip_by_part;
       const names = parts['name section (function names)'];

@@ -23,9 +23,7 @@ step "build the Worker (release)"
 scripts/build-worker.sh
 
 step "build the native argon2 bench (release)"
-# Not --locked: it builds tollgate-core from this tree, whose dependencies move with main;
-# Cargo.lock keeps every other version where it was.
-(cd bench/native-argon2 && CARGO_TARGET_DIR="$root/target/bench-native" cargo build --release --quiet)
+(cd bench/native-argon2 && CARGO_TARGET_DIR="$root/target/bench-native" cargo build --release --locked --quiet)
 
 step "peer equivalence test"
 if ! node --test --test-reporter=spec bench/peers/equivalence.test.mjs; then

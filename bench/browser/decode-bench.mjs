@@ -44,4 +44,6 @@ window.runBench = (token, { rounds, sliceMs, warmupMs }) => {
   }
   return { results, sink, userAgent: navigator.userAgent };
 };
+// One library alone for `ms`, for a CPU profile of where its decode spends the time.
+window.runOne = (name, token, ms) => slice(LIBRARIES[name], token, ms).opsPerSecond;
 window.benchReady = true;

@@ -61,7 +61,8 @@ function kindOf(frame) {
   return 'JavaScript';
 }
 
-function summarise(profile, top) {
+/** Self time per function of a V8 CPU profile (Profiler.stop's result), top `top` rows. */
+export function summarise(profile, top) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map();
   const deltas = profile.timeDeltas;

@@ -9,6 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { ROOT } from '../../tests/harness/worker.mjs';
+import { summarise } from '../lib/cpu-profile.mjs';
 import { median, round } from '../lib/stats.mjs';
 
 const DIST = join(ROOT, 'npm/dist');
@@ -97,7 +98,20 @@ export async function clientSection(token, plan, log) {
       decode[name] = { ops_per_second_runs: xs.map((x) => Math.round(x)), ops_per_second: Math.round(median(xs)) };
       log(`  ${name}: ${decode[name].ops_per_second} ops/s`);
     }
-    return { skipped: false, browser: browser.version(), user_agent: run.userAgent, token_bytes: token.length, decode, size };
+    // Where each library's decode spends its time: a V8 CPU profile of each alone in the
+    // same page (through the DevTools protocol), after the measured rounds.
+    const profiles = {};
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 50 });
+    for (const name of Object.keys(run.results)) {
+      await cdp.send('Profiler.start');
+      await page.evaluate(([n, t]) => window.runOne(n, t, 1500), [name, token]);
+      const { profile } = await cdp.send('Profiler.stop');
+      profiles[name] = summarise(profile, 12);
+    }
+    await cdp.detach();
+    return { skipped: false, browser: browser.version(), user_agent: run.userAgent, token_bytes: token.length, decode, size, profiles };
   } finally {
     await browser.close();
     server.close();
