@@ -207,11 +207,27 @@ w();
 if (missed.length) {
   w('## What dominates the missed figures');
   w();
+  // What some wasm-bindgen imports are, with where the call comes from (read in the sources).
+  const IMPORTS = {
+    __wbg_cf: 'reads `request.cf`, a workerd getter (the time is spent inside it); worker 0.8.7 reads it for every request when it wraps the incoming `web_sys::Request` (`impl From<web_sys::Request> for Request`, src/request.rs line 56), though Tollgate never uses it',
+    __wbg_get: '`Reflect.get` / `Headers.get` and the like, among them the configuration cache reading each var and secret off `env`',
+    __wbg_set: 'setting response headers and object properties',
+  };
   const profileTable = (p) => {
     w(`Busy time by kind: ${Object.entries(p.by_kind_share).map(([k, v]) => `${k} ${pct(v)}`).join(', ')}.`);
     w();
     table(['Self time', 'Kind', 'Function', 'Where'], p.top.slice(0, 12).map((t) => [pct(t.share), t.kind,
       `\`${t.name.slice(0, 90).replace(/\|/g, '\\|')}\``, t.source ? `\`${t.source.slice(0, 60).replace(/\|/g, '\\|').replace(/`/g, "'")}\`` : t.file || '(native)']));
+    const imports = new Map();
+    for (const t of p.top) {
+      const m = /^(\S+) \(wasm-bindgen import\)$/.exec(t.name);
+      if (m) imports.set(m[1], (imports.get(m[1]) ?? 0) + t.share);
+    }
+    if (imports.size) {
+      const total = [...imports.values()].reduce((a, b) => a + b, 0);
+      w(`Calls from the Rust code into JavaScript (wasm-bindgen imports) among the ${p.top.length} hottest frames: ${pct(total)} of busy time. ${[...imports.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `\`${k}\` ${pct(v)}${IMPORTS[k] ? `: ${IMPORTS[k]}` : ''}`).join('; ')}.`);
+      w();
+    }
   };
   const cpuLine = (data, names) => names.map((n) => `${n} ${Object.entries(data[n].cpu_ms_per_request).map(([k, v]) => `${k} ${num(v, 2)} ms`).join(' + ')}`).join('; ');
   for (const f of missed) {

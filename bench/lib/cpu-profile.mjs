@@ -41,8 +41,16 @@ export async function profileWhile(server, during, { samplingIntervalUs = 200, t
       try {
         if (!sources.has(row.scriptId)) sources.set(row.scriptId, (await send('Debugger.getScriptSource', { scriptId: row.scriptId })).scriptSource);
         const lines = sources.get(row.scriptId).split('\n');
+        const text = lines[row.line] ?? '';
         // From a little before the function (where a minified property name or `function x` stands).
-        row.source = (lines[row.line] ?? '').slice(Math.max(0, row.column - 48), row.column + 60);
+        row.source = text.slice(Math.max(0, row.column - 48), row.column + 60);
+        // wasm-bindgen's imports are anonymous functions under `__wbg_<what>_<hash>:` keys: name
+        // them, so a profile says which call from the Rust code into JavaScript is hot.
+        const before = text.slice(Math.max(0, row.column - 160), row.column);
+        const key = [...before.matchAll(/(__wbg_[A-Za-z0-9_]+?|__wbindgen_[A-Za-z0-9_]+?)(?:_[0-9a-f]{16})?\s*:/g)].at(-1);
+        if (row.name === '(anonymous)' && key && before.length - key.index - key[0].length < 60) {
+          row.name = `${key[1]} (wasm-bindgen import)`;
+        }
       } catch { /* a native or already collected script */ }
     }
     for (const row of summary.top) { delete row.scriptId; }
