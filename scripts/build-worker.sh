@@ -16,6 +16,11 @@ for bin in "$WASM_BINDGEN_BIN" "$WASM_OPT_BIN" "$ESBUILD_BIN"; do
   [ -x "$bin" ] || { echo "build-worker: $bin is missing; run scripts/setup.sh (or make setup)" >&2; exit 1; }
 done
 
+# The OpenAPI document is served as a static asset (it does not count toward the Worker's
+# size-limited upload); worker/openapi.json stays the one source.
+mkdir -p worker/public
+cp worker/openapi.json worker/public/openapi.json
+
 inputs_hash() {
   { find Cargo.toml Cargo.lock crates/core worker -type f \
       \( -name '*.rs' -o -name '*.toml' -o -name '*.txt' -o -name '*.json' \) \
@@ -31,4 +36,9 @@ fi
 # A build that was interrupted leaves a staging dir that makes the next one wait for a lock.
 rm -rf worker/build/.tmp
 (cd worker && worker-build --release)
+# worker-build keeps the function-name section for readable panics; it is an eighth of the
+# upload. TOLLGATE_KEEP_WASM_NAMES=1 keeps it when debugging.
+if [ "${TOLLGATE_KEEP_WASM_NAMES:-0}" != 1 ]; then
+  node scripts/strip-wasm-names.mjs worker/build/index_bg.wasm
+fi
 echo "$want" > "$stamp"

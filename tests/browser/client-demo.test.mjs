@@ -30,6 +30,8 @@ test('the demo page drives the whole client', async () => {
 
   // The countdown to the silent refresh is live.
   const countdown = async () => Number.parseFloat(await page.textContent('#countdown'));
+  // The page draws the countdown a few times a second; wait for its first number.
+  await page.waitForFunction(() => !Number.isNaN(Number.parseFloat(document.querySelector('#countdown').textContent)));
   const before = await countdown();
   await page.waitForTimeout(700);
   const later = await countdown();

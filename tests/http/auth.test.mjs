@@ -181,9 +181,16 @@ describe('logout, logout-all, sessions and password', () => {
     const a = await signUp(api);
     const b = await logIn(api, a.email);
     const other = await signUp(api);
+    // Token times are whole seconds: tokens from an earlier second than the logout-all are
+    // the ones refused (see SECURITY.md, V7.4.1).
+    await new Promise((r) => setTimeout(r, 1100));
     const res = await api.post('/auth/logout-all', { token: a.token });
     assert.equal(res.status, 204);
     for (const s of [a, b]) assert.equal((await api.post('/auth/refresh', { cookie: s.cookie })).status, 401);
+    // Access tokens issued before are refused wherever the user record is read.
+    const me = await api.get('/me', { token: b.token });
+    assert.equal(me.status, 401);
+    assert.equal(me.json.code, 'invalid_token');
     assert.equal((await api.post('/auth/refresh', { cookie: other.cookie })).status, 200);
   });
 

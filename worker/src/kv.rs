@@ -98,12 +98,18 @@ impl WorkerStores {
         kv: &KvStore,
         key: &str,
     ) -> Result<Option<T>, StoreError> {
-        let text = self.call(KvOp::Get, key, kv.get(key).text()).await?;
+        let text = self.get_text(kv, key).await?;
         text.map(|t| {
             serde_json::from_str(&t)
                 .map_err(|e| StoreError::Corrupt(format!("{}: {e}", key_kind(key))))
         })
         .transpose()
+    }
+
+    // The I/O halves are not generic: each generic instantiation would otherwise carry its own
+    // copy of the call-with-timeout state machine (measured: several KB of the Worker each).
+    async fn get_text(&self, kv: &KvStore, key: &str) -> Result<Option<String>, StoreError> {
+        self.call(KvOp::Get, key, kv.get(key).text()).await
     }
 
     async fn put_json<T: Serialize, M: Serialize>(
@@ -114,9 +120,25 @@ impl WorkerStores {
         metadata: Option<&M>,
         expiration: Option<UnixSeconds>,
     ) -> Result<(), StoreError> {
-        let json = serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
+        let json = serde_json::to_string(value).map_err(corrupt)?;
+        let metadata = metadata
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(corrupt)?;
+        self.put_text(kv, key, json, metadata, expiration).await
+    }
+
+    async fn put_text(
+        &self,
+        kv: &KvStore,
+        key: &str,
+        value: String,
+        metadata: Option<serde_json::Value>,
+        expiration: Option<UnixSeconds>,
+    ) -> Result<(), StoreError> {
         let mut put = kv
-            .put(key, json)
+            .put(key, value)
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         if let Some(m) = metadata {
             put = put
@@ -162,9 +184,7 @@ impl UserStore for WorkerStores {
 
     async fn find_user_id(&self, email: &str) -> Result<Option<Id>, StoreError> {
         let key = email_key(email);
-        let value = self
-            .call(KvOp::Get, &key, self.users.get(&key).text())
-            .await?;
+        let value = self.get_text(&self.users, &key).await?;
         value
             .map(|v| {
                 Id::parse(v.trim())
@@ -186,11 +206,8 @@ impl UserStore for WorkerStores {
 
     async fn put_email(&self, email: &str, id: &Id) -> Result<(), StoreError> {
         let key = email_key(email);
-        let put = self
-            .users
-            .put(&key, id.to_hyphenated())
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        self.call(KvOp::Put, &key, put.execute()).await
+        self.put_text(&self.users, &key, id.to_hyphenated(), None, None)
+            .await
     }
 
     async fn delete_user(&self, id: &Id) -> Result<(), StoreError> {

@@ -15,7 +15,6 @@ use crate::http;
 /// One endpoint of the API.
 enum Route {
     Health,
-    OpenApi,
     Jwks,
     Register,
     Login,
@@ -49,7 +48,6 @@ fn resolve(method: &Method, path: &str) -> Result<Route, AuthError> {
     };
     match segments.as_slice() {
         ["health"] => only(get, Route::Health, "GET, HEAD"),
-        ["openapi.json"] => only(get, Route::OpenApi, "GET, HEAD"),
         [".well-known", "jwks.json"] => only(get, Route::Jwks, "GET, HEAD"),
         ["auth", "register"] => only(is(Method::Post), Route::Register, "POST"),
         ["auth", "login"] => only(is(Method::Post), Route::Login, "POST"),
@@ -133,9 +131,6 @@ async fn dispatch(
     now: UnixSeconds,
 ) -> Result<Response, AuthError> {
     let route = resolve(&req.method(), &req.path())?;
-    if let Route::OpenApi = route {
-        return Ok(meta::openapi());
-    }
     let settings = settings
         .as_ref()
         .as_ref()
@@ -153,7 +148,6 @@ async fn dispatch(
     };
     let result = match route {
         Route::Health => meta::health(&cx),
-        Route::OpenApi => Ok(meta::openapi()),
         Route::Jwks => Ok(meta::jwks(&cx)),
         Route::Register => auth::register(req, &cx).await,
         Route::Login => auth::login(req, &cx).await,

@@ -7,33 +7,20 @@
 //! (`account:<email>` or `address:<ip>`) wherever the request lands: each failure is counted
 //! exactly once and every location sees the lockout at once. The decision itself is the
 //! core's ([`tollgate_core::throttle`]); the object only stores its small state.
+//!
+//! The Worker and the object speak plain text: `POST https://throttle/<op>?max=N&window=S&now=T`
+//! (`op` is `admit`, `failure` or `success`), answered `allowed`, `refused <seconds>` or 204.
+//! Three numbers need no JSON, and every byte of code here ships in the size-limited Worker.
 
-use serde::{Deserialize, Serialize};
 use tollgate_core::store::{StoreError, ThrottleStore};
 use tollgate_core::throttle::{Admission, ThrottlePolicy};
 use tollgate_core::time::UnixSeconds;
-use wasm_bindgen::JsValue;
-use worker::{Method, Request, RequestInit};
+use worker::{Method, Request};
 
 use crate::kv::{WorkerStores, timeout};
 
 /// The Durable Object binding's name in `wrangler.toml`.
 pub const BINDING: &str = "THROTTLE";
-
-/// What the Worker asks the object.
-#[derive(Serialize, Deserialize)]
-struct Ask {
-    max_failures: u32,
-    window_s: u64,
-    now: UnixSeconds,
-}
-
-/// What `admit` answers.
-#[derive(Serialize, Deserialize)]
-struct Admit {
-    allowed: bool,
-    retry_after_s: u64,
-}
 
 impl WorkerStores {
     async fn ask_throttle(
@@ -49,17 +36,11 @@ impl WorkerStores {
             .id_from_name(key)
             .and_then(|id| id.get_stub())
             .map_err(unavailable)?;
-        let body = serde_json::to_string(&Ask {
-            max_failures: policy.max_failures,
-            window_s: policy.window_s,
-            now,
-        })
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post)
-            .with_body(Some(JsValue::from_str(&body)));
-        let request = Request::new_with_init(&format!("https://throttle/{op}"), &init)
-            .map_err(unavailable)?;
+        let url = format!(
+            "https://throttle/{op}?max={}&window={}&now={now}",
+            policy.max_failures, policy.window_s
+        );
+        let request = Request::new(&url, Method::Post).map_err(unavailable)?;
         match timeout(self.timeout_ms, stub.fetch_with_request(request)).await {
             Some(Ok(response)) if response.status_code() < 300 => Ok(response),
             Some(Ok(response)) => Err(StoreError::Unavailable(format!(
@@ -75,6 +56,18 @@ impl WorkerStores {
     }
 }
 
+/// Reads an `admit` answer: `allowed`, or `refused <seconds>`.
+fn parse_admission(answer: &str) -> Option<Admission> {
+    match answer.trim().split_once(' ') {
+        None if answer.trim() == "allowed" => Some(Admission::Allowed),
+        Some(("refused", seconds)) => seconds
+            .parse()
+            .ok()
+            .map(|retry_after_s| Admission::Refused { retry_after_s }),
+        _ => None,
+    }
+}
+
 impl ThrottleStore for WorkerStores {
     async fn admit(
         &self,
@@ -86,17 +79,11 @@ impl ThrottleStore for WorkerStores {
             return Ok(Admission::Allowed); // throttling disabled: no round trip
         }
         let mut response = self.ask_throttle(key, "admit", policy, now).await?;
-        let answer: Admit = response
-            .json()
+        let answer = response
+            .text()
             .await
-            .map_err(|e| StoreError::Corrupt(format!("throttle admit answer: {e}")))?;
-        Ok(if answer.allowed {
-            Admission::Allowed
-        } else {
-            Admission::Refused {
-                retry_after_s: answer.retry_after_s,
-            }
-        })
+            .map_err(|e| StoreError::Unavailable(format!("throttle admit: {e}")))?;
+        parse_admission(&answer).ok_or_else(|| StoreError::Corrupt("throttle admit answer".into()))
     }
 
     async fn record_failure(
@@ -131,7 +118,7 @@ mod object {
     use tollgate_core::throttle::{Admission, ThrottlePolicy, ThrottleState};
     use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
 
-    use super::{Admit, Ask};
+    use crate::http::query_param;
 
     /// Storage key of the object's one value.
     const STATE: &str = "failures";
@@ -148,11 +135,16 @@ mod object {
             LoginThrottle { state }
         }
 
-        async fn fetch(&self, mut req: Request) -> Result<Response> {
-            let ask: Ask = req.json().await?;
+        async fn fetch(&self, req: Request) -> Result<Response> {
+            let number = |name: &str| query_param(&req, name).and_then(|v| v.parse::<u64>().ok());
+            let (Some(max), Some(window_s), Some(now)) =
+                (number("max"), number("window"), number("now"))
+            else {
+                return Response::error("bad throttle request", 400);
+            };
             let policy = ThrottlePolicy {
-                max_failures: ask.max_failures,
-                window_s: ask.window_s,
+                max_failures: u32::try_from(max).unwrap_or(u32::MAX),
+                window_s,
             };
             let storage = self.state.storage();
             let current: ThrottleState = storage
@@ -161,19 +153,13 @@ mod object {
                 .map(|failures| ThrottleState { failures })
                 .unwrap_or_default();
             match req.path().as_str() {
-                "/admit" => Response::from_json(&match current.admit(policy, ask.now) {
-                    Admission::Allowed => Admit {
-                        allowed: true,
-                        retry_after_s: 0,
-                    },
-                    Admission::Refused { retry_after_s } => Admit {
-                        allowed: false,
-                        retry_after_s,
-                    },
+                "/admit" => Response::ok(match current.admit(policy, now) {
+                    Admission::Allowed => "allowed".to_string(),
+                    Admission::Refused { retry_after_s } => format!("refused {retry_after_s}"),
                 }),
                 "/failure" => {
                     storage
-                        .put(STATE, current.record_failure(policy, ask.now).failures)
+                        .put(STATE, current.record_failure(policy, now).failures)
                         .await?;
                     Ok(Response::empty()?.with_status(204))
                 }
@@ -181,8 +167,32 @@ mod object {
                     storage.delete(STATE).await?;
                     Ok(Response::empty()?.with_status(204))
                 }
-                _ => Ok(Response::error("unknown throttle operation", 404)?),
+                _ => Response::error("unknown throttle operation", 404),
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admit_answers_parse_strictly() {
+        assert_eq!(parse_admission("allowed"), Some(Admission::Allowed));
+        assert_eq!(
+            parse_admission("refused 42"),
+            Some(Admission::Refused { retry_after_s: 42 })
+        );
+        for bad in [
+            "",
+            "refused",
+            "refused x",
+            "allowed 1",
+            "maybe",
+            "refused -1",
+        ] {
+            assert_eq!(parse_admission(bad), None, "{bad:?}");
         }
     }
 }

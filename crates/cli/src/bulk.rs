@@ -15,7 +15,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 use tollgate_core::id::Id;
 use tollgate_core::random::Random;
-use tollgate_core::store::records::{USER_RECORD_VERSION, email_key, user_key};
+use tollgate_core::store::records::{email_key, user_key};
 use tollgate_core::store::{UserRecord, UserSummary};
 use tollgate_core::time::UnixSeconds;
 
@@ -40,16 +40,7 @@ pub fn new_user_record<R: Random + ?Sized>(
     now: UnixSeconds,
     rng: &mut R,
 ) -> UserRecord {
-    UserRecord {
-        v: USER_RECORD_VERSION,
-        id: Id::generate(rng),
-        email,
-        password_hash,
-        role,
-        created_at: now,
-        updated_at: now,
-        session_epoch: 0,
-    }
+    UserRecord::new(Id::generate(rng), email, password_hash, role, now)
 }
 
 /// Writes the bulk array for `records`, each record followed by its email index entry.

@@ -263,6 +263,8 @@ pub enum TokenRejection {
     Audience,
     /// When the token's subject no longer exists.
     UnknownSubject,
+    /// When the user's sessions were ended after the token was issued.
+    SessionEnded,
 }
 
 impl TokenRejection {
@@ -287,6 +289,7 @@ impl TokenRejection {
             TokenRejection::Issuer => "issuer mismatch",
             TokenRejection::Audience => "audience mismatch",
             TokenRejection::UnknownSubject => "subject no longer exists",
+            TokenRejection::SessionEnded => "issued before the user's sessions were ended",
         }
     }
 }

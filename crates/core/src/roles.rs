@@ -115,6 +115,8 @@ pub struct Principal {
     pub token_id: String,
     /// When the token expires, in seconds since the Unix epoch.
     pub expires_at: u64,
+    /// When the token was issued (`iat`), in seconds since the Unix epoch.
+    pub issued_at: u64,
 }
 
 impl Principal {
@@ -175,6 +177,7 @@ mod tests {
             scope,
             token_id: "t".into(),
             expires_at: 0,
+            issued_at: 0,
         }
     }
 

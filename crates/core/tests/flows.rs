@@ -484,6 +484,31 @@ fn logout_all_ends_every_session_of_the_user_only() {
 }
 
 #[wasm_bindgen_test(unsupported = test)]
+fn ending_sessions_also_refuses_older_access_tokens_where_the_user_is_read() {
+    let (mut w, before) = signed_in("sam@example.com");
+    let flows = w.auth.flows(&w.store, &w.events);
+    run(flows.logout_all(&w.principal(&before), T0 + 1)).unwrap();
+    assert_eq!(
+        run(flows.me(&w.principal(&before))),
+        Err(Error::InvalidToken(TokenRejection::SessionEnded))
+    );
+    assert_eq!(
+        run(flows.sessions(&w.principal(&before), T0 + 2)),
+        Err(Error::InvalidToken(TokenRejection::SessionEnded))
+    );
+    // A token issued after the logout-all is fine.
+    let after = w
+        .login_from("sam@example.com", PASSWORD, "192.0.2.1", T0 + 2)
+        .unwrap();
+    let later = w
+        .auth
+        .authenticate(Some(&format!("Bearer {}", after.access_token)), T0 + 2)
+        .unwrap();
+    let flows = w.auth.flows(&w.store, &w.events);
+    assert!(run(flows.me(&later)).is_ok());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
 fn sessions_lists_live_sessions_and_revoking_one_ends_it() {
     let (mut w, a) = signed_in("sam@example.com");
     let b = w
@@ -658,16 +683,13 @@ fn admins_page_through_users_change_roles_and_delete_users() {
         Err(Error::NotFound)
     );
     for i in 0..150 {
-        w.store.plant_user(UserRecord {
-            v: 1,
-            id: tollgate_core::id::Id::generate(&mut w.rng),
-            email: format!("u{i}@example.com"),
-            password_hash: "x".into(),
-            role: "user".into(),
-            created_at: T0,
-            updated_at: T0,
-            session_epoch: 0,
-        });
+        w.store.plant_user(UserRecord::new(
+            tollgate_core::id::Id::generate(&mut w.rng),
+            format!("u{i}@example.com"),
+            "x".into(),
+            "user".into(),
+            T0,
+        ));
     }
     let admin_tokens = w.login("admin@example.com", PASSWORD).unwrap();
     let admin = w.principal(&admin_tokens);

@@ -1,4 +1,5 @@
-//! Health, the OpenAPI document and the JWKS.
+//! Health and the JWKS. (The OpenAPI document is a static asset: `worker/public/openapi.json`,
+//! copied from `worker/openapi.json` by `scripts/build-worker.sh`.)
 
 use serde_json::json;
 use worker::Response;
@@ -7,9 +8,6 @@ use crate::error::AuthError;
 use crate::http;
 use crate::routes::Cx;
 
-/// The OpenAPI 3.1 description of this API (also rendered by Swagger UI at `/docs`).
-const OPENAPI: &str = include_str!("../../openapi.json");
-
 /// `GET /health`: 200 when the Worker is configured and serving (503 `misconfigured` is
 /// answered before this runs otherwise).
 pub fn health(_cx: &Cx<'_>) -> Result<Response, AuthError> {
@@ -17,14 +15,6 @@ pub fn health(_cx: &Cx<'_>) -> Result<Response, AuthError> {
         200,
         &json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }),
     ))
-}
-
-/// `GET /openapi.json`.
-pub fn openapi() -> Response {
-    let response = Response::from_bytes(OPENAPI.as_bytes().to_vec())
-        .unwrap_or_else(|_| http::empty_response(500));
-    let _ = response.headers().set("Content-Type", "application/json");
-    response
 }
 
 /// `GET /.well-known/jwks.json`: the public keys that verify access tokens (an empty set

@@ -97,17 +97,14 @@ impl<S: Stores> Flows<'_, S> {
     }
 
     /// Ends every session of the caller by moving their session epoch on (one read, one
-    /// write; no family is listed). Access tokens already issued live until they expire.
+    /// write; no family is listed). Access tokens already issued are refused wherever the
+    /// user record is read; routes that read only the token accept them until they expire.
     ///
     /// # Errors
     /// [`Error::InvalidToken`] when the account no longer exists.
     pub async fn logout_all(&self, principal: &Principal, now: UnixSeconds) -> Result<(), Error> {
         let user = self.principal_user(principal).await?;
-        let user = UserRecord {
-            session_epoch: user.session_epoch + 1,
-            updated_at: now,
-            ..user
-        };
+        let user = user.with_sessions_ended(now);
         self.store.put_user(&user).await?;
         self.events
             .record(SecurityEvent::LoggedOutAll { user_id: user.id });
@@ -152,13 +149,11 @@ impl<S: Stores> Flows<'_, S> {
         }
         check_policy(new_password).map_err(|e| rename_field(e, "new_password"))?;
         let password_hash = self.auth.hasher.hash(new_password, rng)?;
-        let epoch = user.session_epoch + 1;
         let user = UserRecord {
             password_hash,
-            session_epoch: epoch,
-            updated_at: now,
-            ..user
+            ..user.with_sessions_ended(now)
         };
+        let epoch = user.session_epoch;
         self.store.put_user(&user).await?;
         // The epoch bump ended every session; carry the caller's own across it. If this write
         // fails the password is still changed and the caller simply signs in again.

@@ -30,7 +30,8 @@ impl<S: Stores> Flows<'_, S> {
     }
 
     /// Sets a user's role and ends their sessions, so the new role applies from their next
-    /// login (access tokens already issued keep the old role until they expire).
+    /// login (older access tokens are refused where the user is read, and keep the old role on
+    /// token-only routes until they expire).
     ///
     /// # Errors
     /// [`Error::Forbidden`]; [`Error::Validation`] for an unknown role; [`Error::NotFound`].
@@ -48,9 +49,7 @@ impl<S: Stores> Flows<'_, S> {
         let admin = Id::parse(&principal.user_id).ok_or(Error::NotFound)?;
         let user = UserRecord {
             role,
-            session_epoch: user.session_epoch + 1,
-            updated_at: now,
-            ..user
+            ..user.with_sessions_ended(now)
         };
         self.store.put_user(&user).await?;
         self.events.record(SecurityEvent::RoleChanged {
@@ -61,8 +60,9 @@ impl<S: Stores> Flows<'_, S> {
         Ok(user)
     }
 
-    /// Ends every session of a user (their refresh tokens stop working at once; access
-    /// tokens already issued live until they expire), by moving their session epoch on.
+    /// Ends every session of a user: their refresh tokens stop working at once, and older
+    /// access tokens are refused wherever the user record is read (token-only routes accept
+    /// them until they expire).
     ///
     /// # Errors
     /// [`Error::Forbidden`]; [`Error::NotFound`]; [`Error::StorageUnavailable`].
@@ -76,11 +76,7 @@ impl<S: Stores> Flows<'_, S> {
         principal.require_scope(SCOPE_USERS_WRITE)?;
         let user = self.user_by_id(user_id).await?;
         let admin = Id::parse(&principal.user_id).ok_or(Error::NotFound)?;
-        let user = UserRecord {
-            session_epoch: user.session_epoch + 1,
-            updated_at: now,
-            ..user
-        };
+        let user = user.with_sessions_ended(now);
         self.store.put_user(&user).await?;
         self.events.record(SecurityEvent::UserSessionsEnded {
             user_id: user.id,

@@ -13,7 +13,6 @@ use crate::password::{Verified, check_policy};
 use crate::random::Random;
 use crate::refresh::Family;
 use crate::roles::ROLE_USER;
-use crate::store::records::USER_RECORD_VERSION;
 use crate::store::{Stores, UserRecord};
 use crate::throttle::Admission;
 use crate::time::UnixSeconds;
@@ -79,16 +78,14 @@ impl<S: Stores> Flows<'_, S> {
         if self.store.find_user_id(&email).await?.is_some() {
             return Err(Error::EmailTaken);
         }
-        let user = UserRecord {
-            v: USER_RECORD_VERSION,
-            id: Id::generate(rng),
+        let password_hash = self.auth.hasher.hash(password, rng)?;
+        let user = UserRecord::new(
+            Id::generate(rng),
             email,
-            password_hash: self.auth.hasher.hash(password, rng)?,
-            role: ROLE_USER.to_string(),
-            created_at: now,
-            updated_at: now,
-            session_epoch: 0,
-        };
+            password_hash,
+            ROLE_USER.to_string(),
+            now,
+        );
         // The record first, then the index that makes it reachable: if the index write
         // fails, the record is unreachable and is removed (best effort; an orphan record
         // is harmless and the email stays free to register again).

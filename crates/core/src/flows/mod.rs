@@ -118,6 +118,7 @@ impl Auth {
             scope: claims.scope,
             token_id: claims.jti,
             expires_at: claims.exp,
+            issued_at: claims.iat,
         })
     }
 
@@ -169,14 +170,20 @@ pub struct Flows<'a, S> {
 }
 
 impl<S: Stores> Flows<'_, S> {
-    /// The user a principal names, or `invalid_token` if the account is gone.
+    /// The user a principal names: `invalid_token` if the account is gone, or if its sessions
+    /// were ended after the token was issued (logout-all, password or role change).
     async fn principal_user(&self, principal: &Principal) -> Result<UserRecord, Error> {
         let id = Id::parse(&principal.user_id)
             .ok_or(Error::InvalidToken(TokenRejection::UnknownSubject))?;
-        self.store
+        let user = self
+            .store
             .get_user(&id)
             .await?
-            .ok_or(Error::InvalidToken(TokenRejection::UnknownSubject))
+            .ok_or(Error::InvalidToken(TokenRejection::UnknownSubject))?;
+        if principal.issued_at < user.sessions_ended_at {
+            return Err(Error::InvalidToken(TokenRejection::SessionEnded));
+        }
+        Ok(user)
     }
 }
 

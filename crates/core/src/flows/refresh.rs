@@ -50,7 +50,7 @@ impl<S: Stores> Flows<'_, S> {
         .await;
         let (family, user) = (family?, user?);
         let epoch = user.as_ref().map(|u| u.session_epoch);
-        match rotate(
+        let (family, refresh_token, replayed) = match rotate(
             &self.auth.refresh_key,
             &token,
             family.as_ref(),
@@ -58,37 +58,16 @@ impl<S: Stores> Flows<'_, S> {
             now,
             policy,
         ) {
-            Rotation::Advanced {
-                family,
-                token: refresh_token,
-            } => {
-                let Some(user) = user else {
-                    return Err(Error::InvalidRefreshToken(RefreshRejection::UnknownUser));
-                };
+            Rotation::Advanced { family, token } => {
                 self.store
                     .put_family(&family, family.storage_expiration(policy, now))
                     .await?;
-                self.events.record(SecurityEvent::TokenRefreshed {
-                    user_id: user.id,
-                    session_id: family.id,
-                    generation: family.generation,
-                    replayed: false,
-                });
-                self.auth.tokens(&user, &family, refresh_token, now, rng)
+                (family, token, false)
             }
-            Rotation::Replayed {
-                token: refresh_token,
-            } => {
-                let (Some(user), Some(family)) = (user, family) else {
-                    return Err(Error::InvalidRefreshToken(RefreshRejection::UnknownFamily));
-                };
-                self.events.record(SecurityEvent::TokenRefreshed {
-                    user_id: user.id,
-                    session_id: family.id,
-                    generation: family.generation,
-                    replayed: true,
-                });
-                self.auth.tokens(&user, &family, refresh_token, now, rng)
+            Rotation::Replayed { token } => {
+                let family =
+                    family.ok_or(Error::InvalidRefreshToken(RefreshRejection::UnknownFamily))?;
+                (family, token, true)
             }
             Rotation::ReuseDetected { family: revoked } => {
                 self.events.record(SecurityEvent::RefreshTokenReused {
@@ -102,7 +81,7 @@ impl<S: Stores> Flows<'_, S> {
                     .store
                     .put_family(&revoked, revoked.storage_expiration(policy, now))
                     .await;
-                Err(Error::RefreshTokenReused)
+                return Err(Error::RefreshTokenReused);
             }
             Rotation::Refused { reason, forget } => {
                 if forget {
@@ -111,9 +90,18 @@ impl<S: Stores> Flows<'_, S> {
                         .delete_family(&token.user_id, &token.family_id)
                         .await;
                 }
-                Err(Error::InvalidRefreshToken(reason))
+                return Err(Error::InvalidRefreshToken(reason));
             }
-        }
+        };
+        // `rotate` only hands out a token when the user exists (it refuses otherwise).
+        let user = user.ok_or(Error::InvalidRefreshToken(RefreshRejection::UnknownUser))?;
+        self.events.record(SecurityEvent::TokenRefreshed {
+            user_id: user.id,
+            session_id: family.id,
+            generation: family.generation,
+            replayed,
+        });
+        self.auth.tokens(&user, &family, refresh_token, now, rng)
     }
 
     /// Ends the session a refresh token belongs to. Succeeds without a token, or with one

@@ -39,6 +39,16 @@ pub struct UserRecord {
     pub updated_at: UnixSeconds,
     /// Bumped by logout-all, password change, role change: ends every older session.
     pub session_epoch: u64,
+    /// When every session was last ended (0: never). Access tokens issued in an earlier second
+    /// are refused wherever the user record is read, so those routes see a logout-all at once.
+    /// (Token times are whole seconds; a token from the very second of the logout-all passes,
+    /// so that the fresh token a client fetches right after a password change works.)
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub sessions_ended_at: UnixSeconds,
+}
+
+fn is_zero(t: &UnixSeconds) -> bool {
+    *t == 0
 }
 
 /// `Debug` shows everything but the password hash, so a record can be logged safely.
@@ -53,6 +63,7 @@ impl core::fmt::Debug for UserRecord {
             .field("created_at", &self.created_at)
             .field("updated_at", &self.updated_at)
             .field("session_epoch", &self.session_epoch)
+            .field("sessions_ended_at", &self.sessions_ended_at)
             .finish()
     }
 }
@@ -72,6 +83,38 @@ pub struct UserSummary {
 }
 
 impl UserRecord {
+    /// A new user at `now`, with no sessions yet.
+    pub fn new(
+        id: Id,
+        email: String,
+        password_hash: String,
+        role: String,
+        now: UnixSeconds,
+    ) -> UserRecord {
+        UserRecord {
+            v: USER_RECORD_VERSION,
+            id,
+            email,
+            password_hash,
+            role,
+            created_at: now,
+            updated_at: now,
+            session_epoch: 0,
+            sessions_ended_at: 0,
+        }
+    }
+
+    /// The record after ending every session at `now`: older refresh families stop (epoch)
+    /// and older access tokens are refused where the record is read (`sessions_ended_at`).
+    pub fn with_sessions_ended(self, now: UnixSeconds) -> UserRecord {
+        UserRecord {
+            session_epoch: self.session_epoch + 1,
+            sessions_ended_at: now,
+            updated_at: now,
+            ..self
+        }
+    }
+
     /// The listing summary of this record.
     pub fn summary(&self) -> UserSummary {
         UserSummary {
