@@ -216,6 +216,10 @@ if (missed.length) {
   const profileTable = (p) => {
     w(`Busy time by kind: ${Object.entries(p.by_kind_share).map(([k, v]) => `${k} ${pct(v)}`).join(', ')}.`);
     w();
+    if (p.top.some((t) => t.kind === 'wasm') && !p.top.some((t) => t.kind === 'wasm' && t.name.includes('::'))) {
+      w('The shipped wasm carries no function names (scripts/strip-wasm-names.mjs), so V8 names wasm frames by index; build the Worker with `TOLLGATE_KEEP_WASM_NAMES=1` to profile with names.');
+      w();
+    }
     table(['Self time', 'Kind', 'Function', 'Where'], p.top.slice(0, 12).map((t) => [pct(t.share), t.kind,
       `\`${t.name.slice(0, 90).replace(/\|/g, '\\|')}\``, t.source ? `\`${t.source.slice(0, 60).replace(/\|/g, '\\|').replace(/`/g, "'")}\`` : t.file || '(native)']));
     const imports = new Map();
