@@ -91,10 +91,7 @@ export function crateOf(name) {
     const m = /C(?:s[0-9A-Za-z]*_)?(\d+)/.exec(name);
     if (m) return name.substr(m.index + m[0].length, Number(m[1]));
   }
-  if (name.startsWith('_ZN')) {
-    const m = /^_ZN(\d+)/.exec(name);
-    if (m) return name.substr(m[0].length, Number(m[1]));
-  }
+  if (name.startsWith('_ZN')) return crateOf(demangleLegacy(name));
   const n = name.replace(/\[[0-9a-f]{16}\]/g, '');
   if (/^__wbg|^__wbindgen|^wasm_bindgen|^__externref/.test(n)) return 'wasm_bindgen';
   // `<X as Trait>::f`: X's crate when X is a path, else (a generic or a primitive) the trait's.
@@ -131,11 +128,32 @@ export function owningCrate(name) {
   return crate;
 }
 
+/** A legacy-mangled Rust symbol (`_ZN...E`) as a readable path, hash dropped. */
+export function demangleLegacy(symbol) {
+  const parts = [];
+  let i = 3;
+  while (i < symbol.length && symbol[i] !== 'E') {
+    const m = /^\d+/.exec(symbol.slice(i));
+    if (!m) break;
+    i += m[0].length;
+    parts.push(symbol.substr(i, Number(m[0])));
+    i += Number(m[0]);
+  }
+  if (/^h[0-9a-f]{16}$/.test(parts.at(-1) ?? '')) parts.pop();
+  const codes = { LT: '<', GT: '>', RF: '&', BP: '*', C: ',', SP: '@', LP: '(', RP: ')' };
+  return parts.join('::').replace(/^_\$/, '$').replace(/::_\$/g, '::$')
+    .replace(/\$([A-Z]{1,2})\$/g, (all, c) => codes[c] ?? all)
+    .replace(/\$u([0-9a-f]{2})\$/g, (_, h) => String.fromCharCode(parseInt(h, 16)))
+    .replace(/\.\./g, '::');
+}
+
 /** Function bytes grouped by the crate that owns them (see owningCrate), largest first. */
 export function byCrate(functions) {
   const totals = new Map();
   for (const f of functions) {
-    const crate = owningCrate(f.name);
+    // wasm-bindgen's type descriptions are run at build time and removed from what ships.
+    if (/describe/.test(f.name)) continue;
+    const crate = owningCrate(f.name.startsWith('_ZN') ? demangleLegacy(f.name) : f.name);
     const t = totals.get(crate) ?? { crate, bytes: 0, functions: 0 };
     t.bytes += f.bytes; t.functions++;
     totals.set(crate, t);

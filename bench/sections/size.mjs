@@ -53,8 +53,10 @@ export function sizeSection(log) {
     const namedPath = join(ROOT, 'target/wasm32-unknown-unknown/release/tollgate_worker.wasm');
     const shippedHasNames = wasm.functions.some((f) => !f.name.startsWith('function['));
     const named = shippedHasNames || !existsSync(namedPath) ? wasm : wasmSizes(namedPath);
-    const namedCode = named.sections.find((x) => x.name === 'code')?.bytes ?? 0;
     const crates = byCrate(named.functions);
+    // Shares are of the function bodies attributed (wasm-bindgen's build-time type
+    // descriptions, which never ship, are left out of both).
+    const namedCode = crates.reduce((a, c) => a + c.bytes, 0);
     const topFunctions = [...named.functions].sort((a, b) => b.bytes - a.bytes).slice(0, 15);
     const nameSection = wasm.sections.find((s) => s.name === 'custom:name')?.bytes ?? 0;
     // How much of the gzipped wasm each part accounts for: gzip the module without it.
