@@ -4,6 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../tests/harness/worker.mjs';
 import { evaluate } from './lib/goals.mjs';
+import { demangleLegacy } from './lib/wasm-sizes.mjs';
 
 const r = JSON.parse(readFileSync(join(ROOT, 'bench/results/latest.json'), 'utf8'));
 // The verdicts are recomputed from the raw results with the goals as committed.
@@ -177,7 +178,7 @@ if (r.size) {
   table(['Crate', 'Code', 'Share of code', 'Functions'], s.wasm.code_by_crate.map((c) => [`\`${c.crate}\``, kib(c.bytes), pct(c.bytes / s.wasm.code_by_crate_total), c.functions]));
   w('Largest functions:');
   w();
-  table(['Bytes', 'Function'], s.wasm.top_functions.map((f) => [num(f.bytes), `\`${f.name.slice(0, 110).replace(/\|/g, '\\|')}\``]));
+  table(['Bytes', 'Function'], s.wasm.top_functions.map((f) => [num(f.bytes), `\`${(f.name.startsWith('_ZN') ? demangleLegacy(f.name) : f.name).slice(0, 110).replace(/\|/g, '\\|')}\``]));
 }
 
 if (r.kv_ops) {
