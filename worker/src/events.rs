@@ -7,32 +7,41 @@
 use serde_json::{Value, json};
 use tollgate_core::events::{EventSink, SecurityEvent};
 use tollgate_core::time::{UnixSeconds, format_rfc3339};
+use worker::Headers;
 
-/// Logs events for one request.
+/// Logs events for one request. The request's headers are read only when an event is
+/// recorded: most requests record none, and every header read crosses into JavaScript.
 pub struct LogSink {
     /// When the request arrived.
     pub now: UnixSeconds,
-    /// The client's address (`CF-Connecting-IP`).
-    pub ip: String,
-    /// Cloudflare's request id, when present.
-    pub ray: Option<String>,
+    /// The request's headers, for `CF-Connecting-IP` and `CF-Ray`.
+    pub headers: Headers,
 }
 
-impl LogSink {
-    /// The log line for `event`.
-    pub fn line(&self, event: &SecurityEvent) -> Value {
-        let mut line =
-            json!({ "ts": format_rfc3339(self.now), "level": level(event), "ip": self.ip });
-        if let Some(ray) = &self.ray {
-            line["ray"] = json!(ray);
-        }
-        if let (Some(out), Ok(Value::Object(fields))) =
-            (line.as_object_mut(), serde_json::to_value(event))
-        {
-            out.extend(fields);
-        }
-        line
+/// The client's address as Cloudflare reports it (`CF-Connecting-IP`, which the edge sets and
+/// clients cannot forge); `unknown` when absent (a direct call to a dev server).
+pub fn client_address(headers: &Headers) -> String {
+    headers
+        .get("CF-Connecting-IP")
+        .ok()
+        .flatten()
+        .map(|ip| ip.trim().to_string())
+        .filter(|ip| !ip.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The log line for `event` at `now`, from `ip`, with Cloudflare's request id `ray`.
+pub fn line(now: UnixSeconds, ip: &str, ray: Option<&str>, event: &SecurityEvent) -> Value {
+    let mut line = json!({ "ts": format_rfc3339(now), "level": level(event), "ip": ip });
+    if let Some(ray) = ray {
+        line["ray"] = json!(ray);
     }
+    if let (Some(out), Ok(Value::Object(fields))) =
+        (line.as_object_mut(), serde_json::to_value(event))
+    {
+        out.extend(fields);
+    }
+    line
 }
 
 /// Warnings are what a security reviewer wants to be paged about.
@@ -47,7 +56,16 @@ fn level(event: &SecurityEvent) -> &'static str {
 
 impl EventSink for LogSink {
     fn record(&self, event: SecurityEvent) {
-        worker::console_log!("{}", self.line(&event));
+        let ray = self.headers.get("CF-Ray").ok().flatten();
+        worker::console_log!(
+            "{}",
+            line(
+                self.now,
+                &client_address(&self.headers),
+                ray.as_deref(),
+                &event
+            )
+        );
     }
 }
 
@@ -58,18 +76,14 @@ mod tests {
 
     #[test]
     fn lines_carry_time_address_and_the_event_fields() {
-        let sink = LogSink {
-            now: 1_700_000_000,
-            ip: "192.0.2.1".into(),
-            ray: Some("abc".into()),
-        };
         let id = Id::from_bytes([1; 16]);
-        let line = sink.line(&SecurityEvent::RefreshTokenReused {
+        let event = SecurityEvent::RefreshTokenReused {
             user_id: id,
             session_id: id,
             presented_generation: 0,
             current_generation: 2,
-        });
+        };
+        let line = line(1_700_000_000, "192.0.2.1", Some("abc"), &event);
         assert_eq!(line["event"], "refresh_token_reused");
         assert_eq!(line["level"], "warn");
         assert_eq!(line["ts"], "2023-11-14T22:13:20Z");

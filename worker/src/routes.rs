@@ -94,8 +94,6 @@ pub(crate) struct Cx<'a> {
     pub now: UnixSeconds,
     /// Where events go.
     pub events: LogSink,
-    /// The client's `User-Agent`.
-    pub user_agent: String,
 }
 
 /// Handles one request and never fails: every error becomes its JSON response.
@@ -141,10 +139,8 @@ async fn dispatch(
         now,
         events: LogSink {
             now,
-            ip: client_address(req),
-            ray: header(req, "CF-Ray"),
+            headers: req.headers().clone(),
         },
-        user_agent: header(req, "User-Agent").unwrap_or_default(),
     };
     let result = match route {
         Route::Health => meta::health(&cx),
@@ -197,15 +193,6 @@ fn log_refusal(error: &AuthError, req: &Request, cx: &Cx<'_>) {
 /// A request header's value.
 pub(crate) fn header(req: &Request, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()
-}
-
-/// The client's address as Cloudflare reports it (`CF-Connecting-IP`, which the edge sets and
-/// clients cannot forge); `unknown` when absent (a direct call to a dev server).
-fn client_address(req: &Request) -> String {
-    header(req, "CF-Connecting-IP")
-        .map(|ip| ip.trim().to_string())
-        .filter(|ip| !ip.is_empty())
-        .unwrap_or_else(|| "unknown".into())
 }
 
 #[cfg(test)]

@@ -64,11 +64,14 @@ pub async fn login(req: &mut Request, cx: &Cx<'_>) -> Result<Response, AuthError
         return Err(Error::Validation(problems).into());
     }
     let stores = stores(cx)?;
+    // Read only here: every header read crosses into JavaScript, and only a login needs these.
+    let client_address = crate::events::client_address(req.headers());
+    let user_agent = header(req, "User-Agent").unwrap_or_default();
     let input = LoginInput {
         username,
         password,
-        client_address: &cx.events.ip,
-        user_agent: &cx.user_agent,
+        client_address: &client_address,
+        user_agent: &user_agent,
     };
     let outcome = cx
         .settings
