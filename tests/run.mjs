@@ -2,6 +2,9 @@
 //   node tests/run.mjs http      HTTP tests (tests/http/*.test.mjs)
 //   node tests/run.mjs browser   Playwright tests in headless Chromium (tests/browser/*.test.mjs)
 //   node tests/run.mjs           both, against the same server
+//   node tests/run.mjs http auth lockout
+//                                only the files of those layers whose names contain one of
+//                                the other words (for working on one area; make test runs all)
 // It builds the Worker, starts the server, runs each layer with node's test runner (each
 // layer's own output, ending in its `ℹ pass N` / `ℹ fail N` lines), and always stops the server.
 import { spawn, spawnSync } from 'node:child_process';
@@ -11,9 +14,13 @@ import { join } from 'node:path';
 import { ROOT, startWorker } from './harness/worker.mjs';
 
 const LAYERS = { http: 'tests/http', browser: 'tests/browser' };
-const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(LAYERS);
-for (const layer of wanted) {
-  if (!LAYERS[layer]) { console.error(`unknown layer ${layer}; expected one of ${Object.keys(LAYERS).join(', ')}`); process.exit(2); }
+const args = process.argv.slice(2);
+const named = args.filter((a) => LAYERS[a]);
+const filters = args.filter((a) => !LAYERS[a]);
+const wanted = named.length ? named : Object.keys(LAYERS);
+if (filters.length && !named.length) {
+  console.error(`usage: node tests/run.mjs [${Object.keys(LAYERS).join('|')} ...] [file-name words ...]`);
+  process.exit(2);
 }
 
 const build = spawnSync(join(ROOT, 'scripts/build-worker.sh'), { cwd: ROOT, stdio: 'inherit' });
@@ -29,7 +36,15 @@ const observations = join(scratch, 'observations.jsonl');
 try {
   for (const layer of wanted) {
     const dir = join(ROOT, LAYERS[layer]);
-    const files = readdirSync(dir).filter((f) => f.endsWith('.test.mjs')).sort().map((f) => join(dir, f));
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.test.mjs') && (!filters.length || filters.some((w) => f.includes(w))))
+      .sort().map((f) => join(dir, f));
+    // node --test with no files searches the whole tree for tests: never let it.
+    if (files.length === 0) {
+      console.log(`\n=== e2e ${layer}: no test files match; nothing ran`);
+      failed = true;
+      continue;
+    }
     console.log(`\n=== e2e ${layer}: ${files.length} files against ${server.url}`);
     const code = await new Promise((ok) => {
       // One file at a time, in name order: test files start servers of their own, and on two
