@@ -15,14 +15,19 @@ export CLOUDFLARE_CF_FETCH_ENABLED := false
 
 # Extra arguments for `wrangler dev`, e.g. make dev ARGS="--port 8788 --var ACCESS_TOKEN_TTL_SECONDS:5"
 ARGS ?=
+# wrangler refuses a single-value flag given twice, so each default below is passed only when
+# ARGS does not set that flag itself (`--port 8788` and `--port=8788` both count).
+dev_default = $(if $(filter $(1) $(1)=%,$(ARGS)),,$(1) $(2))
+DEV_FLAGS := $(call dev_default,--ip,127.0.0.1) $(call dev_default,--port,8787) \
+  $(call dev_default,--inspector-ip,127.0.0.1) $(call dev_default,--persist-to,.wrangler/state)
 
 CLIENT_SRC := $(shell find crates/client/src crates/core/src npm/src npm/scripts -type f 2>/dev/null) crates/client/Cargo.toml crates/core/Cargo.toml npm/package.json npm/tsconfig.json
 SWAGGER := node_modules/swagger-ui-dist
 
-.PHONY: help setup build client assets worker dev test test-rust test-wasm test-ts test-e2e test-http test-browser bench clean
+.PHONY: help setup build client assets worker dev test test-rust test-wasm test-wasm-core test-wasm-client test-ts test-ts-unit test-ts-pack test-e2e test-http test-browser bench clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
 
 setup: ## Install every pinned tool that is missing (Rust tools, chromium, npm packages)
 	@scripts/setup.sh
@@ -50,12 +55,14 @@ worker: ## Build the Worker (worker/build) with worker-build
 
 # --- the two commands --------------------------------------------------------------------
 dev: setup assets .dev.vars ## Run the Worker locally on 127.0.0.1:8787 with persisted local KV
-	npx wrangler dev --local --ip 127.0.0.1 --port 8787 --inspector-ip 127.0.0.1 \
-	  --persist-to .wrangler/state --show-interactive-dev-session=false $(ARGS)
+	npx wrangler dev --local $(DEV_FLAGS) --show-interactive-dev-session=false $(ARGS)
 
-# A random 32-byte secret for local development; never overwrites an existing file.
+# A random 32-byte secret for local development; never overwrites an existing file. The
+# secret is made first and checked, so a failure can never leave an empty JWT_SECRET behind.
 .dev.vars:
-	@umask 077; printf 'JWT_SECRET=%s\n' "$$(node -e 'console.log(require("crypto").randomBytes(32).toString("base64url"))')" > $@
+	@secret=$$(node -e 'console.log(require("crypto").randomBytes(32).toString("base64url"))'); \
+	  [ $${#secret} -eq 43 ] || { echo "could not generate a JWT_SECRET" >&2; exit 1; }; \
+	  umask 077; printf 'JWT_SECRET=%s\n' "$$secret" > $@.tmp && mv $@.tmp $@
 	@echo "wrote $@ with a new random JWT_SECRET"
 
 test: setup ## Run every test layer; ends with one "N passed, N failed" line
@@ -65,12 +72,20 @@ test: setup ## Run every test layer; ends with one "N passed, N failed" line
 test-rust: ## cargo test for the native crates
 	cargo test --workspace
 
-test-wasm: ## core and client tests compiled to wasm, in headless Chromium
+test-wasm: test-wasm-core test-wasm-client ## core and client tests compiled to wasm, in headless Chromium
+
+test-wasm-core: ## the core's tests compiled to wasm, in headless Chromium
 	wasm-pack test --headless --chrome crates/core
+
+test-wasm-client: ## the client crate's tests compiled to wasm, in headless Chromium
 	wasm-pack test --headless --chrome crates/client
 
-test-ts: client ## The TypeScript package's unit tests (vitest) and its packaging test (npm pack, Node, Chromium, Vite)
+test-ts: test-ts-unit test-ts-pack ## The TypeScript package's unit tests and its packaging test
+
+test-ts-unit: client ## The TypeScript package's unit tests (vitest, real wasm, fake clock and fetch)
 	npm run --silent -w @tollgate/client test
+
+test-ts-pack: client ## The packaging test: npm pack, installed into scratch projects, Node, Chromium, Vite
 	node --test --test-reporter=spec tests/packaging/
 
 test-e2e: assets ## HTTP and browser tests against one real `wrangler dev`

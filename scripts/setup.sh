@@ -4,7 +4,8 @@
 # there and skips itself, so the second run takes about a second.
 #
 #   scripts/setup.sh            everything
-#   scripts/setup.sh rust       Rust tools only (wasm target, worker-build, wasm-bindgen, wasm-pack)
+#   scripts/setup.sh rust       Rust tools only (wasm target, worker-build, wasm-bindgen, wasm-pack,
+#                               and the C toolchain and OpenSSL headers they build with)
 #   scripts/setup.sh browser    Debian chromium + chromium-driver only
 #   scripts/setup.sh node       npm packages only (root package-lock.json)
 #
@@ -49,13 +50,36 @@ setup_rust() {
   cargo_tool wasm-pack "$WASM_PACK_VERSION" wasm-pack --locked
 }
 
+# Debian packages: a C toolchain and OpenSSL headers (cargo install of worker-build and
+# wasm-pack builds C code and links OpenSSL), and Chromium with its driver for the browser
+# tests. Only what `dpkg` says is missing is installed; nothing at all when all are there.
+apt_install() {
+  local missing=() pkg sudo=""
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  log "apt-get install ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+setup_system() {
+  apt_install build-essential pkg-config libssl-dev
+}
+
 setup_browser() {
   if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then return 0; fi
-  local sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  log "apt-get install chromium chromium-driver"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+  apt_install chromium chromium-driver
+}
+
+# Fails early, saying what to do, where the machine lacks what no script here can install.
+check_prerequisites() {
+  command -v rustup >/dev/null || { echo "setup: rustup is required (https://rustup.rs)" >&2; exit 1; }
+  command -v node >/dev/null || { echo "setup: Node.js 20.19 or newer is required" >&2; exit 1; }
+  node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' \
+    || { echo "setup: Node.js 20.19 or newer is required (found $(node --version))" >&2; exit 1; }
 }
 
 setup_node() {
@@ -70,10 +94,11 @@ setup_node() {
   fi
 }
 
+check_prerequisites
 case "${1:-all}" in
-  rust) setup_rust ;;
+  rust) setup_system; setup_rust ;;
   browser) setup_browser ;;
   node) setup_node ;;
-  all) setup_browser; setup_node; setup_rust ;;
+  all) setup_system; setup_browser; setup_node; setup_rust ;;
   *) echo "usage: $0 [all|rust|browser|node]" >&2; exit 2 ;;
 esac

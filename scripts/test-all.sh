@@ -13,9 +13,13 @@ run_layer() { # name, make target
   echo "${PIPESTATUS[0]}" > "$logs/$name.rc"
 }
 
+# One log per runner, so a runner that silently runs nothing cannot hide behind another's
+# count in the same layer.
 run_layer rust test-rust
-run_layer wasm test-wasm
-run_layer ts test-ts
+run_layer wasm-core test-wasm-core
+run_layer wasm-client test-wasm-client
+run_layer ts-unit test-ts-unit
+run_layer ts-pack test-ts-pack
 run_layer e2e test-e2e
 
-node scripts/test-summary.mjs "$logs" rust wasm ts e2e
+node scripts/test-summary.mjs "$logs" rust wasm-core wasm-client ts-unit ts-pack e2e
