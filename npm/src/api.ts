@@ -1,6 +1,14 @@
 /**
- * Everything `@tollgate/client` exports, shared by its browser and Node entry points. @internal
+ * Everything `@tollgate/client` exports, shared by its browser and Node entry points.
+ *
+ * Only re-exports: each export's TSDoc (with an example) sits on its declaration. This
+ * comment must never carry the "internal" tag (not even quoted: the compiler looks for the
+ * text): with `stripInternal` that drops the statement below it, the first export, from the
+ * published types.
+ *
+ * @packageDocumentation
  */
+
 export { decodeClaims } from './claims.js';
 export type { AccessClaims } from './claims.js';
 export { createAuthClient } from './client.js';
