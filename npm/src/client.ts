@@ -423,7 +423,7 @@ class Client implements AuthClient {
       this.#accept(body.access_token, sameSession ? 'token_refreshed' : 'signed_in', sentAt);
       this.#tabs.post({ type: 'token', token: body.access_token, skew: this.#t.skew.range });
       return body.access_token;
-    });
+    }, this.#t.clock);
   }
 
   #receive(message: TabMessage): void {
@@ -453,7 +453,7 @@ class Client implements AuthClient {
       throw new AuthError('not_authenticated', 'Not authenticated.', { status: 401 });
     }
     const response = await this.fetch(request(this.#t, path, options));
-    if (!response.ok) throw await errorFrom(response);
+    if (!response.ok) throw await errorFrom(this.#t, response);
     return (response.status === 204 ? undefined : await response.json()) as T;
   }
 

@@ -7,6 +7,7 @@
  * only orders the callers of this page; tabs then rely on the server's grace window, which
  * answers two refreshes with the same cookie with the same new token.
  */
+import { type Clock, systemClock } from './clock.js';
 
 /**
  * How long to wait for another tab's refresh before stealing its lock, in milliseconds: many
@@ -18,7 +19,8 @@ export const LOCK_ACQUIRE_TIMEOUT_MS = 5_000;
 const local = new Map<string, Promise<unknown>>();
 
 /**
- * Runs `work` while holding the exclusive lock `name`, and returns its result.
+ * Runs `work` while holding the exclusive lock `name`, and returns its result. The bounded
+ * wait is timed with `clock` (the client's, so that tests drive it like every other timer).
  *
  * @example
  * ```ts
@@ -28,6 +30,7 @@ const local = new Map<string, Promise<unknown>>();
 export async function withLock<T>(
   name: string,
   work: () => Promise<T>,
+  clock: Clock = systemClock,
   acquireTimeoutMs = LOCK_ACQUIRE_TIMEOUT_MS,
 ): Promise<T> {
   const locks = (globalThis.navigator as Navigator | undefined)?.locks;
@@ -36,10 +39,10 @@ export async function withLock<T>(
   let running: Promise<T> | undefined;
   const start = (): Promise<T> => (running = work());
   const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), acquireTimeoutMs);
+  const timer = clock.setTimeout(() => abort.abort(), acquireTimeoutMs);
   try {
     return await locks.request(name, { signal: abort.signal }, () => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       return start();
     });
   } catch (error) {
@@ -48,7 +51,7 @@ export async function withLock<T>(
     if (!abort.signal.aborted) throw error;
     return locks.request(name, { steal: true }, start);
   } finally {
-    clearTimeout(timer);
+    clock.clearTimeout(timer);
   }
 }
 

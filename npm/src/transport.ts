@@ -72,7 +72,7 @@ export function request(t: Transport, path: string, options: CallOptions = {}): 
  */
 export async function call<T>(t: Transport, path: string, options: CallOptions = {}): Promise<T> {
   const response = await send(t, request(t, path, options));
-  if (!response.ok) throw await errorFrom(response);
+  if (!response.ok) throw await errorFrom(t, response);
   if (response.status === 204) return undefined as T;
   try {
     return (await response.json()) as T;
@@ -88,7 +88,7 @@ export async function call<T>(t: Transport, path: string, options: CallOptions =
  * The {@link AuthError} for a failed response: the server's `{"detail", "code", "errors"}`
  * when it sent one, otherwise a code chosen from the status. @internal
  */
-export async function errorFrom(response: Response): Promise<AuthError> {
+export async function errorFrom(t: Transport, response: Response): Promise<AuthError> {
   let body: { detail?: unknown; code?: unknown; errors?: unknown } = {};
   try {
     body = (await response.json()) ?? {};
@@ -97,7 +97,7 @@ export async function errorFrom(response: Response): Promise<AuthError> {
   }
   const code = typeof body.code === 'string' ? (body.code as AuthErrorCode) : codeFor(response.status);
   const detail = typeof body.detail === 'string' ? body.detail : `HTTP ${response.status}`;
-  const retryAfter = retryAfterSeconds(response.headers.get('Retry-After'), Date.now());
+  const retryAfter = retryAfterSeconds(response.headers.get('Retry-After'), serverNowMs(t, response));
   return new AuthError(code, detail, {
     status: response.status,
     ...(retryAfter !== undefined && { retryAfter }),
@@ -114,10 +114,25 @@ function codeFor(status: number): AuthErrorCode {
   return 'internal_error';
 }
 
-/** `Retry-After` in seconds: delay-seconds or an HTTP date (RFC 9110 §10.2.3). @internal */
-export function retryAfterSeconds(header: string | null, nowMs: number): number | undefined {
+/**
+ * The server's time when it sent `response`, in ms since the epoch: its own `Date` header
+ * when it has one (the same clock that wrote an HTTP-date `Retry-After`, so neither the local
+ * clock's error nor the skew estimate's width enters), else the client's clock moved by the
+ * skew estimate. Never `Date.now()`: the local clock may be minutes off, and tests inject
+ * theirs. @internal
+ */
+export function serverNowMs(t: Transport, response: Response): number {
+  const date = Date.parse(response.headers.get('Date') ?? '');
+  return Number.isNaN(date) ? t.clock.now() + t.skew.offsetMs : date;
+}
+
+/**
+ * `Retry-After` in seconds: delay-seconds, or an HTTP date (RFC 9110 §10.2.3) counted from
+ * `serverMs`, the server's clock at the response (see {@link serverNowMs}). @internal
+ */
+export function retryAfterSeconds(header: string | null, serverMs: number): number | undefined {
   if (header === null) return undefined;
   if (/^\d+$/.test(header.trim())) return Number(header.trim());
   const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - nowMs) / 1000));
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - serverMs) / 1000));
 }

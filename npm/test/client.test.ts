@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type AuthClient, createAuthClient } from '../src/client.js';
 import { decodeClaims } from '../src/claims.js';
 import { AuthError } from '../src/errors.js';
@@ -224,6 +224,41 @@ describe('failures that keep the session', () => {
     expect(auth.claims?.jti).toBe('jti-2');
   });
 
+  // An HTTP-date Retry-After is the server's clock. Counted from the local clock it would be
+  // wrong by the clock's error: ten minutes slow would wait ten minutes too long, ten minutes
+  // fast would not wait at all. The response's own Date header is the right origin; without
+  // one (a cross-origin server that does not expose it), the local clock plus the skew estimate.
+  it.each([
+    ['10 min slow', 'its Date header', 600_000],
+    ['10 min fast', 'its Date header', -600_000],
+    ['10 min slow', 'the skew estimate', 600_000],
+    ['10 min fast', 'the skew estimate', -600_000],
+  ])('counts an HTTP-date Retry-After on 503 by the server\'s clock (local clock %s, from %s)', async (_, origin, offsetMs) => {
+    const { auth, server, clock, events } = setup({ offsetMs, ttl: 900 });
+    await auth.login('sam@example.com', 'right password');
+    const retryAt = (s: FakeServer) => ({ 'Retry-After': new Date(s.serverNow() + 45_000).toUTCString() });
+    server.refreshPlan.push({
+      status: 503,
+      body: { detail: 'down', code: 'storage_unavailable' },
+      headers: retryAt,
+      noDate: origin === 'the skew estimate',
+    });
+    clock.sleep(730_000);
+    await clock.advance(5_000);
+    expect(server.count('/auth/refresh')).toBe(1);
+    const failed = events.find((e) => e.type === 'refresh_failed');
+    const error = failed?.type === 'refresh_failed' ? failed.error : undefined;
+    expect(error?.code).toBe('storage_unavailable');
+    // 45 s, or 46 when only the skew estimate (1 s wide: Date headers and iat are whole seconds) says.
+    expect(error?.retryAfter).toBeGreaterThanOrEqual(45);
+    expect(error?.retryAfter).toBeLessThanOrEqual(origin === 'the skew estimate' ? 46 : 45);
+    await clock.advance(44_000);
+    expect(server.count('/auth/refresh')).toBe(1);
+    await clock.advance(3_000);
+    expect(server.count('/auth/refresh')).toBe(2);
+    expect(auth.claims?.jti).toBe('jti-2');
+  });
+
   it('hands out the still-valid token while the server is unreachable, and throws once it expired', async () => {
     const { auth, server, clock } = setup({ ttl: 900 });
     await auth.login('sam@example.com', 'right password');
@@ -314,6 +349,84 @@ describe('sleep', () => {
     await clock.advance(6_000);
     expect(server.count('/auth/refresh')).toBe(1);
     expect(server.accepts((await auth.getAccessToken())!)).toBe(true);
+  });
+});
+
+describe('wake-up events', () => {
+  // Browsers throttle or pause timers in background tabs and during sleep, so a due refresh
+  // may be late by any amount; these events are when the page can be sure time has passed.
+  // After a sleep the fake clock's timers have not fired (nothing is advanced): only the
+  // event can start the refresh.
+  function fakePage(visibilityState: DocumentVisibilityState = 'visible') {
+    const window = new EventTarget();
+    const document = Object.assign(new EventTarget(), { visibilityState });
+    vi.stubGlobal('addEventListener', window.addEventListener.bind(window));
+    vi.stubGlobal('removeEventListener', window.removeEventListener.bind(window));
+    vi.stubGlobal('document', document);
+    return { window, document };
+  }
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  it.each([
+    ['online', 'window'],
+    ['focus', 'window'],
+    ['pageshow', 'window'],
+    ['visibilitychange', 'document'],
+  ] as const)('%s on the %s after a sleep checks the token at once and refreshes the due one', async (event, target) => {
+    const page = fakePage();
+    const { auth, server, clock, types } = setup({ ttl: 900 });
+    await auth.login('sam@example.com', 'right password');
+    clock.sleep(730_000); // past the refresh moment (720 s), no timer fired
+    await settle();
+    expect(server.count('/auth/refresh')).toBe(0);
+    page[target].dispatchEvent(new Event(event));
+    await settle();
+    expect(server.count('/auth/refresh')).toBe(1);
+    expect(types().at(-1)).toBe('token_refreshed');
+    expect(server.accepts((await auth.getAccessToken())!)).toBe(true);
+  });
+
+  it.each(['online', 'focus', 'pageshow'] as const)('%s with a token not yet due only re-plans the refresh', async (event) => {
+    const page = fakePage();
+    const { auth, server, clock } = setup({ ttl: 900 });
+    await auth.login('sam@example.com', 'right password');
+    const planned = auth.nextRefreshAt!;
+    clock.sleep(300_000); // timers are 300 s late now
+    page.window.dispatchEvent(new Event(event));
+    await settle();
+    expect(server.count('/auth/refresh')).toBe(0);
+    // Re-planned by the wall clock, not left to fire 300 s late.
+    expect(auth.nextRefreshAt).toBe(planned);
+    expect(clock.timerTimes).toContain(planned);
+    expect(clock.timerTimes).not.toContain(planned + 300_000);
+  });
+
+  it('visibilitychange to hidden does nothing; back to visible refreshes', async () => {
+    const page = fakePage('hidden');
+    const { auth, server, clock } = setup({ ttl: 900 });
+    await auth.login('sam@example.com', 'right password');
+    clock.sleep(730_000);
+    page.document.dispatchEvent(new Event('visibilitychange'));
+    await settle();
+    expect(server.count('/auth/refresh')).toBe(0);
+    page.document.visibilityState = 'visible';
+    page.document.dispatchEvent(new Event('visibilitychange'));
+    await settle();
+    expect(server.count('/auth/refresh')).toBe(1);
+  });
+
+  it('after sign-out the events are no longer listened to', async () => {
+    const page = fakePage();
+    const { auth, server, clock } = setup({ ttl: 900 });
+    await auth.login('sam@example.com', 'right password');
+    await auth.logout();
+    clock.sleep(730_000);
+    for (const event of ['online', 'focus', 'pageshow']) page.window.dispatchEvent(new Event(event));
+    page.document.dispatchEvent(new Event('visibilitychange'));
+    await settle();
+    expect(server.count('/auth/refresh')).toBe(0);
   });
 });
 

@@ -65,6 +65,11 @@ export class FakeClock implements Clock {
   get pendingTimers(): number {
     return this.#timers.size;
   }
+
+  /** When each pending timer fires (wall clock, ms since the epoch), soonest first. */
+  get timerTimes(): number[] {
+    return [...this.#timers.values()].map((t) => t.at).sort((a, b) => a - b);
+  }
 }
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -75,7 +80,14 @@ export function jwt(claims: Record<string, unknown>): string {
 }
 
 export type Behaviour =
-  | { status: number; body?: unknown; headers?: Record<string, string> }
+  | {
+      status: number;
+      body?: unknown;
+      /** Extra headers, or a function of the server making them when the response is sent. */
+      headers?: Record<string, string> | ((server: FakeServer) => Record<string, string>);
+      /** Answer without a `Date` header (as a cross-origin server that does not expose it). */
+      noDate?: boolean;
+    }
   | 'network'
   | 'hang';
 
@@ -156,7 +168,12 @@ export class FakeServer {
       if (this.hold) await this.hold;
       if (plan === 'network') throw new TypeError('fetch failed');
       if (plan === 'hang') return new Promise<Response>(() => {});
-      if (plan) return this.json(plan.status, plan.body ?? {}, plan.headers);
+      if (plan) {
+        const headers = typeof plan.headers === 'function' ? plan.headers(this) : plan.headers;
+        const response = this.json(plan.status, plan.body ?? {}, headers);
+        if (plan.noDate) response.headers.delete('Date');
+        return response;
+      }
       return this.json(200, { access_token: this.token(), token_type: 'bearer', expires_in: this.ttl });
     }
     if (route === 'POST /auth/logout') return this.empty(204);
@@ -183,5 +200,122 @@ export class FakeServer {
 
   empty(status: number): Response {
     return new Response(null, { status, headers: { Date: new Date(this.serverNow()).toUTCString() } });
+  }
+}
+
+type LockCallback = (lock: { name: string; mode: 'exclusive' }) => unknown;
+
+interface LockRequest {
+  callback: LockCallback;
+  resolve: (value: unknown) => void;
+  reject: (reason: unknown) => void;
+}
+
+const abortError = (message: string) => new DOMException(message, 'AbortError');
+
+/**
+ * The Web Locks API (`navigator.locks`) for exclusive locks, as the spec has it: one holder
+ * per name, waiters granted in order (each in a later task, as browsers queue it), a waiter
+ * whose `signal` aborts leaves the queue with an `AbortError`, and `steal` takes the lock at
+ * once, rejecting the previous holder's request with an `AbortError` while its callback runs
+ * on. Shared by every client of a test, as one browser's locks are by its tabs.
+ */
+export class FakeLocks {
+  readonly #held = new Map<string, LockRequest>();
+  readonly #queues = new Map<string, LockRequest[]>();
+  /** How many times a lock was stolen. */
+  steals = 0;
+  /** How many times a lock was granted (steals included). */
+  grants = 0;
+
+  request(name: string, optionsOrCallback: LockOptions | LockCallback, maybeCallback?: LockCallback): Promise<unknown> {
+    const [options, callback] = typeof optionsOrCallback === 'function'
+      ? [{} as LockOptions, optionsOrCallback]
+      : [optionsOrCallback, maybeCallback!];
+    return new Promise((resolve, reject) => {
+      const request: LockRequest = { callback, resolve, reject };
+      if (options.steal) {
+        const holder = this.#held.get(name);
+        if (holder) holder.reject(abortError('The lock was stolen.'));
+        this.steals++;
+        this.#grant(name, request);
+        return;
+      }
+      const signal = options.signal;
+      if (signal?.aborted) return reject(abortError('Aborted.'));
+      const queue = this.#queues.get(name) ?? [];
+      this.#queues.set(name, queue);
+      queue.push(request);
+      signal?.addEventListener('abort', () => {
+        const at = queue.indexOf(request);
+        if (at < 0) return; // already granted
+        queue.splice(at, 1);
+        reject(abortError('Aborted.'));
+      });
+      if (!this.#held.has(name)) this.#next(name);
+    });
+  }
+
+  /** Whether someone holds `name`. */
+  isHeld(name: string): boolean {
+    return this.#held.has(name);
+  }
+
+  #next(name: string): void {
+    const request = this.#queues.get(name)?.shift();
+    if (request) this.#grant(name, request);
+  }
+
+  #grant(name: string, request: LockRequest): void {
+    this.#held.set(name, request);
+    this.grants++;
+    const release = () => {
+      if (this.#held.get(name) !== request) return; // stolen: the thief holds it now
+      this.#held.delete(name);
+      setImmediate(() => {
+        if (!this.#held.has(name)) this.#next(name);
+      });
+    };
+    Promise.resolve()
+      .then(() => request.callback({ name, mode: 'exclusive' }))
+      .then(
+        (value) => {
+          release();
+          request.resolve(value);
+        },
+        (error: unknown) => {
+          release();
+          request.reject(error);
+        },
+      );
+  }
+}
+
+/**
+ * A `BroadcastChannel` whose messages reach every other channel of the same name in this
+ * process as a microtask: sooner than a released lock's next holder is granted (a later
+ * task), so the order "token broadcast, then lock handed on" is deterministic in tests.
+ */
+export class FakeBroadcastChannel {
+  static readonly #open = new Map<string, Set<FakeBroadcastChannel>>();
+  readonly name: string;
+  onmessage: ((event: MessageEvent) => void) | null = null;
+
+  constructor(name: string) {
+    this.name = name;
+    const peers = FakeBroadcastChannel.#open.get(name) ?? new Set();
+    FakeBroadcastChannel.#open.set(name, peers);
+    peers.add(this);
+  }
+
+  postMessage(data: unknown): void {
+    const copy = structuredClone(data);
+    for (const peer of FakeBroadcastChannel.#open.get(this.name) ?? []) {
+      if (peer !== this) queueMicrotask(() => peer.onmessage?.(new MessageEvent('message', { data: copy })));
+    }
+  }
+
+  close(): void {
+    FakeBroadcastChannel.#open.get(this.name)?.delete(this);
   }
 }
