@@ -202,5 +202,10 @@ through POST /__tollgate/calibrate, and stops it. Never enable TOLLGATE_CALIBRAT
 production: the endpoint lets anyone make the Worker hash at will (a denial-of-service risk). \
 If wrangler is missing it says so and measures natively only.
 
+Every run ends with a warning that no OWASP row fits the 10 ms CPU per request of the Workers \
+Free plan, citing the fastest row's time here: a login also parses the request, signs its \
+tokens and reads and writes KV within those 10 ms, on Cloudflare's CPUs rather than this machine's, so even a row \
+measured under 10 ms here leaves no margin. Deploy on the Paid plan.
+
 Exit codes: 0 a row fits; 1 no row fits the budget (the table is still printed), or --url \
 could not be measured; 2 the command line is wrong.";

@@ -254,13 +254,7 @@ fn print_report(timings: &[RowTiming], budget_ms: u32) -> Result<(), CliError> {
         .iter()
         .map(RowTiming::deciding_ms)
         .fold(f64::INFINITY, f64::min);
-    if fastest > FREE_PLAN_CPU_MS {
-        out.push_str(&format!(
-            "warning: no OWASP row fits the {FREE_PLAN_CPU_MS} ms CPU limit of the Workers Free \
-             plan (fastest here: {fastest:.1} ms {basis}); logins there will exceed it: deploy \
-             on the Paid plan\n"
-        ));
-    }
+    out.push_str(&free_plan_warning(fastest, basis));
     std::io::stdout()
         .write_all(out.as_bytes())
         .map_err(|e| CliError::io_on("writing to stdout", &e))?;
@@ -276,6 +270,32 @@ fn print_report(timings: &[RowTiming], budget_ms: u32) -> Result<(), CliError> {
         });
     }
     Ok(())
+}
+
+/// The Free-plan warning, printed on every run: a login hashes once at an OWASP row and also
+/// parses the request, signs its tokens and reads and writes KV, all inside the same 10 ms, on
+/// Cloudflare's hardware, not this machine's. Even where this machine's fastest row measures
+/// under 10 ms there is no margin to count on, so the warning never depends on the numbers;
+/// the numbers only make it concrete.
+fn free_plan_warning(fastest_ms: f64, basis: &str) -> String {
+    let (measured, outcome) = if fastest_ms > FREE_PLAN_CPU_MS {
+        (
+            format!("the fastest takes {fastest_ms:.1} ms here ({basis} timing) by itself"),
+            "will exceed it",
+        )
+    } else {
+        (
+            format!(
+                "the fastest takes {fastest_ms:.1} ms here ({basis} timing), leaving no room for \
+                 the rest of a login, and Cloudflare's CPUs are not this machine's"
+            ),
+            "can exceed it at any time",
+        )
+    };
+    format!(
+        "warning: no OWASP row fits the {FREE_PLAN_CPU_MS} ms CPU limit of the Workers Free plan \
+         ({measured}); logins there {outcome}: deploy on the Paid plan\n"
+    )
 }
 
 #[cfg(test)]
