@@ -1,7 +1,7 @@
 // `tollgate import` and `tollgate user add` against a real `wrangler dev`: bulk files loaded
 // with `wrangler kv bulk put` into the server's local KV, then used the way users would.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -96,6 +96,26 @@ test('the valid lines of a malformed file are imported and the rejected ones are
   }
   const dup = await login(server.url, 'Dup@example.com', 'pyca.bcrypt.2b-legacy-pw');
   assert.equal(dup.status, 401, 'both lines of a duplicated email were rejected');
+});
+
+test('with --existing from `wrangler kv key list`, a re-import refuses the emails that already have accounts', async () => {
+  // The listing an operator makes, from the KV the earlier bulk files were loaded into.
+  await server.stop();
+  const listing = kvUsers(server.persistDir, ['key', 'list', '--prefix', 'email:']);
+  await server.start();
+  const keys = join(dir, 'existing-keys.json');
+  writeFileSync(keys, listing);
+  const input = join(dir, 'again.jsonl');
+  writeFileSync(input, `${readFileSync(join(FIXTURES, 'legacy_users.jsonl'), 'utf8').trimEnd()}\n`
+    + `${JSON.stringify({ email: 'newcomer@example.com', password_hash: legacy[0].record.password_hash })}\n`);
+
+  const run = tollgate(['import', input, '--out', join(dir, 'again.json'), '--existing', keys]);
+  assert.equal(run.code, 0, run.stderr);
+  const refused = run.stderr.split('\n').filter((l) => l.startsWith('line '));
+  assert.equal(refused.length, legacy.length, run.stderr);
+  for (const line of refused) assert.match(line, /^line \d+: email_exists: ".+" already has an account/);
+  assert.match(run.stderr, /9 lines: 1 users to import, 8 lines rejected/);
+  assert.deepEqual(usersInBulk(readFileSync(join(dir, 'again.json'), 'utf8')).map((u) => u.email), ['newcomer@example.com']);
 });
 
 test('`tollgate user add --role admin` creates an admin who can list users; a plain user cannot', async () => {

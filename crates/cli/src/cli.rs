@@ -48,6 +48,11 @@ a trailing newline unless stdout is a terminal, because `wrangler secret put` wo
         /// Write nothing and exit 1 if any line is rejected.
         #[arg(long)]
         strict: bool,
+        /// The USERS namespace's keys, as `npx wrangler kv key list --binding USERS --remote
+        /// --prefix email:` prints them: lines whose email already has an account are rejected
+        /// (email_exists) instead of taking the address over.
+        #[arg(long, value_name = "KEYS_JSON")]
+        existing: Option<PathBuf>,
     },
 
     /// Create accounts.
@@ -113,7 +118,10 @@ The password is read from a prompt (asked twice) or from stdin, never from the c
 checked against the registration policy and hashed with argon2id. Load the file with
   npx wrangler kv bulk put --binding USERS --remote <file>
 Loading it for an email that already has an account points the email at the new account; \
-the old record stays in KV but can no longer be logged into.")]
+the old record stays in KV but can no longer be logged into. To be refused instead, pass \
+--existing with the namespace's key listing:
+  npx wrangler kv key list --binding USERS --remote --prefix email: > existing-keys.json
+  tollgate user add admin@example.com --role admin --existing existing-keys.json --out admin.json")]
     Add {
         /// The email the user logs in with.
         email: String,
@@ -123,6 +131,10 @@ the old record stays in KV but can no longer be logged into.")]
         /// Where to write the bulk file (created 0600; `-` or omitted: stdout, unless a terminal).
         #[arg(long, value_name = "BULK_JSON")]
         out: Option<PathBuf>,
+        /// The USERS namespace's keys (`wrangler kv key list`): refuse an email that already
+        /// has an account (exit 1, email_exists) instead of taking the address over.
+        #[arg(long, value_name = "KEYS_JSON")]
+        existing: Option<PathBuf>,
         /// The cost to hash at.
         #[command(flatten)]
         argon2: Argon2Args,
@@ -178,13 +190,23 @@ lines share an email, all of them are rejected, each naming the others: decide w
 keeps the address, then import it again.
   - Rejected: invalid JSON or UTF-8, a missing or non-string email/password_hash, an invalid \
 email, an unknown or malformed hash, a hash whose cost exceeds what a login may spend (bcrypt \
-cost > 15, argon2 m > 262144 KiB, t > 10, p > 16), an unknown role, a duplicate email. Each \
-rejected line is reported on stderr with its number and reason, then a summary by reason.
+cost > 15, argon2 m > 262144 KiB, t > 10, p > 16), an unknown role, a duplicate email, an \
+email that already has an account (with --existing, see below). Each rejected line is reported on stderr with its number and reason, then a summary by reason.
 
 Output: a JSON array of {\"key\",\"value\",\"metadata\"} entries, per user `user:<id>` (the \
 record, with its listing summary as metadata) then `email:<email>` (the user's id). Load it \
 with `npx wrangler kv bulk put --binding USERS --remote <file>`. Every run draws new ids, so \
 import each export once.
+
+Accounts already in KV: `wrangler kv bulk put` overwrites, and KV cannot refuse a key that \
+exists. A line whose email already has an account in the namespace would point the address \
+at the new record: the existing account stays in KV but nobody can log into it any more, \
+and its owner's password stops working. Nothing in the export shows this, so pass the \
+namespace's email index and such lines are rejected (email_exists) like any other bad line:
+  npx wrangler kv key list --binding USERS --remote --prefix email: > existing-keys.json
+  tollgate import users.jsonl --existing existing-keys.json --out bulk.json
+(`wrangler kv key list --local` returns at most 1000 keys; --remote lists them all.) \
+Without --existing the run ends with a note that nothing was checked.
 
 Exit codes: 0 the bulk file was written, even if some lines were rejected (they are listed \
 as warnings), so `tollgate import ... && wrangler kv bulk put ...` loads what could be \

@@ -49,6 +49,11 @@ pub enum CliError {
     },
     /// When `verify` finds the password does not match the hash.
     PasswordMismatch,
+    /// When `user add` is given an email that the `--existing` listing says has an account.
+    EmailExists {
+        /// The normalised email.
+        email: String,
+    },
     /// When hashing failed (argon2 could not allocate its memory, for example).
     Hashing {
         /// The core's description.
@@ -73,6 +78,7 @@ impl CliError {
             CliError::ImportRejected { .. } => "import_rejected",
             CliError::PasswordInput { .. } => "password_input",
             CliError::PasswordMismatch => "password_mismatch",
+            CliError::EmailExists { .. } => "email_exists",
             CliError::Hashing { .. } => "hashing_failed",
             CliError::Calibration { .. } => "calibration_failed",
         }
@@ -95,6 +101,10 @@ impl CliError {
             | CliError::ImportRejected { hint, .. } => Some(hint),
             CliError::TerminalOutput => Some(
                 "pass --out <file> (it is created with mode 0600), or redirect stdout to a file",
+            ),
+            CliError::EmailExists { .. } => Some(
+                "loading it would point the address at a new account and lock the existing one \
+                 out; choose another email, or change the existing account instead",
             ),
             CliError::Io { .. } | CliError::PasswordMismatch | CliError::Hashing { .. } => None,
         }
@@ -138,6 +148,10 @@ impl fmt::Display for CliError {
                 f.write_str("refusing to print password hashes to a terminal")
             }
             CliError::PasswordMismatch => f.write_str("the password does not match the hash"),
+            CliError::EmailExists { email } => write!(
+                f,
+                "{email} already has an account (it is in the --existing listing); nothing was written"
+            ),
         }
     }
 }

@@ -16,6 +16,10 @@
 //! - Emails are compared after [`normalize_email`]. When two or more lines share one, all of
 //!   them are rejected, each naming the others: which account should own the address (and
 //!   whose password should open it) is the operator's call, not a silent first-wins.
+//! - With `--existing <keys.json>` (a `wrangler kv key list` of the `USERS` namespace), a line
+//!   whose email already has an account is rejected: loading it would re-point the address at
+//!   the new record and lock the existing account out (see [`crate::existing`]). Without it
+//!   nothing here can know, and a note on stderr says so.
 //! - Without `--strict`, rejected lines are reported and the valid ones are written; the exit
 //!   code is 0 when the bulk file was written, so `import && wrangler kv bulk put` loads what
 //!   could be imported. `--strict` writes nothing and exits 1 if any line is rejected. A run
@@ -35,6 +39,7 @@ use tollgate_core::store::UserRecord;
 
 use crate::bulk::{new_user_record, now, write_bulk};
 use crate::error::CliError;
+use crate::existing::{ExistingEmails, LIST_COMMAND};
 use crate::os_random::OsRandom;
 use crate::output::Output;
 
@@ -74,6 +79,8 @@ pub enum Rejection {
         /// The other lines with it.
         other_lines: Vec<usize>,
     },
+    /// When the normalised email already has an account, per the `--existing` listing.
+    EmailExists(String),
 }
 
 impl Rejection {
@@ -89,6 +96,7 @@ impl Rejection {
             Rejection::PasswordHash(..) => "invalid_password_hash",
             Rejection::InvalidRole(_) => "invalid_role",
             Rejection::DuplicateEmail { .. } => "duplicate_email",
+            Rejection::EmailExists(_) => "email_exists",
         }
     }
 
@@ -152,6 +160,11 @@ impl Rejection {
                     .map(|l| l.to_string())
                     .collect::<Vec<_>>()
                     .join(", ")
+            ),
+            Rejection::EmailExists(email) => format!(
+                "{} already has an account (it is in the --existing listing); loading this line \
+                 would point the address at a new account and lock the existing one out",
+                echo(email)
             ),
         }
     }
@@ -360,6 +373,24 @@ impl ImportCheck {
         self.rejected.sort_by_key(|(line, _)| *line);
     }
 
+    /// Moves every accepted line whose email already has an account to `rejected`.
+    pub fn reject_existing(&mut self, existing: &ExistingEmails) {
+        let accepted = std::mem::take(&mut self.accepted);
+        let (taken, free): (Vec<_>, Vec<_>) = accepted
+            .into_iter()
+            .partition(|(_, valid)| existing.contains(&valid.email));
+        self.accepted = free;
+        if taken.is_empty() {
+            return;
+        }
+        self.rejected.extend(
+            taken
+                .into_iter()
+                .map(|(line, valid)| (line, Rejection::EmailExists(valid.email))),
+        );
+        self.rejected.sort_by_key(|(line, _)| *line);
+    }
+
     /// Rejected-line counts per [`Rejection::reason`], most frequent first.
     pub fn rejected_by_reason(&self) -> Vec<(String, usize)> {
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
@@ -386,14 +417,43 @@ impl ImportCheck {
 /// Runs `tollgate import`.
 ///
 /// # Errors
-/// [`CliError::Io`] when the input cannot be read or the output written;
+/// [`CliError::Io`] when the input, the `--existing` listing or the output cannot be read or
+/// written; [`CliError::InvalidArgument`] when the `--existing` file is not a key listing;
 /// [`CliError::ImportRejected`] with `strict` and any rejected line, or when nothing could be
 /// imported; [`CliError::TerminalOutput`] when the bulk file would go to a terminal.
-pub fn run(input: &Path, out: Option<&Path>, strict: bool) -> Result<(), CliError> {
+pub fn run(
+    input: &Path,
+    out: Option<&Path>,
+    strict: bool,
+    existing: Option<&Path>,
+) -> Result<(), CliError> {
     // Checked before reading, so a forgotten --out fails at once rather than after the work.
     let output = Output::open(out)?;
-    let check = read_input(input)?;
+    let existing = existing
+        .map(|path| ExistingEmails::read(path).map(|emails| (path, emails)))
+        .transpose()?;
+    let mut check = read_input(input)?;
+    if let Some((_, emails)) = &existing {
+        check.reject_existing(emails);
+    }
     report(&check);
+    match &existing {
+        Some((path, emails)) => {
+            eprintln!(
+                "checked against {} existing accounts listed in {}",
+                emails.len(),
+                path.display()
+            );
+            if let Some(warning) = emails.truncation_warning() {
+                eprintln!("{warning}");
+            }
+        }
+        None => eprintln!(
+            "note: not checked against accounts already in KV: loading an email that has one \
+             points it at the new record and locks the old account out. To refuse those lines, \
+             pass --existing <keys.json> made with `{LIST_COMMAND}`"
+        ),
+    }
 
     if strict && !check.rejected.is_empty() {
         return Err(CliError::ImportRejected {

@@ -9,6 +9,7 @@ mod bulk;
 mod calibrate;
 mod cli;
 mod error;
+mod existing;
 mod hash_check;
 mod import;
 mod keygen;
@@ -41,16 +42,28 @@ fn main() -> ExitCode {
 fn run(command: Command) -> Result<(), CliError> {
     match command {
         Command::Keygen { ed25519 } => keygen::run(ed25519),
-        Command::Import { input, out, strict } => import::run(&input, out.as_deref(), strict),
+        Command::Import {
+            input,
+            out,
+            strict,
+            existing,
+        } => import::run(&input, out.as_deref(), strict, existing.as_deref()),
         Command::User {
             command:
                 UserCommand::Add {
                     email,
                     role,
                     out,
+                    existing,
                     argon2,
                 },
-        } => user_add::run(&email, &role, argon2.params()?, out.as_deref()),
+        } => user_add::run(
+            &email,
+            &role,
+            argon2.params()?,
+            out.as_deref(),
+            existing.as_deref(),
+        ),
         Command::Calibrate {
             budget_ms,
             native_only,

@@ -9,15 +9,18 @@ use tollgate_core::roles::Roles;
 
 use crate::bulk::{new_user_record, now, write_bulk};
 use crate::error::{CliError, core_message};
+use crate::existing::ExistingEmails;
 use crate::os_random::OsRandom;
 use crate::output::Output;
 use crate::password_input::{Confirm, read_password};
 
-/// Runs `tollgate user add`: checks the email and role, reads and policy-checks the password,
-/// hashes it with argon2id at `params` and writes the user's two bulk entries.
+/// Runs `tollgate user add`: checks the email and role (and, with `existing`, that the email
+/// has no account yet), reads and policy-checks the password, hashes it with argon2id at
+/// `params` and writes the user's two bulk entries.
 ///
 /// # Errors
-/// [`CliError::InvalidArgument`] for a bad email or unknown role; [`CliError::PasswordInput`]
+/// [`CliError::InvalidArgument`] for a bad email or unknown role, or an `existing` file that
+/// is not a key listing; [`CliError::EmailExists`] when the listing has the email; [`CliError::PasswordInput`]
 /// when the password cannot be read or fails the policy; [`CliError::TerminalOutput`] or
 /// [`CliError::Io`] for the output; [`CliError::Hashing`] if argon2 fails.
 pub fn run(
@@ -25,6 +28,7 @@ pub fn run(
     role: &str,
     params: Argon2Params,
     out: Option<&Path>,
+    existing: Option<&Path>,
 ) -> Result<(), CliError> {
     let email = normalize_email(email).map_err(|_| {
         CliError::invalid_argument(
@@ -40,6 +44,12 @@ pub fn run(
             format!("use one of: {}", known.join(", ")),
         )
     })?;
+    // Before the password is asked for: a refusal must not come after the typing.
+    if let Some(path) = existing
+        && ExistingEmails::read(path)?.contains(&email)
+    {
+        return Err(CliError::EmailExists { email });
+    }
     let mut output = Output::open(out)?;
     let password = read_password(Confirm::Twice)?;
     check_policy(&password).map_err(|e| CliError::PasswordInput {

@@ -275,6 +275,196 @@ fn strict_writes_nothing_and_exits_1_when_a_line_is_rejected() {
     assert!(out.exists());
 }
 
+/// A `wrangler kv key list --binding USERS` output naming these keys, as wrangler prints it.
+fn key_listing(dir: &std::path::Path, names: &[&str]) -> std::path::PathBuf {
+    let keys: Vec<Value> = names
+        .iter()
+        .map(|name| match name.strip_prefix("user:") {
+            Some(id) => serde_json::json!({"name": name, "metadata": {"id": id, "role": "user"}}),
+            None => serde_json::json!({"name": name}),
+        })
+        .collect();
+    let path = dir.join("existing-keys.json");
+    fs::write(&path, serde_json::to_string_pretty(&keys).unwrap()).unwrap();
+    path
+}
+
+#[test]
+fn existing_accounts_in_the_listing_are_rejected_instead_of_taken_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bulk.json");
+    // Two fixture users already have accounts (one listed with its domain as KV stores it,
+    // lower-cased), plus keys of other kinds that are not emails.
+    let existing = key_listing(
+        dir.path(),
+        &[
+            "email:passlib.bcrypt.2a@example.com",
+            "email:pyca.bcrypt.2b@example.com",
+            "email:someone.else@example.com",
+            "user:4b0a0000-0000-4000-8000-000000000000",
+        ],
+    );
+    let input = fixture("legacy_users.jsonl");
+    let run = tollgate(
+        &[
+            "import",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--existing",
+            existing.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let rejected: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("line "))
+        .collect();
+    assert_eq!(rejected.len(), 2, "{}", run.stderr);
+    for line in &rejected {
+        assert!(line.contains(": email_exists: "), "{line}");
+        assert!(
+            line.contains("already has an account (it is in the --existing listing)"),
+            "{line}"
+        );
+        assert!(line.contains("lock the existing one out"), "{line}");
+    }
+    assert!(rejected[0].contains("\"passlib.bcrypt.2a@example.com\""));
+    assert!(
+        run.stderr
+            .contains("8 lines: 6 users to import, 2 lines rejected"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("       2  email_exists"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("checked against 3 existing accounts listed in"),
+        "{}",
+        run.stderr
+    );
+    let users = users_in(&fs::read_to_string(&out).unwrap());
+    assert_eq!(users.len(), 6);
+    assert!(!users.contains_key("passlib.bcrypt.2a@example.com"));
+    assert!(!users.contains_key("pyca.bcrypt.2b@example.com"));
+
+    // --strict makes a collision fatal like any other rejected line.
+    fs::remove_file(&out).unwrap();
+    let strict = tollgate(
+        &[
+            "import",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--existing",
+            existing.to_str().unwrap(),
+            "--strict",
+        ],
+        "",
+    );
+    assert_eq!(strict.code, 1, "{}", strict.stderr);
+    assert!(!out.exists());
+}
+
+#[test]
+fn import_help_warns_that_an_existing_email_is_taken_over_and_says_how_to_prevent_it() {
+    let help = tollgate(&["import", "--help"], "").stdout;
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    for needed in [
+        "A line whose email already has an account in the namespace would point the address at the new record",
+        "nobody can log into it any more",
+        "npx wrangler kv key list --binding USERS --remote --prefix email: > existing-keys.json",
+        "tollgate import users.jsonl --existing existing-keys.json --out bulk.json",
+    ] {
+        assert!(help.contains(needed), "{needed:?} missing from:\n{help}");
+    }
+}
+
+#[test]
+fn without_existing_the_run_says_accounts_in_kv_were_not_checked() {
+    let lines = "{\"email\":\"a@b.io\",\"password_hash\":\"$2b$10$oIlDkrAhXqG/3F7T/PYPvez9Xk0YV6M/kG/xMYDEF5lvfd8xQ2cbW\"}\n";
+    let run = tollgate(&["import", "-", "--out", "-"], lines);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("note: not checked against accounts already in KV"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("--existing <keys.json> made with `npx wrangler kv key list --binding USERS --remote --prefix email: > existing-keys.json`"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_existing_file_that_is_not_an_email_key_listing_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = "{\"email\":\"a@b.io\",\"password_hash\":\"$2b$10$oIlDkrAhXqG/3F7T/PYPvez9Xk0YV6M/kG/xMYDEF5lvfd8xQ2cbW\"}\n";
+    let not_json = dir.path().join("not.json");
+    fs::write(&not_json, "email:a@b.io\n").unwrap();
+    let only_users = key_listing(dir.path(), &["user:4b0a0000-0000-4000-8000-000000000000"]);
+    for (file, error) in [
+        (
+            not_json.as_path(),
+            "not the JSON array of keys that `wrangler kv key list` prints",
+        ),
+        (
+            only_users.as_path(),
+            "1 keys listed, none of them an email: key",
+        ),
+    ] {
+        let run = tollgate(
+            &[
+                "import",
+                "-",
+                "--out",
+                "-",
+                "--existing",
+                file.to_str().unwrap(),
+            ],
+            lines,
+        );
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(
+            run.stderr
+                .starts_with("error[invalid_argument]: --existing "),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stderr.contains(error), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("hint: ") && run.stderr.contains("wrangler kv key list"),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stdout.is_empty());
+    }
+    // An empty namespace lists nothing: nothing collides.
+    let empty = key_listing(dir.path(), &[]);
+    let run = tollgate(
+        &[
+            "import",
+            "-",
+            "--out",
+            "-",
+            "--existing",
+            empty.to_str().unwrap(),
+        ],
+        lines,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(users_in(&run.stdout).len(), 1);
+}
+
 #[test]
 fn reads_stdin_and_writes_stdout_when_asked() {
     let lines = "{\"email\":\"a@b.io\",\"password_hash\":\"$2b$10$oIlDkrAhXqG/3F7T/PYPvez9Xk0YV6M/kG/xMYDEF5lvfd8xQ2cbW\"}\n";

@@ -151,6 +151,56 @@ fn user_add_refuses_bad_input_with_the_right_exit_code() {
 }
 
 #[test]
+fn user_add_refuses_an_email_the_existing_listing_has_before_asking_for_a_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let listing = dir.path().join("keys.json");
+    std::fs::write(
+        &listing,
+        r#"[{"name": "email:root@example.com"}, {"name": "user:4b0a0000-0000-4000-8000-000000000000"}]"#,
+    )
+    .unwrap();
+    let out = dir.path().join("admin.json");
+    let args = |email: &'static str| {
+        [
+            "user",
+            "add",
+            email,
+            "--role",
+            "admin",
+            "--existing",
+            listing.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .map(String::from)
+    };
+    let taken = args("root@EXAMPLE.com");
+    let taken: Vec<&str> = taken.iter().map(String::as_str).collect();
+    // No password on stdin: it must fail on the email, never get as far as reading one.
+    let run = tollgate(&taken, "");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with(
+            "error[email_exists]: root@example.com already has an account (it is in the --existing listing); nothing was written"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("lock the existing one out"),
+        "{}",
+        run.stderr
+    );
+    assert!(!out.exists());
+
+    let free = args("second.admin@example.com");
+    let free: Vec<&str> = free.iter().map(String::as_str).collect();
+    let run = tollgate(&free, &format!("{PASSWORD}\n"));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(out.exists());
+}
+
+#[test]
 fn hash_then_verify_round_trips_and_a_wrong_password_exits_1() {
     let hashed = tollgate(&["hash"], &format!("{PASSWORD}\n"));
     assert_eq!(hashed.code, 0, "{}", hashed.stderr);
