@@ -201,7 +201,10 @@ impl ClockSkew {
         if !self.known {
             return 0;
         }
-        self.low_ms + (self.high_ms - self.low_ms) / 2
+        // The range comes from JavaScript numbers (through the browser client), so its width
+        // can exceed i64: half of it always fits, and low + half lies within [low, high].
+        let half = (self.high_ms as i128 - self.low_ms as i128) / 2;
+        self.low_ms + half as i64
     }
 
     /// The lower end of the offset range (zero before any sample).
@@ -410,6 +413,31 @@ mod tests {
         assert!(!skew.is_known());
         skew.observe_range(5, 4);
         assert!(!skew.is_known());
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn extreme_ranges_give_their_midpoint_without_overflowing() {
+        // The browser client passes JavaScript numbers straight through: any i64 can arrive.
+        for (low, high, want) in [
+            (i64::MIN, i64::MAX, -1), // width 2^64 - 1: half of it rounds toward `low`
+            (i64::MIN, i64::MIN, i64::MIN),
+            (i64::MAX, i64::MAX, i64::MAX),
+            (i64::MIN, 0, i64::MIN / 2),
+            (-1, i64::MAX, i64::MAX / 2),
+            (i64::MAX - 1, i64::MAX, i64::MAX - 1),
+        ] {
+            let mut skew = ClockSkew::new();
+            skew.observe_range(low, high);
+            assert_eq!(skew.offset_ms(), want, "[{low}, {high}]");
+            assert!((low..=high).contains(&skew.offset_ms()));
+            // Everything downstream of the offset saturates too.
+            let _ = skew.server_now(i64::MAX);
+            let _ = skew.server_now(i64::MIN);
+        }
+        let mut skew = ClockSkew::new();
+        skew.observe(i64::MAX, i64::MAX, i64::MIN, i64::MAX);
+        assert!(skew.is_known());
+        let _ = skew.offset_ms();
     }
 
     #[wasm_bindgen_test(unsupported = test)]
