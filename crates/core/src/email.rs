@@ -26,11 +26,16 @@ pub const MAX_LABEL_BYTES: usize = 63;
 /// top-level label. Quoted local parts and address literals (`[192.0.2.1]`) are refused:
 /// no sign-up form needs them, and each is a source of confusion.
 ///
+/// Both the address as typed (trimmed) and its normalised form must fit in
+/// [`MAX_EMAIL_BYTES`]: lower-casing can lengthen a domain (`Ⱥ`, 2 bytes, becomes `ⱥ`, 3
+/// bytes), and the normalised form is what gets stored and used as a key.
+///
 /// # Errors
 /// [`Error::Validation`] with field `email` and code [`ErrorCode::InvalidEmail`].
 pub fn normalize_email(input: &str) -> Result<String, Error> {
     let invalid = || Error::field("email", ErrorCode::InvalidEmail);
     let trimmed = input.trim();
+    // Checked before any work too, so a megabyte of input is refused without lower-casing it.
     if trimmed.is_empty() || trimmed.len() > MAX_EMAIL_BYTES {
         return Err(invalid());
     }
@@ -39,7 +44,7 @@ pub fn normalize_email(input: &str) -> Result<String, Error> {
         return Err(invalid());
     }
     let domain = domain.to_lowercase();
-    if !is_domain(&domain) {
+    if local.len() + 1 + domain.len() > MAX_EMAIL_BYTES || !is_domain(&domain) {
         return Err(invalid());
     }
     let mut out = String::with_capacity(local.len() + 1 + domain.len());
@@ -154,6 +159,38 @@ mod tests {
                 "{input:?}"
             );
         }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn the_length_limit_applies_after_lowercasing_the_domain() {
+        // U+023A 'Ⱥ' (2 bytes in UTF-8) lower-cases to U+2C65 'ⱥ' (3 bytes).
+        assert_eq!(
+            ("Ⱥ".len(), "Ⱥ".to_lowercase(), "ⱥ".len()),
+            (2, "ⱥ".into(), 3)
+        );
+        // A 64-byte local part and labels of at most 63 bytes; two 'Ⱥ' labels grow by 2 bytes.
+        let address = |c_label: usize| {
+            alloc::format!(
+                "{}@{}.{}.{}.Ⱥ.Ⱥ.com",
+                "l".repeat(64),
+                "a".repeat(63),
+                "b".repeat(63),
+                "c".repeat(c_label)
+            )
+        };
+        // 252 bytes as typed, 254 normalised: exactly the limit.
+        let fits = address(49);
+        assert_eq!(fits.len(), 252);
+        assert_eq!(normalize_email(&fits).map(|e| e.len()), Ok(254));
+        // 253 bytes as typed, under the limit, but 255 normalised.
+        let grows_past = address(50);
+        assert_eq!(grows_past.len(), 253);
+        assert_eq!(
+            normalize_email(&grows_past),
+            Err(Error::field("email", ErrorCode::InvalidEmail))
+        );
+        // Its lower-case spelling (255 bytes as typed) is refused too: one limit, one identity.
+        assert!(normalize_email(&grows_past.to_lowercase()).is_err());
     }
 
     #[wasm_bindgen_test(unsupported = test)]
