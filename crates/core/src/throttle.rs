@@ -135,6 +135,32 @@ mod tests {
     }
 
     #[wasm_bindgen_test(unsupported = test)]
+    fn defaults_are_5_per_account_and_20_per_address_per_15_minutes() {
+        assert_eq!(
+            ThrottlePolicy::ACCOUNT,
+            ThrottlePolicy {
+                max_failures: 5,
+                window_s: 900,
+            }
+        );
+        assert_eq!(
+            ThrottlePolicy::ADDRESS,
+            ThrottlePolicy {
+                max_failures: 20,
+                window_s: 900,
+            }
+        );
+        assert_eq!(
+            (
+                DEFAULT_MAX_FAILURES_PER_ACCOUNT,
+                DEFAULT_MAX_FAILURES_PER_ADDRESS,
+                DEFAULT_WINDOW_S
+            ),
+            (5, 20, 900)
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
     fn allows_until_the_limit_then_refuses_with_retry_after() {
         let state = fail_at(&[1000, 1001, 1002, 1003]);
         assert_eq!(state.admit(POLICY, 1004), Admission::Allowed);
