@@ -9,6 +9,9 @@
 //! over those traits. That is what lets
 //! the Cloudflare Worker, the browser client and the CLI share this code without drifting.
 //!
+//! `#![no_std]` makes the first two compile-time facts: clocks, I/O and the OS RNG are only
+//! reachable through `std`, which this crate does not link (its dependencies may).
+//!
 //! It never panics on input either: every failure is an [`Error`] with a stable
 //! [`ErrorCode`] that the Worker puts in its JSON and the TypeScript client sees unchanged.
 //!
@@ -17,6 +20,10 @@
 //!   verification, refresh-token families, storage traits and the auth flows. The browser
 //!   client turns it off and keeps only claims, expiry arithmetic and error codes.
 
+// No std: the compiler, not a convention, keeps clocks, files, sockets, threads and the OS
+// RNG out of this crate (they live in std, not in core or alloc). Dependencies may use std;
+// this crate's own code cannot. Unit tests run under the std test harness.
+#![cfg_attr(not(test), no_std)]
 // Unit tests may unwrap (a panic is how a test fails); the library itself may not.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 

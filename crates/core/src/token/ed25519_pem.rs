@@ -7,6 +7,8 @@
 //! (other algorithms, attributes, BER variants) and keeps a general DER/PKCS#8 stack, some 25 KB
 //! of code, out of the Worker.
 
+use alloc::string::String;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 

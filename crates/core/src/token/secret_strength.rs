@@ -181,7 +181,7 @@ fn estimated_bits(s: &[u8]) -> f64 {
         .filter(|&&c| c > 0)
         .map(|&c| {
             let p = f64::from(c) / n;
-            -p * p.log2()
+            -p * libm::log2(p)
         })
         .sum();
     per_byte * n
