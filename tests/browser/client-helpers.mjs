@@ -40,10 +40,13 @@ export async function loginOnDemo(page, email) {
   await page.waitForSelector('#status[data-state="signed-in"]');
 }
 
-/** Every request and response of `page`, for assertions about what went over the wire. */
+/**
+ * Every request and response of `page`, for assertions about what went over the wire; each
+ * request with the time (`Date.now()` in the test process) it was sent.
+ */
 export function watchNetwork(page) {
   const seen = { requests: [], responses: [] };
-  page.on('request', (r) => seen.requests.push({ method: r.method(), path: new URL(r.url()).pathname }));
+  page.on('request', (r) => seen.requests.push({ method: r.method(), path: new URL(r.url()).pathname, at: Date.now() }));
   page.on('response', (r) => seen.responses.push({ path: new URL(r.url()).pathname, status: r.status() }));
   return seen;
 }

@@ -48,7 +48,13 @@ test('one tab calls a protected route for four token lifetimes: no 401, one logi
   await context.close();
 });
 
-test('two, then five tabs share one session: nobody is signed out and no reuse is logged', async () => {
+// How often one tab refreshes a TTL_SECONDS token at most: at half-life (tokens under a
+// minute), less up to 1 s because `iat` is whole seconds (a token can arrive 0.99 s old), less
+// up to 10 % of the lifetime of jitter. For 4 s tokens: every 0.6 s at the very most, about
+// every 1.3 s on average.
+const MIN_REFRESH_INTERVAL_MS = (TTL_SECONDS * 1000) / 2 - 1000 - TTL_SECONDS * 100;
+
+test('two, then five tabs share one session: nobody is signed out, no reuse is logged, and they refresh about as often as one tab', async () => {
   const email = await registerAccount(server.url);
   const context = await browser.newContext();
   const first = await openDemo(context, server.url);
@@ -62,12 +68,33 @@ test('two, then five tabs share one session: nobody is signed out and no reuse i
       tabs.push(tab);
     }
   };
-  for (const n of [2, 5]) {
+  // Refresh requests of every tab between two moments (a new tab's resume is not counted:
+  // openDemo starts watching after it).
+  const refreshesBetween = (from, to) =>
+    tabs.flatMap((t) => t.watch.requests).filter((r) => r.path === '/auth/refresh' && r.at >= from && r.at <= to).length;
+  const phases = [];
+  for (const n of [1, 2, 5]) {
     await grow(n);
+    const from = Date.now();
     const results = await Promise.all(tabs.map((t) => callMeRepeatedly(t.page, 3 * TTL_SECONDS * 1000, 400)));
+    const to = Date.now();
     for (const [i, statuses] of results.entries()) {
       assert.deepEqual([...new Set(statuses)], [200], `tab ${i} of ${n}`);
     }
+    phases.push({ tabs: n, ms: to - from, refreshes: refreshesBetween(from, to) });
+  }
+  console.log(`# refreshes per phase: ${phases.map((p) => `${p.tabs} tab(s) ${p.refreshes} in ${p.ms} ms`).join('; ')}`);
+  // One tab alone refreshes no more often than its schedule allows...
+  const [alone, ...shared] = phases;
+  assert.ok(alone.refreshes >= 3, `one tab refreshed only ${alone.refreshes} times in three lifetimes`);
+  assert.ok(alone.refreshes <= alone.ms / MIN_REFRESH_INTERVAL_MS + 2, `one tab: ${alone.refreshes} refreshes in ${alone.ms} ms`);
+  // ...and several tabs together about as often as that one tab did: one refreshes and hands
+  // its token to the others (tabs refreshing on their own would be n times as many).
+  const perMsAlone = alone.refreshes / alone.ms;
+  for (const phase of shared) {
+    const bound = 1.5 * perMsAlone * phase.ms + 2;
+    assert.ok(phase.refreshes <= bound,
+      `${phase.tabs} tabs made ${phase.refreshes} refreshes in ${phase.ms} ms; one tab made ${alone.refreshes} in ${alone.ms} ms (bound ${bound.toFixed(1)})`);
   }
   for (const [i, tab] of tabs.entries()) {
     const events = await demoEvents(tab.page);
@@ -78,8 +105,6 @@ test('two, then five tabs share one session: nobody is signed out and no reuse i
   }
   assert.equal(tabs.flatMap((t) => t.watch.requests).filter((r) => r.path === '/auth/login').length, 1);
   assertRefreshesLoggedWithoutReuse();
-  const refreshes = tabs.flatMap((t) => t.watch.requests).filter((r) => r.path === '/auth/refresh').length;
-  console.log(`# ${refreshes} refresh requests across ${tabs.length} tabs`);
   await context.close();
 });
 

@@ -1,7 +1,7 @@
 //! Randomness as the core sees it: bytes the host supplies.
 //!
 //! The Worker and browser fill them from `crypto.getRandomValues`, native hosts from the OS;
-//! tests use [`SeededRandom`] so that every generated id and salt is reproducible.
+//! tests use `SeededRandom` so that every generated id and salt is reproducible.
 
 /// A source of cryptographically secure random bytes, implemented by each host.
 pub trait Random {
@@ -26,9 +26,16 @@ impl<R: Random + ?Sized> Random for &mut R {
 }
 
 /// A deterministic generator (SplitMix64) for tests. **Not** secure: never use it to serve.
+///
+/// Only in builds that cannot be production: this crate's tests, the `test-support` feature
+/// (for other crates' tests and benchmarks), and, until every crate whose tests use it enables
+/// that feature, builds with debug assertions. Release builds, which is every artifact served
+/// or installed, do not have it.
+#[cfg(any(test, feature = "test-support", debug_assertions))]
 #[derive(Clone, Debug)]
 pub struct SeededRandom(u64);
 
+#[cfg(any(test, feature = "test-support", debug_assertions))]
 impl SeededRandom {
     /// A generator whose output is fully determined by `seed`.
     pub fn new(seed: u64) -> SeededRandom {
@@ -36,6 +43,7 @@ impl SeededRandom {
     }
 }
 
+#[cfg(any(test, feature = "test-support", debug_assertions))]
 impl Random for SeededRandom {
     fn fill(&mut self, dest: &mut [u8]) {
         for chunk in dest.chunks_mut(8) {

@@ -1,5 +1,7 @@
 //! The auth flows end to end over the in-memory store: behaviour, storage-operation budgets,
 //! and what is left behind when a storage call fails or times out.
+// Everything tested here sits behind the default `server` feature.
+#![cfg(feature = "server")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::future::Future;

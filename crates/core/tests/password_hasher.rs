@@ -1,4 +1,6 @@
 //! Hashing new passwords, verifying them, deciding when to re-hash, and configuring the cost.
+// Everything tested here sits behind the default `server` feature.
+#![cfg(feature = "server")]
 
 #![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
 

@@ -1,5 +1,7 @@
 //! The registration and password-change policy: length in characters, size in bytes, and the
 //! common-password list. No composition rules.
+// Everything tested here sits behind the default `server` feature.
+#![cfg(feature = "server")]
 
 use tollgate_core::password::check_policy;
 use tollgate_core::{Error, ErrorCode, FieldError};

@@ -1,5 +1,7 @@
 //! Stored hashes are untrusted input: what `inspect_stored_hash` reports for good ones, and
 //! that every bad one is refused with the right reason before any hashing.
+// Everything tested here sits behind the default `server` feature.
+#![cfg(feature = "server")]
 
 #![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
 

@@ -1,4 +1,6 @@
 //! The refresh-token rotation decision as a state machine, with a fixed clock.
+// Everything tested here sits behind the default `server` feature.
+#![cfg(feature = "server")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use tollgate_core::RefreshRejection;

@@ -56,7 +56,8 @@ impl KeySet {
         Ok(KeySet::hs256_unchecked(secret.as_bytes()))
     }
 
-    /// HS256 from raw secret bytes with no strength check (see [`super::dangerous`]).
+    /// HS256 from raw secret bytes with no strength check (for `token::dangerous`, behind the
+    /// `test-support` feature).
     pub(crate) fn hs256_unchecked(secret: &[u8]) -> KeySet {
         KeySet::new(SigningKey::hs256(secret), hs256_kid(secret))
     }

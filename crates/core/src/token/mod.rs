@@ -4,8 +4,9 @@
 //!   [`AccessClaims`] or `Error::InvalidToken` with a precise, log-only reason.
 //! - [`KeySet`] holds the signing key (HS256 from `JWT_SECRET`, or Ed25519 from
 //!   `JWT_PRIVATE_KEY`) and verify-only previous Ed25519 keys, and renders the public JWKS.
-//! - [`jws`] is the signature-level layer the test vectors drive; [`dangerous`] builds keys
-//!   without Tollgate's checks, for those vectors only.
+//! - [`jws`] is the signature-level layer the test vectors drive; `dangerous` builds keys
+//!   without Tollgate's checks, for those vectors only, and exists only with the
+//!   `test-support` feature, so no production build can reach it.
 //!
 //! The algorithm always comes from the key, never from the token: a header may only agree.
 //! Signing and signature checks go through `jsonwebtoken`'s provider interface with a pure-Rust
@@ -15,6 +16,8 @@
 //! access token must not (duplicate keys, any `typ`, string dates).
 
 mod claims;
+// Keys without strength checks: for published test vectors, never for serving.
+#[cfg(feature = "test-support")]
 pub mod dangerous;
 mod ed25519_pem;
 mod header;
