@@ -2,7 +2,6 @@
 //! that every bad one is refused with the right reason before any hashing.
 // Everything tested here sits behind the default `server` feature.
 #![cfg(feature = "server")]
-
 #![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
 
 use tollgate_core::Error;

@@ -2,7 +2,6 @@
 //! else's implementation and copied exactly; each table names its source.
 // Everything tested here sits behind the default `server` feature.
 #![cfg(feature = "server")]
-
 #![allow(
     clippy::unwrap_used,
     clippy::panic,
