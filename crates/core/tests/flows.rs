@@ -370,6 +370,80 @@ fn a_poisoned_stored_hash_is_a_failed_login_not_a_crash() {
     ));
 }
 
+#[wasm_bindgen_test(unsupported = test)]
+fn every_refused_stored_hash_is_invalid_credentials() {
+    for stored in [
+        "$argon2id$v=19$m=4194304,t=1000,p=1$c29tZXNhbHQ$aGFzaA", // over the cost bounds
+        "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ",             // malformed
+        "$2b$99$cVWp4XaNU8a4v1uMRum2SO026BWLIoQMD/TXg5uZV.0P.uO8m3YEm", // bcrypt over cost
+        "plaintext-from-a-bad-import",                            // not a hash at all
+        "",
+    ] {
+        let mut w = World::new();
+        let mut user = w.register("poison@example.com").unwrap();
+        user.password_hash = stored.into();
+        w.store.plant_user(user);
+        assert_eq!(
+            w.login("poison@example.com", PASSWORD),
+            Err(Error::InvalidCredentials),
+            "{stored:?}"
+        );
+        assert!(
+            matches!(
+                w.events().last(),
+                Some(SecurityEvent::LoginFailed {
+                    reason: "stored_hash_refused",
+                    ..
+                })
+            ),
+            "{stored:?}"
+        );
+    }
+}
+
+/// How long `f` takes, in seconds.
+#[cfg(not(target_arch = "wasm32"))]
+fn seconds<T>(f: impl FnOnce() -> T) -> f64 {
+    let start = std::time::Instant::now();
+    let _ = f();
+    start.elapsed().as_secs_f64()
+}
+
+// Native only (no `Instant` on wasm32-unknown-unknown). At the default argon2 cost, so that
+// the hashing dwarfs the flow's own bookkeeping, and with throttling off so that every
+// attempt gets as far as the password.
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn a_refused_stored_hash_takes_as_long_as_an_unknown_email() {
+    let mut w = World::new();
+    w.auth.hasher = PasswordHasher::default();
+    let off = ThrottlePolicy {
+        max_failures: 0,
+        window_s: 900,
+    };
+    (
+        w.auth.config.account_throttle,
+        w.auth.config.address_throttle,
+    ) = (off, off);
+    let mut user = w.register("poison@example.com").unwrap();
+    user.password_hash = "$argon2id$v=19$m=4194304,t=1000,p=1$c29tZXNhbHQ$aGFzaA".into();
+    w.store.plant_user(user);
+    let (mut poisoned, mut unknown) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        poisoned.push(seconds(|| w.login("poison@example.com", PASSWORD)));
+        unknown.push(seconds(|| w.login("nobody@example.com", PASSWORD)));
+    }
+    poisoned.sort_by(f64::total_cmp);
+    unknown.sort_by(f64::total_cmp);
+    let (poisoned, unknown) = (poisoned[2], unknown[2]);
+    assert!(
+        (0.5..=2.0).contains(&(poisoned / unknown)),
+        "refused hash {:.1} ms vs unknown email {:.1} ms",
+        poisoned * 1e3,
+        unknown * 1e3
+    );
+}
+
 // --- refresh -----------------------------------------------------------------------------
 
 #[wasm_bindgen_test(unsupported = test)]

@@ -1,7 +1,6 @@
 //! Hashing new passwords, verifying them, deciding when to re-hash, and configuring the cost.
 // Everything tested here sits behind the default `server` feature.
 #![cfg(feature = "server")]
-
 #![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
 
 use tollgate_core::password::{
@@ -285,6 +284,90 @@ fn dummy_verify_runs_for_any_password_and_any_parameters() {
         })
         .dummy_verify("password");
     }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn dummy_verify_is_a_verify_against_a_hash_like_every_hash_at_these_parameters() {
+    // dummy_verify is `verify(password, dummy_hash())`, so it costs what verifying a real
+    // stored hash costs exactly when the dummy hash states the same cost as the real ones.
+    let mut rng = SeededRandom::new(5);
+    for params in [
+        Argon2Params::DEFAULT,
+        Argon2Params::new(12_288, 3, 1).unwrap(),
+        Argon2Params {
+            memory_kib: 64,
+            iterations: 3,
+            parallelism: 4,
+        },
+    ] {
+        let hasher = PasswordHasher::new(params);
+        let dummy = hasher.dummy_hash();
+        let real = hasher
+            .hash("correct horse battery staple", &mut rng)
+            .unwrap();
+        let dummy_info = inspect_stored_hash(&dummy).unwrap();
+        assert_eq!(
+            dummy_info,
+            inspect_stored_hash(&real).unwrap(),
+            "{params:?}"
+        );
+        assert_eq!(
+            dummy_info.cost,
+            StoredCost::Argon2 {
+                version: 0x13,
+                memory_kib: params.memory_kib,
+                iterations: params.iterations,
+                parallelism: params.parallelism,
+                salt_bytes: 16,
+                output_bytes: 32,
+            }
+        );
+        assert!(!hasher.needs_rehash(&dummy), "{params:?}");
+        // Verified in full (not refused before hashing), and matched by no password.
+        for password in ["correct horse battery staple", "", "password"] {
+            assert_eq!(hasher.verify(password, &dummy), Ok(Verified::Mismatch));
+        }
+    }
+}
+
+/// How long `f` takes, in seconds.
+#[cfg(not(target_arch = "wasm32"))]
+fn seconds(f: impl FnOnce()) -> f64 {
+    let start = std::time::Instant::now();
+    f();
+    start.elapsed().as_secs_f64()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+// Native only: wasm32-unknown-unknown has no clock for `Instant`. The structural test above
+// is the one that runs everywhere; this one measures what it implies.
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn dummy_verify_takes_as_long_as_a_real_verify_at_the_default_cost() {
+    let hasher = default_hasher();
+    let stored = hasher
+        .hash("correct horse battery staple", &mut SeededRandom::new(6))
+        .unwrap();
+    // Interleaved, so that a neighbour's load on a shared machine hits both alike.
+    let (mut real, mut dummy) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        real.push(seconds(|| {
+            let _ = hasher.verify("someone's wrong guess", &stored);
+        }));
+        dummy.push(seconds(|| hasher.dummy_verify("someone's wrong guess")));
+    }
+    let (real, dummy) = (median(real), median(dummy));
+    assert!(
+        (0.5..=2.0).contains(&(dummy / real)),
+        "dummy {:.1} ms vs verify {:.1} ms",
+        dummy * 1e3,
+        real * 1e3
+    );
 }
 
 // --- Argon2Params -----------------------------------------------------------------------------

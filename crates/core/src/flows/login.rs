@@ -101,10 +101,11 @@ impl<S: Stores> Flows<'_, S> {
 
     /// Checks an email and password and starts a session.
     ///
-    /// Unknown emails and wrong passwords fail alike, in the same time (a dummy verify of
-    /// the same cost), and both count against the account and address throttles. A throttled
-    /// attempt is refused before the password is looked at, so the right password does not
-    /// get through a lockout. A legacy or weaker hash is upgraded after a success.
+    /// Unknown emails, wrong passwords and accounts whose stored hash is refused fail alike,
+    /// in the same time (a dummy verify of the same cost where no real one runs), and all
+    /// count against the account and address throttles. A throttled attempt is refused before
+    /// the password is looked at, so the right password does not get through a lockout. A
+    /// legacy or weaker hash is upgraded after a success.
     ///
     /// # Errors
     /// [`Error::TooManyAttempts`], [`Error::InvalidCredentials`], [`Error::StorageUnavailable`].
@@ -134,7 +135,16 @@ impl<S: Stores> Flows<'_, S> {
 
         let user = self.find_by_email(input.username).await?;
         let verified = match &user {
-            Some(user) => self.auth.hasher.verify(input.password, &user.password_hash),
+            Some(user) => {
+                let verified = self.auth.hasher.verify(input.password, &user.password_hash);
+                if verified.is_err() {
+                    // A refused stored hash (malformed, over the cost bounds) is refused before
+                    // any hashing; without this, such an account would answer faster than an
+                    // unknown one and so reveal that it exists.
+                    self.auth.hasher.dummy_verify(input.password);
+                }
+                verified
+            }
             None => {
                 self.auth.hasher.dummy_verify(input.password);
                 Ok(Verified::Mismatch)

@@ -5,7 +5,6 @@ use alloc::string::String;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
-use subtle::ConstantTimeEq;
 
 use super::argon2_phc::{self, VERSION_13};
 use super::params::Argon2Params;
@@ -20,7 +19,7 @@ const SALT_BYTES: usize = 16;
 /// Output (tag) length of new hashes, in bytes: RFC 9106 §4's recommended 256-bit tag.
 const OUTPUT_BYTES: usize = 32;
 
-/// The salt [`PasswordHasher::dummy_verify`] hashes with. Any fixed value does: the result is
+/// The salt of [`PasswordHasher::dummy_hash`]. Any fixed 16-byte value does: the result is
 /// thrown away, only the work matters.
 const DUMMY_SALT: [u8; SALT_BYTES] = *b"tollgate-dummy!!";
 
@@ -142,38 +141,35 @@ impl PasswordHasher {
         stored::parse(stored).map_or(true, |parsed| self.parsed_needs_rehash(&parsed))
     }
 
-    /// Costs the same as a real verify at the configured parameters (a full argon2id
-    /// computation, and the comparison), with the result discarded: call it for unknown users
-    /// so that login time does not reveal which emails exist.
+    /// Costs the same as a real verify at the configured parameters, with the result
+    /// discarded: call it for unknown users (and for users whose stored hash is refused) so
+    /// that login time does not reveal which emails exist.
     ///
-    /// Like [`PasswordHasher::verify`], it does no work for a password over
-    /// [`MAX_PASSWORD_BYTES`], nor (like [`PasswordHasher::hash`]) for parameters outside the
-    /// stored-hash bounds. It matches the time of verifying against a hash at the configured
-    /// parameters; users still on bcrypt or other parameters take their own time until their
-    /// next login re-hashes them.
+    /// It *is* a real verify: [`PasswordHasher::verify`] against [`PasswordHasher::dummy_hash`],
+    /// a stored hash of exactly the shape [`PasswordHasher::hash`] writes at these parameters.
+    /// So it does no work where a verify does none (a password over [`MAX_PASSWORD_BYTES`], or
+    /// parameters outside the stored-hash bounds, which `hash` refuses too). Users still on
+    /// bcrypt or other parameters take their own time until their next login re-hashes them.
     pub fn dummy_verify(&self, password: &str) {
-        if password.len() > MAX_PASSWORD_BYTES || self.params.check_within_bounds().is_err() {
-            return;
-        }
+        // black_box keeps the optimiser from dropping work whose result nobody reads.
+        let _ = core::hint::black_box(self.verify(password, &self.dummy_hash()));
+    }
+
+    /// The stored hash [`PasswordHasher::dummy_verify`] verifies against: argon2id v=19 at the
+    /// configured parameters, with a 16-byte salt and a 32-byte output, like every hash
+    /// [`PasswordHasher::hash`] writes (so [`PasswordHasher::needs_rehash`] is false for it).
+    /// Its output is all zeros, which no password is expected to produce (a 2⁻²⁵⁶ chance).
+    pub fn dummy_hash(&self) -> String {
         let Argon2Params {
             memory_kib: m,
             iterations: t,
             parallelism: p,
         } = self.params;
-        let mut output = [0u8; OUTPUT_BYTES];
-        let computed = argon2_phc::compute(
-            HashFormat::Argon2id,
-            VERSION_13,
-            m,
-            t,
-            p,
-            password.as_bytes(),
-            &DUMMY_SALT,
-            &mut output,
-        );
-        // black_box keeps the optimiser from dropping work whose result nobody reads.
-        let matched = computed.is_ok() && bool::from(output.ct_eq(&[0u8; OUTPUT_BYTES]));
-        core::hint::black_box(matched);
+        format!(
+            "$argon2id$v=19$m={m},t={t},p={p}${}${}",
+            STANDARD_NO_PAD.encode(DUMMY_SALT),
+            STANDARD_NO_PAD.encode([0u8; OUTPUT_BYTES])
+        )
     }
 
     fn parsed_needs_rehash(&self, parsed: &ParsedHash) -> bool {
