@@ -526,6 +526,38 @@ fn refresh_picks_up_a_role_change_only_after_sessions_end() {
     assert_eq!(w.principal(&again).role, "admin");
 }
 
+// --- a corrupt session epoch --------------------------------------------------------------
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_session_epoch_at_its_maximum_is_refused_never_wrapped() {
+    // Wrapping to 0 would make every family of the user valid again; refusing changes nothing.
+    let (mut w, tokens) = signed_in("sam@example.com");
+    let p = w.principal(&tokens);
+    let mut user = run(w.store.get_user(&tokens_user(&p))).unwrap().unwrap();
+    user.session_epoch = u64::MAX;
+    w.store.plant_user(user.clone());
+    let admin = Principal {
+        role: "admin".into(),
+        scope: "users:read users:write".into(),
+        ..p.clone()
+    };
+    let flows = w.auth.flows(&w.store, &w.events);
+    let refused = [
+        run(flows.logout_all(&p, T0 + 1)),
+        run(flows.change_password(&p, PASSWORD, "a brand new passphrase", T0 + 1, &mut w.rng)),
+        run(flows.set_role(&admin, &p.user_id, "admin", T0 + 1)).map(|_| ()),
+        run(flows.end_user_sessions(&admin, &p.user_id, T0 + 1)),
+    ];
+    for result in refused {
+        assert!(matches!(result, Err(Error::Internal(_))), "{result:?}");
+    }
+    assert_eq!(run(w.store.get_user(&user.id)).unwrap().unwrap(), user);
+}
+
+fn tokens_user(p: &Principal) -> tollgate_core::id::Id {
+    tollgate_core::id::Id::parse(&p.user_id).unwrap()
+}
+
 // --- logout, sessions, password --------------------------------------------------------
 
 #[wasm_bindgen_test(unsupported = test)]

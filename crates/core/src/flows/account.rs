@@ -104,7 +104,7 @@ impl<S: Stores> Flows<'_, S> {
     /// [`Error::InvalidToken`] when the account no longer exists.
     pub async fn logout_all(&self, principal: &Principal, now: UnixSeconds) -> Result<(), Error> {
         let user = self.principal_user(principal).await?;
-        let user = user.with_sessions_ended(now);
+        let user = user.with_sessions_ended(now)?;
         self.store.put_user(&user).await?;
         self.events
             .record(SecurityEvent::LoggedOutAll { user_id: user.id });
@@ -151,7 +151,7 @@ impl<S: Stores> Flows<'_, S> {
         let password_hash = self.auth.hasher.hash(new_password, rng)?;
         let user = UserRecord {
             password_hash,
-            ..user.with_sessions_ended(now)
+            ..user.with_sessions_ended(now)?
         };
         let epoch = user.session_epoch;
         self.store.put_user(&user).await?;

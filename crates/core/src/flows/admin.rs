@@ -49,7 +49,7 @@ impl<S: Stores> Flows<'_, S> {
         let admin = Id::parse(&principal.user_id).ok_or(Error::NotFound)?;
         let user = UserRecord {
             role,
-            ..user.with_sessions_ended(now)
+            ..user.with_sessions_ended(now)?
         };
         self.store.put_user(&user).await?;
         self.events.record(SecurityEvent::RoleChanged {
@@ -76,7 +76,7 @@ impl<S: Stores> Flows<'_, S> {
         principal.require_scope(SCOPE_USERS_WRITE)?;
         let user = self.user_by_id(user_id).await?;
         let admin = Id::parse(&principal.user_id).ok_or(Error::NotFound)?;
-        let user = user.with_sessions_ended(now);
+        let user = user.with_sessions_ended(now)?;
         self.store.put_user(&user).await?;
         self.events.record(SecurityEvent::UserSessionsEnded {
             user_id: user.id,

@@ -14,6 +14,7 @@ use alloc::string::String;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::Error;
 use crate::id::Id;
 use crate::time::UnixSeconds;
 
@@ -106,13 +107,26 @@ impl UserRecord {
 
     /// The record after ending every session at `now`: older refresh families stop (epoch)
     /// and older access tokens are refused where the record is read (`sessions_ended_at`).
-    pub fn with_sessions_ended(self, now: UnixSeconds) -> UserRecord {
-        UserRecord {
-            session_epoch: self.session_epoch + 1,
+    ///
+    /// # Errors
+    /// [`Error::Internal`] when `session_epoch` is already `u64::MAX`, which no number of real
+    /// logouts reaches (only a corrupt or planted record): wrapping to 0 would make every
+    /// earlier family valid again, and saturating would leave the current ones valid, so the
+    /// change is refused and the record stays as it was.
+    pub fn with_sessions_ended(self, now: UnixSeconds) -> Result<UserRecord, Error> {
+        let Some(session_epoch) = self.session_epoch.checked_add(1) else {
+            return Err(Error::Internal(alloc::format!(
+                "corrupt record: user {} has session_epoch {}, so its sessions cannot be ended",
+                self.id,
+                u64::MAX
+            )));
+        };
+        Ok(UserRecord {
+            session_epoch,
             sessions_ended_at: now,
             updated_at: now,
             ..self
-        }
+        })
     }
 
     /// The listing summary of this record.
