@@ -40,6 +40,8 @@ pub mod id;
 pub mod join;
 pub mod limits;
 #[cfg(feature = "server")]
+mod mac;
+#[cfg(feature = "server")]
 pub mod password;
 pub mod random;
 #[cfg(feature = "server")]

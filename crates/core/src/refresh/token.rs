@@ -10,14 +10,12 @@
 use alloc::string::String;
 use core::fmt;
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use hmac::Mac;
 
 use crate::error::{Error, RefreshRejection};
 use crate::id::Id;
+use crate::mac::{HmacSha256, hmac_sha256};
 use crate::unverified::{decode_base64url, encode_base64url};
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// Format version carried in the first byte.
 const VERSION: u8 = 1;
@@ -61,24 +59,16 @@ impl RefreshKey {
     }
 
     fn derive(secret: &[u8]) -> RefreshKey {
-        let mut mac = hmac_with(secret);
+        let mut mac = hmac_sha256(secret);
         mac.update(KEY_LABEL);
         RefreshKey(mac.finalize().into_bytes().into())
     }
 
     fn mac(&self, body: &[u8]) -> HmacSha256 {
-        let mut mac = hmac_with(&self.0);
+        let mut mac = hmac_sha256(&self.0);
         mac.update(MAC_LABEL);
         mac.update(body);
         mac
-    }
-}
-
-fn hmac_with(key: &[u8]) -> HmacSha256 {
-    // HMAC accepts keys of any length (RFC 2104 §2), so this cannot fail.
-    match HmacSha256::new_from_slice(key) {
-        Ok(mac) => mac,
-        Err(_) => unreachable!("HMAC takes keys of any length"),
     }
 }
 

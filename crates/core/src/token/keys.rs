@@ -6,13 +6,13 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use hmac::Mac;
 
 use super::jwks::{self, PublicJwk};
 use super::jws::{Algorithm, SigningKey, VerifyingKey};
 use super::secret_strength;
 use crate::error::{Error, TokenRejection};
+use crate::mac::hmac_sha256;
 use crate::unverified::encode_base64url;
 
 /// The signing key plus verify-only previous keys.
@@ -176,13 +176,7 @@ impl fmt::Debug for KeySet {
 /// HMAC-SHA-256 keyed by the secret over a fixed label, truncated: a stable name for the
 /// secret that, being a PRF output, tells nothing about it.
 fn hs256_kid(secret: &[u8]) -> String {
-    let digest = match Hmac::<Sha256>::new_from_slice(secret) {
-        Ok(mut mac) => {
-            mac.update(HS256_KID_LABEL);
-            mac.finalize().into_bytes()
-        }
-        // HMAC accepts keys of any length; this arm is unreachable but must not panic.
-        Err(_) => Default::default(),
-    };
-    encode_base64url(&digest[..HS256_KID_BYTES])
+    let mut mac = hmac_sha256(secret);
+    mac.update(HS256_KID_LABEL);
+    encode_base64url(&mac.finalize().into_bytes()[..HS256_KID_BYTES])
 }
