@@ -263,6 +263,231 @@ fn a_previous_ed25519_key_still_verifies_after_rotation() {
     assert!(token::verify(&hs, &config, &old_token, NOW).is_ok());
 }
 
+/// `token` with its header replaced by `header` (signature unchanged).
+fn with_header(token: &str, header: &str) -> String {
+    let parts = split_compact(token).unwrap();
+    format!(
+        "{}.{}.{}",
+        encode_base64url(header.as_bytes()),
+        parts.payload,
+        parts.signature
+    )
+}
+
+/// A compact JWS over `header` and `payload_of`'s payload, signed with HMAC-SHA-256 under
+/// `secret` (whatever the header says).
+fn hmac_signed(header: &str, payload_of: &str, secret: &[u8]) -> String {
+    let parts = split_compact(payload_of).unwrap();
+    let input = format!("{}.{}", encode_base64url(header.as_bytes()), parts.payload);
+    let sig = tollgate_core::token::dangerous::hs256_signing_key(secret)
+        .sign(input.as_bytes())
+        .unwrap();
+    format!("{input}.{}", encode_base64url(&sig))
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_previous_hs256_secret_still_verifies_after_rotation() {
+    let config = config();
+    let mut rng = SeededRandom::new(1);
+    let (old_secret, new_secret) = (random_secret(30), random_secret(31));
+    let old = KeySet::hs256(&old_secret).unwrap();
+    let (old_token, old_claims) = token::issue(&old, &config, &new_token(), NOW, &mut rng).unwrap();
+
+    // Before the operator lists the old secret, its tokens name an unknown key.
+    let bare = KeySet::hs256(&new_secret).unwrap();
+    assert_eq!(
+        token::verify(&bare, &config, &old_token, NOW),
+        Err(Error::InvalidToken(TokenRejection::UnknownKey))
+    );
+    // After: verified under the old secret, found by the kid derived from it.
+    let new = KeySet::hs256(&new_secret)
+        .unwrap()
+        .with_previous_hs256_secret(&old_secret)
+        .unwrap();
+    assert_eq!(new.kid(), bare.kid(), "previous secrets never sign");
+    assert_eq!(header_of(&old_token)["kid"], old.kid());
+    assert_eq!(
+        token::verify(&new, &config, &old_token, NOW),
+        Ok(old_claims.clone())
+    );
+    let (fresh, _) = token::issue(&new, &config, &new_token(), NOW, &mut rng).unwrap();
+    assert_eq!(header_of(&fresh)["kid"], new.kid());
+    assert!(token::verify(&new, &config, &fresh, NOW).is_ok());
+    assert_eq!(
+        new.jwks_json(),
+        r#"{"keys":[]}"#,
+        "secrets are never published"
+    );
+
+    // The same through JWT_PREVIOUS_SECRETS, one secret per line.
+    let listed = KeySet::hs256(&new_secret)
+        .unwrap()
+        .with_previous_hs256_secrets(&format!("{}\r\n\n{old_secret}\n", random_secret(32)))
+        .unwrap();
+    assert_eq!(
+        token::verify(&listed, &config, &old_token, NOW),
+        Ok(old_claims)
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_forged_kid_or_alg_does_not_reach_a_previous_hs256_secret() {
+    let config = config();
+    let mut rng = SeededRandom::new(2);
+    let (old_secret, new_secret) = (random_secret(33), random_secret(34));
+    let old = KeySet::hs256(&old_secret).unwrap();
+    let (old_token, _) = token::issue(&old, &config, &new_token(), NOW, &mut rng).unwrap();
+    let new = KeySet::hs256(&new_secret)
+        .unwrap()
+        .with_previous_hs256_secret(&old_secret)
+        .unwrap();
+    let reject = |token: &str| token::verify(&new, &config, token, NOW).unwrap_err();
+
+    // The old token relabelled with the current kid, or with none: checked against the current
+    // secret only, where its signature fails.
+    let current_kid = format!(r#"{{"alg":"HS256","typ":"at+jwt","kid":"{}"}}"#, new.kid());
+    assert_eq!(
+        reject(&with_header(&old_token, &current_kid)),
+        Error::InvalidToken(TokenRejection::Signature)
+    );
+    assert_eq!(
+        reject(&with_header(
+            &old_token,
+            r#"{"alg":"HS256","typ":"at+jwt"}"#
+        )),
+        Error::InvalidToken(TokenRejection::Signature)
+    );
+    // The old kid on a token signed with some other secret.
+    let old_kid = format!(r#"{{"alg":"HS256","typ":"at+jwt","kid":"{}"}}"#, old.kid());
+    let other = hmac_signed(&old_kid, &old_token, random_secret(35).as_bytes());
+    assert_eq!(
+        reject(&other),
+        Error::InvalidToken(TokenRejection::Signature)
+    );
+    // The old kid with another algorithm: the key decides, the header may only agree.
+    for alg in ["EdDSA", "none", "hs256", "HS512"] {
+        let header = format!(r#"{{"alg":"{alg}","typ":"at+jwt","kid":"{}"}}"#, old.kid());
+        assert!(
+            matches!(
+                reject(&with_header(&old_token, &header)),
+                Error::InvalidToken(TokenRejection::Algorithm)
+            ),
+            "{alg}"
+        );
+    }
+    // A kid that merely looks like an HS256 kid.
+    let made_up = r#"{"alg":"HS256","typ":"at+jwt","kid":"AAAAAAAAAAAAAAAA"}"#;
+    assert_eq!(
+        reject(&with_header(&old_token, made_up)),
+        Error::InvalidToken(TokenRejection::UnknownKey)
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn moving_from_hs256_to_eddsa_keeps_the_old_secret_verify_only_and_separate() {
+    let config = config();
+    let mut rng = SeededRandom::new(3);
+    let old_secret = random_secret(36);
+    let old = KeySet::hs256(&old_secret).unwrap();
+    let (old_token, old_claims) = token::issue(&old, &config, &new_token(), NOW, &mut rng).unwrap();
+    let pem = ed25519_pem(37);
+    let ed = KeySet::ed25519_pem(&pem)
+        .unwrap()
+        .with_previous_hs256_secret(&old_secret)
+        .unwrap();
+    assert_eq!(ed.algorithm(), Algorithm::EdDsa);
+    assert_eq!(token::verify(&ed, &config, &old_token, NOW), Ok(old_claims));
+    let (fresh, _) = token::issue(&ed, &config, &new_token(), NOW, &mut rng).unwrap();
+    assert_eq!(header_of(&fresh)["alg"], "EdDSA");
+    assert!(token::verify(&ed, &config, &fresh, NOW).is_ok());
+
+    // The classic confusion: HS256 "signed" with the published Ed25519 public key as the
+    // secret, under the Ed25519 key's kid. That key only does EdDSA.
+    let jwks: Value = serde_json::from_str(&ed.jwks_json()).unwrap();
+    let x = decode_base64url(jwks["keys"][0]["x"].as_str().unwrap()).unwrap();
+    let header = format!(r#"{{"alg":"HS256","typ":"at+jwt","kid":"{}"}}"#, ed.kid());
+    assert_eq!(
+        token::verify(&ed, &config, &hmac_signed(&header, &old_token, &x), NOW),
+        Err(Error::InvalidToken(TokenRejection::Algorithm))
+    );
+    // And the old secret's kid with EdDSA: refused before any signature work.
+    let header = format!(r#"{{"alg":"EdDSA","typ":"at+jwt","kid":"{}"}}"#, old.kid());
+    assert_eq!(
+        token::verify(&ed, &config, &with_header(&fresh, &header), NOW),
+        Err(Error::InvalidToken(TokenRejection::Algorithm))
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn previous_hs256_secrets_follow_the_strength_rules_and_stay_unique() {
+    let current = random_secret(40);
+    let keys = || KeySet::hs256(&current).unwrap();
+    let misconfigured = |r: Result<KeySet, Error>| match r {
+        Err(Error::Misconfigured(why)) => why,
+        other => panic!("{other:?}"),
+    };
+    // Weak: refused with the rule, never the value.
+    for weak in ["Zq9-x", "your-256-bit-secret", &"ab".repeat(20)] {
+        let why = misconfigured(keys().with_previous_hs256_secret(weak));
+        assert!(!why.contains(weak), "{why}");
+        assert!(why.contains("previous HS256 secret"), "{why}");
+    }
+    // The list names the line, not the text.
+    let why = misconfigured(
+        keys()
+            .with_previous_hs256_secrets(&format!("{}\nsecret-password-123\n", random_secret(41))),
+    );
+    assert!(why.starts_with("JWT_PREVIOUS_SECRETS line 2 "), "{why}");
+    assert!(!why.contains("secret-password-123"), "{why}");
+    // The current secret, or one listed twice.
+    let why = misconfigured(keys().with_previous_hs256_secret(&current));
+    assert!(why.contains("already configured"), "{why}");
+    let old = random_secret(42);
+    let why = misconfigured(keys().with_previous_hs256_secrets(&format!("{old}\n{old}")));
+    assert!(
+        why.contains("line 2") && why.contains("already configured"),
+        "{why}"
+    );
+    // Added one by one and from a list alike; nothing for an empty list.
+    let both = keys()
+        .with_previous_hs256_secret(&old)
+        .unwrap()
+        .with_previous_hs256_secrets(&random_secret(43))
+        .unwrap();
+    assert!(matches!(
+        both.clone().with_previous_hs256_secret(&old),
+        Err(Error::Misconfigured(_))
+    ));
+    assert_eq!(
+        format!("{:?}", keys().with_previous_hs256_secrets("").unwrap()),
+        format!("{:?}", keys())
+    );
+    // A secret may hold commas, spaces and quotes: lines keep them exactly.
+    let odd = "q8Z3,vN1x K7pR\"4tY9;wB2mL6hJ0cF5dG8x";
+    let listed = keys()
+        .with_previous_hs256_secrets(&format!("{odd}\n"))
+        .unwrap();
+    let (t, claims) = token::issue(
+        &KeySet::hs256(odd).unwrap(),
+        &config(),
+        &new_token(),
+        NOW,
+        &mut SeededRandom::new(4),
+    )
+    .unwrap();
+    assert_eq!(token::verify(&listed, &config(), &t, NOW), Ok(claims));
+    // Debug lists the previous kids and no secret.
+    let shown = format!("{both:?}");
+    assert!(
+        shown.contains(KeySet::hs256(&old).unwrap().kid()),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains(&old[..12]) && !shown.contains(&current[..12]),
+        "{shown}"
+    );
+}
+
 #[wasm_bindgen_test(unsupported = test)]
 fn jwks_lists_current_then_previous_ed25519_keys() {
     let hs = KeySet::hs256(&random_secret(30)).unwrap();

@@ -1,5 +1,11 @@
 //! The key set: one signing key, the key that checks its tokens, and verify-only previous
-//! keys kept through a rotation.
+//! keys kept through a rotation: Ed25519 public keys (a JWKS) and HS256 secrets.
+//!
+//! Every key has one algorithm and one kid, and a token reaches a previous key only by naming
+//! its kid; the key then decides the algorithm (the header must agree), so a token cannot pick
+//! how the key it names is used. HS256 kids are derived from the secret the same way for the
+//! current and the previous secrets, so the kid in a token signed before a rotation names the
+//! old secret after it.
 
 use alloc::format;
 use alloc::string::String;
@@ -15,7 +21,7 @@ use crate::error::{Error, TokenRejection};
 use crate::mac::hmac_sha256;
 use crate::unverified::encode_base64url;
 
-/// The signing key plus verify-only previous keys.
+/// The signing key plus verify-only previous keys (Ed25519 public keys, HS256 secrets).
 ///
 /// Build it once per process (or Worker isolate) from configuration and share it: building
 /// parses keys, verifying only reads. `Debug` never prints key material.
@@ -24,11 +30,14 @@ pub struct KeySet {
     signing: SigningKey,
     current: Entry,
     previous: Vec<PublicJwk>,
+    /// Verify-only previous HS256 secrets, each under its derived kid.
+    previous_hs256: Vec<Entry>,
     /// The base64url header of every token this set signs, computed once.
     header_b64: String,
 }
 
-/// The verifying half of the signing key, under its kid.
+/// A verifying key under its kid: the signing key's verifying half, or a previous HS256
+/// secret.
 #[derive(Clone)]
 struct Entry {
     kid: String,
@@ -89,6 +98,7 @@ impl KeySet {
             },
             signing,
             previous: Vec::new(),
+            previous_hs256: Vec::new(),
         }
     }
 
@@ -103,7 +113,7 @@ impl KeySet {
     /// `key_ops` with `verify` (never `d`); or when a kid repeats, including the current key's.
     pub fn with_previous_public_keys(mut self, jwks_json: &str) -> Result<KeySet, Error> {
         for key in jwks::parse_previous(jwks_json)? {
-            if key.kid == self.current.kid || self.previous.iter().any(|k| k.kid == key.kid) {
+            if self.has_kid(&key.kid) {
                 return Err(Error::Misconfigured(format!(
                     "JWT_PREVIOUS_PUBLIC_KEYS: kid {:?} is already configured \
                      (the current key or an earlier previous key)",
@@ -113,6 +123,64 @@ impl KeySet {
             self.previous.push(key);
         }
         Ok(self)
+    }
+
+    /// Adds one verify-only HS256 secret (an earlier `JWT_SECRET`, used exactly as given) so
+    /// tokens signed with it before a rotation stay valid until they expire. Its kid is derived
+    /// from it as [`KeySet::hs256`] derives the current one, which is the kid those tokens
+    /// carry; it is never used to sign. Works beside an Ed25519 signing key too (moving from
+    /// HS256 to EdDSA). Can be called more than once.
+    ///
+    /// # Errors
+    /// [`Error::Misconfigured`] when the secret fails the rules [`KeySet::hs256`] applies (the
+    /// message never quotes it), or when its kid is already configured: it is the current
+    /// secret, or was added before.
+    pub fn with_previous_hs256_secret(self, secret: &str) -> Result<KeySet, Error> {
+        self.add_previous_hs256("a previous HS256 secret", secret)
+    }
+
+    /// Adds the verify-only HS256 secrets of `JWT_PREVIOUS_SECRETS`: one secret per line
+    /// (`\n`, or `\r\n`), each used exactly as written on its line, empty lines skipped.
+    /// Lines, because a secret may contain commas, spaces or any printable character but no
+    /// line break (a secret with one can still be added with
+    /// [`KeySet::with_previous_hs256_secret`]). An empty value adds nothing.
+    ///
+    /// # Errors
+    /// [`Error::Misconfigured`] naming the line (never its text) of the first secret that
+    /// [`KeySet::with_previous_hs256_secret`] refuses.
+    pub fn with_previous_hs256_secrets(mut self, lines: &str) -> Result<KeySet, Error> {
+        for (i, line) in lines.split('\n').enumerate() {
+            let secret = line.strip_suffix('\r').unwrap_or(line);
+            if secret.is_empty() {
+                continue;
+            }
+            let name = format!("JWT_PREVIOUS_SECRETS line {}", i + 1);
+            self = self.add_previous_hs256(&name, secret)?;
+        }
+        Ok(self)
+    }
+
+    fn add_previous_hs256(mut self, name: &str, secret: &str) -> Result<KeySet, Error> {
+        secret_strength::check_named(name, secret)?;
+        let kid = hs256_kid(secret.as_bytes());
+        if self.has_kid(&kid) {
+            return Err(Error::Misconfigured(format!(
+                "{name} is already configured (it is the current JWT_SECRET, \
+                 or it was listed before)"
+            )));
+        }
+        self.previous_hs256.push(Entry {
+            kid,
+            key: VerifyingKey::hs256(secret.as_bytes()),
+        });
+        Ok(self)
+    }
+
+    /// Whether `kid` names the current key or any previous key.
+    fn has_kid(&self, kid: &str) -> bool {
+        kid == self.current.kid
+            || self.previous.iter().any(|k| k.kid == kid)
+            || self.previous_hs256.iter().any(|k| k.kid == kid)
     }
 
     /// The kid put in the header of tokens this set signs: for HS256 a keyed hash of the
@@ -138,7 +206,8 @@ impl KeySet {
     }
 
     /// The key a token's `kid` selects: any configured key by exact kid; without a kid, the
-    /// current key only (previous keys are only ever reached by name).
+    /// current key only (previous keys are only ever reached by name). The caller then holds
+    /// the token to that key's one algorithm.
     pub(crate) fn select(&self, kid: Option<&str>) -> Result<&VerifyingKey, TokenRejection> {
         let Some(kid) = kid else {
             return Ok(&self.current.key);
@@ -150,6 +219,12 @@ impl KeySet {
             .iter()
             .find(|k| k.kid == kid)
             .map(|k| &k.key)
+            .or_else(|| {
+                self.previous_hs256
+                    .iter()
+                    .find(|k| k.kid == kid)
+                    .map(|k| &k.key)
+            })
             .ok_or(TokenRejection::UnknownKey)
     }
 
@@ -164,7 +239,12 @@ impl KeySet {
 
 impl fmt::Debug for KeySet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let previous: Vec<&str> = self.previous.iter().map(|k| k.kid.as_str()).collect();
+        let previous: Vec<&str> = self
+            .previous
+            .iter()
+            .map(|k| k.kid.as_str())
+            .chain(self.previous_hs256.iter().map(|k| k.kid.as_str()))
+            .collect();
         f.debug_struct("KeySet")
             .field("algorithm", &self.signing.algorithm())
             .field("kid", &self.current.kid)

@@ -3,7 +3,9 @@
 //! - [`issue`] signs a token for a user's session; [`verify`] checks one and returns its
 //!   [`AccessClaims`] or `Error::InvalidToken` with a precise, log-only reason.
 //! - [`KeySet`] holds the signing key (HS256 from `JWT_SECRET`, or Ed25519 from
-//!   `JWT_PRIVATE_KEY`) and verify-only previous Ed25519 keys, and renders the public JWKS.
+//!   `JWT_PRIVATE_KEY`) and verify-only previous keys (Ed25519 public keys from
+//!   `JWT_PREVIOUS_PUBLIC_KEYS`, HS256 secrets from `JWT_PREVIOUS_SECRETS`), and renders the
+//!   public JWKS.
 //! - [`jws`] is the signature-level layer the test vectors drive; `dangerous` builds keys
 //!   without Tollgate's checks, for those vectors only, and exists only with the
 //!   `test-support` feature, so no production build can reach it.

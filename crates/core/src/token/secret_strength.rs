@@ -86,10 +86,19 @@ pub const TELLTALE_WORDS: &[&str] = &[
 /// # Errors
 /// [`Error::Misconfigured`] naming the rule that failed (see the module documentation).
 pub(crate) fn check(secret: &str) -> Result<(), Error> {
+    check_named("JWT_SECRET", secret)
+}
+
+/// Checks `secret` as [`check`] does, naming it `name` in the message (for example
+/// `JWT_PREVIOUS_SECRETS line 2`), never quoting it.
+///
+/// # Errors
+/// [`Error::Misconfigured`] naming the setting and the rule that failed.
+pub(crate) fn check_named(name: &str, secret: &str) -> Result<(), Error> {
     match weakness(secret.as_bytes()) {
         None => Ok(()),
         Some(problem) => Err(Error::Misconfigured(format!(
-            "JWT_SECRET {problem}; generate one with `tollgate keygen` \
+            "{name} {problem}; generate one with `tollgate keygen` \
              (or `openssl rand -base64 32`)"
         ))),
     }
