@@ -296,7 +296,8 @@ impl TokenRejection {
 
 /// Why a refresh token was refused (other than reuse, which has its own code).
 ///
-/// For logs and tests only: every variant reaches clients as [`ErrorCode::InvalidRefreshToken`].
+/// For logs and tests only: every variant but [`RefreshRejection::NotYetVisible`] reaches
+/// clients as [`ErrorCode::InvalidRefreshToken`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RefreshRejection {
@@ -318,6 +319,11 @@ pub enum RefreshRejection {
     Superseded,
     /// When the family's user no longer exists.
     UnknownUser,
+    /// When the family (or its user) is missing here but was created so recently that the
+    /// record may not have reached this location yet. Never sent as `invalid_refresh_token`:
+    /// the refresh flow answers it as [`Error::StorageUnavailable`], so the client retries and
+    /// keeps its session (see `refresh::family`).
+    NotYetVisible,
 }
 
 impl RefreshRejection {
@@ -333,6 +339,7 @@ impl RefreshRejection {
             RefreshRejection::Idle => "family idle too long",
             RefreshRejection::Superseded => "session epoch superseded",
             RefreshRejection::UnknownUser => "user no longer exists",
+            RefreshRejection::NotYetVisible => "family or user not visible at this location yet",
         }
     }
 }

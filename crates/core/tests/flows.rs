@@ -12,10 +12,12 @@ use tollgate_core::events::{EventLog, SecurityEvent};
 use tollgate_core::flows::{Auth, AuthConfig, LoginInput, Tokens};
 use tollgate_core::password::{Argon2Params, PasswordHasher};
 use tollgate_core::random::SeededRandom;
-use tollgate_core::refresh::{RefreshKey, RefreshPolicy};
+use tollgate_core::refresh::family::{MIN_STORAGE_TTL_S, PROPAGATION_WINDOW_S};
+use tollgate_core::refresh::token::{LEGACY_REFRESH_TOKEN_CHARS, REFRESH_TOKEN_CHARS};
+use tollgate_core::refresh::{RefreshKey, RefreshPolicy, RevokeReason, encode_token};
 use tollgate_core::roles::{Principal, Roles};
 use tollgate_core::store::memory::{Fault, MemoryStore, Op};
-use tollgate_core::store::{UserRecord, UserStore};
+use tollgate_core::store::{FamilyStore, UserRecord, UserStore};
 use tollgate_core::throttle::ThrottlePolicy;
 use tollgate_core::token::{KeySet, TokenConfig};
 use tollgate_core::{Error, ErrorCode, FieldError, RefreshRejection, TokenRejection};
@@ -526,6 +528,168 @@ fn refresh_picks_up_a_role_change_only_after_sessions_end() {
     assert_eq!(w.principal(&again).role, "admin");
 }
 
+// --- a session not yet visible at another location (KV propagation) -----------------------
+
+/// Another edge location: it already has the user (registered long ago) but none of the
+/// families written at the location `w` stands for.
+fn elsewhere(w: &World, email: &str) -> MemoryStore {
+    let store = MemoryStore::new();
+    let id = run(w.store.find_user_id(email)).unwrap().unwrap();
+    store.plant_user(run(w.store.get_user(&id)).unwrap().unwrap());
+    store
+}
+
+fn refresh_at(w: &mut World, store: &MemoryStore, token: &str, now: u64) -> Result<Tokens, Error> {
+    let flows = w.auth.flows(store, &w.events);
+    run(flows.refresh(Some(token), now, &mut w.rng))
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_refresh_where_the_new_session_has_not_arrived_yet_is_a_retry_not_a_sign_out() {
+    let (mut w, tokens) = signed_in("sam@example.com");
+    let there = elsewhere(&w, "sam@example.com");
+    for now in [T0 + 1, T0 + PROPAGATION_WINDOW_S - 1] {
+        let err = refresh_at(&mut w, &there, &tokens.refresh_token, now).unwrap_err();
+        assert!(matches!(err, Error::StorageUnavailable(_)), "{now}: {err}");
+        assert_eq!(err.code(), ErrorCode::StorageUnavailable);
+    }
+    assert!(
+        there.families().is_empty(),
+        "nothing written, nothing deleted"
+    );
+    // Once the login's write arrives, the same token rotates as usual.
+    let (family, expires) = w.store.families().pop().unwrap();
+    run(there.put_family(&family, expires)).unwrap();
+    assert!(refresh_at(&mut w, &there, &tokens.refresh_token, T0 + 30).is_ok());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_missing_family_past_the_propagation_window_is_unknown() {
+    let (mut w, tokens) = signed_in("sam@example.com");
+    let there = elsewhere(&w, "sam@example.com");
+    assert_eq!(
+        refresh_at(
+            &mut w,
+            &there,
+            &tokens.refresh_token,
+            T0 + PROPAGATION_WINDOW_S
+        ),
+        Err(Error::InvalidRefreshToken(RefreshRejection::UnknownFamily))
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_user_not_visible_yet_is_a_retry_and_keeps_the_family() {
+    // Registered and logged in moments ago elsewhere: the family has arrived here, the user
+    // (written earlier, but on its own schedule) has not.
+    let (mut w, tokens) = signed_in("sam@example.com");
+    let there = MemoryStore::new();
+    let (family, expires) = w.store.families().pop().unwrap();
+    run(there.put_family(&family, expires)).unwrap();
+    assert!(matches!(
+        refresh_at(&mut w, &there, &tokens.refresh_token, T0 + 5),
+        Err(Error::StorageUnavailable(_))
+    ));
+    assert_eq!(there.families().len(), 1, "the family is not forgotten");
+    // Past the window a missing user is a deleted user: the family ends and is deleted.
+    assert_eq!(
+        refresh_at(
+            &mut w,
+            &there,
+            &tokens.refresh_token,
+            T0 + PROPAGATION_WINDOW_S
+        ),
+        Err(Error::InvalidRefreshToken(RefreshRejection::UnknownUser))
+    );
+    assert!(there.families().is_empty());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn tokens_issued_before_they_carried_the_creation_time_still_refresh() {
+    // A version-1 token (as issued before this format) for a stored family.
+    let (mut w, tokens) = signed_in("sam@example.com");
+    let (family, _) = w.store.families().pop().unwrap();
+    let legacy = encode_token(&w.auth.refresh_key, &family.user_id, &family.id, 0);
+    assert_eq!(legacy.len(), LEGACY_REFRESH_TOKEN_CHARS);
+    assert_eq!(tokens.refresh_token.len(), REFRESH_TOKEN_CHARS);
+    let next = w.refresh(&legacy, T0 + 60).unwrap();
+    assert_eq!(
+        next.refresh_token.len(),
+        REFRESH_TOKEN_CHARS,
+        "the successor is version 2"
+    );
+    // Generation 1 from either spelling of generation 0 is the same token.
+    assert_eq!(
+        w.refresh(&tokens.refresh_token, T0 + 61)
+            .unwrap()
+            .refresh_token,
+        next.refresh_token
+    );
+    // Without a creation time nothing says the family is young: missing is unknown.
+    let there = elsewhere(&w, "sam@example.com");
+    assert_eq!(
+        refresh_at(&mut w, &there, &legacy, T0 + 1),
+        Err(Error::InvalidRefreshToken(RefreshRejection::UnknownFamily))
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn ending_a_young_session_leaves_it_revoked_rather_than_missing() {
+    // Revoked by its user, and by an admin deleting the user: at the location that did it the
+    // token is refused at once (not "retry"), and the record goes when the window closes.
+    let (mut w, a) = signed_in("sam@example.com");
+    let b = w.login("sam@example.com", PASSWORD).unwrap();
+    let flows = w.auth.flows(&w.store, &w.events);
+    let p = w.principal(&a);
+    run(flows.revoke_session_at(&p, &b.session_id.to_hyphenated(), T0 + 10)).unwrap();
+    assert_eq!(
+        w.refresh(&b.refresh_token, T0 + 11),
+        Err(Error::InvalidRefreshToken(RefreshRejection::Revoked))
+    );
+    let flows = w.auth.flows(&w.store, &w.events);
+    assert_eq!(
+        run(flows.revoke_session_at(&p, &b.session_id.to_hyphenated(), T0 + 12)),
+        Err(Error::NotFound),
+        "an ended session is not there to revoke"
+    );
+    assert_eq!(run(flows.sessions(&p, T0 + 12)).unwrap().len(), 1);
+    let ended = w
+        .store
+        .families()
+        .into_iter()
+        .find(|(f, _)| f.id == b.session_id)
+        .unwrap();
+    assert_eq!(ended.0.revoked, Some(RevokeReason::Ended));
+    assert_eq!(ended.1, T0 + 10 + MIN_STORAGE_TTL_S);
+
+    // An admin deletes the user while the remaining session is young.
+    let admin = Principal {
+        role: "admin".into(),
+        scope: "users:read users:write".into(),
+        ..p.clone()
+    };
+    run(flows.delete_user_at(&admin, &p.user_id, T0 + 20)).unwrap();
+    assert_eq!(
+        w.refresh(&a.refresh_token, T0 + 21),
+        Err(Error::InvalidRefreshToken(RefreshRejection::Revoked))
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn ending_an_older_session_deletes_it() {
+    let (mut w, a) = signed_in("sam@example.com");
+    let b = w.login("sam@example.com", PASSWORD).unwrap();
+    let later = T0 + PROPAGATION_WINDOW_S;
+    let flows = w.auth.flows(&w.store, &w.events);
+    let p = w.principal(&a);
+    run(flows.revoke_session_at(&p, &b.session_id.to_hyphenated(), later)).unwrap();
+    assert_eq!(w.store.families().len(), 1);
+    assert_eq!(
+        w.refresh(&b.refresh_token, later + 1),
+        Err(Error::InvalidRefreshToken(RefreshRejection::UnknownFamily))
+    );
+}
+
 // --- a corrupt session epoch --------------------------------------------------------------
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -564,12 +728,31 @@ fn tokens_user(p: &Principal) -> tollgate_core::id::Id {
 fn logout_ends_the_session_and_is_idempotent() {
     let (mut w, tokens) = signed_in("sam@example.com");
     let flows = w.auth.flows(&w.store, &w.events);
-    run(flows.logout(Some(&tokens.refresh_token))).unwrap();
-    run(flows.logout(Some(&tokens.refresh_token))).unwrap();
-    run(flows.logout(None)).unwrap();
-    run(flows.logout(Some("garbage"))).unwrap();
+    run(flows.logout(Some(&tokens.refresh_token), T0 + 1)).unwrap();
+    run(flows.logout(Some(&tokens.refresh_token), T0 + 1)).unwrap();
+    run(flows.logout(None, T0 + 1)).unwrap();
+    run(flows.logout(Some("garbage"), T0 + 1)).unwrap();
+    // In its first minute the session leaves a revoked record, so "gone" is not mistaken for
+    // "not arrived yet"; the record expires once that minute is over everywhere.
     assert_eq!(
-        w.refresh(&tokens.refresh_token, T0 + 1),
+        w.refresh(&tokens.refresh_token, T0 + 2),
+        Err(Error::InvalidRefreshToken(RefreshRejection::Revoked))
+    );
+    let (ended, expires) = w.store.families().pop().unwrap();
+    assert_eq!(ended.revoked, Some(RevokeReason::Ended));
+    assert_eq!(expires, T0 + 1 + MIN_STORAGE_TTL_S);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn logging_out_an_older_session_deletes_it_with_one_write() {
+    let (mut w, tokens) = signed_in("sam@example.com");
+    w.store.clear_operations();
+    let flows = w.auth.flows(&w.store, &w.events);
+    run(flows.logout(Some(&tokens.refresh_token), T0 + PROPAGATION_WINDOW_S)).unwrap();
+    assert_eq!(w.store.operations(), [Op::DeleteFamily]);
+    assert!(w.store.families().is_empty());
+    assert_eq!(
+        w.refresh(&tokens.refresh_token, T0 + PROPAGATION_WINDOW_S + 1),
         Err(Error::InvalidRefreshToken(RefreshRejection::UnknownFamily))
     );
 }

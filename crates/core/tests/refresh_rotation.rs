@@ -6,6 +6,7 @@
 use tollgate_core::RefreshRejection;
 use tollgate_core::id::Id;
 use tollgate_core::random::SeededRandom;
+use tollgate_core::refresh::family::PROPAGATION_WINDOW_S;
 use tollgate_core::refresh::{
     Family, PresentedToken, RefreshKey, RefreshPolicy, RevokeReason, Rotation, decode_token,
     encode_token, rotate,
@@ -39,8 +40,15 @@ fn login() -> Family {
     )
 }
 
+/// The token of `generation` as Tollgate issues it (version 2), read back as a refresh would.
 fn present(family: &Family, generation: u32) -> PresentedToken {
-    let token = encode_token(&key(), &family.user_id, &family.id, generation);
+    let token = PresentedToken {
+        user_id: family.user_id,
+        family_id: family.id,
+        generation,
+        created_at: Some(family.created_at),
+    }
+    .encode(&key());
     decode_token(&key(), &token).unwrap()
 }
 
@@ -63,9 +71,17 @@ fn refresh(store: &mut Family, generation: u32, now: u64) -> Rotation {
     decision
 }
 
+/// The token Tollgate hands out for `generation` of `family`.
 fn token(family: &Family, generation: u32) -> String {
-    encode_token(&key(), &family.user_id, &family.id, generation)
+    Family {
+        generation,
+        ..family.clone()
+    }
+    .current_token(&key())
 }
+
+/// A moment past the login's propagation window, when a missing record means what it says.
+const SETTLED: u64 = T0 + PROPAGATION_WINDOW_S;
 
 #[wasm_bindgen_test(unsupported = test)]
 fn happy_path_advances_one_generation_per_refresh() {
@@ -239,32 +255,44 @@ fn idle_and_absolute_expiry_end_the_family() {
 #[wasm_bindgen_test(unsupported = test)]
 fn a_newer_session_epoch_or_a_deleted_user_ends_the_family() {
     let store = login();
-    assert_eq!(
+    let decide = |user_epoch, now| {
         rotate(
             &key(),
             &present(&store, 0),
             Some(&store),
-            Some(1),
-            T0 + 5,
-            &POLICY
-        ),
+            user_epoch,
+            now,
+            &POLICY,
+        )
+    };
+    assert_eq!(
+        decide(Some(1), SETTLED),
         Rotation::Refused {
             reason: RefreshRejection::Superseded,
             forget: true
         }
     );
     assert_eq!(
-        rotate(
-            &key(),
-            &present(&store, 0),
-            Some(&store),
-            None,
-            T0 + 5,
-            &POLICY
-        ),
+        decide(None, SETTLED),
         Rotation::Refused {
             reason: RefreshRejection::UnknownUser,
             forget: true
+        }
+    );
+    // Within the login's propagation window a dead record is kept (its absence would read as
+    // "not arrived yet"), and a missing user may simply not have arrived.
+    assert_eq!(
+        decide(Some(1), T0 + 5),
+        Rotation::Refused {
+            reason: RefreshRejection::Superseded,
+            forget: false
+        }
+    );
+    assert_eq!(
+        decide(None, T0 + 5),
+        Rotation::Refused {
+            reason: RefreshRejection::NotYetVisible,
+            forget: false
         }
     );
 }
@@ -276,14 +304,18 @@ fn a_missing_or_mismatched_record_is_an_unknown_family() {
         id: Id::from_bytes([9; 16]),
         ..store.clone()
     };
-    for stored in [None, Some(&other)] {
+    let reborn = Family {
+        created_at: T0 + 1,
+        ..store.clone()
+    };
+    for stored in [None, Some(&other), Some(&reborn)] {
         assert_eq!(
             rotate(
                 &key(),
                 &present(&store, 0),
                 stored,
                 Some(0),
-                T0 + 5,
+                SETTLED,
                 &POLICY
             ),
             Rotation::Refused {
@@ -292,6 +324,94 @@ fn a_missing_or_mismatched_record_is_an_unknown_family() {
             }
         );
     }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_missing_record_of_a_young_family_is_not_visible_yet_and_nothing_is_forgotten() {
+    let store = login();
+    // Any moment before the window closes, including a clock behind the login's.
+    for now in [T0 - 5, T0, T0 + 1, SETTLED - 1] {
+        assert_eq!(
+            rotate(&key(), &present(&store, 0), None, Some(0), now, &POLICY),
+            Rotation::Refused {
+                reason: RefreshRejection::NotYetVisible,
+                forget: false
+            },
+            "{now}"
+        );
+    }
+    // A later generation of the same young family: the same answer.
+    assert!(matches!(
+        rotate(&key(), &present(&store, 3), None, Some(0), T0 + 20, &POLICY),
+        Rotation::Refused {
+            reason: RefreshRejection::NotYetVisible,
+            ..
+        }
+    ));
+    // A version-1 token has no creation time, so its missing family is unknown at once.
+    let legacy = decode_token(&key(), &encode_token(&key(), &store.user_id, &store.id, 0)).unwrap();
+    assert_eq!(legacy.created_at, None);
+    assert_eq!(
+        rotate(&key(), &legacy, None, Some(0), T0 + 1, &POLICY),
+        Rotation::Refused {
+            reason: RefreshRejection::UnknownFamily,
+            forget: false
+        }
+    );
+    // ... while one whose family is stored rotates as before, to a version-2 token.
+    match rotate(&key(), &legacy, Some(&store), Some(0), T0 + 1, &POLICY) {
+        Rotation::Advanced { token: t, .. } => assert_eq!(t, token(&store, 1)),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn an_ended_family_is_refused_as_revoked_and_kept_until_its_window_closes() {
+    let store = login();
+    let ended = store.ended(T0 + 10);
+    assert_eq!(ended.revoked, Some(RevokeReason::Ended));
+    assert_eq!(ended.ended_expiration(T0 + 10), T0 + 10 + 60);
+    // A clock behind the login's: kept until the window closes, whichever is later.
+    assert_eq!(ended.ended_expiration(T0 - 30), T0 + PROPAGATION_WINDOW_S);
+    for user_epoch in [Some(0), None] {
+        assert_eq!(
+            rotate(
+                &key(),
+                &present(&store, 0),
+                Some(&ended),
+                user_epoch,
+                T0 + 11,
+                &POLICY
+            ),
+            Rotation::Refused {
+                reason: RefreshRejection::Revoked,
+                forget: false
+            }
+        );
+    }
+    // A logout writes the same kind of record from the token alone.
+    let from_token = Family::ended_from_token(&present(&store, 2), T0 + 10).unwrap();
+    assert_eq!(
+        (
+            from_token.id,
+            from_token.user_id,
+            from_token.generation,
+            from_token.created_at
+        ),
+        (store.id, store.user_id, 2, store.created_at)
+    );
+    assert_eq!(from_token.revoked, Some(RevokeReason::Ended));
+    assert!(
+        Family::ended_from_token(
+            &decode_token(&key(), &encode_token(&key(), &store.user_id, &store.id, 0)).unwrap(),
+            T0
+        )
+        .is_none(),
+        "a version-1 token does not know its family's age"
+    );
+    // Stored as JSON, the reason reads "ended".
+    let json = serde_json::to_value(&ended).unwrap();
+    assert_eq!(json["revoked"], "ended");
 }
 
 #[wasm_bindgen_test(unsupported = test)]

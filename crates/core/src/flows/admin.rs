@@ -88,9 +88,39 @@ impl<S: Stores> Flows<'_, S> {
     /// Deletes a user and their sessions. The email index goes first, so a failure part-way
     /// leaves an account nobody can log in to rather than an email that cannot register.
     ///
+    /// Prefer [`Flows::delete_user_at`]: without the time, sessions in their first minute are
+    /// deleted too, and until their propagation window closes (see
+    /// [`crate::refresh::family::PROPAGATION_WINDOW_S`]) their refresh tokens get "retry"
+    /// (`storage_unavailable`) rather than `invalid_refresh_token`.
+    ///
     /// # Errors
     /// [`Error::Forbidden`]; [`Error::NotFound`]; [`Error::StorageUnavailable`].
     pub async fn delete_user(&self, principal: &Principal, user_id: &str) -> Result<(), Error> {
+        self.remove_user(principal, user_id, None).await
+    }
+
+    /// Deletes a user and their sessions at `now`, like [`Flows::delete_user`], except that
+    /// sessions still in their propagation window
+    /// ([`crate::refresh::family::PROPAGATION_WINDOW_S`]) are overwritten with revoked records
+    /// that storage keeps until that window closes (see [`crate::refresh::family`]).
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`]; [`Error::NotFound`]; [`Error::StorageUnavailable`].
+    pub async fn delete_user_at(
+        &self,
+        principal: &Principal,
+        user_id: &str,
+        now: UnixSeconds,
+    ) -> Result<(), Error> {
+        self.remove_user(principal, user_id, Some(now)).await
+    }
+
+    async fn remove_user(
+        &self,
+        principal: &Principal,
+        user_id: &str,
+        now: Option<UnixSeconds>,
+    ) -> Result<(), Error> {
         principal.require_role(ROLE_ADMIN)?;
         principal.require_scope(SCOPE_USERS_WRITE)?;
         let user = self.user_by_id(user_id).await?;
@@ -98,10 +128,11 @@ impl<S: Stores> Flows<'_, S> {
         self.store.delete_email(&user.email).await?;
         self.store.delete_user(&user.id).await?;
         // Families of a deleted user are refused at refresh anyway (the user read finds
-        // nothing); deleting them now just frees storage sooner.
+        // nothing, once the deletion has reached that location); ending them now frees
+        // storage sooner and refuses them as revoked at once.
         if let Ok(families) = self.store.list_families(&user.id).await {
             for family in families {
-                let _ = self.store.delete_family(&user.id, &family.id).await;
+                let _ = self.end_family(&family, now).await;
             }
         }
         self.events.record(SecurityEvent::UserDeleted {

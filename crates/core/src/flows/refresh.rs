@@ -5,7 +5,8 @@ use crate::error::{Error, RefreshRejection};
 use crate::events::SecurityEvent;
 use crate::join::join2;
 use crate::random::Random;
-use crate::refresh::{Rotation, decode_token, rotate};
+use crate::refresh::family::PROPAGATION_WINDOW_S;
+use crate::refresh::{Family, Rotation, decode_token, rotate};
 use crate::store::Stores;
 use crate::time::UnixSeconds;
 
@@ -18,7 +19,8 @@ impl<S: Stores> Flows<'_, S> {
     /// # Errors
     /// [`Error::InvalidRefreshToken`]; [`Error::RefreshTokenReused`] (the family is now
     /// revoked); [`Error::StorageUnavailable`] (nothing was handed out, so the client may retry
-    /// with the same token).
+    /// with the same token), also when the session was created so recently that its records
+    /// have not reached this location yet ([`RefreshRejection::NotYetVisible`]).
     pub async fn refresh<R: Random + ?Sized>(
         &self,
         presented: Option<&str>,
@@ -83,6 +85,16 @@ impl<S: Stores> Flows<'_, S> {
                     .await;
                 return Err(Error::RefreshTokenReused);
             }
+            Rotation::Refused {
+                reason: RefreshRejection::NotYetVisible,
+                ..
+            } => {
+                // Not a sign-out: the session may exist and simply not have arrived here yet.
+                return Err(Error::StorageUnavailable(alloc::format!(
+                    "the session's records are not visible at this location yet (KV makes \
+                     writes visible within {PROPAGATION_WINDOW_S} s); retry"
+                )));
+            }
             Rotation::Refused { reason, forget } => {
                 if forget {
                     let _ = self
@@ -104,19 +116,31 @@ impl<S: Stores> Flows<'_, S> {
         self.auth.tokens(&user, &family, refresh_token, now, rng)
     }
 
-    /// Ends the session a refresh token belongs to. Succeeds without a token, or with one
-    /// that is malformed or already dead: logging out is idempotent.
+    /// Ends the session a refresh token belongs to, with one write and no read: a young
+    /// session (within [`PROPAGATION_WINDOW_S`] of its login) is overwritten with a revoked
+    /// record that expires once that window has closed, an older one is deleted (see
+    /// [`crate::refresh::family`] on why a young record must not vanish). Succeeds without a
+    /// token, or with one that is malformed or already dead: logging out is idempotent.
     ///
     /// # Errors
-    /// [`Error::StorageUnavailable`] when the family could not be deleted.
-    pub async fn logout(&self, presented: Option<&str>) -> Result<(), Error> {
+    /// [`Error::StorageUnavailable`] when the family could not be ended.
+    pub async fn logout(&self, presented: Option<&str>, now: UnixSeconds) -> Result<(), Error> {
         let Some(token) = presented.and_then(|p| decode_token(&self.auth.refresh_key, p).ok())
         else {
             return Ok(());
         };
-        self.store
-            .delete_family(&token.user_id, &token.family_id)
-            .await?;
+        match Family::ended_from_token(&token, now).filter(|f| f.may_be_unpropagated(now)) {
+            Some(ended) => {
+                self.store
+                    .put_family(&ended, ended.ended_expiration(now))
+                    .await?
+            }
+            None => {
+                self.store
+                    .delete_family(&token.user_id, &token.family_id)
+                    .await?
+            }
+        }
         self.events.record(SecurityEvent::LoggedOut {
             user_id: token.user_id,
             session_id: token.family_id,

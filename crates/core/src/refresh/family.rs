@@ -4,22 +4,54 @@
 //! rotates it to the next generation. Workers KV has no compare-and-set and takes up to 60 s
 //! to propagate a write, so [`rotate`] is designed for concurrent, possibly stale readers:
 //!
-//! | presented generation `p` vs stored `g`   | decision                                        |
-//! |-------------------------------------------|-------------------------------------------------|
-//! | `p == g`                                  | advance to `g + 1`, hand out token `g + 1`       |
-//! | `p == g - 1`, within grace of the rotation | hand out token `g` again (idempotent retry)     |
-//! | `p > g` (this reader's copy is stale)     | advance to `p + 1`, hand out token `p + 1`       |
-//! | older, or `g - 1` after the grace window  | reuse: revoke the whole family                   |
+//! | presented generation `p` vs stored `g`     | decision                                        |
+//! |---------------------------------------------|-------------------------------------------------|
+//! | `p == g`                                    | advance to `g + 1`, hand out token `g + 1`      |
+//! | `p == g - 1`, within grace of the rotation  | hand out token `g` again (idempotent retry)     |
+//! | `p > g` (this reader's copy is stale)       | advance to `p + 1`, hand out token `p + 1`      |
+//! | older, or `g - 1` after the grace window    | reuse: revoke the whole family                  |
+//! | no record, family in its propagation window | not visible here yet: retry, nothing written    |
+//! | no record, older family or version-1 token  | unknown family: refused                         |
 //!
-//! Because the token for a generation is a pure function of (user, family, generation) and
-//! the key (see [`super::token`]), every reader that advances from `p` hands out the same
+//! (The propagation window is [`PROPAGATION_WINDOW_S`] after the family's creation.) Because
+//! the token for a generation is a pure function of (user, family, generation) and the key
+//! (see [`super::token`]), every reader that advances from `p` hands out the same
 //! token: two tabs, a retried request or two edge locations never fork a family.
+//!
+//! # A missing record
+//!
+//! A location that has a copy of the family, however stale, decides by the table above. A
+//! location with *no* copy cannot tell a family that was logged out, revoked away or expired
+//! from one created moments ago elsewhere whose record has not reached it: KV only promises
+//! that a write is visible everywhere within about 60 s, and it also caches "not found" for a
+//! while. The refresh token's MAC proves that Tollgate issued it, not that the family still
+//! lives, so the absence alone can never be answered with tokens.
+//!
+//! What separates the two cases is the family's age, which version-2 tokens carry
+//! (authenticated, see [`super::token`]): a family created less than
+//! [`PROPAGATION_WINDOW_S`] ago may simply not have arrived, so its missing record (or its
+//! user's missing record, which was written even earlier) is
+//! [`RefreshRejection::NotYetVisible`]: the refresh flow answers it as storage being
+//! temporarily unavailable (retry, keep the session), never as a sign-out, and deletes
+//! nothing. Nothing is handed out either way, so the only cost of this answer for a family
+//! that really is gone is that its refusal comes at most that long later. Past the window, or
+//! for a version-1 token (which has no creation time), a missing family is
+//! [`RefreshRejection::UnknownFamily`]; a missing user ends the family
+//! ([`RefreshRejection::UnknownUser`], record deleted).
+//!
+//! For "missing" to keep meaning "not arrived yet" inside the window, Tollgate never makes a
+//! young family's record disappear: ending it (logout, revoking the session, deleting the
+//! user) writes a revoked record ([`RevokeReason::Ended`], [`Family::ended`]) that storage
+//! keeps until the window has closed ([`Family::ended_expiration`]), and [`rotate`] never asks
+//! to forget a young dead family. So at the location that ended a session, and everywhere
+//! once that write has arrived, its tokens are refused as revoked at once; a location the
+//! ending has not reached yet behaves as KV allows for any write (see the README's table).
 
 use alloc::string::String;
 
 use serde::{Deserialize, Serialize};
 
-use super::token::{PresentedToken, RefreshKey, encode_token};
+use super::token::{PresentedToken, RefreshKey};
 use crate::error::RefreshRejection;
 use crate::id::Id;
 use crate::random::Random;
@@ -36,6 +68,11 @@ pub const DEFAULT_REUSE_GRACE_S: u64 = 30;
 pub const MAX_USER_AGENT_CHARS: usize = 256;
 /// Workers KV refuses expirations less than 60 s away.
 pub const MIN_STORAGE_TTL_S: u64 = 60;
+/// How long after a family's creation a location may still not see its record (or its
+/// user's), in seconds: Workers KV makes a write visible everywhere "within 60 seconds or
+/// less" (Cloudflare's KV documentation, "How KV works"). Within it, a missing record is
+/// [`RefreshRejection::NotYetVisible`] rather than the end of the session.
+pub const PROPAGATION_WINDOW_S: u64 = 60;
 
 /// How long families live and how forgiving rotation is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,6 +101,10 @@ impl Default for RefreshPolicy {
 pub enum RevokeReason {
     /// A rotated token was replayed after its grace window.
     Reuse,
+    /// The session was ended (logout, a revoked session, a deleted user) while it was young
+    /// enough that a missing record would read as "not arrived yet" (see the module docs): the
+    /// record stays, revoked, until that window has closed everywhere.
+    Ended,
 }
 
 /// One session's refresh-token family, as stored (`family:{user_id}:{id}` in `TOKENS`).
@@ -122,9 +163,62 @@ impl Family {
         }
     }
 
-    /// The token for the family's current generation.
+    /// The token for the family's current generation (version 2: it carries `created_at`).
     pub fn current_token(&self, key: &RefreshKey) -> String {
-        encode_token(key, &self.user_id, &self.id, self.generation)
+        PresentedToken {
+            user_id: self.user_id,
+            family_id: self.id,
+            generation: self.generation,
+            created_at: Some(self.created_at),
+        }
+        .encode(key)
+    }
+
+    /// Whether, at `now`, the family is so young that a location may not see it yet (see
+    /// [`PROPAGATION_WINDOW_S`]). While it is, ending the family must leave a revoked record
+    /// ([`Family::ended`]) rather than delete it.
+    pub fn may_be_unpropagated(&self, now: UnixSeconds) -> bool {
+        within_propagation_window(self.created_at, now)
+    }
+
+    /// The record that ends this family at `now` while it [may be
+    /// unpropagated](Family::may_be_unpropagated): revoked ([`RevokeReason::Ended`]), to be
+    /// stored until [`Family::ended_expiration`].
+    pub fn ended(&self, now: UnixSeconds) -> Family {
+        Family {
+            rotated_at: now,
+            revoked: Some(RevokeReason::Ended),
+            ..self.clone()
+        }
+    }
+
+    /// The record that ends the family a token names, built from the token alone (a logout
+    /// reads nothing): revoked, with the token's ids, generation and creation time, and
+    /// expired at `now`. `None` for a version-1 token, which does not say when its family was
+    /// created; such a family is old enough to be deleted instead.
+    pub fn ended_from_token(token: &PresentedToken, now: UnixSeconds) -> Option<Family> {
+        let created_at = token.created_at?;
+        Some(Family {
+            id: token.family_id,
+            user_id: token.user_id,
+            generation: token.generation,
+            rotated_at: now,
+            created_at,
+            last_used_at: now,
+            expires_at: now,
+            epoch: 0,
+            user_agent: String::new(),
+            revoked: Some(RevokeReason::Ended),
+        })
+    }
+
+    /// When storage may forget an [ended](Family::ended) record: once the propagation window
+    /// of the family has closed (and never sooner than KV accepts). After that a missing record
+    /// reads as an unknown family again, which is what it is.
+    pub fn ended_expiration(&self, now: UnixSeconds) -> UnixSeconds {
+        self.created_at
+            .saturating_add(PROPAGATION_WINDOW_S)
+            .max(now.saturating_add(MIN_STORAGE_TTL_S))
     }
 
     /// When the family dies of old age or idleness, whichever comes first.
@@ -185,7 +279,8 @@ pub enum Rotation {
         /// The revoked family to write back.
         family: Family,
     },
-    /// Refuse with `invalid_refresh_token`; `forget` says the record is dead and may be deleted.
+    /// Refuse with `invalid_refresh_token` (or, for [`RefreshRejection::NotYetVisible`], ask
+    /// the client to retry); `forget` says the record is dead and may be deleted.
     Refused {
         /// Why (for logs).
         reason: RefreshRejection,
@@ -194,10 +289,21 @@ pub enum Rotation {
     },
 }
 
+/// Whether a family created at `created_at` may still be invisible somewhere at `now`. A
+/// creation time ahead of `now` (clocks of two locations disagreeing) counts as young.
+fn within_propagation_window(created_at: UnixSeconds, now: UnixSeconds) -> bool {
+    now < created_at.saturating_add(PROPAGATION_WINDOW_S)
+}
+
 /// Decides what a presented (and MAC-verified) refresh token gets.
 ///
 /// `stored` is the family as this reader sees it (possibly stale, possibly missing);
-/// `user_epoch` is the user's current session epoch, or `None` when the user no longer exists.
+/// `user_epoch` is the user's current session epoch, or `None` when this reader finds no user.
+/// A record whose id, user or creation time differs from the token's is not this family's.
+/// Missing records are decided by the family's age (see the module docs): within
+/// [`PROPAGATION_WINDOW_S`] of its creation, [`RefreshRejection::NotYetVisible`] without
+/// forgetting anything; after it, [`RefreshRejection::UnknownFamily`] or
+/// [`RefreshRejection::UnknownUser`].
 pub fn rotate(
     key: &RefreshKey,
     presented: &PresentedToken,
@@ -206,26 +312,53 @@ pub fn rotate(
     now: UnixSeconds,
     policy: &RefreshPolicy,
 ) -> Rotation {
-    let Some(family) =
-        stored.filter(|f| f.id == presented.family_id && f.user_id == presented.user_id)
-    else {
+    let Some(family) = stored.filter(|f| {
+        f.id == presented.family_id
+            && f.user_id == presented.user_id
+            && presented.created_at.is_none_or(|c| c == f.created_at)
+    }) else {
+        // Only a version-2 token knows when its family was created; a version-1 token's
+        // missing family is unknown, as it always was.
+        let young = presented
+            .created_at
+            .is_some_and(|c| within_propagation_window(c, now));
         return Rotation::Refused {
-            reason: RefreshRejection::UnknownFamily,
+            reason: if young {
+                RefreshRejection::NotYetVisible
+            } else {
+                RefreshRejection::UnknownFamily
+            },
             forget: false,
         };
     };
+    if family.revoked.is_some() {
+        // A revoked record is kept until it expires so that the family's other tokens keep
+        // being refused as revoked rather than unknown, whether or not the user still exists.
+        return Rotation::Refused {
+            reason: RefreshRejection::Revoked,
+            forget: false,
+        };
+    }
     let Some(user_epoch) = user_epoch else {
+        // The user was written before the family, so it is visible everywhere by the time
+        // the family's window closes; before that, its absence proves nothing.
+        if family.may_be_unpropagated(now) {
+            return Rotation::Refused {
+                reason: RefreshRejection::NotYetVisible,
+                forget: false,
+            };
+        }
         return Rotation::Refused {
             reason: RefreshRejection::UnknownUser,
             forget: true,
         };
     };
     if let Some(reason) = family.dead_reason(policy, user_epoch, now) {
-        // A revoked record is kept until it expires so that the family's other tokens keep
-        // being refused as revoked rather than unknown; the rest are simply dead.
+        // A dead record may be deleted, except while the family is young: then its absence
+        // would read as "not arrived yet", so it is left to expire.
         return Rotation::Refused {
             reason,
-            forget: reason != RefreshRejection::Revoked,
+            forget: !family.may_be_unpropagated(now),
         };
     }
 

@@ -1,11 +1,23 @@
 //! The refresh token itself: opaque, deterministic, authenticated.
 //!
-//! The token for generation `g` of a family is a pure function of (user, family, g) and the
-//! refresh key: `base64url(v || user || family || g || HMAC-SHA-256(key, label || v || user ||
-//! family || g))`. Every location that rotates generation `g` therefore hands out the same token
-//! for `g + 1`, which is what lets two concurrent refreshes agree instead of fight, and nothing
-//! about a token can be forged without the key. The user id rides along so that the family's
-//! storage key (`family:{user}:{family}`) can be found without an index.
+//! The token for generation `g` of a family is a pure function of the family's fields and the
+//! refresh key:
+//!
+//! ```text
+//! v2: base64url(body || HMAC-SHA-256(key, label || body)), body = 2 || user || family || g || created
+//! v1: base64url(body || HMAC-SHA-256(key, label || body)), body = 1 || user || family || g
+//! ```
+//!
+//! (ids are 16 bytes, `g` a big-endian u32, `created` the family's creation time as a
+//! big-endian u64 of Unix seconds). Every location that rotates generation `g` therefore hands
+//! out the same token for `g + 1`, which is what lets two concurrent refreshes agree instead of
+//! fight, and nothing about a token can be forged without the key. The user id rides along so
+//! that the family's storage key (`family:{user}:{family}`) can be found without an index; the
+//! creation time, so that a location which cannot see the family record yet can tell "not
+//! propagated yet" from "gone" (see [`super::family`]).
+//!
+//! Version 1 (without the creation time) is what Tollgate issued before; such tokens are still
+//! accepted, and the next rotation replaces them with version 2.
 
 use alloc::string::String;
 use core::fmt;
@@ -15,16 +27,24 @@ use hmac::Mac;
 use crate::error::{Error, RefreshRejection};
 use crate::id::Id;
 use crate::mac::{HmacSha256, hmac_sha256};
+use crate::time::UnixSeconds;
 use crate::unverified::{decode_base64url, encode_base64url};
 
-/// Format version carried in the first byte.
-const VERSION: u8 = 1;
-/// Bytes before the tag: version, user id, family id, generation (u32, big-endian).
-const BODY_BYTES: usize = 1 + 16 + 16 + 4;
+/// Format version of tokens without the family's creation time (still accepted).
+const VERSION_1: u8 = 1;
+/// Format version of tokens that carry the family's creation time (issued now).
+const VERSION_2: u8 = 2;
+/// Bytes of a version-1 body: version, user id, family id, generation (u32, big-endian).
+const V1_BODY_BYTES: usize = 1 + 16 + 16 + 4;
+/// Bytes of a version-2 body: the version-1 fields, then the creation time (u64, big-endian).
+const V2_BODY_BYTES: usize = V1_BODY_BYTES + 8;
 /// HMAC-SHA-256 output, untruncated.
 const TAG_BYTES: usize = 32;
-/// Length of the encoded token: 69 bytes in unpadded base64url.
-pub const REFRESH_TOKEN_CHARS: usize = (BODY_BYTES + TAG_BYTES) * 4 / 3;
+/// Length of a token as issued (version 2): 77 bytes in unpadded base64url.
+pub const REFRESH_TOKEN_CHARS: usize = ((V2_BODY_BYTES + TAG_BYTES) * 4).div_ceil(3);
+/// Length of a version-1 token, as issued before the creation time was added: 69 bytes in
+/// unpadded base64url.
+pub const LEGACY_REFRESH_TOKEN_CHARS: usize = ((V1_BODY_BYTES + TAG_BYTES) * 4).div_ceil(3);
 /// Domain separation: the MAC input can never be mistaken for a JWS signing input.
 const MAC_LABEL: &[u8] = b"tollgate/refresh-token/v1\0";
 /// Domain separation for deriving the refresh key from a configured secret.
@@ -34,7 +54,11 @@ pub const MIN_REFRESH_SECRET_BYTES: usize = 32;
 
 /// The key that authenticates refresh tokens. Its `Debug` never shows the key.
 #[derive(Clone)]
-pub struct RefreshKey([u8; 32]);
+pub struct RefreshKey {
+    /// HMAC keyed with the derived key, with [`MAC_LABEL`] already absorbed: each token costs
+    /// a copy of this state instead of a key schedule.
+    mac: HmacSha256,
+}
 
 impl RefreshKey {
     /// Derives the key from a dedicated `REFRESH_SECRET` (at least 32 bytes).
@@ -59,14 +83,15 @@ impl RefreshKey {
     }
 
     fn derive(secret: &[u8]) -> RefreshKey {
-        let mut mac = hmac_sha256(secret);
-        mac.update(KEY_LABEL);
-        RefreshKey(mac.finalize().into_bytes().into())
+        let mut kdf = hmac_sha256(secret);
+        kdf.update(KEY_LABEL);
+        let mut mac = hmac_sha256(&kdf.finalize().into_bytes());
+        mac.update(MAC_LABEL);
+        RefreshKey { mac }
     }
 
     fn mac(&self, body: &[u8]) -> HmacSha256 {
-        let mut mac = hmac_sha256(&self.0);
-        mac.update(MAC_LABEL);
+        let mut mac = self.mac.clone();
         mac.update(body);
         mac
     }
@@ -78,7 +103,7 @@ impl fmt::Debug for RefreshKey {
     }
 }
 
-/// What a presented refresh token says, once its MAC has been checked.
+/// What a refresh token says, once its MAC has been checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PresentedToken {
     /// The user the family belongs to.
@@ -87,37 +112,70 @@ pub struct PresentedToken {
     pub family_id: Id,
     /// The generation this token was issued for.
     pub generation: u32,
+    /// When the family was created (the login), as the token states it; `None` for a
+    /// version-1 token, which predates the field.
+    pub created_at: Option<UnixSeconds>,
 }
 
-/// The token for `generation` of a family.
+impl PresentedToken {
+    /// The token carrying exactly these fields: version 2 when `created_at` is known, version 1
+    /// otherwise. [`decode_token`] of the result gives `self` back.
+    pub fn encode(&self, key: &RefreshKey) -> String {
+        let mut bytes = [0u8; V2_BODY_BYTES + TAG_BYTES];
+        bytes[1..17].copy_from_slice(self.user_id.as_bytes());
+        bytes[17..33].copy_from_slice(self.family_id.as_bytes());
+        bytes[33..37].copy_from_slice(&self.generation.to_be_bytes());
+        let body_len = match self.created_at {
+            Some(created_at) => {
+                bytes[0] = VERSION_2;
+                bytes[37..45].copy_from_slice(&created_at.to_be_bytes());
+                V2_BODY_BYTES
+            }
+            None => {
+                bytes[0] = VERSION_1;
+                V1_BODY_BYTES
+            }
+        };
+        let (body, rest) = bytes.split_at_mut(body_len);
+        let tag = key.mac(body).finalize().into_bytes();
+        rest[..TAG_BYTES].copy_from_slice(&tag);
+        encode_base64url(&bytes[..body_len + TAG_BYTES])
+    }
+}
+
+/// The version-1 token (without the creation time) for `generation` of a family.
+///
+/// Kept for hosts and tests that build tokens by hand; Tollgate itself issues version 2
+/// ([`crate::refresh::Family::current_token`], [`PresentedToken::encode`]).
 pub fn encode_token(key: &RefreshKey, user_id: &Id, family_id: &Id, generation: u32) -> String {
-    let mut bytes = [0u8; BODY_BYTES + TAG_BYTES];
-    bytes[0] = VERSION;
-    bytes[1..17].copy_from_slice(user_id.as_bytes());
-    bytes[17..33].copy_from_slice(family_id.as_bytes());
-    bytes[33..37].copy_from_slice(&generation.to_be_bytes());
-    let tag = key.mac(&bytes[..BODY_BYTES]).finalize().into_bytes();
-    bytes[BODY_BYTES..].copy_from_slice(&tag);
-    encode_base64url(&bytes)
+    PresentedToken {
+        user_id: *user_id,
+        family_id: *family_id,
+        generation,
+        created_at: None,
+    }
+    .encode(key)
 }
 
-/// Reads and authenticates a presented token.
+/// Reads and authenticates a presented token (version 2, or a version-1 token issued before).
 ///
 /// # Errors
 /// [`Error::InvalidRefreshToken`] with [`RefreshRejection::Malformed`] (wrong length, not
-/// base64url, unknown version) or [`RefreshRejection::Forged`] (the MAC does not verify; the
-/// comparison is constant-time).
+/// base64url, a version that does not match the length) or [`RefreshRejection::Forged`] (the
+/// MAC does not verify; the comparison is constant-time).
 pub fn decode_token(key: &RefreshKey, presented: &str) -> Result<PresentedToken, Error> {
     let malformed = || Error::InvalidRefreshToken(RefreshRejection::Malformed);
     // The length check comes first so that huge cookies cost nothing.
-    if presented.len() != REFRESH_TOKEN_CHARS {
-        return Err(malformed());
-    }
+    let (version, body_len) = match presented.len() {
+        REFRESH_TOKEN_CHARS => (VERSION_2, V2_BODY_BYTES),
+        LEGACY_REFRESH_TOKEN_CHARS => (VERSION_1, V1_BODY_BYTES),
+        _ => return Err(malformed()),
+    };
     let bytes = decode_base64url(presented).map_err(|_| malformed())?;
-    if bytes.len() != BODY_BYTES + TAG_BYTES || bytes[0] != VERSION {
+    if bytes.len() != body_len + TAG_BYTES || bytes[0] != version {
         return Err(malformed());
     }
-    let (body, tag) = bytes.split_at(BODY_BYTES);
+    let (body, tag) = bytes.split_at(body_len);
     key.mac(body)
         .verify_slice(tag)
         .map_err(|_| Error::InvalidRefreshToken(RefreshRejection::Forged))?;
@@ -127,10 +185,16 @@ pub fn decode_token(key: &RefreshKey, presented: &str) -> Result<PresentedToken,
     user.copy_from_slice(&body[1..17]);
     family.copy_from_slice(&body[17..33]);
     generation.copy_from_slice(&body[33..37]);
+    let created_at = (version == VERSION_2).then(|| {
+        let mut created = [0u8; 8];
+        created.copy_from_slice(&body[37..45]);
+        u64::from_be_bytes(created)
+    });
     Ok(PresentedToken {
         user_id: Id::from_bytes(user),
         family_id: Id::from_bytes(family),
         generation: u32::from_be_bytes(generation),
+        created_at,
     })
 }
 
@@ -144,71 +208,111 @@ mod tests {
         RefreshKey::from_secret("0123456789abcdef0123456789abcdef").unwrap()
     }
 
+    fn fields(generation: u32, created_at: Option<UnixSeconds>) -> PresentedToken {
+        PresentedToken {
+            user_id: Id::from_bytes([1; 16]),
+            family_id: Id::from_bytes([2; 16]),
+            generation,
+            created_at,
+        }
+    }
+
+    /// Computed outside this code, with Python's `hmac` and `hashlib` from the format in the
+    /// module docs (key = HMAC-SHA-256(secret, key label); tag = HMAC-SHA-256(key, MAC label ||
+    /// body)): user id `01`×16, family id `02`×16, generation 7, created 1 700 000 000.
+    const V1_VECTOR: &str = "AQEBAQEBAQEBAQEBAQEBAQECAgICAgICAgICAgICAgICAAAAB43hovdP9xcZn1XD2vr8cZjx-F9_3ZY4G4ygosTFOgmD";
+    const V2_VECTOR: &str = "AgEBAQEBAQEBAQEBAQEBAQECAgICAgICAgICAgICAgICAAAABwAAAABlU_EAB078imdTvLSOXsr3i-pXYL0VB1js1XbPP-miy2sreaQ";
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn both_formats_match_independently_computed_tokens() {
+        assert_eq!(fields(7, Some(1_700_000_000)).encode(&key()), V2_VECTOR);
+        assert_eq!(fields(7, None).encode(&key()), V1_VECTOR);
+        assert_eq!(
+            encode_token(
+                &key(),
+                &Id::from_bytes([1; 16]),
+                &Id::from_bytes([2; 16]),
+                7
+            ),
+            V1_VECTOR
+        );
+        // Tokens issued before version 2 keep working.
+        assert_eq!(decode_token(&key(), V1_VECTOR), Ok(fields(7, None)));
+        assert_eq!(
+            decode_token(&key(), V2_VECTOR),
+            Ok(fields(7, Some(1_700_000_000)))
+        );
+        assert_eq!(V1_VECTOR.len(), LEGACY_REFRESH_TOKEN_CHARS);
+        assert_eq!(V2_VECTOR.len(), REFRESH_TOKEN_CHARS);
+    }
+
     #[wasm_bindgen_test(unsupported = test)]
     fn tokens_are_deterministic_and_round_trip() {
         let mut rng = SeededRandom::new(1);
-        let (user, family) = (Id::generate(&mut rng), Id::generate(&mut rng));
-        let t = encode_token(&key(), &user, &family, 7);
-        assert_eq!(t.len(), REFRESH_TOKEN_CHARS);
-        assert_eq!(
-            t,
-            encode_token(&key(), &user, &family, 7),
-            "same inputs, same token"
-        );
-        assert_ne!(t, encode_token(&key(), &user, &family, 8));
-        let got = decode_token(&key(), &t).unwrap();
-        assert_eq!(
-            got,
-            PresentedToken {
-                user_id: user,
-                family_id: family,
-                generation: 7
-            }
-        );
+        for created_at in [Some(0), Some(1_700_000_000), Some(u64::MAX), None] {
+            let token = PresentedToken {
+                user_id: Id::generate(&mut rng),
+                family_id: Id::random(&mut rng),
+                generation: 7,
+                created_at,
+            };
+            let t = token.encode(&key());
+            assert_eq!(t, token.encode(&key()), "same inputs, same token");
+            let next = PresentedToken {
+                generation: 8,
+                ..token
+            };
+            assert_ne!(t, next.encode(&key()));
+            assert_eq!(decode_token(&key(), &t), Ok(token));
+        }
     }
 
     #[wasm_bindgen_test(unsupported = test)]
     fn another_key_or_any_changed_byte_is_forged() {
-        let mut rng = SeededRandom::new(2);
-        let (user, family) = (Id::generate(&mut rng), Id::generate(&mut rng));
-        let t = encode_token(&key(), &user, &family, 3);
-        let other = RefreshKey::derive_from_jwt_secret("another secret of at least 32 bytes!!");
-        assert_eq!(
-            decode_token(&other, &t),
-            Err(Error::InvalidRefreshToken(RefreshRejection::Forged))
-        );
-        let mut bytes = decode_base64url(&t).unwrap();
-        for i in 1..bytes.len() {
-            bytes[i] ^= 1;
-            let tampered = encode_base64url(&bytes);
+        for created_at in [Some(1_700_000_000), None] {
+            let t = fields(3, created_at).encode(&key());
+            let other = RefreshKey::derive_from_jwt_secret("another secret of at least 32 bytes!!");
             assert_eq!(
-                decode_token(&key(), &tampered),
-                Err(Error::InvalidRefreshToken(RefreshRejection::Forged)),
-                "byte {i}"
+                decode_token(&other, &t),
+                Err(Error::InvalidRefreshToken(RefreshRejection::Forged))
             );
-            bytes[i] ^= 1;
+            let mut bytes = decode_base64url(&t).unwrap();
+            for i in 1..bytes.len() {
+                bytes[i] ^= 1;
+                let tampered = encode_base64url(&bytes);
+                assert_eq!(
+                    decode_token(&key(), &tampered),
+                    Err(Error::InvalidRefreshToken(RefreshRejection::Forged)),
+                    "byte {i}"
+                );
+                bytes[i] ^= 1;
+            }
         }
     }
 
     #[wasm_bindgen_test(unsupported = test)]
     fn malformed_tokens_are_refused_before_any_mac() {
-        let good = encode_token(
-            &key(),
-            &Id::from_bytes([1; 16]),
-            &Id::from_bytes([2; 16]),
-            0,
-        );
-        let mut v2 = decode_base64url(&good).unwrap();
-        v2[0] = 2;
+        let v2 = fields(0, Some(1_700_000_000)).encode(&key());
+        let v1 = fields(0, None).encode(&key());
+        // Each version byte only with its own length: a v1 body relabelled 2, a v2 body 1 or 3.
+        let relabel = |token: &str, version: u8| {
+            let mut bytes = decode_base64url(token).unwrap();
+            bytes[0] = version;
+            encode_base64url(&bytes)
+        };
         let huge = "A".repeat(1 << 20);
         for bad in [
             String::new(),
             "x".into(),
-            good[1..].into(),
-            alloc::format!("{good}A"),
-            alloc::format!("{}=", &good[..REFRESH_TOKEN_CHARS - 1]),
-            alloc::format!("{}+", &good[..REFRESH_TOKEN_CHARS - 1]),
-            encode_base64url(&v2),
+            v2[1..].into(),
+            v1[1..].into(),
+            alloc::format!("{v2}A"),
+            alloc::format!("{v1}A"),
+            alloc::format!("{}=", &v2[..REFRESH_TOKEN_CHARS - 1]),
+            alloc::format!("{}+", &v1[..LEGACY_REFRESH_TOKEN_CHARS - 1]),
+            relabel(&v1, VERSION_2),
+            relabel(&v2, VERSION_1),
+            relabel(&v2, 3),
             huge,
         ] {
             assert_eq!(
