@@ -528,6 +528,86 @@ fn refresh_picks_up_a_role_change_only_after_sessions_end() {
     assert_eq!(w.principal(&again).role, "admin");
 }
 
+#[wasm_bindgen_test(unsupported = test)]
+fn a_lost_write_race_to_an_identical_rotation_answers_with_the_same_token() {
+    // Two refreshes of one token read generation 0; the other one's write lands first and
+    // KV refuses this one's (429). Deterministic rotation means both carry the same record
+    // and token for generation 1, so this one succeeds after reading the family again.
+    let (mut w, tokens) = signed_in("sam@example.com");
+    let (stored, _) = w.store.families().pop().unwrap();
+    let mut winner = stored.clone();
+    (winner.generation, winner.rotated_at, winner.last_used_at) = (1, T0 + 60, T0 + 60);
+    let winner_token = winner.current_token(&w.auth.refresh_key);
+    w.store.race_next_family_write(
+        winner.clone(),
+        winner.storage_expiration(&w.auth.config.refresh, T0 + 60),
+    );
+    w.store.clear_operations();
+
+    let next = w.refresh(&tokens.refresh_token, T0 + 60).unwrap();
+    assert_eq!(next.refresh_token, winner_token);
+    assert_eq!(next.session_id, tokens.session_id);
+    assert_eq!(
+        w.store.operations(),
+        [Op::GetFamily, Op::GetUser, Op::PutFamily, Op::GetFamily],
+        "one failed write, one more read, no second write"
+    );
+    assert_eq!(w.store.families().pop().unwrap().0, winner);
+    assert!(matches!(
+        w.events().last(),
+        Some(SecurityEvent::TokenRefreshed {
+            generation: 1,
+            replayed: true,
+            ..
+        })
+    ));
+    // The token handed out is the live one: it rotates on.
+    assert!(w.refresh(&next.refresh_token, T0 + 120).is_ok());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_failed_write_that_no_identical_rotation_explains_is_still_a_503() {
+    let rotated = |generation: u32, revoked: bool| {
+        move |stored: &tollgate_core::refresh::Family| {
+            let mut f = stored.clone();
+            (f.generation, f.rotated_at, f.last_used_at) = (generation, T0 + 60, T0 + 60);
+            if revoked {
+                f.revoked = Some(RevokeReason::Reuse);
+            }
+            f
+        }
+    };
+    // The other request got further (generation 2: this one's successor is already old), or
+    // the family was revoked meanwhile: handing out generation 1 would be wrong, and a 503
+    // leaves the client's (possibly newer) cookie alone.
+    for (label, winner) in [
+        ("moved further on", rotated(2, false)),
+        ("revoked", rotated(1, true)),
+    ] {
+        let (mut w, tokens) = signed_in("sam@example.com");
+        let (stored, expires) = w.store.families().pop().unwrap();
+        w.store.race_next_family_write(winner(&stored), expires);
+        assert!(
+            matches!(
+                w.refresh(&tokens.refresh_token, T0 + 60),
+                Err(Error::StorageUnavailable(_))
+            ),
+            "{label}"
+        );
+    }
+    // A plain failure (nothing else wrote) stays a 503 with the family unchanged (see
+    // `a_failed_family_write_hands_out_nothing`), and so does one whose second read fails
+    // too (the first read is the rotation's own).
+    let (mut w, tokens) = signed_in("sam@example.com");
+    w.store.fail_next(Op::PutFamily, Fault::Fail);
+    w.store.fail_after(Op::GetFamily, 1, Fault::Timeout);
+    assert!(matches!(
+        w.refresh(&tokens.refresh_token, T0 + 60),
+        Err(Error::StorageUnavailable(_))
+    ));
+    assert_eq!(w.store.families().pop().unwrap().0.generation, 0);
+}
+
 // --- a session not yet visible at another location (KV propagation) -----------------------
 
 /// Another edge location: it already has the user (registered long ago) but none of the

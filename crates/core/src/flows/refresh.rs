@@ -11,10 +11,16 @@ use crate::store::Stores;
 use crate::time::UnixSeconds;
 
 impl<S: Stores> Flows<'_, S> {
-    /// Rotates a refresh token: at most two reads (family, user) and one write (the family).
+    /// Rotates a refresh token: two reads (family, user) and one write (the family), plus one
+    /// more read when that write fails.
     ///
     /// Two requests presenting the same token get the same new token (see
     /// [`crate::refresh::family`]); an old token after the grace window revokes the family.
+    /// When the family write fails, the family is read again: Workers KV refuses a second
+    /// write to one key within about a second (429), which is exactly what two concurrent
+    /// refreshes of one session cause, and if the record now holds the generation this request
+    /// was writing, the other request rotated identically (rotation is deterministic), so this
+    /// one answers with the same token instead of failing.
     ///
     /// # Errors
     /// [`Error::InvalidRefreshToken`]; [`Error::RefreshTokenReused`] (the family is now
@@ -60,12 +66,37 @@ impl<S: Stores> Flows<'_, S> {
             now,
             policy,
         ) {
-            Rotation::Advanced { family, token } => {
-                self.store
-                    .put_family(&family, family.storage_expiration(policy, now))
-                    .await?;
-                (family, token, false)
-            }
+            Rotation::Advanced {
+                family: advanced,
+                token: successor,
+            } => match self
+                .store
+                .put_family(&advanced, advanced.storage_expiration(policy, now))
+                .await
+            {
+                Ok(()) => (advanced, successor, false),
+                Err(write_failed) => {
+                    match self
+                        .store
+                        .get_family(&token.user_id, &token.family_id)
+                        .await
+                    {
+                        // Another request wrote the very record this one was writing: the same
+                        // generation means the same successor token, so hand it out. A record
+                        // that moved further on, or died meanwhile, is not ours to answer for:
+                        // the client keeps its token (and any newer cookie) and retries.
+                        Ok(Some(current))
+                            if current.generation == advanced.generation
+                                && epoch.is_some_and(|e| {
+                                    current.dead_reason(policy, e, now).is_none()
+                                }) =>
+                        {
+                            (current, successor, true)
+                        }
+                        _ => return Err(write_failed.into()),
+                    }
+                }
+            },
             Rotation::Replayed { token } => {
                 let family =
                     family.ok_or(Error::InvalidRefreshToken(RefreshRejection::UnknownFamily))?;

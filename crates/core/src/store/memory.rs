@@ -1,4 +1,5 @@
-//! An in-memory store with fault injection and an operation log, for tests of the flows.
+//! An in-memory store with fault injection, lost write races and an operation log, for tests
+//! of the flows.
 //!
 //! Not for serving: it forgets everything with the process. Tests use it to drive the auth
 //! flows deterministically, to count storage operations per request, and to make any chosen
@@ -91,6 +92,9 @@ struct Inner {
     /// Faults armed per operation: fire on the call whose index (counting from the moment
     /// they were armed) is `skip`, then disarm unless `sticky`.
     faults: Vec<(Op, Fault, usize, bool)>,
+    /// A family that a concurrent request writes just before the next `put_family`, which
+    /// then fails (see [`MemoryStore::race_next_family_write`]).
+    rival: Option<(Family, UnixSeconds)>,
 }
 
 /// A store that keeps everything in memory. See the module docs.
@@ -123,9 +127,18 @@ impl MemoryStore {
         self.inner.borrow_mut().faults.push((op, fault, 0, true));
     }
 
-    /// Disarms every fault.
+    /// Makes the next [`FamilyStore::put_family`] lose a race, as on Workers KV when two
+    /// requests write one key within the same second: `winner` is stored first (another
+    /// request's write landing), then the call fails as KV's 429 does.
+    pub fn race_next_family_write(&self, winner: Family, expires_at: UnixSeconds) {
+        self.inner.borrow_mut().rival = Some((winner, expires_at));
+    }
+
+    /// Disarms every fault and race.
     pub fn heal(&self) {
-        self.inner.borrow_mut().faults.clear();
+        let mut inner = self.inner.borrow_mut();
+        inner.faults.clear();
+        inner.rival = None;
     }
 
     /// The operations performed so far, in order (failed ones included).
@@ -268,8 +281,16 @@ impl FamilyStore for MemoryStore {
 
     async fn put_family(&self, family: &Family, expires_at: UnixSeconds) -> Result<(), StoreError> {
         self.enter(Op::PutFamily)?;
-        self.inner
-            .borrow_mut()
+        let mut inner = self.inner.borrow_mut();
+        if let Some((winner, winner_expires)) = inner.rival.take() {
+            inner
+                .families
+                .insert((winner.user_id, winner.id), (winner, winner_expires));
+            return Err(StoreError::Unavailable(
+                "injected 429: the key was written by another request this second".into(),
+            ));
+        }
+        inner
             .families
             .insert((family.user_id, family.id), (family.clone(), expires_at));
         Ok(())
