@@ -113,10 +113,16 @@ fn read(env: &Env, name: &str) -> Option<String> {
 }
 
 fn parse(raw: &[Option<String>]) -> Result<Settings, Error> {
-    let get = |name: &str| -> Option<&str> {
+    let value = |name: &str| -> Option<&str> {
         let i = NAMES.iter().position(|n| *n == name)?;
-        raw[i].as_deref().map(str::trim).filter(|v| !v.is_empty())
+        raw[i].as_deref()
     };
+    // Vars are trimmed (a stray space in `wrangler.toml` or `--var` is a typo). Secrets are
+    // keys and are used exactly as given: `JWT_SECRET`'s UTF-8 bytes are the HMAC key, as
+    // PyJWT and python-jose use a string secret, so trimming one here would make Tollgate's
+    // tokens fail to verify elsewhere (and the reverse) whenever it has outer whitespace.
+    let get = |name: &str| value(name).map(str::trim).filter(|v| !v.is_empty());
+    let secret_value = |name: &str| value(name).filter(|v| !v.is_empty());
     let number = |name: &str, default: u64| -> Result<u64, Error> {
         match get(name) {
             None => Ok(default),
@@ -138,17 +144,17 @@ fn parse(raw: &[Option<String>]) -> Result<Settings, Error> {
             .map_err(|_| Error::Misconfigured(format!("{name} is too large")))
     };
 
-    let secret = get("JWT_SECRET").ok_or_else(|| {
+    let secret = secret_value("JWT_SECRET").ok_or_else(|| {
         Error::Misconfigured("JWT_SECRET is not set; generate one with `tollgate keygen` and `wrangler secret put JWT_SECRET`".into())
     })?;
-    let mut keys = match get("JWT_PRIVATE_KEY") {
+    let mut keys = match secret_value("JWT_PRIVATE_KEY") {
         Some(pem) => KeySet::ed25519_pem(pem)?,
         None => KeySet::hs256(secret)?,
     };
-    if let Some(jwks) = get("JWT_PREVIOUS_PUBLIC_KEYS") {
+    if let Some(jwks) = secret_value("JWT_PREVIOUS_PUBLIC_KEYS") {
         keys = keys.with_previous_public_keys(jwks)?;
     }
-    let refresh_key = match get("REFRESH_SECRET") {
+    let refresh_key = match secret_value("REFRESH_SECRET") {
         Some(s) => RefreshKey::from_secret(s)?,
         None => RefreshKey::derive_from_jwt_secret(secret),
     };
@@ -223,4 +229,49 @@ fn parse(raw: &[Option<String>]) -> Result<Settings, Error> {
         calibration: get("TOLLGATE_CALIBRATION") == Some("enabled"),
         faults,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The raw bindings with `JWT_SECRET` set to `secret` and `vars` set, the rest unset.
+    fn raw(secret: &str, vars: &[(&str, &str)]) -> Vec<Option<String>> {
+        NAMES
+            .iter()
+            .map(|name| match *name {
+                "JWT_SECRET" => Some(secret.to_string()),
+                _ => vars
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| (*v).to_string()),
+            })
+            .collect()
+    }
+
+    const SECRET: &str = "q3RZ0vJ8yN1mW5kT7bH2xC9dF4gL6pSa";
+
+    #[test]
+    fn secrets_are_used_exactly_as_given() {
+        let padded = format!(" {SECRET}\n");
+        let settings = parse(&raw(&padded, &[])).unwrap();
+        let exact = KeySet::hs256(&padded).unwrap();
+        let trimmed = KeySet::hs256(SECRET).unwrap();
+        assert_eq!(settings.auth.keys.kid(), exact.kid());
+        assert_ne!(settings.auth.keys.kid(), trimmed.kid());
+    }
+
+    #[test]
+    fn vars_are_trimmed() {
+        let settings = parse(&raw(
+            SECRET,
+            &[
+                ("ACCESS_TOKEN_TTL_SECONDS", " 60 "),
+                ("ALLOWED_ORIGINS", " https://app.example/ "),
+            ],
+        ))
+        .unwrap();
+        assert_eq!(settings.auth.config.token.ttl_s, 60);
+        assert_eq!(settings.allowed_origins, ["https://app.example"]);
+    }
 }
