@@ -1,6 +1,8 @@
 // Direct access to a test server's local KV through `wrangler kv` (the same tool operators
 // use), for what the API deliberately cannot do: create the first admin, inspect a record.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './worker.mjs';
 
@@ -25,4 +27,24 @@ export function promoteToAdmin(server, id) {
   record.role = 'admin';
   const summary = { id: record.id, email: record.email, role: record.role, created_at: record.created_at };
   wranglerKv(server, ['key', 'put', `user:${id}`, JSON.stringify(record), '--binding', 'USERS', '--metadata', JSON.stringify(summary)]);
+}
+
+/** The keys (`{name, expiration?, metadata?}`) under `prefix` in namespace `binding`. */
+export function kvListKeys(server, binding, prefix) {
+  return JSON.parse(wranglerKv(server, ['key', 'list', '--binding', binding, '--prefix', prefix]));
+}
+
+/**
+ * Writes `entries` (`{key, value, metadata?}`, values as strings) into namespace `binding` in
+ * one `wrangler kv bulk put`: how an operator seeds users (`tollgate user add` writes this).
+ */
+export function kvBulkPut(server, binding, entries) {
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-kv-'));
+  try {
+    const file = join(dir, 'bulk.json');
+    writeFileSync(file, JSON.stringify(entries));
+    wranglerKv(server, ['bulk', 'put', file, '--binding', binding]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
 import { PASSWORD, client, email, logIn, signUp } from '../harness/api.mjs';
-import { promoteToAdmin } from '../harness/kv.mjs';
+import { kvGetJson, kvListKeys, promoteToAdmin } from '../harness/kv.mjs';
 import { startWorker } from '../harness/worker.mjs';
 
 const servers = [];
@@ -30,6 +30,10 @@ test('a failed email-index write is a 503 and leaves no user behind', async () =
   assert.equal(res.headers.get('retry-after'), '1');
   assert.ok(!res.text.includes('email'), 'no internals in the body');
   await faulty.stop();
+  // The record written before the failed index write was removed again: no orphan user.
+  const orphans = kvListKeys(faulty, 'USERS', 'user:').filter((k) => k.metadata?.email === address);
+  assert.deepEqual(orphans, [], 'no user record for the failed registration');
+  assert.equal(kvGetJson(faulty, 'USERS', `email:${address}`), null, 'no index entry');
 
   const healthy = await serve(faulty.persistDir, null, secret);
   const api = client(healthy.url);
@@ -90,7 +94,10 @@ test('every storage-backed route answers 503 storage_unavailable when storage fa
   promoteToAdmin(healthy, boss.id);
   const admin = await logIn(hapi, boss.email);
   await healthy.stop();
-  const plan = ['get', 'put', 'delete', 'list'].flatMap((op) => ['user', 'email', 'family'].map((p) => `${op}:${p}=fail`)).join(',');
+  const plan = [
+    ...['get', 'put', 'delete', 'list'].flatMap((op) => ['user', 'email', 'family'].map((p) => `${op}:${p}=fail`)),
+    ...['admit', 'failure', 'success'].flatMap((op) => ['account', 'address'].map((p) => `${op}:${p}=fail`)),
+  ].join(',');
   const broken = await serve(healthy.persistDir, plan, secret);
   const api = client(broken.url);
   const calls = [
@@ -112,4 +119,56 @@ test('every storage-backed route answers 503 storage_unavailable when storage fa
     assert.equal(res.status, 503, res.text);
     assert.equal(res.json.code, 'storage_unavailable');
   }
+  // The stateless route touches no storage at all, so it is unaffected.
+  const claims = await api.get('/auth/claims', { token: user.token });
+  assert.equal(claims.status, 200, claims.text);
+  assert.equal(claims.json.sub, user.id);
+});
+
+test('a failing or stalled throttle object fails closed: 503, and no session is half-started', async () => {
+  const secret = randomBytes(32).toString('base64url');
+  const healthy = await serve(undefined, null, secret);
+  const user = await signUp(client(healthy.url));
+  await healthy.stop();
+  const login = (api, password, ip) => api.post('/auth/login', { form: { username: user.email, password }, headers: { 'CF-Connecting-IP': ip } });
+
+  // Admission (before the password is looked at) failing, or stalling past the timeout.
+  for (const plan of ['admit:account=fail', 'admit:address=timeout']) {
+    const broken = await serve(healthy.persistDir, plan, secret);
+    const api = client(broken.url);
+    const started = Date.now();
+    for (const password of [PASSWORD, 'wrong password!']) {
+      const res = await login(api, password, '192.0.2.77');
+      assert.equal(res.status, 503, `${plan}: ${res.text}`);
+      assert.equal(res.json.code, 'storage_unavailable');
+      assert.equal(res.cookie, undefined, `${plan}: no refresh cookie`);
+    }
+    assert.ok(Date.now() - started < 4000, `${plan}: answered after the 400 ms timeout, not the stall`);
+    if (plan.includes('account')) {
+      // A password change is throttled per account, like a login.
+      const change = await api.post('/auth/password', { token: user.token, json: { current_password: PASSWORD, new_password: 'a brand new passphrase' } });
+      assert.equal(change.status, 503, change.text);
+    }
+    await broken.stop();
+  }
+
+  // Recording the outcome failing, after the password check.
+  const broken = await serve(healthy.persistDir, 'success:account=fail,failure:address=fail', secret);
+  const api = client(broken.url);
+  const right = await login(api, PASSWORD, '192.0.2.78');
+  assert.equal(right.status, 503, right.text);
+  assert.equal(right.cookie, undefined, 'no session when the lockout could not be cleared');
+  const wrong = await login(api, 'wrong password!', '192.0.2.78');
+  assert.equal(wrong.status, 503, 'a failure that cannot be counted is not answered as a plain 401');
+  await broken.waitForLog(/Success account failed \(injected\)/);
+  await broken.waitForLog(/Failure address failed \(injected\)/);
+  await broken.stop();
+
+  // Back to healthy storage: the one session of the sign-up, the old password, no lockout.
+  const again = await serve(healthy.persistDir, null, secret);
+  const ok = client(again.url);
+  const sessions = await ok.get('/auth/sessions', { token: user.token });
+  assert.equal(sessions.status, 200);
+  assert.equal(sessions.json.sessions.length, 1, 'no session was half-started');
+  assert.equal((await login(ok, PASSWORD, '192.0.2.79')).status, 200, 'the password did not change and nothing locked the account');
 });

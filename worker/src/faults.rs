@@ -1,23 +1,56 @@
 //! Storage fault injection, for end-to-end tests of failure handling under real workerd.
 //!
 //! Off unless the var `TOLLGATE_FAULT_INJECTION` holds a plan; never set it in production.
-//! A plan is a comma-separated list of `operation:prefix=fault`, where the operation is
-//! `get`, `put`, `delete` or `list`, the prefix is the first segment of a KV key (`user`,
-//! `email`, `family`), and the fault is `fail` (the call throws) or `timeout` (the call
-//! stalls past `STORAGE_TIMEOUT_MS`, so the real timeout fires). Example:
-//! `put:email=fail,get:family=timeout`.
+//! A plan is a comma-separated list of `operation:prefix=fault`. The operation is a KV call
+//! (`get`, `put`, `delete`, `list`; the prefix is the first segment of the KV key: `user`,
+//! `email`, `family`) or a call to the login-throttle Durable Object (`admit`, `failure`,
+//! `success`; the prefix is the first segment of the throttle key: `account`, `address`).
+//! The fault is `fail` (the call throws) or `timeout` (the call stalls past
+//! `STORAGE_TIMEOUT_MS`, so the real timeout fires). Example:
+//! `put:email=fail,get:family=timeout,admit:account=fail`.
 
-/// A KV operation kind.
+/// A storage operation kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KvOp {
-    /// A read of one key.
+pub enum StorageOp {
+    /// A KV read of one key.
     Get,
-    /// A write of one key.
+    /// A KV write of one key.
     Put,
-    /// A delete of one key.
+    /// A KV delete of one key.
     Delete,
-    /// A listing by prefix.
+    /// A KV listing by prefix.
     List,
+    /// Asking the throttle object whether a login may be tried.
+    Admit,
+    /// Recording a failed login in the throttle object.
+    Failure,
+    /// Clearing the throttle object after a successful login.
+    Success,
+}
+
+impl StorageOp {
+    /// The operation's name in a plan (and in log lines).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StorageOp::Get => "get",
+            StorageOp::Put => "put",
+            StorageOp::Delete => "delete",
+            StorageOp::List => "list",
+            StorageOp::Admit => "admit",
+            StorageOp::Failure => "failure",
+            StorageOp::Success => "success",
+        }
+    }
+
+    const ALL: [StorageOp; 7] = [
+        StorageOp::Get,
+        StorageOp::Put,
+        StorageOp::Delete,
+        StorageOp::List,
+        StorageOp::Admit,
+        StorageOp::Failure,
+        StorageOp::Success,
+    ];
 }
 
 /// What an injected fault does.
@@ -31,7 +64,7 @@ pub enum FaultKind {
 
 /// A parsed fault plan.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Faults(Vec<(KvOp, String, FaultKind)>);
+pub struct Faults(Vec<(StorageOp, String, FaultKind)>);
 
 impl Faults {
     /// No faults (the default).
@@ -49,13 +82,10 @@ impl Faults {
             let bad = || format!("cannot read {entry:?}; expected operation:prefix=fail|timeout");
             let (target, kind) = entry.split_once('=').ok_or_else(bad)?;
             let (op, prefix) = target.split_once(':').ok_or_else(bad)?;
-            let op = match op {
-                "get" => KvOp::Get,
-                "put" => KvOp::Put,
-                "delete" => KvOp::Delete,
-                "list" => KvOp::List,
-                _ => return Err(bad()),
-            };
+            let op = StorageOp::ALL
+                .into_iter()
+                .find(|o| o.as_str() == op)
+                .ok_or_else(bad)?;
             let kind = match kind {
                 "fail" => FaultKind::Fail,
                 "timeout" => FaultKind::Timeout,
@@ -75,7 +105,7 @@ impl Faults {
     }
 
     /// The fault planned for `op` on `key`, if any.
-    pub fn for_call(&self, op: KvOp, key: &str) -> Option<FaultKind> {
+    pub fn for_call(&self, op: StorageOp, key: &str) -> Option<FaultKind> {
         let prefix = key.split(':').next().unwrap_or(key);
         self.0
             .iter()
@@ -90,17 +120,26 @@ mod tests {
 
     #[test]
     fn parses_plans_and_matches_by_key_prefix() {
-        let f = Faults::parse("put:email=fail, get:family=timeout").unwrap();
+        let f = Faults::parse("put:email=fail, get:family=timeout, admit:account=fail").unwrap();
         assert_eq!(
-            f.for_call(KvOp::Put, "email:sam@example.com"),
+            f.for_call(StorageOp::Put, "email:sam@example.com"),
             Some(FaultKind::Fail)
         );
         assert_eq!(
-            f.for_call(KvOp::Get, "family:u:f"),
+            f.for_call(StorageOp::Get, "family:u:f"),
             Some(FaultKind::Timeout)
         );
-        assert_eq!(f.for_call(KvOp::Get, "email:sam@example.com"), None);
-        assert_eq!(f.for_call(KvOp::Put, "user:1"), None);
+        assert_eq!(f.for_call(StorageOp::Get, "email:sam@example.com"), None);
+        assert_eq!(f.for_call(StorageOp::Put, "user:1"), None);
+        assert_eq!(
+            f.for_call(StorageOp::Admit, "account:sam@example.com"),
+            Some(FaultKind::Fail)
+        );
+        assert_eq!(f.for_call(StorageOp::Admit, "address:192.0.2.1"), None);
+        assert_eq!(
+            f.for_call(StorageOp::Failure, "account:sam@example.com"),
+            None
+        );
         assert!(Faults::parse("").unwrap().is_empty());
     }
 

@@ -22,7 +22,7 @@ use tollgate_core::time::UnixSeconds;
 use worker::kv::KvStore;
 use worker::{Delay, Env};
 
-use crate::faults::{FaultKind, Faults, KvOp};
+use crate::faults::{FaultKind, Faults, StorageOp};
 
 /// KV metadata is limited to 1024 bytes of JSON; a family's user agent is cut to fit.
 const MAX_METADATA_BYTES: usize = 1024;
@@ -58,7 +58,7 @@ impl WorkerStores {
     /// Runs one storage call under the timeout, after any injected fault for (`op`, `key`).
     pub(crate) async fn call<T, E: std::fmt::Display>(
         &self,
-        op: KvOp,
+        op: StorageOp,
         key: &str,
         fut: impl Future<Output = Result<T, E>>,
     ) -> Result<T, StoreError> {
@@ -109,7 +109,7 @@ impl WorkerStores {
     // The I/O halves are not generic: each generic instantiation would otherwise carry its own
     // copy of the call-with-timeout state machine (measured: several KB of the Worker each).
     async fn get_text(&self, kv: &KvStore, key: &str) -> Result<Option<String>, StoreError> {
-        self.call(KvOp::Get, key, kv.get(key).text()).await
+        self.call(StorageOp::Get, key, kv.get(key).text()).await
     }
 
     async fn put_json<T: Serialize, M: Serialize>(
@@ -148,11 +148,11 @@ impl WorkerStores {
         if let Some(at) = expiration {
             put = put.expiration(at);
         }
-        self.call(KvOp::Put, key, put.execute()).await
+        self.call(StorageOp::Put, key, put.execute()).await
     }
 
     async fn delete(&self, kv: &KvStore, key: &str) -> Result<(), StoreError> {
-        self.call(KvOp::Delete, key, kv.delete(key)).await
+        self.call(StorageOp::Delete, key, kv.delete(key)).await
     }
 }
 
@@ -162,7 +162,7 @@ fn key_kind(key: &str) -> &str {
 }
 
 /// Polls `fut` until it finishes or `ms` milliseconds pass (then `None`).
-pub(crate) async fn timeout<T>(ms: u64, fut: impl Future<Output = T>) -> Option<T> {
+async fn timeout<T>(ms: u64, fut: impl Future<Output = T>) -> Option<T> {
     let mut fut = pin!(fut);
     let mut delay = pin!(Delay::from(Duration::from_millis(ms)));
     poll_fn(|cx| {
@@ -228,7 +228,7 @@ impl UserStore for WorkerStores {
             list = list.cursor(c.to_string());
         }
         let page = self
-            .call(KvOp::List, USER_KEY_PREFIX, list.execute())
+            .call(StorageOp::List, USER_KEY_PREFIX, list.execute())
             .await?;
         let mut users = Vec::with_capacity(page.keys.len());
         for key in page.keys {
@@ -290,7 +290,7 @@ impl FamilyStore for WorkerStores {
         let prefix = family_key_prefix(user_id);
         let page = self
             .call(
-                KvOp::List,
+                StorageOp::List,
                 &prefix,
                 self.tokens.list().prefix(prefix.clone()).execute(),
             )

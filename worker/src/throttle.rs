@@ -17,41 +17,43 @@ use tollgate_core::throttle::{Admission, ThrottlePolicy};
 use tollgate_core::time::UnixSeconds;
 use worker::{Method, Request};
 
-use crate::kv::{WorkerStores, timeout};
+use crate::faults::StorageOp;
+use crate::kv::WorkerStores;
 
 /// The Durable Object binding's name in `wrangler.toml`.
 pub const BINDING: &str = "THROTTLE";
 
 impl WorkerStores {
+    /// One round trip to the throttle object for `key`, under the storage timeout and any
+    /// injected fault (`admit:account=fail` and the like, see [`crate::faults`]).
     async fn ask_throttle(
         &self,
         key: &str,
-        op: &str,
+        op: StorageOp,
         policy: ThrottlePolicy,
         now: UnixSeconds,
     ) -> Result<worker::Response, StoreError> {
-        let unavailable = |e: worker::Error| StoreError::Unavailable(format!("throttle {op}: {e}"));
+        let name = op.as_str();
+        let unavailable =
+            |e: worker::Error| StoreError::Unavailable(format!("throttle {name}: {e}"));
         let namespace = self.env.durable_object(BINDING).map_err(unavailable)?;
         let stub = namespace
             .id_from_name(key)
             .and_then(|id| id.get_stub())
             .map_err(unavailable)?;
         let url = format!(
-            "https://throttle/{op}?max={}&window={}&now={now}",
+            "https://throttle/{name}?max={}&window={}&now={now}",
             policy.max_failures, policy.window_s
         );
         let request = Request::new(&url, Method::Post).map_err(unavailable)?;
-        match timeout(self.timeout_ms, stub.fetch_with_request(request)).await {
-            Some(Ok(response)) if response.status_code() < 300 => Ok(response),
-            Some(Ok(response)) => Err(StoreError::Unavailable(format!(
-                "throttle {op}: status {}",
+        let response = self.call(op, key, stub.fetch_with_request(request)).await?;
+        if response.status_code() < 300 {
+            Ok(response)
+        } else {
+            Err(StoreError::Unavailable(format!(
+                "throttle {name}: status {}",
                 response.status_code()
-            ))),
-            Some(Err(e)) => Err(unavailable(e)),
-            None => Err(StoreError::Unavailable(format!(
-                "throttle {op} timed out after {} ms",
-                self.timeout_ms
-            ))),
+            )))
         }
     }
 }
@@ -78,7 +80,9 @@ impl ThrottleStore for WorkerStores {
         if policy.max_failures == 0 {
             return Ok(Admission::Allowed); // throttling disabled: no round trip
         }
-        let mut response = self.ask_throttle(key, "admit", policy, now).await?;
+        let mut response = self
+            .ask_throttle(key, StorageOp::Admit, policy, now)
+            .await?;
         let answer = response
             .text()
             .await
@@ -95,7 +99,7 @@ impl ThrottleStore for WorkerStores {
         if policy.max_failures == 0 {
             return Ok(());
         }
-        self.ask_throttle(key, "failure", policy, now)
+        self.ask_throttle(key, StorageOp::Failure, policy, now)
             .await
             .map(drop)
     }
@@ -105,7 +109,9 @@ impl ThrottleStore for WorkerStores {
             max_failures: 1,
             window_s: 1,
         };
-        self.ask_throttle(key, "success", policy, 0).await.map(drop)
+        self.ask_throttle(key, StorageOp::Success, policy, 0)
+            .await
+            .map(drop)
     }
 }
 
