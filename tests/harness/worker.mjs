@@ -4,12 +4,12 @@
 // KV and its own env file with a fresh random JWT_SECRET, so servers never share state with
 // each other or with a developer's `make dev`. Servers are killed as a process group when
 // stopped, and on exit of the test process whatever the reason, so nothing leaks.
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
@@ -18,28 +18,78 @@ const READY_TIMEOUT_MS = 240_000;
 const live = new Set();
 
 /**
- * The root wrangler.toml without its `[build]` section, paths made absolute. Tests build the
- * Worker once up front (tests/run.mjs); a `[build]` command would make wrangler watch the
+ * A wrangler.toml (the root one unless `configFile` names another, relative to the repository)
+ * without its `[build]` section, paths made absolute. Tests build each Worker once up front
+ * (tests/run.mjs, buildWorkerCrate); a `[build]` command would make wrangler watch the
  * sources and restart the Worker when its watcher fires, which it does spuriously shortly
  * after start on a loaded machine ("Your worker restarted mid-request").
  */
-let testConfig;
-export function testConfigPath() {
-  if (testConfig) return testConfig;
-  let toml = readFileSync(join(ROOT, 'wrangler.toml'), 'utf8');
-  const replace = (from, to) => {
+const testConfigs = new Map();
+export function testConfigPath(configFile = 'wrangler.toml') {
+  if (testConfigs.has(configFile)) return testConfigs.get(configFile);
+  const source = join(ROOT, configFile);
+  const base = dirname(source);
+  let toml = readFileSync(source, 'utf8');
+  const replace = (from, to, { optional = false } = {}) => {
     const next = toml.replace(from, to);
-    if (next === toml) throw new Error(`wrangler.toml no longer matches ${from}; update tests/harness/worker.mjs`);
+    if (next === toml && !optional) throw new Error(`${configFile} no longer matches ${from}; update tests/harness/worker.mjs`);
     toml = next;
   };
   replace(/^\[build\]\n(?:(?!\[).*\n)*/m, '');
-  replace(/^main = "([^"]+)"$/m, (_, p) => `main = ${JSON.stringify(join(ROOT, p))}`);
-  replace(/^directory = "([^"]+)"$/m, (_, p) => `directory = ${JSON.stringify(join(ROOT, p))}`);
+  replace(/^main = "([^"]+)"$/m, (_, p) => `main = ${JSON.stringify(join(base, p))}`);
+  // Only Tollgate's own Worker has static assets.
+  replace(/^directory = "([^"]+)"$/m, (_, p) => `directory = ${JSON.stringify(join(base, p))}`, { optional: configFile !== 'wrangler.toml' });
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-config-'));
-  testConfig = join(dir, 'wrangler.toml');
-  writeFileSync(testConfig, toml);
+  const path = join(dir, 'wrangler.toml');
+  writeFileSync(path, toml);
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  return testConfig;
+  testConfigs.set(configFile, path);
+  return path;
+}
+
+/**
+ * Builds another workers-rs crate of the repository (`crateDir`, relative to it, for example
+ * `examples/guarded-worker`) into its `build/` with worker-build, with the same offline tools
+ * as scripts/build-worker.sh. Skipped when nothing it reads changed since the last build.
+ */
+export function buildWorkerCrate(crateDir) {
+  const crate = join(ROOT, crateDir);
+  const cargoBin = join(process.env.CARGO_HOME ?? join(homedir(), '.cargo'), 'bin');
+  const onPath = (name) => [...(process.env.PATH ?? '').split(':'), cargoBin].map((d) => join(d, name)).find((f) => existsSync(f));
+  const tools = {
+    WASM_BINDGEN_BIN: process.env.WASM_BINDGEN_BIN ?? onPath('wasm-bindgen'),
+    WASM_OPT_BIN: join(ROOT, 'node_modules/.bin/wasm-opt'),
+    ESBUILD_BIN: join(ROOT, 'node_modules/.bin/esbuild'),
+  };
+  const workerBuild = onPath('worker-build');
+  for (const [name, bin] of Object.entries({ ...tools, 'worker-build': workerBuild })) {
+    if (!bin || !existsSync(bin)) throw new Error(`${name} is missing; run scripts/setup.sh (or make setup)`);
+  }
+  const stamp = join(crate, 'build/.inputs-sha256');
+  const want = inputsHash([join(ROOT, 'Cargo.toml'), join(ROOT, 'Cargo.lock'), join(ROOT, 'crates/core'), join(ROOT, 'worker/src'), join(ROOT, 'worker/Cargo.toml'), crate]);
+  if (existsSync(join(crate, 'build/index.js')) && existsSync(stamp) && readFileSync(stamp, 'utf8') === want) return;
+  rmSync(join(crate, 'build/.tmp'), { recursive: true, force: true });
+  const res = spawnSync(workerBuild, ['--release'], { cwd: crate, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...tools } });
+  if (res.status !== 0) throw new Error(`worker-build in ${crateDir} failed (${res.status ?? res.signal})`);
+  writeFileSync(stamp, want);
+}
+
+/** A hash of every Rust, TOML and text source under `paths` (build outputs left out). */
+function inputsHash(paths) {
+  const hash = createHash('sha256');
+  const visit = (path) => {
+    if (!existsSync(path)) return;
+    if (statSync(path).isDirectory()) {
+      for (const name of readdirSync(path).sort()) {
+        if (name === 'build' || name === 'target' || name === 'node_modules') continue;
+        visit(join(path, name));
+      }
+    } else if (/\.(rs|toml|lock|txt|json)$/.test(path)) {
+      hash.update(path).update('\0').update(readFileSync(path)).update('\0');
+    }
+  };
+  paths.forEach(visit);
+  return hash.digest('hex');
 }
 
 /** A free TCP port on 127.0.0.1 (the OS picks it; we release it for wrangler to take). */
@@ -58,8 +108,11 @@ export function freePort() {
 /**
  * Starts `wrangler dev` and resolves once `GET /health` answers (200, or 503 for a server
  * deliberately started misconfigured).
- * @param {{vars?: Record<string,string>, secrets?: Record<string,string>, persistDir?: string}} opts
- *   `vars` become `--var K:V`; `secrets` are added to the server's own env file.
+ * @param {{vars?: Record<string,string>, secrets?: Record<string,string>, persistDir?: string,
+ *   config?: string, readyPath?: string}} opts
+ *   `vars` become `--var K:V`; `secrets` are added to the server's own env file. `config` runs
+ *   another Worker of the repository (its wrangler.toml, relative to the repository, built
+ *   first with buildWorkerCrate), which is ready once `readyPath` answers anything below 500.
  */
 export async function startWorker(opts = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-e2e-'));
@@ -70,7 +123,10 @@ export async function startWorker(opts = {}) {
   writeFileSync(envFile, Object.entries(secrets).filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k}=${JSON.stringify(v)}\n`).join(''));
 
-  const server = { dir, persistDir, envFile, secrets, vars: opts.vars ?? {}, log: '', url: '', proc: null };
+  const server = {
+    dir, persistDir, envFile, secrets, vars: opts.vars ?? {}, log: '', url: '', proc: null,
+    config: opts.config ?? 'wrangler.toml', readyPath: opts.readyPath ?? '/health',
+  };
   server.start = () => launch(server);
   // Log lines reach us a moment after the response that caused them.
   server.waitForLog = (pattern, timeoutMs = 5000) => waitForLog(server, pattern, timeoutMs);
@@ -85,7 +141,7 @@ async function launch(server) {
   const port = await freePort();
   const inspectorPort = await freePort();
   const args = [
-    'dev', '--config', testConfigPath(), '--local', '--ip', '127.0.0.1', '--port', String(port),
+    'dev', '--config', testConfigPath(server.config), '--local', '--ip', '127.0.0.1', '--port', String(port),
     '--inspector-ip', '127.0.0.1', '--inspector-port', String(inspectorPort),
     '--persist-to', server.persistDir, '--env-file', server.envFile,
     '--show-interactive-dev-session=false', '--log-level', 'log',
@@ -110,9 +166,10 @@ async function launch(server) {
   while (Date.now() < deadline) {
     if (exited) throw new Error(`wrangler dev exited (${JSON.stringify(exited)}) before it was ready:\n${server.log}`);
     try {
-      const res = await fetch(`${server.url}/health`);
+      const res = await fetch(`${server.url}${server.readyPath}`);
       await res.body?.cancel();
-      if (res.status === 200 || res.status === 503) return server;
+      const ready = server.readyPath === '/health' ? res.status === 200 || res.status === 503 : res.status < 500;
+      if (ready) return server;
     } catch { /* not listening yet */ }
     await new Promise((r) => setTimeout(r, 250));
   }

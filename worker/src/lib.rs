@@ -37,7 +37,7 @@ pub use throttle::LoginThrottle;
 pub use tollgate_core::roles::Principal;
 
 use tollgate_core::time::UnixSeconds;
-use worker::{Env, Request, Response};
+use worker::{Env, Request};
 
 /// Verifies the request's `Authorization: Bearer` access token against the Worker's
 /// configuration (`JWT_SECRET` or `JWT_PRIVATE_KEY`, `JWT_ISSUER`, `JWT_AUDIENCE`): no
@@ -82,6 +82,10 @@ pub(crate) fn now() -> UnixSeconds {
 /// The Worker's entry point: every request starts here.
 #[cfg(feature = "entry")]
 #[worker::event(fetch)]
-pub async fn fetch(req: Request, env: Env, _ctx: worker::Context) -> worker::Result<Response> {
+pub async fn fetch(
+    req: Request,
+    env: Env,
+    _ctx: worker::Context,
+) -> worker::Result<worker::Response> {
     Ok(routes::handle(req, env).await)
 }
