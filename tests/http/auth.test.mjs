@@ -88,6 +88,33 @@ describe('login', () => {
     }
   });
 
+  test('unknown email and wrong password take the same time (the dummy verify)', async () => {
+    // Medians of interleaved attempts, so drift on a loaded machine hits both alike. Without
+    // the dummy verify an unknown email answers in a few milliseconds against an argon2id
+    // verification of about a hundred, far outside these bounds.
+    const { email: address } = await signUp(api, { tag: 'timing' });
+    let n = 0;
+    const timed = async (username) => {
+      n += 1;
+      const started = process.hrtime.bigint();
+      const res = await api.post('/auth/login', { form: { username, password: 'wrong password!' }, headers: { 'CF-Connecting-IP': `198.51.100.${100 + n}` } });
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      assert.equal(res.status, 401, res.text);
+      return ms;
+    };
+    await timed(email('warmup'));
+    const wrong = [];
+    const unknown = [];
+    // Five wrong passwords are the account's limit; the lockout starts at the sixth.
+    for (let i = 0; i < 5; i++) {
+      if (i % 2 === 0) { wrong.push(await timed(address)); unknown.push(await timed(email('ghost'))); }
+      else { unknown.push(await timed(email('ghost'))); wrong.push(await timed(address)); }
+    }
+    const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const ratio = median(unknown) / median(wrong);
+    assert.ok(ratio > 0.67 && ratio < 1.5, `unknown ${unknown.map(Math.round)} ms vs wrong ${wrong.map(Math.round)} ms: ratio ${ratio.toFixed(2)}`);
+  });
+
   test('refuses incomplete or odd forms with 422', async () => {
     const cases = [
       [{ username: 'a@example.com' }, [['password', 'missing_field']]],
@@ -205,6 +232,7 @@ describe('logout, logout-all, sessions and password', () => {
     assert.equal(current.user_agent, 'Laptop/1.0');
     assert.equal(other.user_agent, 'Phone/2.0');
     assert.match(current.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.equal(current.last_used_at, current.created_at, 'a new session was last used when it started');
     assert.equal((await api.del(`/auth/sessions/${other.id}`, { token: a.token })).status, 204);
     assert.equal((await api.post('/auth/refresh', { cookie: b.cookie })).status, 401, 'the revoked session cannot refresh');
     assert.equal((await api.post('/auth/refresh', { cookie: a.cookie })).status, 200);
@@ -212,6 +240,20 @@ describe('logout, logout-all, sessions and password', () => {
     assert.equal(gone.status, 404);
     assert.equal(gone.json.code, 'not_found');
     assert.equal((await api.del('/auth/sessions/not-a-uuid', { token: a.token })).status, 404);
+  });
+
+  test('a refresh moves the session\'s last_used_at, not its created_at', async () => {
+    const s = await signUp(api);
+    const [before] = (await api.get('/auth/sessions', { token: s.token })).json.sessions;
+    // Session times are whole seconds.
+    await new Promise((r) => setTimeout(r, 1100));
+    const refreshed = await api.post('/auth/refresh', { cookie: s.cookie });
+    assert.equal(refreshed.status, 200);
+    const [after] = (await api.get('/auth/sessions', { token: refreshed.json.access_token })).json.sessions;
+    assert.equal(after.id, before.id);
+    assert.equal(after.created_at, before.created_at);
+    assert.ok(Date.parse(after.last_used_at) > Date.parse(before.last_used_at), `${before.last_used_at} -> ${after.last_used_at}`);
+    assert.ok(Math.abs(Date.parse(after.last_used_at) - Date.now()) < 60_000);
   });
 
   test('a user cannot revoke someone else\'s session', async () => {
