@@ -180,15 +180,35 @@ describe('refresh', () => {
     }
   });
 
-  test('a browser request from a foreign origin is refused', async () => {
+  test('a browser request from a foreign origin is refused, and the cookie is left alone', async () => {
     const s = await signUp(api);
     const res = await api.post('/auth/refresh', { cookie: s.cookie, headers: { Origin: 'https://evil.example' } });
     assert.equal(res.status, 403);
     assert.equal(res.json.code, 'forbidden');
+    assert.deepEqual(res.headers.getSetCookie(), [], 'a CSRF refusal neither clears nor sets the cookie');
     const same = await api.post('/auth/refresh', { cookie: s.cookie, headers: { Origin: BASE } });
-    assert.equal(same.status, 200);
+    assert.equal(same.status, 200, 'the refused request did not rotate or revoke the session');
     const logout = await api.post('/auth/logout', { cookie: same.cookie.pair, headers: { Origin: 'https://evil.example' } });
     assert.equal(logout.status, 403);
+    assert.deepEqual(logout.headers.getSetCookie(), []);
+    assert.equal((await api.post('/auth/refresh', { cookie: same.cookie.pair })).status, 200, 'the refused logout ended nothing');
+  });
+
+  test('Sec-Fetch-Site: cross-site is refused without an Origin header, and the cookie is left alone', async () => {
+    const s = await signUp(api);
+    const crossSite = { 'Sec-Fetch-Site': 'cross-site' };
+    for (const path of ['/auth/refresh', '/auth/logout']) {
+      const res = await api.post(path, { cookie: s.cookie, headers: crossSite });
+      assert.equal(res.status, 403, `${path}: ${res.text}`);
+      assert.equal(res.json.code, 'forbidden');
+      assert.deepEqual(res.headers.getSetCookie(), [], `${path}: no Set-Cookie`);
+    }
+    const native = await api.post('/auth/refresh', { json: { refresh_token: 'x' }, headers: crossSite });
+    assert.equal(native.status, 403, 'a cross-site page cannot use the JSON body either');
+    for (const site of ['same-origin', 'same-site', 'none']) {
+      const res = await api.post('/auth/refresh', { cookie: s.cookie, headers: { 'Sec-Fetch-Site': site } });
+      assert.equal(res.status, 200, `Sec-Fetch-Site: ${site}`);
+    }
   });
 });
 

@@ -115,10 +115,18 @@ async fn presented_token(req: &mut Request, cx: &Cx<'_>) -> Result<Presented, Au
     })
 }
 
-/// Refuses cookie-authenticated requests whose `Origin` is neither this site nor allowed.
-/// Requests without `Origin` (curl, native apps, same-origin GETs) are not browsers'
-/// cross-site requests and pass.
+/// Refuses cookie-authenticated requests that a browser marks as cross-site
+/// (`Sec-Fetch-Site: cross-site`) or whose `Origin` is neither this site nor allowed, with
+/// 403 and no `Set-Cookie`: the cookie stays as it was. `Sec-Fetch-Site` is checked on its own
+/// because browsers omit `Origin` from some requests but send `Sec-Fetch-Site` with every
+/// request to a secure origin; a cross-site request carries no `SameSite=Strict` cookie
+/// anyway, so no legitimate caller is refused.
+/// Requests without either header (curl, native apps) are not browsers' cross-site requests
+/// and pass.
 fn check_origin(req: &Request, cx: &Cx<'_>) -> Result<(), AuthError> {
+    if header(req, "Sec-Fetch-Site").is_some_and(|site| site.eq_ignore_ascii_case("cross-site")) {
+        return Err(Error::Forbidden("sec-fetch-site cross-site".into()).into());
+    }
     let Some(origin) = header(req, "Origin") else {
         return Ok(());
     };
