@@ -1,13 +1,16 @@
 // Admin routes: 403 to users, 200 to admins; role changes and deletions end sessions.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 import { PASSWORD, client, logIn, signUp } from '../harness/api.mjs';
-import { promoteToAdmin } from '../harness/kv.mjs';
+import { kvBulkPut, promoteToAdmin } from '../harness/kv.mjs';
 import { BASE } from '../harness/server-url.mjs';
 
 const api = client(BASE);
 // The shared server's state lives in the persist dir tests/run.mjs gave it.
 const server = { persistDir: process.env.TOLLGATE_PERSIST_DIR };
+// A well-formed argon2id PHC string for seeded users, who never log in.
+const SEEDED_HASH = '$argon2id$v=19$m=19456,t=2,p=1$c2VlZGVkLXVzZXItc2FsdA$ZmFrZS1oYXNoLW9mLWEtc2VlZGVkLXVzZXItMzI';
 
 describe('admin', () => {
   let admin;
@@ -31,18 +34,48 @@ describe('admin', () => {
     for (const u of allowed.json.users) assert.deepEqual(Object.keys(u).sort(), ['created_at', 'email', 'id', 'role']);
   });
 
-  test('pages through users with the cursor', async () => {
-    const seen = new Set();
-    let cursor = '';
-    let pages = 0;
+  test('pages through more than a page of users with the cursor, each exactly once', async () => {
+    // 120 users seeded straight into KV in the documented record format (README "Storage"),
+    // as `tollgate user add` and `wrangler kv bulk put` would: registering them through the
+    // API would cost an argon2id hash each.
+    const now = Math.floor(Date.now() / 1000);
+    const tag = `seed-${Date.now().toString(36)}`;
+    const seeded = Array.from({ length: 120 }, (_, i) => ({ id: randomUUID(), email: `${tag}-${i}@example.com`, role: 'user', created_at: now }));
+    kvBulkPut(server, 'USERS', seeded.flatMap((u) => [
+      {
+        key: `user:${u.id}`,
+        value: JSON.stringify({ v: 1, ...u, password_hash: SEEDED_HASH, updated_at: now, session_epoch: 0 }),
+        metadata: u,
+      },
+      { key: `email:${u.email}`, value: u.id },
+    ]));
+
+    const times = new Map();
+    let cursor = null;
+    const sizes = [];
     do {
-      const res = await api.get(`/admin/users${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ''}`, { token: admin.token });
-      assert.equal(res.status, 200);
-      for (const u of res.json.users) { assert.ok(!seen.has(u.id), 'no user twice'); seen.add(u.id); }
+      const res = await api.get(`/admin/users${cursor === null ? '' : `?cursor=${encodeURIComponent(cursor)}`}`, { token: admin.token });
+      assert.equal(res.status, 200, res.text);
+      for (const u of res.json.users) times.set(u.id, (times.get(u.id) ?? 0) + 1);
+      sizes.push(res.json.users.length);
       cursor = res.json.cursor;
-      pages += 1;
-    } while (cursor && pages < 50);
-    assert.ok(seen.size >= 2);
+    } while (cursor !== null && sizes.length < 50);
+    assert.equal(cursor, null, 'the last page says there is no next one');
+    assert.ok(sizes.length >= 2, `${sizes.length} pages`);
+    assert.ok(sizes.slice(0, -1).every((n) => n === 100), `every page but the last is full: ${sizes}`);
+    assert.deepEqual([...times].filter(([, n]) => n !== 1), [], 'no user is listed twice');
+    assert.deepEqual(seeded.filter((u) => times.get(u.id) !== 1).map((u) => u.email), [], 'every seeded user is listed');
+  });
+
+  test('a cursor not shaped like a KV cursor is 422 validation_error, before it reaches KV', async () => {
+    for (const cursor of ['not a cursor', '\u0000', 'a.b', '%zz', 'ü', 'A'.repeat(1025)]) {
+      const res = await api.get(`/admin/users?cursor=${encodeURIComponent(cursor)}`, { token: admin.token });
+      assert.equal(res.status, 422, `${JSON.stringify(cursor.slice(0, 20))}: ${res.text}`);
+      assert.equal(res.json.code, 'validation_error');
+      assert.deepEqual(res.json.errors.map((e) => [e.field, e.code]), [['cursor', 'invalid_value']]);
+    }
+    const empty = await api.get('/admin/users?cursor=', { token: admin.token });
+    assert.equal(empty.status, 200, 'an empty cursor is the first page');
   });
 
   test('changing a role ends the user\'s sessions and the next login carries it', async () => {

@@ -130,6 +130,7 @@ describe('login', () => {
     const dup = await api.post('/auth/login', { form: 'username=a%40b.io&username=c%40d.io&password=x' });
     assert.equal(dup.status, 422);
     assert.equal(dup.json.code, 'malformed_body');
+    assert.deepEqual(dup.json.errors, [{ field: 'body', code: 'malformed_body', detail: dup.json.detail }]);
   });
 });
 

@@ -45,12 +45,15 @@ describe('every route that takes a body', () => {
     }
   });
 
-  test('malformed bodies are 422 malformed_body', async () => {
+  test('malformed bodies are 422 malformed_body, with one errors entry for the body', async () => {
     for (const r of routes()) {
-      const body = r.type === 'application/json' ? '{"email": ' : 'username=%zz&password=%';
-      const res = await api.call(r.method, r.path, { body, contentType: r.type, token: r.token });
-      assert.equal(res.status, 422, `${r.method} ${r.path}: ${res.text}`);
-      assert.equal(res.json.code, 'malformed_body');
+      const bodies = r.type === 'application/json' ? ['{"email": ', '[1, 2]', '\xff'] : ['username=%zz&password=%', 'a=%C3'];
+      for (const body of bodies) {
+        const res = await api.call(r.method, r.path, { body, contentType: r.type, token: r.token });
+        assert.equal(res.status, 422, `${r.method} ${r.path} ${JSON.stringify(body)}: ${res.text}`);
+        assert.equal(res.json.code, 'malformed_body');
+        assert.deepEqual(res.json.errors, [{ field: 'body', code: 'malformed_body', detail: res.json.detail }], `${r.method} ${r.path}`);
+      }
     }
   });
 

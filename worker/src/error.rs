@@ -1,7 +1,8 @@
 //! The Worker's error: the core's errors plus what only HTTP has, rendered one way.
 //!
 //! Every error becomes JSON `{"detail": "<sentence>", "code": "<stable code>"}` (FastAPI
-//! clients read `detail`), with `errors` per field on 422. 401s carry `WWW-Authenticate:
+//! clients read `detail`), with `errors` on every 422: one entry per invalid field, or one for
+//! the `body` when it does not parse. 401s carry `WWW-Authenticate:
 //! Bearer` (with `error="invalid_token"` when a token was presented, RFC 6750 §3), 429s
 //! `Retry-After`, 405s `Allow`. Internal details are logged, never returned.
 
@@ -79,11 +80,20 @@ impl AuthError {
             _ => code.detail().to_string(),
         };
         let mut body = json!({ "detail": detail, "code": code.as_str() });
-        if let AuthError::Core(Error::Validation(fields)) = self {
-            body["errors"] = fields
-                .iter()
-                .map(|f| json!({ "field": f.field, "code": f.code.as_str(), "detail": f.code.detail() }))
-                .collect();
+        match self {
+            AuthError::Core(Error::Validation(fields)) => {
+                body["errors"] = fields
+                    .iter()
+                    .map(|f| json!({ "field": f.field, "code": f.code.as_str(), "detail": f.code.detail() }))
+                    .collect();
+            }
+            // Every 422 lists what was wrong in `errors`; for a body that does not parse,
+            // that is the body as a whole.
+            AuthError::MalformedBody(_) => {
+                body["errors"] =
+                    json!([{ "field": "body", "code": code.as_str(), "detail": detail }]);
+            }
+            _ => {}
         }
         let mut headers = Vec::new();
         match self {
@@ -191,6 +201,12 @@ mod tests {
         assert_eq!(
             body["errors"][0],
             json!({"field": "email", "code": "invalid_email", "detail": "This is not a valid email address."})
+        );
+        let (body, _) = AuthError::MalformedBody("not valid JSON").render();
+        assert_eq!(body["code"], "malformed_body");
+        assert_eq!(
+            body["errors"],
+            json!([{"field": "body", "code": "malformed_body", "detail": "The request body could not be parsed: not valid JSON."}])
         );
         let (body, _) = AuthError::from(Error::StorageUnavailable(
             "KV put email failed: secret detail".into(),

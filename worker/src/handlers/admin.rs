@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 use tollgate_core::time::format_rfc3339;
+use tollgate_core::{Error, ErrorCode};
 use worker::{Request, Response};
 
 use super::account::user_json;
@@ -10,10 +11,30 @@ use crate::error::AuthError;
 use crate::http::{self, json_object, read_body, require_media_type, string_fields};
 use crate::routes::Cx;
 
+/// Longest `cursor` accepted, in characters. A KV cursor is opaque; those Cloudflare and
+/// wrangler's local KV hand out are base64 of up to a key's 512 bytes (about 690 characters).
+const MAX_CURSOR_CHARS: usize = 1024;
+
+/// Whether `cursor` has the shape of a KV list cursor: base64 or base64url text of bounded
+/// length. Anything else is refused before it reaches KV, whose answer to a garbage cursor
+/// would be a storage error (a 5xx caused by input).
+fn is_kv_cursor(cursor: &str) -> bool {
+    cursor.len() <= MAX_CURSOR_CHARS
+        && cursor
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_'))
+}
+
 /// `GET /admin/users?cursor=` → `{"users":[...], "cursor": <next page or null>}`.
+///
+/// # Errors
+/// 422 `validation_error` (`cursor`: `invalid_value`) for a cursor not shaped like a KV one.
 pub async fn list_users(req: &Request, cx: &Cx<'_>) -> Result<Response, AuthError> {
     let principal = principal(req, cx)?;
     let cursor = http::query_param(req, "cursor");
+    if cursor.as_deref().is_some_and(|c| !is_kv_cursor(c)) {
+        return Err(Error::field("cursor", ErrorCode::InvalidValue).into());
+    }
     let stores = stores(cx)?;
     let page = cx
         .settings
@@ -70,4 +91,24 @@ pub async fn delete_user(req: &Request, cx: &Cx<'_>, id: &str) -> Result<Respons
         .delete_user(&principal, id)
         .await?;
     Ok(http::empty_response(204))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_cursor_shaped_text_reaches_kv() {
+        for good in [
+            "",
+            "dXNlcjowYjVkMWUwYy0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwMDA=",
+            "6Ck1la0VxJ0djhidm1MdX2FyDGxLKVeeHZZmORS_8XeSuhz9SjIJRaSa2lnsF01tQOHrfTGAP3R5X1Kv5iVUuMbNKhWNAXHOl6ePB0TUL8nw",
+        ] {
+            assert!(is_kv_cursor(good), "{good}");
+        }
+        let long = "A".repeat(MAX_CURSOR_CHARS + 1);
+        for bad in ["not a cursor", "abc\0", "%zz", "ü", "a.b", long.as_str()] {
+            assert!(!is_kv_cursor(bad), "{bad}");
+        }
+    }
 }
