@@ -344,11 +344,22 @@ describe('protected routes', () => {
     assert.ok(checked >= 9, `${checked} protected operations`);
   });
 
-  test('responses carry Date, no-store and nosniff', async () => {
+  test('responses carry Date, no-store, nosniff and Referrer-Policy: no-referrer', async () => {
     const res = await api.get('/health');
     assert.ok(Math.abs(Date.parse(res.headers.get('date')) - Date.now()) < 60_000);
     assert.equal(res.headers.get('cache-control'), 'no-store');
-    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+    for (const r of [
+      res,
+      await api.get('/nope'),
+      await api.call('PATCH', '/me'),
+      await api.get('/me'),
+      await api.post('/auth/login', { form: { username: email('ref'), password: 'x' }, headers: { 'CF-Connecting-IP': '198.51.100.201' } }),
+      await api.call('OPTIONS', '/auth/refresh', { headers: { Origin: 'https://evil.example' } }),
+      await api.get('/.well-known/jwks.json'),
+    ]) {
+      assert.equal(r.headers.get('x-content-type-options'), 'nosniff', `nosniff on a ${r.status}`);
+      assert.equal(r.headers.get('referrer-policy'), 'no-referrer', `Referrer-Policy on a ${r.status}`);
+    }
   });
 });
 
@@ -364,6 +375,21 @@ describe('routing', () => {
     const head = await api.call('HEAD', '/health');
     assert.equal(head.status, 200);
     assert.equal(head.text, '');
+  });
+
+  test('the static files answer 405 with Allow: GET, HEAD to other methods', async () => {
+    // Answered by the assets layer before the Worker runs (worker/public/_headers adds Allow).
+    // No request body: the assets layer answers without reading one, and under wrangler 4.86
+    // an unread body sometimes turns into a 503 "Your worker restarted mid-request", or even
+    // takes the local server down.
+    for (const [method, path] of [['POST', '/openapi.json'], ['POST', '/docs'], ['PUT', '/'], ['DELETE', '/docs'], ['POST', '/vendor/swagger-ui/swagger-ui-bundle.js']]) {
+      const res = await api.call(method, path);
+      assert.equal(res.status, 405, `${method} ${path}: ${res.status} ${res.text}`);
+      assert.equal(res.headers.get('allow'), 'GET, HEAD', `${method} ${path}`);
+    }
+    for (const path of ['/openapi.json', '/docs', '/']) {
+      assert.equal((await api.call('HEAD', path)).status, 200, `HEAD ${path}`);
+    }
   });
 
   test('/.well-known/jwks.json is an empty key set for HS256', async () => {

@@ -8,4 +8,7 @@ window.ui = SwaggerUIBundle({
   persistAuthorization: false,
   tryItOutEnabled: true,
   withCredentials: true,
+  // No badge from validator.swagger.io: the page loads nothing from elsewhere (and its
+  // Content-Security-Policy, in _headers, would refuse it).
+  validatorUrl: null,
 });

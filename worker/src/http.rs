@@ -253,8 +253,10 @@ pub fn empty_response(status: u16) -> Response {
 
 /// Adds the headers every API response carries: `Date` (clients estimate clock skew from it),
 /// `Cache-Control: no-store` unless the handler chose otherwise (tokens and account data must
-/// not be cached, RFC 6749 §5.1), `X-Content-Type-Options: nosniff`, and CORS for an allowed
-/// `Origin`.
+/// not be cached, RFC 6749 §5.1), `X-Content-Type-Options: nosniff`, `Referrer-Policy:
+/// no-referrer` (nothing the API links to learns where a user was), and CORS for an allowed
+/// `Origin`. Static assets bypass the Worker; `worker/public/_headers` gives them the same
+/// headers and the HTML pages their Content-Security-Policy.
 pub fn finish(
     mut response: Response,
     now: UnixSeconds,
@@ -267,6 +269,7 @@ pub fn finish(
         let _ = headers.set("Cache-Control", "no-store");
     }
     let _ = headers.set("X-Content-Type-Options", "nosniff");
+    let _ = headers.set("Referrer-Policy", "no-referrer");
     let _ = headers.append("Vary", "Origin");
     if let Some(origin) = origin.filter(|o| allowed_origins.iter().any(|a| a == o)) {
         let _ = headers.set("Access-Control-Allow-Origin", origin);
