@@ -27,15 +27,13 @@ impl<R: Random + ?Sized> Random for &mut R {
 
 /// A deterministic generator (SplitMix64) for tests. **Not** secure: never use it to serve.
 ///
-/// Only in builds that cannot be production: this crate's tests, the `test-support` feature
-/// (for other crates' tests and benchmarks), and, until every crate whose tests use it enables
-/// that feature, builds with debug assertions. Release builds, which is every artifact served
-/// or installed, do not have it.
-#[cfg(any(test, feature = "test-support", debug_assertions))]
+/// Only in builds that cannot be production: this crate's tests and the `test-support`
+/// feature, which other crates enable in their dev-dependencies (tests and benchmarks).
+#[cfg(any(test, feature = "test-support"))]
 #[derive(Clone, Debug)]
 pub struct SeededRandom(u64);
 
-#[cfg(any(test, feature = "test-support", debug_assertions))]
+#[cfg(any(test, feature = "test-support"))]
 impl SeededRandom {
     /// A generator whose output is fully determined by `seed`.
     pub fn new(seed: u64) -> SeededRandom {
@@ -43,7 +41,7 @@ impl SeededRandom {
     }
 }
 
-#[cfg(any(test, feature = "test-support", debug_assertions))]
+#[cfg(any(test, feature = "test-support"))]
 impl Random for SeededRandom {
     fn fill(&mut self, dest: &mut [u8]) {
         for chunk in dest.chunks_mut(8) {
