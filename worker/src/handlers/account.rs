@@ -89,7 +89,7 @@ pub async fn revoke_session(req: &Request, cx: &Cx<'_>, id: &str) -> Result<Resp
     cx.settings
         .auth
         .flows(&stores, &cx.events)
-        .revoke_session(&principal, id)
+        .revoke_session_at(&principal, id, cx.now)
         .await?;
     Ok(http::empty_response(204))
 }

@@ -88,7 +88,7 @@ pub async fn delete_user(req: &Request, cx: &Cx<'_>, id: &str) -> Result<Respons
     cx.settings
         .auth
         .flows(&stores, &cx.events)
-        .delete_user(&principal, id)
+        .delete_user_at(&principal, id, cx.now)
         .await?;
     Ok(http::empty_response(204))
 }

@@ -173,7 +173,7 @@ pub async fn logout(req: &mut Request, cx: &Cx<'_>) -> Result<Response, AuthErro
     cx.settings
         .auth
         .flows(&stores, &cx.events)
-        .logout(presented.token.as_deref())
+        .logout(presented.token.as_deref(), cx.now)
         .await?;
     Ok(no_content_clearing_cookie())
 }
