@@ -16,6 +16,7 @@ import { wrk } from './lib/wrk.mjs';
 import { clientSection } from './sections/client.mjs';
 import { hashingSection } from './sections/hashing.mjs';
 import { httpSection } from './sections/http.mjs';
+import { coreSection } from './sections/core.mjs';
 import { importSection } from './sections/import.mjs';
 import { kvOpsSection } from './sections/kv-ops.mjs';
 import { sizeSection } from './sections/size.mjs';
@@ -23,8 +24,8 @@ import { evaluate } from './lib/goals.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const PLAN = QUICK
-  ? { warmupSeconds: 1, seconds: 2, runs: 2, connections: 8, loginSeconds: 2, loginRuns: 2, loginWarmupSeconds: 1, hashRuns: 3, hashCount: 4, decodeRounds: 3, decodeSliceMs: 200, profileSeconds: 2 }
-  : { warmupSeconds: 3, seconds: 6, runs: 5, connections: 8, loginSeconds: 8, loginRuns: 4, loginWarmupSeconds: 2, hashRuns: 7, hashCount: 10, decodeRounds: 15, decodeSliceMs: 300, profileSeconds: 5 };
+  ? { warmupSeconds: 1, seconds: 2, runs: 2, connections: 8, loginSeconds: 2, loginRuns: 2, loginWarmupSeconds: 1, hashRuns: 3, hashCount: 4, decodeRounds: 3, decodeSliceMs: 200, profileSeconds: 2, coreMeasureSeconds: 1 }
+  : { warmupSeconds: 3, seconds: 6, runs: 5, connections: 8, loginSeconds: 8, loginRuns: 4, loginWarmupSeconds: 2, hashRuns: 7, hashCount: 10, decodeRounds: 15, decodeSliceMs: 300, profileSeconds: 5, coreMeasureSeconds: 3 };
 
 const started = Date.now();
 const log = (msg) => console.log(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${msg}`);
@@ -95,6 +96,7 @@ try {
   await fleet.stop();
 }
 results.import = importSection(log);
+results.core = coreSection(PLAN, log);
 results.machine.load_average_at_end = loadavg().map((x) => Number(x.toFixed(2)));
 results.duration_seconds = Math.round((Date.now() - started) / 1000);
 results.figures = evaluate(results);

@@ -205,6 +205,21 @@ if (!r.import || r.import.skipped) {
 }
 w();
 
+w('## 9. The core natively (criterion)');
+w();
+if (r.core) {
+  w('`bench/core` runs tollgate-core\'s own code with criterion, built as a native server would ship it (opt-level 3): the per-request costs the core decides, without the Worker around them. Median per operation, with criterion\'s 95% interval.');
+  w();
+  w('| Operation | What | Median | 95% interval |');
+  w('|---|---|---|---|');
+  const t = (ns) => (ns >= 1e6 ? `${num(ns / 1e6, 2)} ms` : ns >= 1e3 ? `${num(ns / 1e3, 2)} µs` : `${num(ns, 0)} ns`);
+  for (const row of r.core) w(`| \`${row.id}\` | ${row.what} | **${t(row.median_ns)}** | ${t(row.low_ns)} – ${t(row.high_ns)} |`);
+} else {
+  w('**Not run** in this report.');
+}
+w();
+
+
 if (missed.length) {
   w('## What dominates the missed figures');
   w();

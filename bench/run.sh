@@ -25,6 +25,9 @@ scripts/build-worker.sh
 step "build the native argon2 bench (release)"
 (cd bench/native-argon2 && CARGO_TARGET_DIR="$root/target/bench-native" cargo build --release --locked --quiet)
 
+step "build the core's criterion benchmarks"
+(cd bench/core && CARGO_TARGET_DIR="$root/target/bench-core" cargo bench --locked --bench core --no-run --quiet)
+
 step "peer equivalence test"
 if ! node --test --test-reporter=spec bench/peers/equivalence.test.mjs; then
   echo "bench: the peers do not accept and reject the same tokens as Tollgate; refusing to report" >&2
