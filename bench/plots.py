@@ -19,7 +19,7 @@ matplotlib.rcParams["font.size"] = 10
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-COLORS = {"tollgate": "#1f6feb", "hono": "#f0883e", "fastapi": "#3fb950"}
+COLORS = {"tollgate": "#1f6feb", "hono": "#f0883e", "fastapi": "#3fb950", "bare": "#8b949e"}
 
 
 def save(fig, name):
@@ -31,7 +31,10 @@ def save(fig, name):
 def throughput(r):
     h = r["http"]
     groups = [("stateless (/auth/claims)", h["stateless"]), ("/me", h["me"])]
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    # /health on both Workers beside a Worker that does nothing ("bare"): the floor.
+    if "floor" in h:
+        groups.append(("/health (floor; bare = do-nothing Worker)", h["floor"]))
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.5 * len(groups), 3.6))
     for ax, (title, data) in zip(axes, groups):
         names = list(data.keys())
         medians = [data[n]["rps_median"] for n in names]

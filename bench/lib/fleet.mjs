@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { client, PASSWORD } from '../../tests/harness/api.mjs';
-import { HONO_CONFIG, TOLLGATE_CONFIG, freshDir, startFastApi, startWrangler, wranglerKv } from './servers.mjs';
+import { BARE_CONFIG, HONO_CONFIG, TOLLGATE_CONFIG, freshDir, startFastApi, startWrangler, wranglerKv } from './servers.mjs';
 
 export const TOLLGATE_VARS = {
   LOGIN_MAX_FAILURES: '0',
@@ -20,9 +20,9 @@ export const TOLLGATE_VARS = {
 };
 
 /**
- * @param {{hono?: boolean, fastapi?: boolean}} want which peers to start besides Tollgate
+ * @param {{hono?: boolean, fastapi?: boolean, bare?: boolean}} want which peers to start besides Tollgate
  */
-export async function startFleet(want = { hono: true, fastapi: true }) {
+export async function startFleet(want = { hono: true, fastapi: true, bare: true }) {
   const secret = randomBytes(32).toString('base64url');
   const fleet = { secret, servers: [] };
   fleet.stop = async () => { for (const s of fleet.servers.reverse()) await s.stop(); };
@@ -45,6 +45,10 @@ export async function startFleet(want = { hono: true, fastapi: true }) {
       wranglerKv({ persistDir, config: HONO_CONFIG }, ['key', 'put', `user:${fleet.user.id}`, recordText, '--binding', 'USERS']);
       fleet.hono = await startWrangler({ name: 'hono', config: HONO_CONFIG, secrets: { JWT_SECRET: secret }, persistDir });
       fleet.servers.push(fleet.hono);
+    }
+    if (want.bare) {
+      fleet.bare = await startWrangler({ name: 'bare', config: BARE_CONFIG, secrets: {} });
+      fleet.servers.push(fleet.bare);
     }
     if (want.fastapi) {
       const seedFile = join(freshDir('fastapi-seed'), 'users.jsonl');

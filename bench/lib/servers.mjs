@@ -3,6 +3,7 @@
 //             configuration the end-to-end tests use (tests/harness/worker.mjs's derived
 //             wrangler.toml: no [build] section, absolute paths);
 //   hono      the Hono peer (bench/peers/hono) under `wrangler dev`, launched identically;
+//   bare      a Worker that does nothing (bench/peers/bare): the runtime's own floor;
 //   observed  Tollgate's Worker behind bench/kv-observer/entry.mjs, which counts KV calls;
 //   fastapi   the FastAPI peer (bench/peers/fastapi) under uvicorn, from bench/.venv.
 // Both Workers get the same flags, including `--log-level`, so wrangler's own per-request
@@ -34,6 +35,8 @@ export const LOG_LEVEL = 'warn';
 export const TOLLGATE_CONFIG = () => testConfigPath();
 /** The Hono peer's wrangler.toml. */
 export const HONO_CONFIG = join(ROOT, 'bench/peers/hono/wrangler.toml');
+/** The do-nothing floor Worker's wrangler.toml. */
+export const BARE_CONFIG = join(ROOT, 'bench/peers/bare/wrangler.toml');
 
 /**
  * The KV observer's wrangler.toml: Tollgate's test config with `main` pointing at

@@ -1,6 +1,7 @@
 // HTTP comparisons with wrk against the running servers, on loopback:
 //   throughput of the stateless protected route (Tollgate /auth/claims vs Hono),
-//   throughput of /health on both Workers (no auth, no storage: the floor),
+//   throughput of /health on both Workers (no auth, no storage: the floor), and of a Worker
+//   that does nothing (the runtime's own floor),
 //   throughput of /me (Tollgate vs Hono vs FastAPI),
 //   login latency, one connection, successful logins only (Tollgate vs FastAPI), in runs of a
 //   fixed duration.
@@ -55,8 +56,11 @@ export async function httpSection(fleet, plan, log) {
   // The floor: a route with no auth and no storage on both Workers, so the cost of serving
   // any request at all (routing, configuration, building the response, the runtime) can be
   // told apart from the cost of verifying a token.
-  log('throughput: /health (no auth, no storage), the floor under both Workers');
-  const floor = await compare([['tollgate', fleet.tollgate], ['hono', fleet.hono]], { path: '/health', method: 'GET', connections: plan.connections },
+  // Beside them, a Worker that does nothing at all: what workerd and wrangler's proxy cost
+  // per request before any Worker code runs, the floor no Worker can go under.
+  log('throughput: /health (no auth, no storage), the floor under both Workers, and a do-nothing Worker');
+  const floorServers = [['tollgate', fleet.tollgate], ['hono', fleet.hono], ...(fleet.bare ? [['bare', fleet.bare]] : [])];
+  const floor = await compare(floorServers, { path: '/health', method: 'GET', connections: plan.connections },
     { ...plan, runs: Math.min(plan.runs, 3) }, log);
   log('throughput: /me');
   const me = await compare([['tollgate', fleet.tollgate], ['hono', fleet.hono], ['fastapi', fleet.fastapi]], get('/me'), plan, log);
