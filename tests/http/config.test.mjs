@@ -1,9 +1,9 @@
 // Configuration: a missing or weak JWT_SECRET refuses to serve (503 misconfigured on every
 // route, with a log line naming the setting, never its value); CORS follows ALLOWED_ORIGINS;
-// an Ed25519 key publishes its JWKS.
+// an Ed25519 key publishes its JWKS; JWT_PREVIOUS_SECRETS carries sessions across a rotation.
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { client, signUp } from '../harness/api.mjs';
@@ -25,7 +25,7 @@ function operations() {
     Object.keys(ops).map((method) => ({ method: method.toUpperCase(), path: path.replace('{id}', id), documented: ops[method] })));
 }
 
-for (const [label, secrets] of [['missing', { JWT_SECRET: undefined }], ['too short', { JWT_SECRET: 'Zq8vT1mX' }], ['a well-known example', { JWT_SECRET: 'your-256-bit-secret-your-256-bit-secret' }]]) {
+for (const [label, secrets] of [['missing', { JWT_SECRET: undefined }], ['too short', { JWT_SECRET: 'Zq8vT1mX' }], ['well-known example', { JWT_SECRET: 'your-256-bit-secret-your-256-bit-secret' }]]) {
   test(`a ${label} JWT_SECRET makes every route answer 503 misconfigured`, async () => {
     const server = await serve({ secrets });
     const api = client(server.url);
@@ -73,4 +73,36 @@ test('an Ed25519 JWT_PRIVATE_KEY signs EdDSA tokens and publishes its key', asyn
   const header = JSON.parse(Buffer.from(user.token.split('.')[0], 'base64url'));
   assert.deepEqual([header.alg, header.kid], ['EdDSA', key.kid]);
   assert.equal((await api.get('/me', { token: user.token })).status, 200);
+});
+
+test('JWT_PREVIOUS_SECRETS keeps tokens of a rotated-out HS256 secret valid, and only those', async () => {
+  const oldSecret = randomBytes(32).toString('base64url');
+  const server = await serve({ secrets: { JWT_SECRET: oldSecret } });
+  let api = client(server.url);
+  const user = await signUp(api);
+  assert.equal((await api.get('/auth/claims', { token: user.token })).status, 200);
+
+  // Rotate: a new JWT_SECRET, the old one kept verify-only (with a blank line and a second,
+  // unrelated previous secret, as an operator rotating twice would have them).
+  const newSecret = randomBytes(32).toString('base64url');
+  const unrelated = randomBytes(32).toString('base64url');
+  const rotated = { JWT_SECRET: newSecret, JWT_PREVIOUS_SECRETS: `${unrelated}\n\n${oldSecret}\n` };
+  writeFileSync(server.envFile, Object.entries(rotated).map(([k, v]) => `${k}=${JSON.stringify(v)}\n`).join(''));
+  await server.restart();
+  api = client(server.url);
+  assert.equal((await api.get('/auth/claims', { token: user.token })).status, 200, 'a token of the previous secret still verifies');
+  // The refresh key is derived from JWT_SECRET (no REFRESH_SECRET here): the session goes on,
+  // and what it gets now is signed with the new secret alone.
+  const fresh = await api.post('/auth/refresh', { cookie: user.cookie });
+  assert.equal(fresh.status, 200, 'rotating JWT_SECRET ends no session');
+  assert.equal((await api.post('/auth/refresh', { cookie: fresh.cookie.pair })).status, 200, 'the rotated refresh token works');
+
+  // Without the previous secret, the old token is just invalid.
+  writeFileSync(server.envFile, `JWT_SECRET=${JSON.stringify(newSecret)}\n`);
+  await server.restart();
+  api = client(server.url);
+  const refused = await api.get('/auth/claims', { token: user.token });
+  assert.equal(refused.status, 401);
+  assert.equal(refused.json.code, 'invalid_token');
+  assert.equal((await api.get('/auth/claims', { token: fresh.json.access_token })).status, 200, 'tokens of the new secret verify');
 });

@@ -28,6 +28,7 @@ const NAMES: &[&str] = &[
     "JWT_SECRET",
     "JWT_PRIVATE_KEY",
     "JWT_PREVIOUS_PUBLIC_KEYS",
+    "JWT_PREVIOUS_SECRETS",
     "REFRESH_SECRET",
     "JWT_ISSUER",
     "JWT_AUDIENCE",
@@ -154,9 +155,22 @@ fn parse(raw: &[Option<String>]) -> Result<Settings, Error> {
     if let Some(jwks) = secret_value("JWT_PREVIOUS_PUBLIC_KEYS") {
         keys = keys.with_previous_public_keys(jwks)?;
     }
+    // Earlier HS256 secrets, one per line, still accepted for verification while the access
+    // tokens they signed live out their lifetime (a secret rotation without signing anyone out).
+    if let Some(lines) = secret_value("JWT_PREVIOUS_SECRETS") {
+        keys = keys.with_previous_hs256_secrets(lines)?;
+    }
     let refresh_key = match secret_value("REFRESH_SECRET") {
         Some(s) => RefreshKey::from_secret(s)?,
-        None => RefreshKey::derive_from_jwt_secret(secret),
+        // Derived from JWT_SECRET: refresh tokens made under a previous secret stay readable
+        // too, so rotating JWT_SECRET ends no session.
+        None => {
+            let key = RefreshKey::derive_from_jwt_secret(secret);
+            match secret_value("JWT_PREVIOUS_SECRETS") {
+                Some(lines) => key.with_previous_jwt_secrets(lines),
+                None => key,
+            }
+        }
     };
 
     let issuer = get("JWT_ISSUER").unwrap_or("tollgate");

@@ -20,6 +20,7 @@
 //! accepted, and the next rotation replaces them with version 2.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::fmt;
 
 use hmac::Mac;
@@ -58,6 +59,10 @@ pub struct RefreshKey {
     /// HMAC keyed with the derived key, with [`MAC_LABEL`] already absorbed: each token costs
     /// a copy of this state instead of a key schedule.
     mac: HmacSha256,
+    /// Verify-only keys derived from earlier JWT secrets, so that rotating `JWT_SECRET`
+    /// (without a dedicated `REFRESH_SECRET`) does not end every session: tokens under them
+    /// are still read, and their successors are issued under the current key.
+    previous: Vec<HmacSha256>,
 }
 
 impl RefreshKey {
@@ -82,12 +87,34 @@ impl RefreshKey {
         RefreshKey::derive(jwt_secret.as_bytes())
     }
 
+    /// Also accepts tokens authenticated under a key derived from an earlier JWT secret
+    /// (verify-only: new tokens always use the current key). For a deployment whose refresh
+    /// key is derived from `JWT_SECRET`, this is what keeps sessions alive across a rotation.
+    #[must_use]
+    pub fn with_previous_jwt_secret(mut self, jwt_secret: &str) -> RefreshKey {
+        self.previous.push(derive_mac(jwt_secret.as_bytes()));
+        self
+    }
+
+    /// [`RefreshKey::with_previous_jwt_secret`] for each secret of `JWT_PREVIOUS_SECRETS`, in
+    /// the format [`crate::token::KeySet::with_previous_hs256_secrets`] reads (one secret per
+    /// line, `\r\n` accepted, empty lines skipped), which has already checked their strength.
+    #[must_use]
+    pub fn with_previous_jwt_secrets(mut self, lines: &str) -> RefreshKey {
+        for line in lines.split('\n') {
+            let secret = line.strip_suffix('\r').unwrap_or(line);
+            if !secret.is_empty() {
+                self = self.with_previous_jwt_secret(secret);
+            }
+        }
+        self
+    }
+
     fn derive(secret: &[u8]) -> RefreshKey {
-        let mut kdf = hmac_sha256(secret);
-        kdf.update(KEY_LABEL);
-        let mut mac = hmac_sha256(&kdf.finalize().into_bytes());
-        mac.update(MAC_LABEL);
-        RefreshKey { mac }
+        RefreshKey {
+            mac: derive_mac(secret),
+            previous: Vec::new(),
+        }
     }
 
     fn mac(&self, body: &[u8]) -> HmacSha256 {
@@ -95,6 +122,27 @@ impl RefreshKey {
         mac.update(body);
         mac
     }
+
+    /// Whether `tag` authenticates `body` under the current key or any previous one. Each
+    /// comparison is constant-time; which key matched is not secret.
+    fn verifies(&self, body: &[u8], tag: &[u8]) -> bool {
+        core::iter::once(&self.mac)
+            .chain(self.previous.iter())
+            .any(|key| {
+                let mut mac = key.clone();
+                mac.update(body);
+                mac.verify_slice(tag).is_ok()
+            })
+    }
+}
+
+/// The keyed MAC state for a refresh key derived from `secret`, with [`MAC_LABEL`] absorbed.
+fn derive_mac(secret: &[u8]) -> HmacSha256 {
+    let mut kdf = hmac_sha256(secret);
+    kdf.update(KEY_LABEL);
+    let mut mac = hmac_sha256(&kdf.finalize().into_bytes());
+    mac.update(MAC_LABEL);
+    mac
 }
 
 impl fmt::Debug for RefreshKey {
@@ -176,9 +224,9 @@ pub fn decode_token(key: &RefreshKey, presented: &str) -> Result<PresentedToken,
         return Err(malformed());
     }
     let (body, tag) = bytes.split_at(body_len);
-    key.mac(body)
-        .verify_slice(tag)
-        .map_err(|_| Error::InvalidRefreshToken(RefreshRejection::Forged))?;
+    if !key.verifies(body, tag) {
+        return Err(Error::InvalidRefreshToken(RefreshRejection::Forged));
+    }
     let mut user = [0u8; 16];
     let mut family = [0u8; 16];
     let mut generation = [0u8; 4];
@@ -332,5 +380,37 @@ mod tests {
         ));
         let shown = alloc::format!("{:?}", key());
         assert_eq!(shown, "RefreshKey([redacted])");
+    }
+    #[wasm_bindgen_test(unsupported = test)]
+    fn tokens_under_a_previous_jwt_secret_still_read_and_successors_use_the_current_key() {
+        let old_secret = "Ol9d-previous-secret-kept-for-rotation-1";
+        let new_secret = "Nw3e-current-secret-after-the-rotation-2";
+        let old = RefreshKey::derive_from_jwt_secret(old_secret);
+        let token = fields(4, Some(1_700_000_000)).encode(&old);
+
+        let rotated = RefreshKey::derive_from_jwt_secret(new_secret);
+        assert_eq!(
+            decode_token(&rotated, &token),
+            Err(Error::InvalidRefreshToken(RefreshRejection::Forged)),
+            "without the previous secret the old token is refused"
+        );
+        let rotated = rotated.with_previous_jwt_secrets(&alloc::format!(
+            "Un7f-some-other-earlier-secret-entirely-3\r\n\n{old_secret}\n"
+        ));
+        assert_eq!(decode_token(&rotated, &token), Ok(fields(4, Some(1_700_000_000))));
+
+        // The successor is issued under the current key only: the old key alone cannot read it.
+        let next = fields(5, Some(1_700_000_000)).encode(&rotated);
+        assert_eq!(
+            next,
+            fields(5, Some(1_700_000_000)).encode(&RefreshKey::derive_from_jwt_secret(new_secret))
+        );
+        assert!(decode_token(&old, &next).is_err());
+        // A key nobody configured still forges nothing.
+        let stranger = RefreshKey::derive_from_jwt_secret("St4g-a-secret-this-deployment-never-had");
+        assert_eq!(
+            decode_token(&rotated, &fields(4, None).encode(&stranger)),
+            Err(Error::InvalidRefreshToken(RefreshRejection::Forged))
+        );
     }
 }
