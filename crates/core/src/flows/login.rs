@@ -48,9 +48,10 @@ pub struct LoginOutcome {
 }
 
 /// The throttle key for an account: the normalised email when it is one, otherwise the
-/// trimmed, lower-cased input, so that lockout never depends on whether the account exists.
+/// trimmed input with its ASCII letters lower-cased (as an email's domain is), so that
+/// lockout never depends on whether the account exists.
 pub(crate) fn account_key(username: &str) -> String {
-    let id = normalize_email(username).unwrap_or_else(|_| username.trim().to_lowercase());
+    let id = normalize_email(username).unwrap_or_else(|_| username.trim().to_ascii_lowercase());
     alloc::format!("account:{id}")
 }
 

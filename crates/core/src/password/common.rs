@@ -12,9 +12,12 @@
 //! 8 or more characters, sort with `LC_ALL=C sort -u`, and put the `# ` header lines back on
 //! top. A test checks that the body is sorted, unique and lowercase.
 //!
-//! Matching is on the password's Unicode lowercase form: `Password1` and `PASSWORD1` are as
-//! guessable as `password1`, and crackers try case variants first. Only the comparison uses
-//! the lowercase form; the password that is hashed is never altered.
+//! Matching is case-insensitive: `Password1` and `PASSWORD1` are as guessable as `password1`,
+//! and crackers try case variants first. The list is ASCII, so folding ASCII letters finds
+//! every match Unicode lower-casing would, but for the one non-ASCII character whose lowercase
+//! is an ASCII letter, U+212A KELVIN SIGN, folded to `k` here too; Unicode's case tables are
+//! not linked for this. Only the comparison uses the folded form; the password that is
+//! hashed is never altered.
 
 use alloc::string::String;
 use core::cmp::Ordering;
@@ -22,10 +25,15 @@ use core::cmp::Ordering;
 /// The shipped file: `# ` header lines, then one entry per line, sorted by byte value.
 const LIST: &str = include_str!("common_passwords.txt");
 
-/// Whether `password`, lowercased, is on the list.
+/// Whether `password`, case-folded, is on the list.
 pub(crate) fn is_common(password: &str) -> bool {
-    let lowered: String = password.to_lowercase();
-    contains_line(entries(), &lowered)
+    /// U+212A KELVIN SIGN, whose Unicode lowercase is ASCII `k`.
+    const KELVIN_SIGN: char = '\u{212A}';
+    let folded: String = password
+        .chars()
+        .map(|c| if c == KELVIN_SIGN { 'k' } else { c.to_ascii_lowercase() })
+        .collect();
+    contains_line(entries(), &folded)
 }
 
 /// The list without its header: every line after the leading `# ` lines.
@@ -88,8 +96,22 @@ mod tests {
         for line in &lines {
             assert!(line.chars().count() >= 8, "{line:?} is shorter than 8");
             assert_eq!(*line, line.to_lowercase(), "{line:?} is not lowercase");
+            // `is_common` folds ASCII letters only, which finds every entry only while the
+            // list is ASCII.
+            assert!(line.is_ascii(), "{line:?} is not ASCII");
             assert!(!line.starts_with('#') && !line.contains(char::is_whitespace));
         }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn matching_ignores_case_as_unicode_lowercasing_would() {
+        assert!(is_common("password1"));
+        assert!(is_common("PassWord1"));
+        assert!(is_common("PASSWORD1"));
+        // U+212A KELVIN SIGN lower-cases to ASCII `k` in Unicode, so it is folded too.
+        assert!(is_common("\u{212A}ILLER123"));
+        assert!(is_common("dar\u{212A}ness"));
+        assert!(!is_common("passwörd1"));
     }
 
     #[wasm_bindgen_test(unsupported = test)]
