@@ -18,8 +18,10 @@ done
 
 # The OpenAPI document is served as a static asset (it does not count toward the Worker's
 # size-limited upload); worker/openapi.json stays the one source.
+# Copied only when it differs: a running `wrangler dev` watches worker/public and reloads the
+# Worker on any write there, and this script runs at every `wrangler dev` start.
 mkdir -p worker/public
-cp worker/openapi.json worker/public/openapi.json
+cmp -s worker/openapi.json worker/public/openapi.json || cp worker/openapi.json worker/public/openapi.json
 
 inputs_hash() {
   { find Cargo.toml Cargo.lock crates/core worker -type f \
