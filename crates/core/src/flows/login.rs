@@ -182,7 +182,6 @@ impl<S: Stores> Flows<'_, S> {
             user
         };
         let rehashed = needs_rehash && !self.auth.hasher.needs_rehash(&user.password_hash);
-        self.store.record_success(&account).await?;
         let family = Family::start(
             user.id,
             user.session_epoch,
@@ -191,9 +190,23 @@ impl<S: Stores> Flows<'_, S> {
             &config.refresh,
             rng,
         );
-        self.store
-            .put_family(&family, family.storage_expiration(&config.refresh, now))
-            .await?;
+        // Resetting the account's failures and storing the session are independent writes to
+        // two stores: both are sent at once, so a login waits for the slower, not the sum.
+        // (Only here: before the password check, the reads stay in sequence, so that timing
+        // cannot tell a throttled known account from an unknown one.)
+        let (reset, stored) = join2(
+            self.store.record_success(&account),
+            self.store
+                .put_family(&family, family.storage_expiration(&config.refresh, now)),
+        )
+        .await;
+        stored?;
+        if let Err(e) = reset {
+            // The login fails closed; the session nobody was given a token for goes again
+            // (best effort: nothing can refresh it, and it expires), so none is left half made.
+            let _ = self.store.delete_family(&family.user_id, &family.id).await;
+            return Err(e.into());
+        }
         let tokens = self.auth.tokens(
             &user,
             &family,
