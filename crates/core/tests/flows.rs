@@ -896,13 +896,13 @@ fn sessions_lists_live_sessions_and_revoking_one_ends_it() {
         [(b.session_id, false), (a.session_id, true)]
     );
     assert_eq!(sessions[0].user_agent, "test-agent");
-    run(flows.revoke_session(&p, &b.session_id.to_hyphenated())).unwrap();
+    run(flows.revoke_session_at(&p, &b.session_id.to_hyphenated(), T0 + 20)).unwrap();
     assert_eq!(
-        run(flows.revoke_session(&p, &b.session_id.to_hyphenated())),
+        run(flows.revoke_session_at(&p, &b.session_id.to_hyphenated(), T0 + 20)),
         Err(Error::NotFound)
     );
     assert_eq!(
-        run(flows.revoke_session(&p, "not-an-id")),
+        run(flows.revoke_session_at(&p, "not-an-id", T0 + 20)),
         Err(Error::NotFound)
     );
     assert!(w.refresh(&b.refresh_token, T0 + 30).is_err());
@@ -917,7 +917,7 @@ fn sessions_of_another_user_cannot_be_revoked() {
     let kim = w.login("kim@example.com", PASSWORD).unwrap();
     let flows = w.auth.flows(&w.store, &w.events);
     assert_eq!(
-        run(flows.revoke_session(&w.principal(&a), &kim.session_id.to_hyphenated())),
+        run(flows.revoke_session_at(&w.principal(&a), &kim.session_id.to_hyphenated(), T0 + 20)),
         Err(Error::NotFound)
     );
     assert!(w.refresh(&kim.refresh_token, T0 + 1).is_ok());
@@ -1097,7 +1097,7 @@ fn admins_page_through_users_change_roles_and_delete_users() {
     assert!(victim.is_ok());
     let victim_tokens = w.login("victim@example.com", PASSWORD).unwrap();
     let flows = w.auth.flows(&w.store, &w.events);
-    run(flows.delete_user(&admin, &victim.unwrap().id.to_hyphenated())).unwrap();
+    run(flows.delete_user_at(&admin, &victim.unwrap().id.to_hyphenated(), T0 + 20)).unwrap();
     assert_eq!(
         w.login("victim@example.com", PASSWORD),
         Err(Error::InvalidCredentials)

@@ -72,24 +72,6 @@ impl<S: Stores> Flows<'_, S> {
         Ok(sessions)
     }
 
-    /// Ends one of the caller's sessions by deleting its record.
-    ///
-    /// Prefer [`Flows::revoke_session_at`]: without the time, a session in its first minute is
-    /// deleted too, and until its propagation window closes (see
-    /// [`crate::refresh::family::PROPAGATION_WINDOW_S`]) its refresh token gets "retry"
-    /// (`storage_unavailable`) rather than `invalid_refresh_token`.
-    ///
-    /// # Errors
-    /// [`Error::Forbidden`] without the `sessions` scope; [`Error::NotFound`] when the caller
-    /// has no such live session.
-    pub async fn revoke_session(
-        &self,
-        principal: &Principal,
-        session_id: &str,
-    ) -> Result<(), Error> {
-        self.revoke(principal, session_id, None).await
-    }
-
     /// Ends one of the caller's sessions at `now`: a session still in its propagation window
     /// ([`crate::refresh::family::PROPAGATION_WINDOW_S`]) is overwritten with a revoked record
     /// that storage keeps until that window closes, an older one is deleted (see
@@ -103,15 +85,6 @@ impl<S: Stores> Flows<'_, S> {
         principal: &Principal,
         session_id: &str,
         now: UnixSeconds,
-    ) -> Result<(), Error> {
-        self.revoke(principal, session_id, Some(now)).await
-    }
-
-    async fn revoke(
-        &self,
-        principal: &Principal,
-        session_id: &str,
-        now: Option<UnixSeconds>,
     ) -> Result<(), Error> {
         principal.require_scope(SCOPE_SESSIONS)?;
         let user_id = Id::parse(&principal.user_id).ok_or(Error::NotFound)?;

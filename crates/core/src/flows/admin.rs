@@ -85,24 +85,12 @@ impl<S: Stores> Flows<'_, S> {
         Ok(())
     }
 
-    /// Deletes a user and their sessions. The email index goes first, so a failure part-way
-    /// leaves an account nobody can log in to rather than an email that cannot register.
-    ///
-    /// Prefer [`Flows::delete_user_at`]: without the time, sessions in their first minute are
-    /// deleted too, and until their propagation window closes (see
-    /// [`crate::refresh::family::PROPAGATION_WINDOW_S`]) their refresh tokens get "retry"
-    /// (`storage_unavailable`) rather than `invalid_refresh_token`.
-    ///
-    /// # Errors
-    /// [`Error::Forbidden`]; [`Error::NotFound`]; [`Error::StorageUnavailable`].
-    pub async fn delete_user(&self, principal: &Principal, user_id: &str) -> Result<(), Error> {
-        self.remove_user(principal, user_id, None).await
-    }
-
-    /// Deletes a user and their sessions at `now`, like [`Flows::delete_user`], except that
-    /// sessions still in their propagation window
+    /// Deletes a user and their sessions at `now`. The email index goes first, so a failure
+    /// part-way leaves an account nobody can log in to rather than an email that cannot
+    /// register. Sessions still in their propagation window
     /// ([`crate::refresh::family::PROPAGATION_WINDOW_S`]) are overwritten with revoked records
-    /// that storage keeps until that window closes (see [`crate::refresh::family`]).
+    /// that storage keeps until that window closes, older ones deleted (see
+    /// [`crate::refresh::family`]).
     ///
     /// # Errors
     /// [`Error::Forbidden`]; [`Error::NotFound`]; [`Error::StorageUnavailable`].
@@ -111,15 +99,6 @@ impl<S: Stores> Flows<'_, S> {
         principal: &Principal,
         user_id: &str,
         now: UnixSeconds,
-    ) -> Result<(), Error> {
-        self.remove_user(principal, user_id, Some(now)).await
-    }
-
-    async fn remove_user(
-        &self,
-        principal: &Principal,
-        user_id: &str,
-        now: Option<UnixSeconds>,
     ) -> Result<(), Error> {
         principal.require_role(ROLE_ADMIN)?;
         principal.require_scope(SCOPE_USERS_WRITE)?;

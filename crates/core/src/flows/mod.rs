@@ -170,20 +170,19 @@ pub struct Flows<'a, S> {
 }
 
 impl<S: Stores> Flows<'_, S> {
-    /// Ends `family`: with the time and while the family is young, by overwriting it with a
-    /// revoked record kept until its propagation window closes, so that its absence never
-    /// reads as "not arrived yet" for a session that ended; otherwise by deleting it.
-    async fn end_family(&self, family: &Family, now: Option<UnixSeconds>) -> Result<(), Error> {
-        match now.filter(|&now| family.may_be_unpropagated(now)) {
-            Some(now) => {
-                let ended = family.ended(now);
-                let expires = ended.ended_expiration(now);
-                Ok(self.store.put_family(&ended, expires).await?)
-            }
-            None => Ok(self
+    /// Ends `family` at `now`: while the family is young, by overwriting it with a revoked
+    /// record kept until its propagation window closes, so that its absence never reads as
+    /// "not arrived yet" for a session that ended; otherwise by deleting it.
+    async fn end_family(&self, family: &Family, now: UnixSeconds) -> Result<(), Error> {
+        if family.may_be_unpropagated(now) {
+            let ended = family.ended(now);
+            let expires = ended.ended_expiration(now);
+            Ok(self.store.put_family(&ended, expires).await?)
+        } else {
+            Ok(self
                 .store
                 .delete_family(&family.user_id, &family.id)
-                .await?),
+                .await?)
         }
     }
 
