@@ -66,8 +66,11 @@ pub const DEFAULT_IDLE_TTL_S: u64 = 7 * 24 * 3600;
 pub const DEFAULT_REUSE_GRACE_S: u64 = 30;
 /// Longest user agent kept with a session, in characters: enough to recognise a browser.
 pub const MAX_USER_AGENT_CHARS: usize = 256;
-/// Workers KV refuses expirations less than 60 s away.
-pub const MIN_STORAGE_TTL_S: u64 = 60;
+/// The shortest storage lifetime asked for, in seconds: Workers KV refuses expirations less
+/// than 60 s away, as measured by its own clock when the write arrives. `now` here is whole
+/// seconds read at the start of the request, up to a second (and the request's own duration)
+/// behind that clock, so 60 exactly was refused now and then; 5 s more covers both.
+pub const MIN_STORAGE_TTL_S: u64 = 65;
 /// How long after a family's creation a location may still not see its record (or its
 /// user's), in seconds: Workers KV makes a write visible everywhere "within 60 seconds or
 /// less" (Cloudflare's KV documentation, "How KV works"). Within it, a missing record is
