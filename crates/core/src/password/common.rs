@@ -31,7 +31,13 @@ pub(crate) fn is_common(password: &str) -> bool {
     const KELVIN_SIGN: char = '\u{212A}';
     let folded: String = password
         .chars()
-        .map(|c| if c == KELVIN_SIGN { 'k' } else { c.to_ascii_lowercase() })
+        .map(|c| {
+            if c == KELVIN_SIGN {
+                'k'
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
         .collect();
     contains_line(entries(), &folded)
 }

@@ -397,7 +397,10 @@ mod tests {
         let rotated = rotated.with_previous_jwt_secrets(&alloc::format!(
             "Un7f-some-other-earlier-secret-entirely-3\r\n\n{old_secret}\n"
         ));
-        assert_eq!(decode_token(&rotated, &token), Ok(fields(4, Some(1_700_000_000))));
+        assert_eq!(
+            decode_token(&rotated, &token),
+            Ok(fields(4, Some(1_700_000_000)))
+        );
 
         // The successor is issued under the current key only: the old key alone cannot read it.
         let next = fields(5, Some(1_700_000_000)).encode(&rotated);
@@ -407,7 +410,8 @@ mod tests {
         );
         assert!(decode_token(&old, &next).is_err());
         // A key nobody configured still forges nothing.
-        let stranger = RefreshKey::derive_from_jwt_secret("St4g-a-secret-this-deployment-never-had");
+        let stranger =
+            RefreshKey::derive_from_jwt_secret("St4g-a-secret-this-deployment-never-had");
         assert_eq!(
             decode_token(&rotated, &fields(4, None).encode(&stranger)),
             Err(Error::InvalidRefreshToken(RefreshRejection::Forged))
