@@ -69,7 +69,9 @@ test: setup ## Run every test layer; ends with one "N passed, N failed" line
 	@scripts/test-all.sh
 
 # --- one layer at a time -----------------------------------------------------------------
-test-rust: ## cargo test for the native crates
+test-rust: ## cargo fmt and clippy (warnings are errors), then cargo test for the native crates
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --quiet -- -D warnings
 	cargo test --workspace
 
 test-wasm: test-wasm-core test-wasm-client ## core and client tests compiled to wasm, in headless Chromium
