@@ -157,7 +157,8 @@ fn parse(raw: &[Option<String>]) -> Result<Settings, Error> {
     }
     // Earlier HS256 secrets, one per line, still accepted for verification while the access
     // tokens they signed live out their lifetime (a secret rotation without signing anyone out).
-    if let Some(lines) = secret_value("JWT_PREVIOUS_SECRETS") {
+    let previous_secrets = secret_value("JWT_PREVIOUS_SECRETS");
+    if let Some(lines) = previous_secrets {
         keys = keys.with_previous_hs256_secrets(lines)?;
     }
     let refresh_key = match secret_value("REFRESH_SECRET") {
@@ -166,7 +167,7 @@ fn parse(raw: &[Option<String>]) -> Result<Settings, Error> {
         // too, so rotating JWT_SECRET ends no session.
         None => {
             let key = RefreshKey::derive_from_jwt_secret(secret);
-            match secret_value("JWT_PREVIOUS_SECRETS") {
+            match previous_secrets {
                 Some(lines) => key.with_previous_jwt_secrets(lines),
                 None => key,
             }

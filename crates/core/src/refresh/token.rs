@@ -96,16 +96,13 @@ impl RefreshKey {
         self
     }
 
-    /// [`RefreshKey::with_previous_jwt_secret`] for each secret of `JWT_PREVIOUS_SECRETS`, in
-    /// the format [`crate::token::KeySet::with_previous_hs256_secrets`] reads (one secret per
-    /// line, `\r\n` accepted, empty lines skipped), which has already checked their strength.
+    /// [`RefreshKey::with_previous_jwt_secret`] for each secret of `JWT_PREVIOUS_SECRETS`, read
+    /// as [`crate::token::KeySet::with_previous_hs256_secrets`] reads it (one secret per line,
+    /// `\r\n` accepted, empty lines skipped), which has already checked their strength.
     #[must_use]
     pub fn with_previous_jwt_secrets(mut self, lines: &str) -> RefreshKey {
-        for line in lines.split('\n') {
-            let secret = line.strip_suffix('\r').unwrap_or(line);
-            if !secret.is_empty() {
-                self = self.with_previous_jwt_secret(secret);
-            }
+        for (_, secret) in crate::token::previous_secret_lines(lines) {
+            self = self.with_previous_jwt_secret(secret);
         }
         self
     }

@@ -149,12 +149,8 @@ impl KeySet {
     /// [`Error::Misconfigured`] naming the line (never its text) of the first secret that
     /// [`KeySet::with_previous_hs256_secret`] refuses.
     pub fn with_previous_hs256_secrets(mut self, lines: &str) -> Result<KeySet, Error> {
-        for (i, line) in lines.split('\n').enumerate() {
-            let secret = line.strip_suffix('\r').unwrap_or(line);
-            if secret.is_empty() {
-                continue;
-            }
-            let name = format!("JWT_PREVIOUS_SECRETS line {}", i + 1);
+        for (line, secret) in previous_secret_lines(lines) {
+            let name = format!("JWT_PREVIOUS_SECRETS line {line}");
             self = self.add_previous_hs256(&name, secret)?;
         }
         Ok(self)
@@ -251,6 +247,18 @@ impl fmt::Debug for KeySet {
             .field("previous_kids", &previous)
             .finish_non_exhaustive()
     }
+}
+
+/// The secrets of a `JWT_PREVIOUS_SECRETS` value with their 1-based line numbers: one secret
+/// per line (`\n`, or `\r\n`), each exactly as written on its line, empty lines skipped. Both
+/// the access-token keys and the refresh key read the value this way.
+pub(crate) fn previous_secret_lines(lines: &str) -> impl Iterator<Item = (usize, &str)> {
+    lines
+        .split('\n')
+        .map(|line| line.strip_suffix('\r').unwrap_or(line))
+        .enumerate()
+        .filter(|(_, secret)| !secret.is_empty())
+        .map(|(i, secret)| (i + 1, secret))
 }
 
 /// HMAC-SHA-256 keyed by the secret over a fixed label, truncated: a stable name for the

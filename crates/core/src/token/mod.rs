@@ -35,4 +35,5 @@ mod verify;
 pub use claims::{AccessClaims, DEFAULT_LEEWAY_S, MAX_NUMERIC_DATE, NewAccessToken, TokenConfig};
 pub use issue::issue;
 pub use keys::KeySet;
+pub(crate) use keys::previous_secret_lines;
 pub use verify::verify;
