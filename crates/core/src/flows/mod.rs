@@ -170,19 +170,30 @@ pub struct Flows<'a, S> {
 }
 
 impl<S: Stores> Flows<'_, S> {
-    /// Ends `family` at `now`: while the family is young, by overwriting it with a revoked
-    /// record kept until its propagation window closes, so that its absence never reads as
-    /// "not arrived yet" for a session that ended; otherwise by deleting it.
+    /// Ends `family` at `now` (see [`Flows::end_session`]).
     async fn end_family(&self, family: &Family, now: UnixSeconds) -> Result<(), Error> {
-        if family.may_be_unpropagated(now) {
-            let ended = family.ended(now);
-            let expires = ended.ended_expiration(now);
-            Ok(self.store.put_family(&ended, expires).await?)
-        } else {
-            Ok(self
+        let ended = family.may_be_unpropagated(now).then(|| family.ended(now));
+        self.end_session(&family.user_id, &family.id, ended, now)
+            .await
+    }
+
+    /// Ends the session `family_id` of `user_id` at `now`, given the revoked record that would
+    /// replace it (if one can be made): while the family is young, by writing that record,
+    /// kept until the propagation window closes, so that its absence never reads as "not
+    /// arrived yet" for a session that ended; otherwise by deleting the record.
+    pub(super) async fn end_session(
+        &self,
+        user_id: &Id,
+        family_id: &Id,
+        ended: Option<Family>,
+        now: UnixSeconds,
+    ) -> Result<(), Error> {
+        match ended.filter(|f| f.may_be_unpropagated(now)) {
+            Some(ended) => Ok(self
                 .store
-                .delete_family(&family.user_id, &family.id)
-                .await?)
+                .put_family(&ended, ended.ended_expiration(now))
+                .await?),
+            None => Ok(self.store.delete_family(user_id, family_id).await?),
         }
     }
 

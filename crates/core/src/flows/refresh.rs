@@ -160,18 +160,13 @@ impl<S: Stores> Flows<'_, S> {
         else {
             return Ok(());
         };
-        match Family::ended_from_token(&token, now).filter(|f| f.may_be_unpropagated(now)) {
-            Some(ended) => {
-                self.store
-                    .put_family(&ended, ended.ended_expiration(now))
-                    .await?
-            }
-            None => {
-                self.store
-                    .delete_family(&token.user_id, &token.family_id)
-                    .await?
-            }
-        }
+        self.end_session(
+            &token.user_id,
+            &token.family_id,
+            Family::ended_from_token(&token, now),
+            now,
+        )
+        .await?;
         self.events.record(SecurityEvent::LoggedOut {
             user_id: token.user_id,
             session_id: token.family_id,
