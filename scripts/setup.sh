@@ -44,6 +44,11 @@ setup_rust() {
     log "rustup target add wasm32-unknown-unknown"
     rustup target add wasm32-unknown-unknown
   fi
+  # make test-rust runs cargo fmt --check and clippy: the toolchain's own components.
+  if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+    log "rustup component add rustfmt clippy"
+    rustup component add rustfmt clippy
+  fi
   cargo_tool worker-build "$WORKER_BUILD_VERSION" worker-build --locked
   # Not --locked: the registry mirror lacks one version wasm-bindgen-cli's own lockfile names.
   cargo_tool wasm-bindgen "$WASM_BINDGEN_VERSION" wasm-bindgen-cli
