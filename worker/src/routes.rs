@@ -221,4 +221,88 @@ mod tests {
         assert_eq!(status(Method::Get, "/me/"), Err((404, None)));
         assert_eq!(status(Method::Get, "/admin/users/a/b/c"), Err((404, None)));
     }
+
+    const ROUTES: usize = 17;
+
+    /// The route's place in the table. Exhaustive on purpose: a new route fails to compile
+    /// here until it gets a number, and then `EVERY_ROUTE` must name a path of it.
+    fn ordinal(route: &Route) -> usize {
+        match route {
+            Route::Health => 0,
+            Route::Jwks => 1,
+            Route::Register => 2,
+            Route::Login => 3,
+            Route::Refresh => 4,
+            Route::Logout => 5,
+            Route::LogoutAll => 6,
+            Route::Sessions => 7,
+            Route::RevokeSession(_) => 8,
+            Route::Password => 9,
+            Route::Claims => 10,
+            Route::Me => 11,
+            Route::AdminUsers => 12,
+            Route::AdminSetRole(_) => 13,
+            Route::AdminDeleteUser(_) => 14,
+            Route::AdminEndSessions(_) => 15,
+            Route::Calibrate => 16,
+        }
+    }
+
+    /// One path of every route, with the method it answers.
+    const EVERY_ROUTE: &[(Method, &str)] = &[
+        (Method::Get, "/health"),
+        (Method::Get, "/.well-known/jwks.json"),
+        (Method::Post, "/auth/register"),
+        (Method::Post, "/auth/login"),
+        (Method::Post, "/auth/refresh"),
+        (Method::Post, "/auth/logout"),
+        (Method::Post, "/auth/logout-all"),
+        (Method::Get, "/auth/sessions"),
+        (Method::Delete, "/auth/sessions/abc"),
+        (Method::Post, "/auth/password"),
+        (Method::Get, "/auth/claims"),
+        (Method::Get, "/me"),
+        (Method::Get, "/admin/users"),
+        (Method::Delete, "/admin/users/abc"),
+        (Method::Delete, "/admin/users/abc/sessions"),
+        (Method::Put, "/admin/users/abc/role"),
+        (Method::Post, "/__tollgate/calibrate"),
+    ];
+
+    /// wrangler.toml's `assets.run_worker_first` sends every API route to the Worker before
+    /// any file lookup, so no file in worker/public can shadow a route. A route added to the
+    /// table but not to the list would still work, only behind the lookup: this keeps them in
+    /// step. (Patterns are exact paths or a prefix ending in `/*`, as Cloudflare matches them.)
+    #[test]
+    fn every_route_runs_the_worker_first() {
+        let toml = include_str!("../../wrangler.toml");
+        let line = toml
+            .lines()
+            .find_map(|l| l.strip_prefix("run_worker_first = "))
+            .expect("wrangler.toml sets assets.run_worker_first");
+        let patterns: Vec<&str> = line
+            .trim_matches(['[', ']'])
+            .split(',')
+            .map(|p| p.trim().trim_matches('"'))
+            .collect();
+        let covered = |path: &str| {
+            patterns.iter().any(|p| match p.strip_suffix('*') {
+                Some(prefix) => path.starts_with(prefix),
+                None => path == *p,
+            })
+        };
+        let mut seen = [false; ROUTES];
+        for (method, path) in EVERY_ROUTE {
+            let Ok(route) = resolve(method, path) else {
+                panic!("{method:?} {path} is not a route");
+            };
+            seen[ordinal(&route)] = true;
+            assert!(covered(path), "{path} is not in run_worker_first: {patterns:?}");
+        }
+        assert!(seen.iter().all(|s| *s), "EVERY_ROUTE misses a route: {seen:?}");
+        // The static files stay with the assets layer.
+        for path in ["/", "/docs", "/openapi.json", "/client/index.js"] {
+            assert!(!covered(path), "{path} would skip the assets layer");
+        }
+    }
 }
