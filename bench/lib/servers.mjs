@@ -1,13 +1,16 @@
 // The servers a benchmark run compares, each on its own free loopback port:
-//   tollgate  Tollgate's built Worker under `wrangler dev` (workerd + local KV), with the
-//             configuration the end-to-end tests use (tests/harness/worker.mjs's derived
-//             wrangler.toml: no [build] section, absolute paths);
+//   tollgate_with_assets  Tollgate's built Worker under `wrangler dev` (workerd + local KV),
+//             with the configuration the end-to-end tests use (tests/harness/worker.mjs's
+//             derived wrangler.toml: no [build] section, absolute paths): as shipped, with
+//             its [assets], so wrangler's asset router worker runs in front of it;
+//   tollgate  the same build with the same configuration minus its [assets] table
+//             (TOLLGATE_API_CONFIG): the API alone, like the peers, which serve no files;
 //   hono      the Hono peer (bench/peers/hono) under `wrangler dev`, launched identically;
 //   bare      a Worker that does nothing (bench/peers/bare): the runtime's own floor;
 //   observed  Tollgate's Worker behind bench/kv-observer/entry.mjs, which counts KV calls;
 //   fastapi   the FastAPI peer (bench/peers/fastapi) under uvicorn, from bench/.venv.
-// Both Workers get the same flags, including `--log-level`, so wrangler's own per-request
-// work is the same on both sides. Every server is its own process group and is killed as a
+// Every Worker gets the same flags, including `--log-level`, so wrangler's own per-request
+// work is the same on every side. Every server is its own process group and is killed as a
 // group when stopped or when this process exits.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,6 +36,25 @@ export const LOG_LEVEL = 'warn';
 
 /** The wrangler.toml of Tollgate's Worker as the tests use it. */
 export const TOLLGATE_CONFIG = () => testConfigPath();
+let apiConfig = null;
+/**
+ * Tollgate's test wrangler.toml with its whole `[assets]` table removed: the same build, the
+ * same bindings and vars, the API alone. No peer serves static files, and under `wrangler dev`
+ * any Worker with `[assets]` gets wrangler's asset router worker (JavaScript, in the same
+ * workerd) in front of it on every request, even the API paths that `run_worker_first` sends
+ * straight to the Worker; in production Cloudflare's asset layer runs ahead of the Worker and
+ * is not Worker CPU. So this is the configuration compared like for like with the peers; the
+ * as-shipped one (TOLLGATE_CONFIG) is measured beside it.
+ */
+export function TOLLGATE_API_CONFIG() {
+  if (apiConfig) return apiConfig;
+  const toml = readFileSync(testConfigPath(), 'utf8');
+  const next = toml.replace(/^\[assets\]\n(?:(?!\[).*\n)*/m, '');
+  if (next === toml) throw new Error('no [assets] section in the test wrangler.toml: the API-only benchmark config (bench/lib/servers.mjs, TOLLGATE_API_CONFIG) no longer matches wrangler.toml; update it');
+  apiConfig = join(mkdtempSync(join(scratch, 'api-only-')), 'wrangler.toml');
+  writeFileSync(apiConfig, next);
+  return apiConfig;
+}
 /** The Hono peer's wrangler.toml. */
 export const HONO_CONFIG = join(ROOT, 'bench/peers/hono/wrangler.toml');
 /** The do-nothing floor Worker's wrangler.toml. */
