@@ -56,7 +56,10 @@ function versions() {
   };
 }
 
-/** CPU profiles of both Workers on one route, outside the measured runs (profiling slows V8). */
+/**
+ * CPU profiles of both Workers on one route, outside the measured runs (profiling slows V8).
+ * `tollgate` is the API-only server, the one judged against the peers (bench/lib/fleet.mjs).
+ */
 async function profiles(fleet, path, plan) {
   const out = {};
   for (const [name, server] of [['tollgate', fleet.tollgate], ['hono', fleet.hono]]) {
@@ -66,9 +69,11 @@ async function profiles(fleet, path, plan) {
   return out;
 }
 
+/** A CPU profile of logins, on Tollgate as shipped: where the user (and its email index) is. */
 async function loginProfile(fleet, plan) {
   const form = new URLSearchParams({ username: fleet.user.email, password: fleet.user.password }).toString();
-  const { summary } = await profileWhile(fleet.tollgate, () => wrk({ url: `${fleet.tollgate.url}/auth/login`, method: 'POST', body: form,
+  const server = fleet.tollgate_with_assets;
+  const { summary } = await profileWhile(server, () => wrk({ url: `${server.url}/auth/login`, method: 'POST', body: form,
     contentType: 'application/x-www-form-urlencoded', connections: 1, seconds: plan.profileSeconds }));
   return summary;
 }
@@ -80,16 +85,17 @@ log(`machine: ${results.machine.cpu}, ${results.machine.cores} cores, load ${res
 results.size = sizeSection(log);
 results.kv_ops = await kvOpsSection(TOLLGATE_VARS, log);
 
-log('starting Tollgate, the Hono peer and the FastAPI peer');
+log('starting Tollgate (as shipped, and API-only), the Hono peer, the do-nothing Worker and the FastAPI peer');
 const fleet = await startFleet();
 try {
   results.http = await httpSection(fleet, PLAN, log);
-  results.hashing = await hashingSection(fleet, PLAN, log);
+  // The hashing section times the wasm through Tollgate as shipped, like login.
+  results.hashing = await hashingSection({ ...fleet, tollgate: fleet.tollgate_with_assets }, PLAN, log);
   log('CPU profiles (V8 inspector) of both Workers, for what dominates each route');
   results.profiles = {
     stateless: await profiles(fleet, '/auth/claims', PLAN),
     me: await profiles(fleet, '/me', PLAN),
-    login: { tollgate: await loginProfile(fleet, PLAN) },
+    login: { tollgate_with_assets: await loginProfile(fleet, PLAN) },
   };
   results.client = await clientSection(fleet.token, PLAN, log);
 } finally {

@@ -1,5 +1,9 @@
 // The issue's goals, checked against one run's results. Each figure is a ratio to a peer
 // measured in the same run where there is a peer, else an absolute bound.
+// The throughput goals are judged on `tollgate`, the API-only server, like for like with the
+// peers (none serves static files); the as-shipped server's figure (`tollgate_with_assets`,
+// wrangler's asset router in front) goes beside them as `with_assets`. Login is measured on
+// the as-shipped server only (bench/sections/http.mjs), so `server` says which one a figure is.
 
 const r2 = (x) => (Number.isFinite(x) ? Number(x.toFixed(2)) : null);
 
@@ -28,6 +32,13 @@ function throughput(data, a, b) {
 }
 const sum = (o) => Object.values(o).reduce((x, y) => x + y, 0);
 
+/** Tollgate as shipped against the same peer, in the same rounds; absent if it was not run. */
+function withAssets(data, b) {
+  if (!data.tollgate_with_assets) return {};
+  const t = throughput(data, 'tollgate_with_assets', b);
+  return { with_assets: { tollgate: data.tollgate_with_assets.rps_median, ...t, value: r2(t.value) } };
+}
+
 /** A figure: `value` compared with `goal` by `op` ('>=' or '<='); null `value` = not measured. */
 function figure(id, figure, o) {
   const met = o.value === null || o.value === undefined ? null : o.op === '>=' ? o.value >= o.goal : o.value <= o.goal;
@@ -40,22 +51,24 @@ export function evaluate(r) {
   if (h) {
     const s = h.stateless;
     out.push(figure('stateless_vs_hono', 'Protected route throughput (stateless HS256 verify), req/s, vs Hono on the same workerd', {
-      tollgate: s.tollgate.rps_median, peer: s.hono.rps_median, peer_name: 'Hono jwt', unit: 'req/s',
-      ...throughput(s, 'tollgate', 'hono'), op: '>=', goal: 1.5, kind: 'ratio' }));
+      server: 'tollgate', tollgate: s.tollgate.rps_median, peer: s.hono.rps_median, peer_name: 'Hono jwt', unit: 'req/s',
+      ...throughput(s, 'tollgate', 'hono'), ...withAssets(s, 'hono'), op: '>=', goal: 1.5, kind: 'ratio' }));
     const m = h.me;
     out.push(figure('me_vs_hono', '/me throughput (verify + one KV read), req/s, vs Hono', {
-      tollgate: m.tollgate.rps_median, peer: m.hono.rps_median, peer_name: 'Hono jwt + KV', unit: 'req/s',
-      ...throughput(m, 'tollgate', 'hono'), op: '>=', goal: 1.2, kind: 'ratio' }));
+      server: 'tollgate', tollgate: m.tollgate.rps_median, peer: m.hono.rps_median, peer_name: 'Hono jwt + KV', unit: 'req/s',
+      ...throughput(m, 'tollgate', 'hono'), ...withAssets(m, 'hono'), op: '>=', goal: 1.2, kind: 'ratio' }));
     out.push(figure('me_vs_fastapi', '/me throughput, req/s, vs FastAPI (in-process dict)', {
-      tollgate: m.tollgate.rps_median, peer: m.fastapi.rps_median, peer_name: 'FastAPI', unit: 'req/s',
-      ...throughput(m, 'tollgate', 'fastapi'), op: '>=', goal: 3, kind: 'ratio' }));
+      server: 'tollgate', tollgate: m.tollgate.rps_median, peer: m.fastapi.rps_median, peer_name: 'FastAPI', unit: 'req/s',
+      ...throughput(m, 'tollgate', 'fastapi'), ...withAssets(m, 'fastapi'), op: '>=', goal: 3, kind: 'ratio' }));
+    // Login: Tollgate as shipped, where the user registered (bench/sections/http.mjs).
     const l = h.login;
+    const lt = l.tollgate_with_assets;
     out.push(figure('login_p50', 'Login latency p50 at m=19456 t=2 p=1, ms, vs FastAPI', {
-      tollgate: l.tollgate.p50_ms, peer: l.fastapi.p50_ms, peer_name: 'FastAPI', unit: 'ms',
-      value: pairedRatio(l.tollgate.p50_ms_runs, l.fastapi.p50_ms_runs), ratio_of_medians: r2(l.tollgate.p50_ms / l.fastapi.p50_ms), op: '<=', goal: 1, kind: 'ratio' }));
+      server: 'tollgate_with_assets', tollgate: lt.p50_ms, peer: l.fastapi.p50_ms, peer_name: 'FastAPI', unit: 'ms',
+      value: pairedRatio(lt.p50_ms_runs, l.fastapi.p50_ms_runs), ratio_of_medians: r2(lt.p50_ms / l.fastapi.p50_ms), op: '<=', goal: 1, kind: 'ratio' }));
     out.push(figure('login_p99', 'Login latency p99 at m=19456 t=2 p=1, ms, vs FastAPI', {
-      tollgate: l.tollgate.p99_ms, peer: l.fastapi.p99_ms, peer_name: 'FastAPI', unit: 'ms',
-      value: pairedRatio(l.tollgate.p99_ms_runs, l.fastapi.p99_ms_runs), ratio_of_medians: r2(l.tollgate.p99_ms / l.fastapi.p99_ms), op: '<=', goal: 1, kind: 'ratio' }));
+      server: 'tollgate_with_assets', tollgate: lt.p99_ms, peer: l.fastapi.p99_ms, peer_name: 'FastAPI', unit: 'ms',
+      value: pairedRatio(lt.p99_ms_runs, l.fastapi.p99_ms_runs), ratio_of_medians: r2(lt.p99_ms / l.fastapi.p99_ms), op: '<=', goal: 1, kind: 'ratio' }));
   }
   if (r.hashing) {
     const x = r.hashing;
