@@ -22,6 +22,14 @@ const table = (head, rows) => {
 };
 const fig = (id) => r.figures.find((f) => f.id === id);
 const verdict = (f) => (f.met === null ? 'skipped' : f.met ? '**met**' : '**missed**');
+// Tollgate runs twice (bench/lib/fleet.mjs): `tollgate` is the API-only configuration, judged
+// against the peers; `tollgate_with_assets` is the root wrangler.toml as shipped.
+const LABELS = { tollgate: 'tollgate (API only, like the peers)', tollgate_with_assets: 'tollgate as shipped (asset router in front)' };
+const label = (n) => LABELS[n] ?? n;
+/** workerd CPU ms per request of one server in one comparison. */
+const wd = (d) => d.cpu_ms_per_request.workerd;
+/** What the asset router costs workerd per request on one comparison: as shipped minus API only. */
+const routerMs = (data) => wd(data.tollgate_with_assets) - wd(data.tollgate);
 const plot = (file, alt) => { if (existsSync(join(ROOT, 'bench/results', file))) w(`![${alt}](bench/results/${file})\n`); };
 
 w('# Benchmarks');
@@ -35,14 +43,15 @@ w('## Goals');
 w();
 table(['Figure', 'Tollgate', 'Peer (same run)', 'Ratio or value', 'Goal', 'Verdict'], r.figures.map((f) => [
   f.figure,
-  f.value === null ? '–' : `${num(f.tollgate, f.unit === 'ms' || f.unit === 's' || f.unit === 'KiB' ? 1 : 0)} ${f.unit}`,
+  f.value === null ? '–' : `${num(f.tollgate, f.unit === 'ms' || f.unit === 's' || f.unit === 'KiB' ? 1 : 0)} ${f.unit}${f.with_assets ? ` (API only; as shipped ${num(f.with_assets.tollgate, 0)} ${f.unit})` : f.server === 'tollgate_with_assets' ? ' (as shipped)' : ''}`,
   f.peer === undefined ? '–' : `${f.peer_name}: ${num(f.peer, f.unit === 'ms' ? 1 : 0)} ${f.unit}`,
   f.value === null ? `skipped: ${f.skipped}` : f.kind === 'ratio'
-    ? `**${num(f.value, 2)}×**${f.ratio_of_medians !== undefined ? ` (of medians ${num(f.ratio_of_medians, 2)}×${f.cpu_ratio !== undefined ? `; by CPU per request ${num(f.cpu_ratio, 2)}×` : ''})` : ''}`
+    ? `**${num(f.value, 2)}×**${f.ratio_of_medians !== undefined ? ` (of medians ${num(f.ratio_of_medians, 2)}×${f.cpu_ratio !== undefined ? `; by CPU per request ${num(f.cpu_ratio, 2)}×` : ''})` : ''}${f.with_assets ? `; as shipped, with the asset router: ${num(f.with_assets.value, 2)}× (by CPU per request ${num(f.with_assets.cpu_ratio, 2)}×)` : ''}`
     : f.detail ?? `${num(f.value, f.unit === 's' || f.unit === 'KiB' ? 1 : 0)} ${f.unit}`,
   f.goal === null || f.value === null ? '–' : `${f.op === '>=' ? '≥' : '≤'} ${num(f.goal, f.kind === 'ratio' && f.goal % 1 ? 1 : 0)}${f.kind === 'ratio' ? '×' : ` ${f.unit}`}`,
   verdict(f),
 ]));
+if (r.figures.some((f) => f.with_assets)) w('The throughput goals are judged on Tollgate\'s API-only configuration, like for like with the peers, none of which serves static files; the ratio of Tollgate as shipped, with wrangler\'s asset router in front of it, is given beside each ([How it is measured](#how-it-is-measured-and-what-is-fair-about-it)). Login latency is measured on Tollgate as shipped.\n');
 const missed = r.figures.filter((f) => f.met === false);
 const skipped = r.figures.filter((f) => f.met === null);
 if (missed.length) w(`**${missed.length} goal${missed.length > 1 ? 's are' : ' is'} missed** in this run: ${missed.map((f) => f.id).join(', ')}. Each is an open problem; [What dominates the missed figures](#what-dominates-the-missed-figures) shows the profile behind each.\n`);
@@ -59,33 +68,37 @@ table(['', ''], [
 
 w('## How it is measured, and what is fair about it');
 w();
-w(`- **Servers.** Tollgate's release Worker (\`make worker\`) and the Hono peer (bench/peers/hono) each run under their own \`wrangler dev --local\` (workerd + local KV) with identical flags, including \`--log-level ${r.setup.wrangler_log_level}\` so that wrangler prints no line per request for either. wrangler dev's local proxy sits in front of workerd for both, so its cost is on both sides of the ratio. The FastAPI peer (bench/peers/fastapi) runs under uvicorn with one worker process, uvloop and httptools, and no access log: its fastest ordinary configuration.`);
-w('- **Same work.** One user registers through Tollgate; that `user:{id}` KV record is copied byte for byte into the Hono peer\'s local KV (`wrangler kv key put`) and into the FastAPI peer\'s in-process dict. All three verify HS256 with the same secret and check the same claims (iss, aud, exp/nbf/iat, header typ `at+jwt`), so one Tollgate-issued token is sent to all of them. `bench/peers/equivalence.test.mjs`, run before every benchmark, checks that each peer accepts the same 3 tokens and rejects the same 10 tampered or ill-formed ones, and that /me and /auth/claims return identical JSON; `make bench` refuses to report if it fails.');
+w(`- **Servers.** Tollgate's release Worker (\`make worker\`; twice, API only and as shipped, see below), the Hono peer (bench/peers/hono) and the do-nothing Worker (bench/peers/bare) each run under their own \`wrangler dev --local\` (workerd + local KV) with identical flags, including \`--log-level ${r.setup.wrangler_log_level}\` so that wrangler prints no line per request for any. wrangler dev's local proxy sits in front of workerd for all of them, so its cost is on both sides of every ratio. The FastAPI peer (bench/peers/fastapi) runs under uvicorn with one worker process, uvloop and httptools, and no access log: its fastest ordinary configuration.`);
+w('- **Same work.** One user registers through Tollgate as shipped; that `user:{id}` KV record is copied byte for byte into the local KV of the API-only Tollgate server and of the Hono peer (`wrangler kv key put`, before each starts) and into the FastAPI peer\'s in-process dict. All of them verify HS256 with the same secret and check the same claims (iss, aud, exp/nbf/iat, header typ `at+jwt`), so one Tollgate-issued token is sent to all of them. `bench/peers/equivalence.test.mjs`, run before every benchmark, checks that each peer accepts the same 3 tokens as the API-only Tollgate server and rejects the same 10 tampered or ill-formed ones, and that /me and /auth/claims return identical JSON; `make bench` refuses to report if it fails.');
 w('- **Conservative for Tollgate.** The FastAPI peer keeps users in a dict, so its /me costs a dict lookup where Tollgate and Hono read Workers KV. Its login verifies the password and signs a token, while Tollgate\'s login also records the success with its login-throttle Durable Object and writes a refresh-token family to KV (the calls are counted in section 7, with the same vars as the benchmarked server). Tollgate allows 30 s of clock leeway and Hono none; that only matters for tokens within 30 s of expiry, and none are.');
-w(`- **Load.** wrk (one thread, ${r.plan.connections} connections) on loopback; each server is warmed up for ${r.plan.warmupSeconds} s, then ${r.plan.runs} runs of ${r.plan.seconds} s each, interleaved between servers (A B C, B C A, ...) so that load from elsewhere on the machine hits them alike. Login latency: one connection, successful logins only, ${r.plan.loginRuns} interleaved runs of ${r.plan.loginSeconds} s each after ${r.plan.loginWarmupSeconds} s of warm-up logins; the Tollgate server runs with \`${Object.entries(r.setup.tollgate_vars).map(([k, v]) => `${k}:${v}`).join(' ')}\` (0 disables throttling; calibration only adds the hashing endpoint). With some 50 to 200 logins per run, a run's p99 is close to its maximum.`);
+w(`- **Load.** wrk (one thread, ${r.plan.connections} connections) on loopback; each server is warmed up for ${r.plan.warmupSeconds} s, then ${r.plan.runs} runs of ${r.plan.seconds} s each, interleaved between servers (A B C, B C A, ...) so that load from elsewhere on the machine hits them alike. Login latency: one connection, successful logins only, ${r.plan.loginRuns} interleaved runs of ${r.plan.loginSeconds} s each after ${r.plan.loginWarmupSeconds} s of warm-up logins; both Tollgate servers run with \`${Object.entries(r.setup.tollgate_vars).map(([k, v]) => `${k}:${v}`).join(' ')}\` (0 disables throttling; calibration only adds the hashing endpoint). With some 50 to 200 logins per run, a run's p99 is close to its maximum.`);
 w(`- **Ratios.** Each ratio in the goals table is the median over rounds of the two servers' figures measured back to back in the same round (a paired ratio), which the coming and going of other load on a shared machine disturbs less than the ratio of the two medians; that one is shown beside it. For the HTTP comparisons a third estimate is shown: the inverse ratio of the CPU time each server's processes spent per request, which is close to what throughput would be on an idle machine where each server could have a whole core. Where these disagree, the machine was busy: the CPU figure is the steadiest.`);
+if (r.http?.floor?.tollgate_with_assets && r.http.stateless.tollgate_with_assets) {
+  const h = r.http;
+  w(`- **Tollgate twice: API only, and as shipped.** The comparisons with the peers use Tollgate's API-only configuration: the same build, the same bindings, vars and secret, with the whole \`[assets]\` table of wrangler.toml removed (bench/lib/servers.mjs, \`TOLLGATE_API_CONFIG\`). No peer serves static files, and under \`wrangler dev\` an \`[assets]\` section puts wrangler's asset router worker (JavaScript, in the same workerd process) in front of the Worker on every request; in production Cloudflare's assets layer runs ahead of the Worker, and its work is not Worker CPU. Tollgate as shipped (the root wrangler.toml, with its demo page and Swagger UI) is measured beside it in the same interleaved rounds. It sends the API paths straight to the Worker (\`run_worker_first\`), so no file is looked up for them; what it still pays over the API-only configuration is the hop through the router worker. In this run that hop cost, in workerd CPU per request, ${routerPhrase(h.floor)} on /health and ${routerPhrase(h.stateless)} on /auth/claims${h.me.tollgate_with_assets ? `, and ${routerPhrase(h.me)} on /me` : ''}. Login (section 3) and the hash timing (section 4) run on Tollgate as shipped, where the user registered and its email index is.`);
+}
 w('- **CPU per request** in the tables is the CPU time (user + system, from /proc) each process of a server used during a run, divided by the requests served: it tells where the work went (workerd, or wrangler\'s node process).');
 w();
 
 if (r.http) {
   const h = r.http;
   const httpTable = (data) => table(['Server', 'Median req/s', 'Runs (req/s)', 'p50 / p99 latency', 'CPU ms per request'], Object.entries(data).map(([n, d]) => [
-    n, `**${num(d.rps_median)}**`, d.rps_runs.map((x) => num(x)).join(', '), `${num(d.latency_p50_us_median / 1000, 1)} / ${num(d.latency_p99_us_median / 1000, 1)} ms`,
+    label(n), `**${num(d.rps_median)}**`, d.rps_runs.map((x) => num(x)).join(', '), `${num(d.latency_p50_us_median / 1000, 1)} / ${num(d.latency_p99_us_median / 1000, 1)} ms`,
     Object.entries(d.cpu_ms_per_request).map(([k, v]) => `${k} ${num(v, 2)}`).join(', '),
   ]));
   w('## 1. Protected route throughput: stateless HS256 verify');
   w();
-  w('`GET /auth/claims` on Tollgate (verify the bearer token, answer its claims, no storage) against the same route on the Hono Worker (Hono\'s `jwt` middleware).');
+  w('`GET /auth/claims` on Tollgate (verify the bearer token, answer its claims, no storage) against the same route on the Hono Worker (Hono\'s `jwt` middleware). Tollgate runs twice: API only, the configuration judged against the peers, and as shipped, with wrangler\'s asset router in front (see [How it is measured](#how-it-is-measured-and-what-is-fair-about-it)).');
   w();
   httpTable(h.stateless);
   const cpuRatio = (data, a, b) => data[b].cpu_ms_per_request.workerd / data[a].cpu_ms_per_request.workerd;
-  w(`Ratio Tollgate / Hono: **${num(fig('stateless_vs_hono').value, 2)}×** (goal ≥ 1.5×, ${verdict(fig('stateless_vs_hono'))}). The same ratio from workerd CPU per request (Hono's ms ÷ Tollgate's ms), which load from elsewhere on the machine disturbs less than throughput: ${num(cpuRatio(h.stateless, 'tollgate', 'hono'), 2)}×.`);
+  const shippedRatio = (f) => (f.with_assets ? ` As shipped, with the asset router in front: ${num(f.with_assets.value, 2)}×` : '');
+  w(`Ratio Tollgate (API only) / Hono: **${num(fig('stateless_vs_hono').value, 2)}×** (goal ≥ 1.5×, ${verdict(fig('stateless_vs_hono'))}). The same ratio from workerd CPU per request (Hono's ms ÷ Tollgate's ms), which load from elsewhere on the machine disturbs less than throughput: ${num(cpuRatio(h.stateless, 'tollgate', 'hono'), 2)}×.${shippedRatio(fig('stateless_vs_hono'))}${h.stateless.tollgate_with_assets ? `, or ${num(cpuRatio(h.stateless, 'tollgate_with_assets', 'hono'), 2)}× from workerd CPU per request.` : ''}`);
   w();
   if (h.floor) {
     w('The floor under both Workers: `GET /health`, no token and no storage, served by the same routing and response code as every other route of each Worker:');
     w();
     httpTable(h.floor);
-    const wd = (d) => d.cpu_ms_per_request.workerd;
     const dT = wd(h.stateless.tollgate) - wd(h.floor.tollgate);
     const dH = wd(h.stateless.hono) - wd(h.floor.hono);
     // Within a fifth of the floor, a difference is within this machine's run-to-run spread.
@@ -93,8 +106,12 @@ if (r.http) {
     const check = small(dT, wd(h.floor.tollgate)) && small(dH, wd(h.floor.hono))
       ? 'within this run\'s spread, verifying the token adds nothing measurable on either side: the gap is in serving a request at all, not in verifying the token'
       : `verifying the token adds ${num(dT, 2)} ms for Tollgate and ${num(dH, 2)} ms for Hono`;
-    w(`Ratio Tollgate / Hono on /health: **${num(h.floor.tollgate.rps_median / h.floor.hono.rps_median, 2)}×** in throughput; in workerd CPU per request, ${num(wd(h.floor.tollgate), 2)} ms against ${num(wd(h.floor.hono), 2)} ms. On /auth/claims the same CPU figures are ${num(wd(h.stateless.tollgate), 2)} and ${num(wd(h.stateless.hono), 2)} ms: ${check}.`);
+    w(`Ratio Tollgate (API only) / Hono on /health: **${num(h.floor.tollgate.rps_median / h.floor.hono.rps_median, 2)}×** in throughput; in workerd CPU per request, ${num(wd(h.floor.tollgate), 2)} ms against ${num(wd(h.floor.hono), 2)} ms. On /auth/claims the same CPU figures are ${num(wd(h.stateless.tollgate), 2)} and ${num(wd(h.stateless.hono), 2)} ms: ${check}.`);
     w();
+    if (h.floor.tollgate_with_assets && h.stateless.tollgate_with_assets) {
+      w(`Tollgate as shipped (the same build, with wrangler's asset router worker in front) serves ${num(h.floor.tollgate_with_assets.rps_median)} req/s on /health and ${num(h.stateless.tollgate_with_assets.rps_median)} on /auth/claims; the router costs it, in workerd CPU per request, ${routerPhrase(h.floor)} on /health and ${routerPhrase(h.stateless)} on /auth/claims.`);
+      w();
+    }
     if (h.floor.bare) {
       w(floorSentence(h));
       w();
@@ -103,17 +120,21 @@ if (r.http) {
   w('## 2. `/me` throughput: verify + one KV read');
   w();
   httpTable(h.me);
-  w(`Ratios: Tollgate / Hono **${num(fig('me_vs_hono').value, 2)}×** (goal ≥ 1.2×, ${verdict(fig('me_vs_hono'))}; as workerd CPU per request, ${num(cpuRatio(h.me, 'tollgate', 'hono'), 2)}×); Tollgate / FastAPI **${num(fig('me_vs_fastapi').value, 2)}×** (goal ≥ 3×, ${verdict(fig('me_vs_fastapi'))}).`);
+  const asShipped = (f) => (f.with_assets ? `; as shipped, with the asset router in front, ${num(f.with_assets.value, 2)}×` : '');
+  w(`Ratios: Tollgate (API only) / Hono **${num(fig('me_vs_hono').value, 2)}×** (goal ≥ 1.2×, ${verdict(fig('me_vs_hono'))}; as workerd CPU per request, ${num(cpuRatio(h.me, 'tollgate', 'hono'), 2)}×${asShipped(fig('me_vs_hono'))}); Tollgate (API only) / FastAPI **${num(fig('me_vs_fastapi').value, 2)}×** (goal ≥ 3×, ${verdict(fig('me_vs_fastapi'))}${asShipped(fig('me_vs_fastapi'))}).${h.me.tollgate_with_assets ? ` The asset router costs Tollgate as shipped ${routerPhrase(h.me)} of workerd CPU per request here.` : ''}`);
   w();
   plot('throughput.svg', 'Throughput of the stateless route and /me');
   plot('route-latency.svg', 'Latency under load of the stateless route and /me');
   w('## 3. Login latency at m=19456, t=2, p=1');
   w();
+  const lt = h.login.tollgate_with_assets;
+  w(`Tollgate is measured as shipped here: the user registered on that server, so its email index is there (the API-only server holds only the copied user record, enough for /me).${h.floor?.tollgate_with_assets ? ` The asset router in front of it cost ${num(routerMs(h.floor), 2)} ms of workerd CPU per request on /health (section 1), ${pct(routerMs(h.floor) / lt.p50_ms)} of Tollgate's login p50.` : ''}`);
+  w();
   table(['Server', 'p50', 'p99', 'p50 runs', 'p99 runs', 'Logins', 'CPU ms per login'], Object.entries(h.login).map(([n, d]) => [
-    n, `**${num(d.p50_ms, 1)} ms**`, `**${num(d.p99_ms, 1)} ms**`, d.p50_ms_runs.map((x) => num(x, 1)).join(', '), d.p99_ms_runs.map((x) => num(x, 1)).join(', '), d.logins,
+    label(n), `**${num(d.p50_ms, 1)} ms**`, `**${num(d.p99_ms, 1)} ms**`, d.p50_ms_runs.map((x) => num(x, 1)).join(', '), d.p99_ms_runs.map((x) => num(x, 1)).join(', '), d.logins,
     Object.entries(d.cpu_ms_per_request).map(([k, v]) => `${k} ${num(v, 1)}`).join(', '),
   ]));
-  w(`Ratios Tollgate / FastAPI: p50 **${num(fig('login_p50').value, 2)}×**, p99 **${num(fig('login_p99').value, 2)}×** (goal ≤ 1×: p50 ${verdict(fig('login_p50'))}, p99 ${verdict(fig('login_p99'))}).`);
+  w(`Ratios Tollgate (as shipped) / FastAPI: p50 **${num(fig('login_p50').value, 2)}×**, p99 **${num(fig('login_p99').value, 2)}×** (goal ≤ 1×: p50 ${verdict(fig('login_p50'))}, p99 ${verdict(fig('login_p99'))}).`);
   w();
   plot('login-latency.svg', 'Login latency');
 }
@@ -122,7 +143,7 @@ if (r.hashing) {
   const x = r.hashing;
   w('## 4. argon2id hash time: wasm in workerd vs native');
   w();
-  w('The Worker\'s own wasm hashes inside workerd through `POST /__tollgate/calibrate` (enabled only by the var `TOLLGATE_CALIBRATION=enabled`): the wall time of a request with `count` hashes minus that of a request with `count=0`, divided by `count`. Natively, `bench/native-argon2` times the RustCrypto `argon2` crate, the version the Worker ships, calling `hash_password_into` as tollgate-core does, built at opt-level 3 for x86-64 (AVX2 chosen at run time by the crate). The two alternate round by round (workerd, then native), so load from elsewhere on the machine falls on both; each figure is the median over rounds. argon2-cffi is what the FastAPI peer uses.');
+  w('The Worker\'s own wasm hashes inside workerd (Tollgate as shipped, like login) through `POST /__tollgate/calibrate` (enabled only by the var `TOLLGATE_CALIBRATION=enabled`): the wall time of a request with `count` hashes minus that of a request with `count=0`, divided by `count`. Natively, `bench/native-argon2` times the RustCrypto `argon2` crate, the version the Worker ships, calling `hash_password_into` as tollgate-core does, built at opt-level 3 for x86-64 (AVX2 chosen at run time by the crate). The two alternate round by round (workerd, then native), so load from elsewhere on the machine falls on both; each figure is the median over rounds. argon2-cffi is what the FastAPI peer uses.');
   w();
   table(['Implementation', 'Median ms per hash', 'Runs (ms)'], [
     ['workerd, the Worker\'s wasm', `**${num(x.workerd_wasm_ms.median, 1)}**`, x.workerd_wasm_ms.runs.map((v) => num(v, 1)).join(', ')],
@@ -253,43 +274,54 @@ if (missed.length) {
       w();
     }
   };
-  const cpuLine = (data, names) => names.map((n) => `${n} ${Object.entries(data[n].cpu_ms_per_request).map(([k, v]) => `${k} ${num(v, 2)} ms`).join(' + ')}`).join('; ');
+  const cpuLine = (data, names) => names.filter((n) => data[n]).map((n) => `${label(n)} ${Object.entries(data[n].cpu_ms_per_request).map(([k, v]) => `${k} ${num(v, 2)} ms`).join(' + ')}`).join('; ');
   for (const f of missed) {
     w(`### ${f.figure}: ${f.summary}`);
     w();
     if (f.id === 'stateless_vs_hono' || f.id === 'me_vs_hono') {
       const route = f.id === 'stateless_vs_hono' ? 'stateless' : 'me';
-      w(`CPU per request during the measured runs: ${cpuLine(r.http[route], ['tollgate', 'hono'])}. Almost all of it is inside workerd, so the V8 CPU profiles of the two Workers under the same load (taken through wrangler dev's inspector, outside the measured runs) show where it goes.`);
+      const data = r.http[route];
+      w(`CPU per request during the measured runs: ${cpuLine(data, ['tollgate', 'hono', 'tollgate_with_assets'])}. Almost all of it is inside workerd, so the V8 CPU profiles of the two Workers under the same load (taken through wrangler dev's inspector, outside the measured runs; Tollgate API only, the judged server) show where it goes.${data.tollgate_with_assets ? ` Of Tollgate as shipped's workerd CPU per request, ${routerPhrase(data)} is the asset router in front of it, which no peer has.` : ''}`);
       w();
       if (r.http.floor) {
-        w(`Most of the gap is there before any token is looked at: on /health (no auth, no storage) Tollgate serves ${num(r.http.floor.tollgate.rps_median)} req/s against Hono's ${num(r.http.floor.hono.rps_median)} (${num(r.http.floor.tollgate.rps_median / r.http.floor.hono.rps_median, 2)}×), with workerd CPU per request ${num(r.http.floor.tollgate.cpu_ms_per_request.workerd, 2)} ms against ${num(r.http.floor.hono.cpu_ms_per_request.workerd, 2)} ms. ${r.kv_ops?.flows['GET /auth/claims (stateless)']?.env_reads !== undefined ? `The Worker reads ${r.kv_ops.flows['GET /auth/claims (stateless)'].env_reads} properties off \`env\` on a stateless request (section 7), each a call out of the wasm.` : ''}`);
+        const fl = r.http.floor;
+        const gap = wd(data.tollgate) - wd(data.hono);
+        const floorGap = wd(fl.tollgate) - wd(fl.hono);
+        // Within 5% of Hono's figure, call the two the same.
+        const where = gap <= 0.05 * wd(data.hono)
+          ? `On this route Tollgate (API only) spends ${gap <= 0 ? 'no more' : 'within 5% of the'} workerd CPU per request ${gap <= 0 ? 'than' : 'of'} Hono (${num(wd(data.tollgate), 2)} ms against ${num(wd(data.hono), 2)} ms): the goal is missed without Tollgate doing more work in workerd than Hono.`
+          : floorGap <= 0
+            ? `The gap on this route (${num(gap, 2)} ms of workerd CPU per request) is not there before a token is looked at: on /health Tollgate (API only) costs ${num(wd(fl.tollgate), 2)} ms against Hono's ${num(wd(fl.hono), 2)} ms.`
+            : `${floorGap >= gap ? `All of the gap (${num(gap, 2)} ms of workerd CPU per request) is there before any token is looked at, and more` : `${floorGap >= gap / 2 ? 'Most' : 'Some'} of the gap (${num(floorGap, 2)} of its ${num(gap, 2)} ms of workerd CPU per request) is there before any token is looked at`}: on /health (no auth, no storage) Tollgate (API only) serves ${num(fl.tollgate.rps_median)} req/s against Hono's ${num(fl.hono.rps_median)} (${num(fl.tollgate.rps_median / fl.hono.rps_median, 2)}×), with workerd CPU per request ${num(wd(fl.tollgate), 2)} ms against ${num(wd(fl.hono), 2)} ms.`;
+        w(`${where} ${(() => { const n = r.kv_ops?.flows['GET /auth/claims (stateless)']?.env_reads; return n === undefined ? '' : n === 0 ? 'The Worker reads nothing off `env` on a stateless request (section 7).' : `The Worker reads ${n} properties off \`env\` on a stateless request (section 7), each a call out of the wasm.`; })()}`);
         w();
         if (r.http.floor.bare) {
           w(floorSentence(r.http));
           w();
         }
       }
-      w('**Tollgate:**');
+      w('**Tollgate (API only):**');
       w();
       profileTable(r.profiles[route].tollgate);
       w('**Hono:**');
       w();
       profileTable(r.profiles[route].hono);
     } else if (f.id === 'me_vs_fastapi') {
-      w(`CPU per request during the measured runs: ${cpuLine(r.http.me, ['tollgate', 'fastapi'])}. The FastAPI peer reads a dict in its own process; Tollgate pays workerd's per-request cost and a KV read through the local KV service.${r.http.floor?.bare ? ` A Worker that does nothing at all (bench/peers/bare) costs workerd ${num(r.http.floor.bare.cpu_ms_per_request.workerd, 2)} ms per request; 3× FastAPI's /me throughput allows at most ${num(Object.values(r.http.me.fastapi.cpu_ms_per_request).reduce((a, b) => a + b, 0) / 3, 2)} ms per request for the whole server, so under wrangler dev ${Object.values(r.http.me.fastapi.cpu_ms_per_request).reduce((a, b) => a + b, 0) / 3 < r.http.floor.bare.cpu_ms_per_request.workerd ? '**no Worker can meet this goal**: the runtime alone costs more' : 'the goal is within the runtime\'s reach'}.` : ''} Tollgate's profile on /me:`);
+      w(`CPU per request during the measured runs: ${cpuLine(r.http.me, ['tollgate', 'fastapi', 'tollgate_with_assets'])}. The FastAPI peer reads a dict in its own process; Tollgate (API only) pays workerd's per-request cost and a KV read through the local KV service.${r.http.floor?.bare ? ` A Worker that does nothing at all (bench/peers/bare) costs workerd ${num(r.http.floor.bare.cpu_ms_per_request.workerd, 2)} ms per request; 3× FastAPI's /me throughput allows at most ${num(Object.values(r.http.me.fastapi.cpu_ms_per_request).reduce((a, b) => a + b, 0) / 3, 2)} ms per request for the whole server, so under wrangler dev ${Object.values(r.http.me.fastapi.cpu_ms_per_request).reduce((a, b) => a + b, 0) / 3 < r.http.floor.bare.cpu_ms_per_request.workerd ? '**no Worker can meet this goal**: the runtime alone costs more' : 'the goal is within the runtime\'s reach'}.` : ''} Tollgate's profile (API only) on /me:`);
       w();
       profileTable(r.profiles.me.tollgate);
     } else if (f.id === 'login_p50' || f.id === 'login_p99') {
       const l = r.http.login;
-      w(`A login is one argon2id verification plus bookkeeping. Measured in this run: the Worker's wasm hashes in ${num(r.hashing.workerd_wasm_ms.median, 1)} ms inside workerd, argon2-cffi in ${num(r.hashing.argon2_cffi_ms.median, 1)} ms; so of Tollgate's ${num(l.tollgate.p50_ms, 1)} ms p50, about ${num(r.hashing.workerd_wasm_ms.median, 1)} ms is the hash and ${num(l.tollgate.p50_ms - r.hashing.workerd_wasm_ms.median, 1)} ms the rest (${(() => { const f = r.kv_ops?.flows.login; return f ? `${f.durable_object_calls} Durable Object call${f.durable_object_calls === 1 ? '' : 's'}, ${f.reads} KV reads, ${f.writes} KV write${f.writes === 1 ? '' : 's'}, as counted in section 7, and issuing the tokens` : 'storage calls and issuing the tokens'; })()}); ${l.fastapi.p50_ms - r.hashing.argon2_cffi_ms.median < 1 ? `FastAPI's ${num(l.fastapi.p50_ms, 1)} ms is its hash time (${num(r.hashing.argon2_cffi_ms.median, 1)} ms, measured apart) and little else.` : `FastAPI's ${num(l.fastapi.p50_ms, 1)} ms is ${num(r.hashing.argon2_cffi_ms.median, 1)} ms of hashing and ${num(l.fastapi.p50_ms - r.hashing.argon2_cffi_ms.median, 1)} ms of the rest.`} So the gap is the hash (wasm in workerd against argon2-cffi's C) plus the bookkeeping. Tollgate's V8 profile during logins:`);
+      const lt = l.tollgate_with_assets;
+      w(`A login is one argon2id verification plus bookkeeping. Measured in this run, on Tollgate as shipped: the Worker's wasm hashes in ${num(r.hashing.workerd_wasm_ms.median, 1)} ms inside workerd, argon2-cffi in ${num(r.hashing.argon2_cffi_ms.median, 1)} ms; so of Tollgate's ${num(lt.p50_ms, 1)} ms p50, about ${num(r.hashing.workerd_wasm_ms.median, 1)} ms is the hash and ${num(lt.p50_ms - r.hashing.workerd_wasm_ms.median, 1)} ms the rest (${(() => { const f = r.kv_ops?.flows.login; return f ? `${f.durable_object_calls} Durable Object call${f.durable_object_calls === 1 ? '' : 's'}, ${f.reads} KV reads, ${f.writes} KV write${f.writes === 1 ? '' : 's'}, as counted in section 7, and issuing the tokens` : 'storage calls and issuing the tokens'; })()}); ${l.fastapi.p50_ms - r.hashing.argon2_cffi_ms.median < 1 ? `FastAPI's ${num(l.fastapi.p50_ms, 1)} ms is its hash time (${num(r.hashing.argon2_cffi_ms.median, 1)} ms, measured apart) and little else.` : `FastAPI's ${num(l.fastapi.p50_ms, 1)} ms is ${num(r.hashing.argon2_cffi_ms.median, 1)} ms of hashing and ${num(l.fastapi.p50_ms - r.hashing.argon2_cffi_ms.median, 1)} ms of the rest.`} So the gap is the hash (wasm in workerd against argon2-cffi's C) plus the bookkeeping${r.http.floor?.tollgate_with_assets ? `; the asset router in front costs ${num(routerMs(r.http.floor), 2)} ms of workerd CPU per request (on /health, section 1)` : ''}. Tollgate's V8 profile during logins (as shipped):`);
       w();
-      profileTable(r.profiles.login.tollgate);
+      profileTable(r.profiles.login.tollgate_with_assets);
     } else if (f.id === 'argon2_wasm_vs_native') {
-      const wasmShare = r.profiles.login.tollgate.by_kind_share.wasm ?? 0;
-      const topWasm = r.profiles.login.tollgate.top.find((t) => t.kind === 'wasm');
-      w(`During logins ${pct(wasmShare)} of the Worker's busy time is in wasm, ${topWasm ? `${pct(topWasm.share)} in \`${topWasm.name.replace(/::h[0-9a-f]{16}$/, '')}\` alone` : ''}. The same argon2 0.6 source runs natively in ${num(r.hashing.native_argon2_crate_ms.median, 1)} ms: natively it takes the crate's AVX2 path, chosen at run time (\`#[target_feature(enable = "avx2")]\` in argon2 0.6's \`src/lib.rs\`), while the wasm32 build runs the portable 64-bit code, as the wasm has no SIMD: its target features are ${(r.size?.wasm.target_features ?? []).map((x) => `\`${x}\``).join(' ') || '(not read)'}, no \`simd128\`, and the crate has no wasm SIMD path anyway. Tollgate's V8 profile during logins:`);
+      const wasmShare = r.profiles.login.tollgate_with_assets.by_kind_share.wasm ?? 0;
+      const topWasm = r.profiles.login.tollgate_with_assets.top.find((t) => t.kind === 'wasm');
+      w(`During logins ${pct(wasmShare)} of the Worker's busy time is in wasm, ${topWasm ? `${pct(topWasm.share)} in \`${topWasm.name.replace(/::h[0-9a-f]{16}$/, '')}\` alone` : ''}. The same argon2 0.6 source runs natively in ${num(r.hashing.native_argon2_crate_ms.median, 1)} ms: natively it takes the crate's AVX2 path, chosen at run time (\`#[target_feature(enable = "avx2")]\` in argon2 0.6's \`src/lib.rs\`), while the wasm32 build runs the portable 64-bit code, as the wasm has no SIMD: its target features are ${(r.size?.wasm.target_features ?? []).map((x) => `\`${x}\``).join(' ') || '(not read)'}, no \`simd128\`, and the crate has no wasm SIMD path anyway. Tollgate's V8 profile during logins (as shipped):`);
       w();
-      profileTable(r.profiles.login.tollgate);
+      profileTable(r.profiles.login.tollgate_with_assets);
     } else if ((f.id === 'decode_vs_jose' || f.id === 'decode_vs_jwt_decode') && r.client?.profiles) {
       const c = r.client;
       w(`Per round (ops/s, same order): ${Object.entries(c.decode).map(([n, d]) => `${n} ${d.ops_per_second_runs.map((v) => num(v)).join(', ')}`).join('; ')}. V8 CPU profiles of each library decoding alone in the same page:`);
@@ -326,7 +358,6 @@ console.log('wrote BENCHMARKS.md');
  * less than that is out of reach for any Worker on this runtime.
  */
 function floorSentence(h) {
-  const wd = (d) => d.cpu_ms_per_request.workerd;
   const bare = wd(h.floor.bare);
   const honoClaims = wd(h.stateless.hono);
   const need = honoClaims / 1.5;
@@ -334,6 +365,13 @@ function floorSentence(h) {
   return `The runtime's own floor: a Worker that does nothing (bench/peers/bare, one constant response) costs workerd **${num(bare, 2)} ms** of CPU per request and serves ${num(h.floor.bare.rps_median)} req/s. ` +
     `Serving 1.5× Hono's throughput on the stateless route means spending at most ${num(need, 2)} ms per request (Hono's ${num(honoClaims, 2)} ms ÷ 1.5), ` +
     (reachable
-      ? `which leaves ${num(need - bare, 2)} ms above the floor for routing, verifying and answering: within reach, and Tollgate's ${num(wd(h.stateless.tollgate) - bare, 2)} ms above the floor is what to cut.`
-      : `${num(bare - need, 2)} ms **less than a Worker that does nothing**: on this runtime no Worker, in Rust or JavaScript, can meet that goal. What Tollgate can close is its own cost above the floor, ${num(wd(h.stateless.tollgate) - bare, 2)} ms against Hono's ${num(honoClaims - bare, 2)} ms.`);
+      ? `which leaves ${num(need - bare, 2)} ms above the floor for routing, verifying and answering: within reach, and Tollgate's own ${num(wd(h.stateless.tollgate) - bare, 2)} ms above the floor (API only) is what to cut.`
+      : `${num(bare - need, 2)} ms **less than a Worker that does nothing**: on this runtime no Worker, in Rust or JavaScript, can meet that goal. What Tollgate can close is its own cost above the floor (API only), ${num(wd(h.stateless.tollgate) - bare, 2)} ms against Hono's ${num(honoClaims - bare, 2)} ms.`) +
+    (h.stateless.tollgate_with_assets ? ` As shipped, the asset router in front adds ${routerPhrase(h.stateless)} of workerd CPU per request on /auth/claims: a cost of \`wrangler dev\`, since in production Cloudflare's assets layer runs ahead of the Worker and is not Worker CPU.` : '');
+}
+
+/** The asset router's cost on one comparison, workerd CPU ms per request, as shipped minus API only, with both figures. */
+function routerPhrase(data) {
+  const d = routerMs(data);
+  return `${num(d, 2)} ms (${num(wd(data.tollgate_with_assets), 2)} as shipped against ${num(wd(data.tollgate), 2)} API only${d <= 0 ? ': no cost measurable in this run' : ''})`;
 }
