@@ -19,7 +19,14 @@ matplotlib.rcParams["font.size"] = 10
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-COLORS = {"tollgate": "#1f6feb", "hono": "#f0883e", "fastapi": "#3fb950", "bare": "#8b949e"}
+COLORS = {"tollgate": "#1f6feb", "tollgate_with_assets": "#9ecbff", "hono": "#f0883e", "fastapi": "#3fb950", "bare": "#8b949e"}
+# Tollgate runs twice (bench/lib/fleet.mjs): "tollgate" is the API-only configuration, judged
+# against the peers; "tollgate_with_assets" is wrangler.toml as shipped, asset router in front.
+LABELS = {"tollgate": "tollgate\n(API only)", "tollgate_with_assets": "tollgate\nas shipped\n(asset router)"}
+
+
+def label(name):
+    return LABELS.get(name, name)
 
 
 def save(fig, name):
@@ -34,11 +41,12 @@ def throughput(r):
     # /health on both Workers beside a Worker that does nothing ("bare"): the floor.
     if "floor" in h:
         groups.append(("/health (floor; bare = do-nothing Worker)", h["floor"]))
-    fig, axes = plt.subplots(1, len(groups), figsize=(4.5 * len(groups), 3.6))
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.8 * len(groups), 4))
     for ax, (title, data) in zip(axes, groups):
         names = list(data.keys())
         medians = [data[n]["rps_median"] for n in names]
-        ax.bar(names, medians, color=[COLORS.get(n, "#888") for n in names])
+        ax.bar(range(len(names)), medians, color=[COLORS.get(n, "#888") for n in names])
+        ax.set_xticks(range(len(names)), [label(n) for n in names], fontsize=8)
         for i, n in enumerate(names):
             runs = data[n]["rps_runs"]
             ax.scatter([i] * len(runs), runs, color="black", s=8, zorder=3)
@@ -55,18 +63,18 @@ def latency(r):
     names = list(l.keys())
     fig, ax = plt.subplots(figsize=(6, 3.6))
     width = 0.38
-    for j, (key, label) in enumerate([("p50_ms", "p50"), ("p99_ms", "p99")]):
+    for j, (key, which) in enumerate([("p50_ms", "p50"), ("p99_ms", "p99")]):
         xs = [i + (j - 0.5) * width for i in range(len(names))]
         vals = [l[n][key] for n in names]
-        ax.bar(xs, vals, width, label=label, color=[COLORS.get(n, "#888") for n in names], alpha=1.0 if j == 0 else 0.55)
+        ax.bar(xs, vals, width, label=which, color=[COLORS.get(n, "#888") for n in names], alpha=1.0 if j == 0 else 0.55)
         for x, v in zip(xs, vals):
             ax.annotate(f"{v:.0f}", (x, v), ha="center", va="bottom", fontsize=9)
-    ax.set_xticks(range(len(names)), names)
+    ax.set_xticks(range(len(names)), [label(n) for n in names])
     ax.set_ylabel("ms (median of runs)")
     ax.set_title("Login latency, one connection, argon2id m=19456 t=2 p=1\n(solid p50, light p99)")
     save(fig, "login-latency.svg")
 
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for ax, (title, data) in zip(axes, [("stateless", h["stateless"]), ("/me", h["me"])]):
         names = list(data.keys())
         p50 = [data[n]["latency_p50_us_median"] / 1000 for n in names]
@@ -74,7 +82,7 @@ def latency(r):
         xs = range(len(names))
         ax.bar([x - 0.2 for x in xs], p50, 0.4, color=[COLORS.get(n, "#888") for n in names], label="p50")
         ax.bar([x + 0.2 for x in xs], p99, 0.4, color=[COLORS.get(n, "#888") for n in names], alpha=0.55, label="p99")
-        ax.set_xticks(list(xs), names)
+        ax.set_xticks(list(xs), [label(n) for n in names], fontsize=8)
         ax.set_title(f"{title}: latency under load")
         ax.set_ylabel("ms (solid p50, light p99)")
     save(fig, "route-latency.svg")
