@@ -25,7 +25,7 @@ cmp -s worker/openapi.json worker/public/openapi.json || cp worker/openapi.json 
 
 inputs_hash() {
   { find Cargo.toml Cargo.lock crates/core worker -type f \
-      \( -name '*.rs' -o -name '*.toml' -o -name '*.txt' -o -name '*.json' \) \
+      \( -name '*.rs' -o -name '*.toml' -o -name '*.txt' -o -name '*.json' -o -name '*.js' \) \
       -not -path 'worker/build/*' -not -path 'worker/public/*' -print0 \
       | sort -z | xargs -0 sha256sum; "$WASM_BINDGEN_BIN" --version; } | sha256sum | cut -d' ' -f1
 }

@@ -7,18 +7,19 @@
 use serde_json::json;
 use tollgate_core::password::{Argon2Params, PasswordHasher};
 use tollgate_core::{Error, ErrorCode};
-use worker::{Request, Response};
+
+use crate::incoming::Incoming;
 
 use crate::error::AuthError;
 use crate::handlers::HostRandom;
-use crate::http::{self, json_object, read_body, require_media_type};
+use crate::http::{self, Reply, json_object, read_body, require_media_type};
 use crate::routes::Cx;
 
 /// Most hashes one calibration request may ask for.
 pub const MAX_COUNT: u64 = 20;
 
 /// Handles a calibration request (see the module docs).
-pub async fn calibrate(req: &mut Request, cx: &Cx<'_>) -> Result<Response, AuthError> {
+pub async fn calibrate(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
     if !cx.settings.calibration {
         return Err(AuthError::NotFound);
     }

@@ -121,6 +121,11 @@ impl AuthError {
     /// The JSON error response (`{"detail","code"}`, with `WWW-Authenticate` on 401);
     /// server-side failures are logged with their detail first.
     pub fn into_response(self) -> Response {
+        Response::from(self.into_reply().into_raw())
+    }
+
+    /// The JSON error reply: [`AuthError::into_response`] before it is handed to the runtime.
+    pub(crate) fn into_reply(self) -> http::Reply {
         if let Some(detail) = self.log_detail() {
             worker::console_error!(
                 "{}",
@@ -128,11 +133,11 @@ impl AuthError {
             );
         }
         let (body, headers) = self.render();
-        let response = http::json_response(self.status(), &body);
+        let mut reply = http::json_response(self.status(), &body);
         for (name, value) in headers {
-            let _ = response.headers().set(name, &value);
+            reply.set(name, value);
         }
-        response
+        reply
     }
 
     /// What to log about this error, if anything: server-side failures only, with detail.

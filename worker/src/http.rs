@@ -8,9 +8,11 @@ use futures_util::StreamExt;
 use serde_json::{Map, Value};
 use tollgate_core::time::{UnixSeconds, format_http_date};
 use tollgate_core::{Error, ErrorCode, FieldError};
-use worker::{Headers, Request, Response};
+use wasm_bindgen::prelude::wasm_bindgen;
+use worker::worker_sys::web_sys;
 
 use crate::error::AuthError;
+use crate::incoming::Incoming;
 
 /// Largest request body accepted, in bytes. Auth bodies are a few hundred bytes; 16 KiB
 /// leaves room for long passwords (1024 bytes at most) and refuses megabytes before parsing.
@@ -33,14 +35,11 @@ const MAX_DRAIN_BYTES: usize = 1024 * 1024;
 ///
 /// # Errors
 /// [`AuthError::PayloadTooLarge`]; [`AuthError::MalformedBody`] if the body stream breaks.
-pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, AuthError> {
+pub async fn read_body(req: &mut Incoming) -> Result<Vec<u8>, AuthError> {
     let declared = req
-        .headers()
-        .get("Content-Length")
-        .ok()
-        .flatten()
+        .header("Content-Length")
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let Ok(mut stream) = req.stream() else {
+    let Some(mut stream) = req.take_body() else {
         return Ok(Vec::new()); // no body at all
     };
     let mut body = Vec::new();
@@ -67,8 +66,8 @@ pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, AuthError> {
 }
 
 /// The request's media type, lower-cased, without parameters (`application/json`).
-pub fn media_type(req: &Request) -> Option<String> {
-    let value = req.headers().get("Content-Type").ok().flatten()?;
+pub fn media_type(req: &Incoming) -> Option<String> {
+    let value = req.header("Content-Type")?;
     let media = value
         .split(';')
         .next()
@@ -82,7 +81,7 @@ pub fn media_type(req: &Request) -> Option<String> {
 ///
 /// # Errors
 /// [`AuthError::UnsupportedMediaType`].
-pub fn require_media_type(req: &Request, expected: &'static str) -> Result<(), AuthError> {
+pub fn require_media_type(req: &Incoming, expected: &'static str) -> Result<(), AuthError> {
     if media_type(req).as_deref() == Some(expected) {
         Ok(())
     } else {
@@ -188,8 +187,8 @@ pub fn form_field<'a>(
 /// punycode, default port omitted), which is exactly the form of an `Origin` header, so the
 /// origin is the text before the path; nothing is re-parsed. (Parsing with the `url` crate
 /// would also link its Unicode IDNA tables into the Worker, a sizeable part of its upload.)
-pub fn own_origin(req: &Request) -> String {
-    let url = req.inner().url();
+pub fn own_origin(req: &Incoming) -> String {
+    let url = req.url();
     let after_scheme = url.find("://").map_or(0, |i| i + 3);
     let end = url[after_scheme..]
         .find(['/', '?', '#'])
@@ -197,9 +196,9 @@ pub fn own_origin(req: &Request) -> String {
     url[..end].to_string()
 }
 
-/// The decoded value of query parameter `name`, if present once or more (the first wins).
-pub fn query_param(req: &Request, name: &str) -> Option<String> {
-    let url = req.inner().url();
+/// The decoded value of query parameter `name` in `url`, if present once or more (the first
+/// wins).
+pub fn query_param(url: &str, name: &str) -> Option<String> {
     let query = url.split_once('?')?.1;
     let query = query.split('#').next().unwrap_or(query);
     query.split('&').find_map(|pair| {
@@ -211,8 +210,8 @@ pub fn query_param(req: &Request, name: &str) -> Option<String> {
 }
 
 /// The value of cookie `name` in the `Cookie` header (RFC 6265 §5.4).
-pub fn cookie(req: &Request, name: &str) -> Option<String> {
-    let header = req.headers().get("Cookie").ok().flatten()?;
+pub fn cookie(req: &Incoming, name: &str) -> Option<String> {
+    let header = req.header("Cookie")?;
     header.split(';').find_map(|pair| {
         let (n, v) = pair.trim().split_once('=')?;
         (n.trim() == name).then(|| v.trim().trim_matches('"').to_string())
@@ -233,22 +232,115 @@ pub fn clear_refresh_cookie() -> String {
     )
 }
 
+/// A response as the Worker builds it. Status, headers and body stay in Rust until
+/// [`Reply::into_raw`] hands them to the runtime in a single call: setting each header on a
+/// runtime `Headers` object from Rust is one call out of the wasm per header, and those calls
+/// were a good part of the cost of serving a request (BENCHMARKS.md, "What dominates").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: Option<String>,
+}
+
+impl Reply {
+    /// A JSON response with `status`.
+    pub fn json(status: u16, body: &Value) -> Self {
+        Self::json_text(status, body.to_string())
+    }
+
+    /// A response with `status` whose body is already serialized JSON.
+    pub fn json_text(status: u16, text: String) -> Self {
+        Self {
+            status,
+            headers: vec![("Content-Type", "application/json".to_string())],
+            body: Some(text),
+        }
+    }
+
+    /// A response with no body.
+    pub fn empty(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    /// The value of header `name` (ASCII case-insensitive), if set; the first if appended more
+    /// than once.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Sets header `name` to `value`, replacing any value it had.
+    pub fn set(&mut self, name: &'static str, value: impl Into<String>) {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.headers.push((name, value.into()));
+    }
+
+    /// Adds a value of header `name`, keeping those it had.
+    pub fn append(&mut self, name: &'static str, value: impl Into<String>) {
+        self.headers.push((name, value.into()));
+    }
+
+    /// The same response with `name` set to `value`.
+    #[must_use]
+    pub fn with(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.set(name, value);
+        self
+    }
+
+    /// The same status and headers without the body: the answer to `HEAD`.
+    #[must_use]
+    pub fn without_body(mut self) -> Self {
+        self.body = None;
+        self
+    }
+
+    /// The headers as `name:value` lines for `respond` (worker/js/respond.js). A value holding
+    /// CR, LF or NUL is dropped, as the runtime's `Headers` would refuse it: it could never be
+    /// sent, and a line break in it must not start a header of its own.
+    fn head(&self) -> String {
+        let mut head = String::new();
+        for (name, value) in &self.headers {
+            if value.contains(['\r', '\n', '\0']) {
+                continue;
+            }
+            if !head.is_empty() {
+                head.push('\n');
+            }
+            head.push_str(name);
+            head.push(':');
+            head.push_str(value);
+        }
+        head
+    }
+
+    /// The runtime's `Response`, built in one call out of the wasm.
+    pub fn into_raw(self) -> web_sys::Response {
+        let head = self.head();
+        respond(self.status, self.body.as_deref(), &head)
+    }
+}
+
+#[wasm_bindgen(module = "/js/respond.js")]
+extern "C" {
+    /// `new Response(body, { status, headers })`, the headers parsed from `head`.
+    fn respond(status: u16, body: Option<&str>, head: &str) -> web_sys::Response;
+}
+
 /// A JSON response with `status`.
-pub fn json_response(status: u16, body: &Value) -> Response {
-    let text = body.to_string();
-    let headers = Headers::new();
-    let _ = headers.set("Content-Type", "application/json");
-    Response::from_bytes(text.into_bytes())
-        .map(|r| r.with_status(status).with_headers(headers))
-        .unwrap_or_else(|_| {
-            // Building a response from bytes cannot fail in practice; fall back to an empty one.
-            empty_response(status)
-        })
+pub fn json_response(status: u16, body: &Value) -> Reply {
+    Reply::json(status, body)
 }
 
 /// A response with no body.
-pub fn empty_response(status: u16) -> Response {
-    Response::builder().with_status(status).empty()
+pub fn empty_response(status: u16) -> Reply {
+    Reply::empty(status)
 }
 
 /// Adds the headers every API response carries: `Date` (clients estimate clock skew from it),
@@ -258,23 +350,22 @@ pub fn empty_response(status: u16) -> Response {
 /// `Origin`. Static assets bypass the Worker; `worker/public/_headers` gives them the same
 /// headers and the HTML pages their Content-Security-Policy.
 pub fn finish(
-    mut response: Response,
+    mut response: Reply,
     now: UnixSeconds,
     origin: Option<&str>,
     allowed_origins: &[String],
-) -> Response {
-    let headers = response.headers_mut();
-    let _ = headers.set("Date", &format_http_date(now));
-    if !headers.has("Cache-Control").unwrap_or(false) {
-        let _ = headers.set("Cache-Control", "no-store");
+) -> Reply {
+    response.set("Date", format_http_date(now));
+    if response.header("Cache-Control").is_none() {
+        response.set("Cache-Control", "no-store");
     }
-    let _ = headers.set("X-Content-Type-Options", "nosniff");
-    let _ = headers.set("Referrer-Policy", "no-referrer");
-    let _ = headers.append("Vary", "Origin");
+    response.set("X-Content-Type-Options", "nosniff");
+    response.set("Referrer-Policy", "no-referrer");
+    response.append("Vary", "Origin");
     if let Some(origin) = origin.filter(|o| allowed_origins.iter().any(|a| a == o)) {
-        let _ = headers.set("Access-Control-Allow-Origin", origin);
-        let _ = headers.set("Access-Control-Allow-Credentials", "true");
-        let _ = headers.set(
+        response.set("Access-Control-Allow-Origin", origin);
+        response.set("Access-Control-Allow-Credentials", "true");
+        response.set(
             "Access-Control-Expose-Headers",
             "Date, Retry-After, WWW-Authenticate",
         );
@@ -284,19 +375,18 @@ pub fn finish(
 
 /// The answer to a CORS preflight (`OPTIONS`): allowed origins get the methods and headers
 /// the API uses; others get no CORS headers, which the browser treats as a refusal.
-pub fn preflight(origin: Option<&str>, allowed_origins: &[String]) -> Response {
-    let response = empty_response(204);
+pub fn preflight(origin: Option<&str>, allowed_origins: &[String]) -> Reply {
+    let mut response = Reply::empty(204);
     if origin.is_some_and(|o| allowed_origins.iter().any(|a| a == o)) {
-        let headers = response.headers();
-        let _ = headers.set(
+        response.set(
             "Access-Control-Allow-Methods",
             "GET, POST, PUT, DELETE, OPTIONS",
         );
-        let _ = headers.set(
+        response.set(
             "Access-Control-Allow-Headers",
             "Authorization, Content-Type",
         );
-        let _ = headers.set("Access-Control-Max-Age", "600");
+        response.set("Access-Control-Max-Age", "600");
     }
     response
 }
@@ -344,6 +434,40 @@ mod tests {
             fields.iter().map(|f| f.field.as_str()).collect::<Vec<_>>(),
             ["password", "role"]
         );
+    }
+
+    #[test]
+    fn replies_keep_headers_until_the_end() {
+        let mut reply = Reply::json(201, &serde_json::json!({ "a": 1 }));
+        assert_eq!(reply.header("content-type"), Some("application/json"));
+        reply.set("Cache-Control", "no-store");
+        reply.set("cache-control", "public, max-age=300");
+        assert_eq!(reply.header("Cache-Control"), Some("public, max-age=300"));
+        reply.append("Vary", "Origin");
+        reply.append("Vary", "Cookie");
+        assert_eq!(
+            reply.head(),
+            "Content-Type:application/json\ncache-control:public, max-age=300\nVary:Origin\nVary:Cookie"
+        );
+        let head = reply.clone().without_body();
+        assert_eq!(
+            (head.status, head.body, head.headers),
+            (201, None, reply.headers)
+        );
+        assert_eq!(Reply::empty(204).head(), "");
+    }
+
+    /// A value that the runtime's `Headers` would refuse is dropped, never split into a
+    /// header of its own.
+    #[test]
+    fn a_line_break_in_a_value_cannot_add_a_header() {
+        let mut reply = Reply::empty(200);
+        reply.set("X-A", "ok");
+        reply.set("X-B", "evil\nSet-Cookie: a=b");
+        reply.set("X-C", "evil\r\nX-D: e");
+        reply.set("X-E", "nul\0");
+        reply.set("Date", "Tue, 01 Dec 2026 16:14:41 GMT");
+        assert_eq!(reply.head(), "X-A:ok\nDate:Tue, 01 Dec 2026 16:14:41 GMT");
     }
 
     #[test]

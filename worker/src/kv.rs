@@ -5,6 +5,7 @@
 //! answer in time becomes [`StoreError::Unavailable`], which the flows turn into a 503 with
 //! nothing half-written.
 
+use std::cell::OnceCell;
 use std::future::{Future, poll_fn};
 use std::pin::pin;
 use std::task::Poll;
@@ -28,31 +29,59 @@ use crate::faults::{FaultKind, Faults, StorageOp};
 const MAX_METADATA_BYTES: usize = 1024;
 
 /// The Worker's storage: KV for users and families, a Durable Object for throttling.
+///
+/// Each KV namespace is bound on first use: binding one reads it off `env` and looks up its
+/// five methods, a dozen calls out of the wasm, and most requests need only one of the two
+/// (`/me` reads `USERS` alone, a refresh mostly `TOKENS`).
 pub struct WorkerStores {
-    pub(crate) users: KvStore,
-    pub(crate) tokens: KvStore,
+    users: OnceCell<KvStore>,
+    tokens: OnceCell<KvStore>,
     pub(crate) env: Env,
     pub(crate) timeout_ms: u64,
     pub(crate) faults: Faults,
 }
 
 impl WorkerStores {
-    /// Binds `USERS` and `TOKENS` (and `THROTTLE`, used by the throttle module).
-    ///
-    /// # Errors
-    /// [`StoreError::Unavailable`] when a binding is missing from `wrangler.toml`.
-    pub fn new(env: &Env, timeout_ms: u64, faults: Faults) -> Result<WorkerStores, StoreError> {
-        let bind = |name: &str| {
-            env.kv(name)
-                .map_err(|e| StoreError::Unavailable(format!("KV binding {name}: {e}")))
-        };
-        Ok(WorkerStores {
-            users: bind("USERS")?,
-            tokens: bind("TOKENS")?,
+    /// The stores over `env`'s `USERS`, `TOKENS` (and `THROTTLE`, used by the throttle module).
+    pub fn new(env: &Env, timeout_ms: u64, faults: Faults) -> WorkerStores {
+        WorkerStores {
+            users: OnceCell::new(),
+            tokens: OnceCell::new(),
             env: env.clone(),
             timeout_ms,
             faults,
-        })
+        }
+    }
+
+    /// The `USERS` namespace.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the binding is missing from `wrangler.toml`.
+    fn users(&self) -> Result<&KvStore, StoreError> {
+        self.bind(&self.users, "USERS")
+    }
+
+    /// The `TOKENS` namespace.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the binding is missing from `wrangler.toml`.
+    fn tokens(&self) -> Result<&KvStore, StoreError> {
+        self.bind(&self.tokens, "TOKENS")
+    }
+
+    fn bind<'a>(
+        &'a self,
+        cell: &'a OnceCell<KvStore>,
+        name: &str,
+    ) -> Result<&'a KvStore, StoreError> {
+        if let Some(kv) = cell.get() {
+            return Ok(kv);
+        }
+        let kv = self
+            .env
+            .kv(name)
+            .map_err(|e| StoreError::Unavailable(format!("KV binding {name}: {e}")))?;
+        Ok(cell.get_or_init(|| kv))
     }
 
     /// Runs one storage call under the timeout, after any injected fault for (`op`, `key`).
@@ -179,12 +208,12 @@ async fn timeout<T>(ms: u64, fut: impl Future<Output = T>) -> Option<T> {
 
 impl UserStore for WorkerStores {
     async fn get_user(&self, id: &Id) -> Result<Option<UserRecord>, StoreError> {
-        self.get_json(&self.users, &user_key(id)).await
+        self.get_json(self.users()?, &user_key(id)).await
     }
 
     async fn find_user_id(&self, email: &str) -> Result<Option<Id>, StoreError> {
         let key = email_key(email);
-        let value = self.get_text(&self.users, &key).await?;
+        let value = self.get_text(self.users()?, &key).await?;
         value
             .map(|v| {
                 Id::parse(v.trim())
@@ -195,7 +224,7 @@ impl UserStore for WorkerStores {
 
     async fn put_user(&self, user: &UserRecord) -> Result<(), StoreError> {
         self.put_json(
-            &self.users,
+            self.users()?,
             &user_key(&user.id),
             user,
             Some(&user.summary()),
@@ -206,21 +235,21 @@ impl UserStore for WorkerStores {
 
     async fn put_email(&self, email: &str, id: &Id) -> Result<(), StoreError> {
         let key = email_key(email);
-        self.put_text(&self.users, &key, id.to_hyphenated(), None, None)
+        self.put_text(self.users()?, &key, id.to_hyphenated(), None, None)
             .await
     }
 
     async fn delete_user(&self, id: &Id) -> Result<(), StoreError> {
-        self.delete(&self.users, &user_key(id)).await
+        self.delete(self.users()?, &user_key(id)).await
     }
 
     async fn delete_email(&self, email: &str) -> Result<(), StoreError> {
-        self.delete(&self.users, &email_key(email)).await
+        self.delete(self.users()?, &email_key(email)).await
     }
 
     async fn list_users(&self, cursor: Option<&str>, limit: u32) -> Result<UserPage, StoreError> {
         let mut list = self
-            .users
+            .users()?
             .list()
             .prefix(USER_KEY_PREFIX.to_string())
             .limit(u64::from(limit));
@@ -239,7 +268,10 @@ impl UserStore for WorkerStores {
                 Some(summary) => users.push(summary),
                 // Records written without listing metadata (by hand, say) cost one read each.
                 None => {
-                    if let Some(user) = self.get_json::<UserRecord>(&self.users, &key.name).await? {
+                    if let Some(user) = self
+                        .get_json::<UserRecord>(self.users()?, &key.name)
+                        .await?
+                    {
                         users.push(user.summary());
                     }
                 }
@@ -258,7 +290,7 @@ impl UserStore for WorkerStores {
 
 impl FamilyStore for WorkerStores {
     async fn get_family(&self, user_id: &Id, family_id: &Id) -> Result<Option<Family>, StoreError> {
-        self.get_json(&self.tokens, &family_key(user_id, family_id))
+        self.get_json(self.tokens()?, &family_key(user_id, family_id))
             .await
     }
 
@@ -272,7 +304,7 @@ impl FamilyStore for WorkerStores {
             listed.user_agent = listed.user_agent.chars().take(keep).collect();
         }
         self.put_json(
-            &self.tokens,
+            self.tokens()?,
             &family_key(&family.user_id, &family.id),
             family,
             Some(&listed),
@@ -282,7 +314,7 @@ impl FamilyStore for WorkerStores {
     }
 
     async fn delete_family(&self, user_id: &Id, family_id: &Id) -> Result<(), StoreError> {
-        self.delete(&self.tokens, &family_key(user_id, family_id))
+        self.delete(self.tokens()?, &family_key(user_id, family_id))
             .await
     }
 
@@ -292,7 +324,7 @@ impl FamilyStore for WorkerStores {
             .call(
                 StorageOp::List,
                 &prefix,
-                self.tokens.list().prefix(prefix.clone()).execute(),
+                self.tokens()?.list().prefix(prefix.clone()).execute(),
             )
             .await?;
         let mut families = Vec::with_capacity(page.keys.len());
@@ -303,7 +335,8 @@ impl FamilyStore for WorkerStores {
             {
                 Some(family) => families.push(family),
                 None => {
-                    if let Some(family) = self.get_json::<Family>(&self.tokens, &key.name).await? {
+                    if let Some(family) = self.get_json::<Family>(self.tokens()?, &key.name).await?
+                    {
                         families.push(family);
                     }
                 }

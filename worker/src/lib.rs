@@ -27,6 +27,7 @@ mod events;
 mod faults;
 mod handlers;
 mod http;
+mod incoming;
 mod kv;
 mod routes;
 mod throttle;
@@ -76,16 +77,21 @@ pub fn require_role(principal: &Principal, role: &str) -> Result<(), AuthError> 
 
 /// The current time from the Workers runtime, in whole seconds.
 pub(crate) fn now() -> UnixSeconds {
-    worker::Date::now().as_millis() / 1000
+    // `Date.now()` itself: `worker::Date::now()` constructs a `Date` object to read it.
+    (js_sys::Date::now() / 1000.0) as UnixSeconds
 }
 
 /// The Worker's entry point: every request starts here.
 #[cfg(feature = "entry")]
 #[worker::event(fetch)]
 pub async fn fetch(
-    req: Request,
+    req: worker::worker_sys::web_sys::Request,
     env: Env,
     _ctx: worker::Context,
-) -> worker::Result<worker::Response> {
-    Ok(routes::handle(req, env).await)
+) -> worker::Result<worker::worker_sys::web_sys::Response> {
+    // The runtime's request and response as they are, not `worker::Request` and
+    // `worker::Response`: see `incoming` and `http::Reply`.
+    Ok(routes::handle(incoming::Incoming::new(req), env)
+        .await
+        .into_raw())
 }

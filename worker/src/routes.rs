@@ -4,13 +4,14 @@ use tollgate_core::Error;
 use tollgate_core::events::{EventSink, SecurityEvent};
 use tollgate_core::id::Id;
 use tollgate_core::time::UnixSeconds;
-use worker::{Env, Method, Request, Response};
+use worker::{Env, Method};
 
 use crate::config::{self, Settings, SharedSettings};
 use crate::error::AuthError;
 use crate::events::LogSink;
 use crate::handlers::{account, admin, auth, meta};
-use crate::http;
+use crate::http::{self, Reply};
+use crate::incoming::Incoming;
 
 /// One endpoint of the API.
 enum Route {
@@ -97,7 +98,7 @@ pub(crate) struct Cx<'a> {
 }
 
 /// Handles one request and never fails: every error becomes its JSON response.
-pub async fn handle(mut req: Request, env: Env) -> Response {
+pub async fn handle(mut req: Incoming, env: Env) -> Reply {
     let now = crate::now();
     let origin = header(&req, "Origin");
     let settings = config::settings(&env);
@@ -111,10 +112,10 @@ pub async fn handle(mut req: Request, env: Env) -> Response {
     } else {
         let response = match dispatch(&mut req, &env, &settings, now).await {
             Ok(response) => response,
-            Err(e) => e.into_response(),
+            Err(e) => e.into_reply(),
         };
         if method == Method::Head {
-            http::empty_response(response.status_code()).with_headers(response.headers().clone())
+            response.without_body()
         } else {
             response
         }
@@ -123,12 +124,12 @@ pub async fn handle(mut req: Request, env: Env) -> Response {
 }
 
 async fn dispatch(
-    req: &mut Request,
+    req: &mut Incoming,
     env: &Env,
     settings: &SharedSettings,
     now: UnixSeconds,
-) -> Result<Response, AuthError> {
-    let route = resolve(&req.method(), &req.path())?;
+) -> Result<Reply, AuthError> {
+    let route = resolve(&req.method(), req.path())?;
     let settings = settings
         .as_ref()
         .as_ref()
@@ -139,7 +140,9 @@ async fn dispatch(
         now,
         events: LogSink {
             now,
-            headers: req.headers().clone(),
+            // The same runtime object, not a copy: `worker::Headers`' own `clone` copies
+            // every header, and most requests log nothing.
+            headers: worker::Headers(req.headers().0.clone()),
         },
     };
     let result = match route {
@@ -170,7 +173,7 @@ async fn dispatch(
 /// Security events for refusals the flows do not log themselves: a rejected bearer token
 /// and a refused operation (ASVS 5.0 V16.3.1, V16.3.2). A missing token is not logged: every
 /// anonymous visit to a protected route would be.
-fn log_refusal(error: &AuthError, req: &Request, cx: &Cx<'_>) {
+fn log_refusal(error: &AuthError, req: &Incoming, cx: &Cx<'_>) {
     match error {
         AuthError::Core(Error::InvalidToken(reason)) => {
             cx.events.record(SecurityEvent::TokenRejected {
@@ -191,8 +194,8 @@ fn log_refusal(error: &AuthError, req: &Request, cx: &Cx<'_>) {
 }
 
 /// A request header's value.
-pub(crate) fn header(req: &Request, name: &str) -> Option<String> {
-    req.headers().get(name).ok().flatten()
+pub(crate) fn header(req: &Incoming, name: &str) -> Option<String> {
+    req.header(name)
 }
 
 #[cfg(test)]
@@ -297,9 +300,15 @@ mod tests {
                 panic!("{method:?} {path} is not a route");
             };
             seen[ordinal(&route)] = true;
-            assert!(covered(path), "{path} is not in run_worker_first: {patterns:?}");
+            assert!(
+                covered(path),
+                "{path} is not in run_worker_first: {patterns:?}"
+            );
         }
-        assert!(seen.iter().all(|s| *s), "EVERY_ROUTE misses a route: {seen:?}");
+        assert!(
+            seen.iter().all(|s| *s),
+            "EVERY_ROUTE misses a route: {seen:?}"
+        );
         // The static files stay with the assets layer.
         for path in ["/", "/docs", "/openapi.json", "/client/index.js"] {
             assert!(!covered(path), "{path} would skip the assets layer");

@@ -142,7 +142,8 @@ mod object {
         }
 
         async fn fetch(&self, req: Request) -> Result<Response> {
-            let number = |name: &str| query_param(&req, name).and_then(|v| v.parse::<u64>().ok());
+            let url = req.inner().url();
+            let number = |name: &str| query_param(&url, name).and_then(|v| v.parse::<u64>().ok());
             let (Some(max), Some(window_s), Some(now)) =
                 (number("max"), number("window"), number("now"))
             else {

@@ -3,17 +3,18 @@
 use serde_json::{Value, json};
 use tollgate_core::store::UserRecord;
 use tollgate_core::time::format_rfc3339;
-use worker::{Request, Response};
+
+use crate::incoming::Incoming;
 
 use super::{HostRandom, principal, stores};
 use crate::error::AuthError;
-use crate::http::{self, json_object, read_body, require_media_type, string_fields};
+use crate::http::{self, Reply, json_object, read_body, require_media_type, string_fields};
 use crate::routes::Cx;
 
 /// `GET /me` (bearer): one KV read.
-pub async fn me(req: &Request, cx: &Cx<'_>) -> Result<Response, AuthError> {
+pub async fn me(req: &Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
     let principal = principal(req, cx)?;
-    let stores = stores(cx)?;
+    let stores = stores(cx);
     let user = cx
         .settings
         .auth
@@ -43,7 +44,7 @@ pub(crate) fn user_json(user: &UserRecord, cx: &Cx<'_>) -> Value {
 
 /// `GET /auth/claims` (bearer): the verified claims of the caller's token, with no storage
 /// access at all — the cheapest protected route, and a way for a backend to check a token.
-pub fn claims(req: &Request, cx: &Cx<'_>) -> Result<Response, AuthError> {
+pub fn claims(req: &Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
     let p = principal(req, cx)?;
     Ok(http::json_response(
         200,
@@ -58,9 +59,9 @@ pub fn claims(req: &Request, cx: &Cx<'_>) -> Result<Response, AuthError> {
 }
 
 /// `GET /auth/sessions` (bearer): the caller's live sessions.
-pub async fn sessions(req: &Request, cx: &Cx<'_>) -> Result<Response, AuthError> {
+pub async fn sessions(req: &Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
     let principal = principal(req, cx)?;
-    let stores = stores(cx)?;
+    let stores = stores(cx);
     let sessions = cx
         .settings
         .auth
@@ -83,9 +84,9 @@ pub async fn sessions(req: &Request, cx: &Cx<'_>) -> Result<Response, AuthError>
 }
 
 /// `DELETE /auth/sessions/{id}` (bearer) → 204.
-pub async fn revoke_session(req: &Request, cx: &Cx<'_>, id: &str) -> Result<Response, AuthError> {
+pub async fn revoke_session(req: &Incoming, cx: &Cx<'_>, id: &str) -> Result<Reply, AuthError> {
     let principal = principal(req, cx)?;
-    let stores = stores(cx)?;
+    let stores = stores(cx);
     cx.settings
         .auth
         .flows(&stores, &cx.events)
@@ -96,12 +97,12 @@ pub async fn revoke_session(req: &Request, cx: &Cx<'_>, id: &str) -> Result<Resp
 
 /// `POST /auth/password` (bearer) JSON `{"current_password","new_password"}` → 204; every
 /// other session ends.
-pub async fn change_password(req: &mut Request, cx: &Cx<'_>) -> Result<Response, AuthError> {
+pub async fn change_password(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
     let principal = principal(req, cx)?;
     require_media_type(req, "application/json")?;
     let body = json_object(&read_body(req).await?)?;
     let [current, new] = string_fields(&body, ["current_password", "new_password"])?;
-    let stores = stores(cx)?;
+    let stores = stores(cx);
     let flows = cx.settings.auth.flows(&stores, &cx.events);
     flows
         .change_password(&principal, current, new, cx.now, &mut HostRandom)

@@ -3,12 +3,13 @@
 use serde_json::{Value, json};
 use tollgate_core::time::format_rfc3339;
 use tollgate_core::{Error, ErrorCode};
-use worker::{Request, Response};
+
+use crate::incoming::Incoming;
 
 use super::account::user_json;
 use super::{principal, stores};
 use crate::error::AuthError;
-use crate::http::{self, json_object, read_body, require_media_type, string_fields};
+use crate::http::{self, Reply, json_object, read_body, require_media_type, string_fields};
 use crate::routes::Cx;
 
 /// Longest `cursor` accepted, in characters. A KV cursor is opaque; those Cloudflare and
@@ -29,13 +30,13 @@ fn is_kv_cursor(cursor: &str) -> bool {
 ///
 /// # Errors
 /// 422 `validation_error` (`cursor`: `invalid_value`) for a cursor not shaped like a KV one.
-pub async fn list_users(req: &Request, cx: &Cx<'_>) -> Result<Response, AuthError> {
+pub async fn list_users(req: &Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
     let principal = principal(req, cx)?;
-    let cursor = http::query_param(req, "cursor");
+    let cursor = http::query_param(req.url(), "cursor");
     if cursor.as_deref().is_some_and(|c| !is_kv_cursor(c)) {
         return Err(Error::field("cursor", ErrorCode::InvalidValue).into());
     }
-    let stores = stores(cx)?;
+    let stores = stores(cx);
     let page = cx
         .settings
         .auth
@@ -54,12 +55,12 @@ pub async fn list_users(req: &Request, cx: &Cx<'_>) -> Result<Response, AuthErro
 }
 
 /// `PUT /admin/users/{id}/role` JSON `{"role"}` → 200 with the updated user; their sessions end.
-pub async fn set_role(req: &mut Request, cx: &Cx<'_>, id: &str) -> Result<Response, AuthError> {
+pub async fn set_role(req: &mut Incoming, cx: &Cx<'_>, id: &str) -> Result<Reply, AuthError> {
     let principal = principal(req, cx)?;
     require_media_type(req, "application/json")?;
     let body = json_object(&read_body(req).await?)?;
     let [role] = string_fields(&body, ["role"])?;
-    let stores = stores(cx)?;
+    let stores = stores(cx);
     let user = cx
         .settings
         .auth
@@ -70,9 +71,9 @@ pub async fn set_role(req: &mut Request, cx: &Cx<'_>, id: &str) -> Result<Respon
 }
 
 /// `DELETE /admin/users/{id}/sessions` → 204; every session of the user ends.
-pub async fn end_sessions(req: &Request, cx: &Cx<'_>, id: &str) -> Result<Response, AuthError> {
+pub async fn end_sessions(req: &Incoming, cx: &Cx<'_>, id: &str) -> Result<Reply, AuthError> {
     let principal = principal(req, cx)?;
-    let stores = stores(cx)?;
+    let stores = stores(cx);
     cx.settings
         .auth
         .flows(&stores, &cx.events)
@@ -82,9 +83,9 @@ pub async fn end_sessions(req: &Request, cx: &Cx<'_>, id: &str) -> Result<Respon
 }
 
 /// `DELETE /admin/users/{id}` → 204; the user's sessions end.
-pub async fn delete_user(req: &Request, cx: &Cx<'_>, id: &str) -> Result<Response, AuthError> {
+pub async fn delete_user(req: &Incoming, cx: &Cx<'_>, id: &str) -> Result<Reply, AuthError> {
     let principal = principal(req, cx)?;
-    let stores = stores(cx)?;
+    let stores = stores(cx);
     cx.settings
         .auth
         .flows(&stores, &cx.events)

@@ -3,21 +3,22 @@
 use serde_json::{Value, json};
 use tollgate_core::flows::LoginInput;
 use tollgate_core::{Error, ErrorCode, FieldError};
-use worker::{Request, Response};
+
+use crate::incoming::Incoming;
 
 use super::{HostRandom, principal, stores, token_response};
 use crate::error::AuthError;
 use crate::http::{
-    self, form_field, json_object, parse_form, read_body, require_media_type, string_fields,
+    self, Reply, form_field, json_object, parse_form, read_body, require_media_type, string_fields,
 };
 use crate::routes::{Cx, header};
 
 /// `POST /auth/register` JSON `{"email","password"}` → 201 `{"id","email","role"}`.
-pub async fn register(req: &mut Request, cx: &Cx<'_>) -> Result<Response, AuthError> {
+pub async fn register(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
     require_media_type(req, "application/json")?;
     let body = json_object(&read_body(req).await?)?;
     let [email, password] = string_fields(&body, ["email", "password"])?;
-    let stores = stores(cx)?;
+    let stores = stores(cx);
     let user = cx
         .settings
         .auth
@@ -32,7 +33,7 @@ pub async fn register(req: &mut Request, cx: &Cx<'_>) -> Result<Response, AuthEr
 
 /// `POST /auth/login`, the OAuth2 password-grant form (RFC 6749 §4.3.2) that FastAPI's
 /// `OAuth2PasswordRequestForm` and Swagger UI's Authorize button send.
-pub async fn login(req: &mut Request, cx: &Cx<'_>) -> Result<Response, AuthError> {
+pub async fn login(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
     require_media_type(req, "application/x-www-form-urlencoded")?;
     let form = parse_form(&read_body(req).await?)?;
     let username = form_field(&form, "username")?;
@@ -63,7 +64,7 @@ pub async fn login(req: &mut Request, cx: &Cx<'_>) -> Result<Response, AuthError
     if !problems.is_empty() {
         return Err(Error::Validation(problems).into());
     }
-    let stores = stores(cx)?;
+    let stores = stores(cx);
     // Read only here: every header read crosses into JavaScript, and only a login needs these.
     let client_address = crate::events::client_address(req.headers());
     let user_agent = header(req, "User-Agent").unwrap_or_default();
@@ -92,7 +93,7 @@ struct Presented {
 /// Reads the refresh token from a JSON body `{"refresh_token"}` or the cookie, after checking
 /// that a browser request comes from an allowed origin (the cookie is `SameSite=Strict`
 /// already; this is the second line of CSRF defence).
-async fn presented_token(req: &mut Request, cx: &Cx<'_>) -> Result<Presented, AuthError> {
+async fn presented_token(req: &mut Incoming, cx: &Cx<'_>) -> Result<Presented, AuthError> {
     check_origin(req, cx)?;
     let body = read_body(req).await?;
     if !body.is_empty() {
@@ -123,7 +124,7 @@ async fn presented_token(req: &mut Request, cx: &Cx<'_>) -> Result<Presented, Au
 /// anyway, so no legitimate caller is refused.
 /// Requests without either header (curl, native apps) are not browsers' cross-site requests
 /// and pass.
-fn check_origin(req: &Request, cx: &Cx<'_>) -> Result<(), AuthError> {
+fn check_origin(req: &Incoming, cx: &Cx<'_>) -> Result<(), AuthError> {
     if header(req, "Sec-Fetch-Site").is_some_and(|site| site.eq_ignore_ascii_case("cross-site")) {
         return Err(Error::Forbidden("sec-fetch-site cross-site".into()).into());
     }
@@ -140,9 +141,9 @@ fn check_origin(req: &Request, cx: &Cx<'_>) -> Result<(), AuthError> {
 
 /// `POST /auth/refresh`: rotates the refresh token (cookie, or `{"refresh_token"}` in a JSON
 /// body for native clients) and issues a new access token.
-pub async fn refresh(req: &mut Request, cx: &Cx<'_>) -> Result<Response, AuthError> {
+pub async fn refresh(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
     let presented = presented_token(req, cx).await?;
-    let stores = stores(cx)?;
+    let stores = stores(cx);
     let result = cx
         .settings
         .auth
@@ -155,11 +156,9 @@ pub async fn refresh(req: &mut Request, cx: &Cx<'_>) -> Result<Response, AuthErr
         Err(e @ (Error::InvalidRefreshToken(_) | Error::RefreshTokenReused))
             if !presented.in_body =>
         {
-            let response = AuthError::Core(e).into_response();
-            let _ = response
-                .headers()
-                .set("Set-Cookie", &http::clear_refresh_cookie());
-            Ok(response)
+            Ok(AuthError::Core(e)
+                .into_reply()
+                .with("Set-Cookie", http::clear_refresh_cookie()))
         }
         Err(e) => Err(e.into()),
     }
@@ -167,9 +166,9 @@ pub async fn refresh(req: &mut Request, cx: &Cx<'_>) -> Result<Response, AuthErr
 
 /// `POST /auth/logout` → 204: ends the session of the presented refresh token (if any) and
 /// clears the cookie.
-pub async fn logout(req: &mut Request, cx: &Cx<'_>) -> Result<Response, AuthError> {
+pub async fn logout(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
     let presented = presented_token(req, cx).await?;
-    let stores = stores(cx)?;
+    let stores = stores(cx);
     cx.settings
         .auth
         .flows(&stores, &cx.events)
@@ -179,9 +178,9 @@ pub async fn logout(req: &mut Request, cx: &Cx<'_>) -> Result<Response, AuthErro
 }
 
 /// `POST /auth/logout-all` (bearer) → 204: ends every session of the user.
-pub async fn logout_all(req: &mut Request, cx: &Cx<'_>) -> Result<Response, AuthError> {
+pub async fn logout_all(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
     let principal = principal(req, cx)?;
-    let stores = stores(cx)?;
+    let stores = stores(cx);
     cx.settings
         .auth
         .flows(&stores, &cx.events)
@@ -190,10 +189,6 @@ pub async fn logout_all(req: &mut Request, cx: &Cx<'_>) -> Result<Response, Auth
     Ok(no_content_clearing_cookie())
 }
 
-fn no_content_clearing_cookie() -> Response {
-    let response = http::empty_response(204);
-    let _ = response
-        .headers()
-        .set("Set-Cookie", &http::clear_refresh_cookie());
-    response
+fn no_content_clearing_cookie() -> Reply {
+    http::empty_response(204).with("Set-Cookie", http::clear_refresh_cookie())
 }

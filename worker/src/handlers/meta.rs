@@ -2,15 +2,14 @@
 //! copied from `worker/openapi.json` by `scripts/build-worker.sh`.)
 
 use serde_json::json;
-use worker::Response;
 
 use crate::error::AuthError;
-use crate::http;
+use crate::http::{self, Reply};
 use crate::routes::Cx;
 
 /// `GET /health`: 200 when the Worker is configured and serving (503 `misconfigured` is
 /// answered before this runs otherwise).
-pub fn health(_cx: &Cx<'_>) -> Result<Response, AuthError> {
+pub fn health(_cx: &Cx<'_>) -> Result<Reply, AuthError> {
     Ok(http::json_response(
         200,
         &json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }),
@@ -19,12 +18,7 @@ pub fn health(_cx: &Cx<'_>) -> Result<Response, AuthError> {
 
 /// `GET /.well-known/jwks.json`: the public keys that verify access tokens (an empty set
 /// when tokens are HS256, whose key is secret). Cacheable for five minutes.
-pub fn jwks(cx: &Cx<'_>) -> Response {
-    let response = Response::from_bytes(cx.settings.auth.keys.jwks_json().into_bytes())
-        .unwrap_or_else(|_| http::empty_response(500));
-    let _ = response.headers().set("Content-Type", "application/json");
-    let _ = response
-        .headers()
-        .set("Cache-Control", "public, max-age=300");
-    response
+pub fn jwks(cx: &Cx<'_>) -> Reply {
+    Reply::json_text(200, cx.settings.auth.keys.jwks_json())
+        .with("Cache-Control", "public, max-age=300")
 }

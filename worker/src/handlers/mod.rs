@@ -9,10 +9,11 @@ use serde_json::json;
 use tollgate_core::flows::Tokens;
 use tollgate_core::random::Random;
 use tollgate_core::roles::Principal;
-use worker::{Request, Response};
+
+use crate::incoming::Incoming;
 
 use crate::error::AuthError;
-use crate::http;
+use crate::http::{self, Reply};
 use crate::kv::WorkerStores;
 use crate::routes::{Cx, header};
 
@@ -30,17 +31,17 @@ impl Random for HostRandom {
     }
 }
 
-/// The storage bindings for this request.
-pub(crate) fn stores(cx: &Cx<'_>) -> Result<WorkerStores, AuthError> {
-    Ok(WorkerStores::new(
+/// The storage for this request (each binding is looked up when first used).
+pub(crate) fn stores(cx: &Cx<'_>) -> WorkerStores {
+    WorkerStores::new(
         cx.env,
         cx.settings.storage_timeout_ms,
         cx.settings.faults.clone(),
-    )?)
+    )
 }
 
 /// Who is calling, from the bearer token (no storage access).
-pub(crate) fn principal(req: &Request, cx: &Cx<'_>) -> Result<Principal, AuthError> {
+pub(crate) fn principal(req: &Incoming, cx: &Cx<'_>) -> Result<Principal, AuthError> {
     Ok(cx
         .settings
         .auth
@@ -49,7 +50,7 @@ pub(crate) fn principal(req: &Request, cx: &Cx<'_>) -> Result<Principal, AuthErr
 
 /// The OAuth2 token response (RFC 6749 §5.1). Browsers get the refresh token as a cookie;
 /// native clients (who asked with `client_type=native` or sent it in a JSON body) in the body.
-pub(crate) fn token_response(tokens: &Tokens, native: bool) -> Response {
+pub(crate) fn token_response(tokens: &Tokens, native: bool) -> Reply {
     let mut body = json!({
         "access_token": tokens.access_token,
         "token_type": "bearer",
@@ -58,13 +59,12 @@ pub(crate) fn token_response(tokens: &Tokens, native: bool) -> Response {
     if native {
         body["refresh_token"] = json!(tokens.refresh_token);
     }
-    let response = http::json_response(200, &body);
+    let mut response = http::json_response(200, &body);
     if !native {
-        let _ = response.headers().set(
+        response.set(
             "Set-Cookie",
-            &http::refresh_cookie(&tokens.refresh_token, tokens.refresh_max_age),
+            http::refresh_cookie(&tokens.refresh_token, tokens.refresh_max_age),
         );
     }
-    let _ = response.headers().set("Pragma", "no-cache");
-    response
+    response.with("Pragma", "no-cache")
 }
