@@ -212,10 +212,17 @@ if (r.kv_ops) {
   w(`Observed for real: ${r.kv_ops.method}. Reads are KV \`get\`s, writes \`put\`s; Durable Object calls are the login throttle's.`);
   w();
   const envCol = Object.values(r.kv_ops.flows).some((f) => f.env_reads !== undefined);
-  table(['Request', 'KV reads', 'KV writes', 'KV deletes', 'KV lists', 'Durable Object calls', ...(envCol ? ['`env` reads'] : []), 'Calls in order'], Object.entries(r.kv_ops.flows).map(([n, f]) => [
-    n, f.reads, f.writes, f.deletes, f.lists, f.durable_object_calls, ...(envCol ? [f.env_reads] : []), `\`${f.calls.filter((c) => !/THROTTLE\.(idFromName|get)/.test(c)).join(', ') || '(none)'}\``,
+  const wasmCol = Object.values(r.kv_ops.flows).some((f) => f.wasm_calls !== undefined);
+  table(['Request', 'KV reads', 'KV writes', 'KV deletes', 'KV lists', 'Durable Object calls', ...(envCol ? ['`env` reads'] : []), ...(wasmCol ? ['Calls out of the wasm'] : []), 'Calls in order'], Object.entries(r.kv_ops.flows).map(([n, f]) => [
+    n, f.reads, f.writes, f.deletes, f.lists, f.durable_object_calls, ...(envCol ? [f.env_reads] : []), ...(wasmCol ? [f.wasm_calls ?? '–'] : []), `\`${f.calls.filter((c) => !/THROTTLE\.(idFromName|get)/.test(c)).join(', ') || '(none)'}\``,
   ]));
   if (envCol) w('`env` reads counts every property the Worker reads off its `env` object during the request (vars, secrets and bindings): each is a call out of the wasm, and a string var is then copied into it.\n');
+  if (wasmCol) {
+    w('Calls out of the wasm counts every call the Worker\'s wasm made into JavaScript (its wasm-bindgen imports: reading a header, setting a property, awaiting a promise, building the response) while answering, counted by wrapping each import (bench/kv-observer/count-wasm-calls.mjs). Each crosses the wasm boundary, and most copy a string one way or the other. The most frequent, by request:\n');
+    table(['Request', 'Most frequent calls out of the wasm'], Object.entries(r.kv_ops.flows).filter(([, f]) => f.wasm_calls_by_name).map(([n, f]) => [
+      n, Object.entries(f.wasm_calls_by_name).slice(0, 6).map(([k, v]) => `\`${k}\` ${v}`).join(', '),
+    ]));
+  }
   w(`Goals: stateless route 0 (${verdict(fig('kv_stateless'))}), /me exactly 1 read (${verdict(fig('kv_me'))}), refresh at most 2 reads + 2 writes (${fig('kv_refresh').detail}: ${verdict(fig('kv_refresh'))}).`);
   w();
 }
@@ -250,7 +257,9 @@ if (missed.length) {
   w();
   // What some wasm-bindgen imports are, with where the call comes from (read in the sources).
   const IMPORTS = {
-    __wbg_cf: 'reads `request.cf`, a workerd getter (the time is spent inside it); worker 0.8.7 reads it for every request when it wraps the incoming `web_sys::Request` (`impl From<web_sys::Request> for Request`, src/request.rs line 56), though Tollgate never uses it',
+    __wbg_cf: 'reads `request.cf`, a workerd getter (the time is spent inside it); `worker::Request` (worker 0.8.7) reads it whenever it wraps a runtime request (`impl From<web_sys::Request> for Request`, src/request.rs line 56), which Tollgate\'s fetch handler no longer does (worker/src/incoming.rs)',
+    __wbg_respond: 'builds the runtime\'s `Response` from the finished reply in one call (worker/js/respond.js)',
+    __wbg_queueMicrotask: 'wasm-bindgen-futures scheduling the Rust future of the request on the microtask queue',
     __wbg_get: '`Reflect.get` / `Headers.get` and the like, among them the configuration cache reading each var and secret off `env`',
     __wbg_set: 'setting response headers and object properties',
   };
@@ -293,7 +302,7 @@ if (missed.length) {
           : floorGap <= 0
             ? `The gap on this route (${num(gap, 2)} ms of workerd CPU per request) is not there before a token is looked at: on /health Tollgate (API only) costs ${num(wd(fl.tollgate), 2)} ms against Hono's ${num(wd(fl.hono), 2)} ms.`
             : `${floorGap >= gap ? `All of the gap (${num(gap, 2)} ms of workerd CPU per request) is there before any token is looked at, and more` : `${floorGap >= gap / 2 ? 'Most' : 'Some'} of the gap (${num(floorGap, 2)} of its ${num(gap, 2)} ms of workerd CPU per request) is there before any token is looked at`}: on /health (no auth, no storage) Tollgate (API only) serves ${num(fl.tollgate.rps_median)} req/s against Hono's ${num(fl.hono.rps_median)} (${num(fl.tollgate.rps_median / fl.hono.rps_median, 2)}×), with workerd CPU per request ${num(wd(fl.tollgate), 2)} ms against ${num(wd(fl.hono), 2)} ms.`;
-        w(`${where} ${(() => { const n = r.kv_ops?.flows['GET /auth/claims (stateless)']?.env_reads; return n === undefined ? '' : n === 0 ? 'The Worker reads nothing off `env` on a stateless request (section 7).' : `The Worker reads ${n} properties off \`env\` on a stateless request (section 7), each a call out of the wasm.`; })()}`);
+        w(`${where} ${(() => { const n = r.kv_ops?.flows['GET /auth/claims (stateless)']?.env_reads; return n === undefined ? '' : n === 0 ? 'The Worker reads nothing off `env` on a stateless request (section 7).' : `The Worker reads ${n} properties off \`env\` on a stateless request (section 7), each a call out of the wasm.`; })()}${(() => { const f = r.kv_ops?.flows[route === 'stateless' ? 'GET /auth/claims (stateless)' : 'GET /me']; return f?.wasm_calls === undefined ? '' : ` In all it makes ${f.wasm_calls} calls out of the wasm on this route (section 7: ${Object.entries(f.wasm_calls_by_name).slice(0, 4).map(([k, v]) => `\`${k}\` ${v}`).join(', ')}, ...).`; })()}`);
         w();
         if (r.http.floor.bare) {
           w(floorSentence(r.http));

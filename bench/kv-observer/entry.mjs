@@ -5,16 +5,20 @@
 // Object namespace (THROTTLE) are proxies: each method call on them (get, getWithMetadata,
 // put, delete, list; the Durable Object stubs' calls) is recorded with the first segment of
 // its key, and the list comes back in the `X-Bench-Storage-Calls` response header (and the
-// reads of `env` properties, counted per name, in `X-Bench-Env-Reads`). Nothing
+// reads of `env` properties, counted per name, in `X-Bench-Env-Reads`; the calls the wasm
+// made into JavaScript while answering, by import, in `X-Bench-Wasm-Calls`). Nothing
 // else changes: the Worker runs its own code against workerd's real local KV.
 // Run only by bench/sections/kv-ops.mjs, through a wrangler.toml derived from Tollgate's.
 import { WorkerEntrypoint } from 'cloudflare:workers';
+// First: it must replace WebAssembly.Instance before the Worker's glue instantiates its wasm.
+import { callsSince, snapshot } from './count-wasm-calls.mjs';
 import Tollgate from '../../worker/build/index.js';
 
 export * from '../../worker/build/index.js';
 
 const HEADER = 'X-Bench-Storage-Calls';
 const ENV_HEADER = 'X-Bench-Env-Reads';
+const WASM_HEADER = 'X-Bench-Wasm-Calls';
 
 function observe(target, name, calls) {
   return new Proxy(target, {
@@ -52,10 +56,13 @@ export default class Observed extends WorkerEntrypoint {
       },
     });
     const inner = new Tollgate(this.ctx, countedEnv);
+    const before = snapshot();
     const response = await inner.fetch(request);
+    const wasm = callsSince(before);
     const out = new Response(response.body, response);
     out.headers.set(HEADER, JSON.stringify(calls));
     out.headers.set(ENV_HEADER, JSON.stringify(envReads));
+    out.headers.set(WASM_HEADER, JSON.stringify(wasm));
     return out;
   }
 }
