@@ -47,7 +47,7 @@ impl Id {
     }
 
     /// An id from 16 bytes (as carried inside a refresh token).
-    pub fn from_bytes(bytes: [u8; 16]) -> Id {
+    pub const fn from_bytes(bytes: [u8; 16]) -> Id {
         Id(bytes)
     }
 

@@ -245,6 +245,40 @@ fn unknown_email_and_wrong_password_fail_alike() {
     );
 }
 
+/// Timing must not tell whether an email has an account: besides the dummy verify, a failed
+/// login makes the same storage calls, in the same order, for a wrong password, an unknown
+/// email and a username that is not an email (of any length: no key is made from it).
+#[wasm_bindgen_test(unsupported = test)]
+fn failed_logins_make_the_same_storage_calls_whether_or_not_the_email_has_an_account() {
+    let mut w = World::new();
+    w.register("sam@example.com").unwrap();
+    let mut calls = Vec::new();
+    for (email, password) in [
+        ("sam@example.com", "wrong password!"),
+        ("nobody@example.com", PASSWORD),
+        ("not an email", PASSWORD),
+        (&*"x".repeat(5000), PASSWORD),
+    ] {
+        w.store.clear_operations();
+        assert_eq!(w.login(email, password), Err(Error::InvalidCredentials));
+        calls.push(w.store.operations());
+    }
+    assert_eq!(
+        calls[0],
+        [
+            Op::Admit,
+            Op::Admit,
+            Op::FindUserId,
+            Op::GetUser,
+            Op::RecordFailure,
+            Op::RecordFailure
+        ]
+    );
+    for other in &calls[1..] {
+        assert_eq!(other, &calls[0]);
+    }
+}
+
 #[wasm_bindgen_test(unsupported = test)]
 fn five_failures_lock_the_account_even_for_the_right_password_until_the_window_passes() {
     let mut w = World::new();

@@ -55,6 +55,11 @@ pub(crate) fn account_key(username: &str) -> String {
     alloc::format!("account:{id}")
 }
 
+/// The user record a login with an unknown email reads, and ignores, so that it makes the
+/// same storage reads as a known one: the all-zero id, which [`Id::generate`] never returns
+/// (it sets the UUID version and variant bits).
+const NO_USER: Id = Id::from_bytes([0; 16]);
+
 impl<S: Stores> Flows<'_, S> {
     /// Creates an account with role `user`.
     ///
@@ -223,15 +228,26 @@ impl<S: Stores> Flows<'_, S> {
     }
 
     /// The user whose (normalised) email is `email`, if any.
+    ///
+    /// Always two reads, the email index and then a user record, whether the email is known
+    /// or not: one read fewer would tell an attacker timing logins that an email has no
+    /// account (the dummy verify only evens out the hashing). An unknown email reads the
+    /// record of [`NO_USER`], which no account has, and ignores it.
     async fn find_by_email(&self, email: &str) -> Result<Option<UserRecord>, Error> {
-        let Ok(email) = normalize_email(email) else {
-            return Ok(None);
+        let normalized = normalize_email(email).ok();
+        let id = match &normalized {
+            Some(email) => self.store.find_user_id(email).await?,
+            // Not an email at all: the index is still read, for the same reason, at the
+            // entry of the empty email, which no account can have (and which, unlike the
+            // input, is a valid key whatever the input's length).
+            None => self.store.find_user_id("").await?.and(None),
         };
-        let Some(id) = self.store.find_user_id(&email).await? else {
+        let user = self.store.get_user(id.as_ref().unwrap_or(&NO_USER)).await?;
+        let (Some(email), Some(_)) = (normalized, id) else {
             return Ok(None);
         };
         // An index entry whose record is gone (a half-finished delete) is an unknown user.
-        Ok(self.store.get_user(&id).await?.filter(|u| u.email == email))
+        Ok(user.filter(|u| u.email == email))
     }
 
     /// Upgrades `user`'s hash to argon2id at the configured cost. A failure is logged and the
