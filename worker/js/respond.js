@@ -4,8 +4,8 @@
 // the init object; here it is one call and one string of headers.
 //
 // `head` is `name:value` lines joined by "\n"; names never contain ":", and the Rust side
-// drops any value holding CR, LF or NUL (which the runtime would refuse anyway), so the split
-// below cannot be led astray by a value.
+// drops any value the runtime would refuse (CR, LF, NUL, or beyond U+00FF), so the split
+// below cannot be led astray by a value and `append` does not throw.
 export function respond(status, body, head) {
   const headers = new Headers();
   let start = 0;

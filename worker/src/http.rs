@@ -301,13 +301,17 @@ impl Reply {
         self
     }
 
-    /// The headers as `name:value` lines for `respond` (worker/js/respond.js). A value holding
-    /// CR, LF or NUL is dropped, as the runtime's `Headers` would refuse it: it could never be
-    /// sent, and a line break in it must not start a header of its own.
+    /// The headers as `name:value` lines for `respond` (worker/js/respond.js). A value the
+    /// runtime's `Headers` would refuse is dropped, as setting it one by one would have
+    /// failed alone: one holding CR, LF or NUL (a line break must never start a header of its
+    /// own) or a character beyond U+00FF (header values are byte strings).
     fn head(&self) -> String {
         let mut head = String::new();
         for (name, value) in &self.headers {
-            if value.contains(['\r', '\n', '\0']) {
+            if value
+                .chars()
+                .any(|c| matches!(c, '\r' | '\n' | '\0') || c > '\u{ff}')
+            {
                 continue;
             }
             if !head.is_empty() {
@@ -458,7 +462,7 @@ mod tests {
     }
 
     /// A value that the runtime's `Headers` would refuse is dropped, never split into a
-    /// header of its own.
+    /// header of its own, and never fails the whole response.
     #[test]
     fn a_line_break_in_a_value_cannot_add_a_header() {
         let mut reply = Reply::empty(200);
@@ -466,6 +470,7 @@ mod tests {
         reply.set("X-B", "evil\nSet-Cookie: a=b");
         reply.set("X-C", "evil\r\nX-D: e");
         reply.set("X-E", "nul\0");
+        reply.set("X-F", "snow \u{2603}");
         reply.set("Date", "Tue, 01 Dec 2026 16:14:41 GMT");
         assert_eq!(reply.head(), "X-A:ok\nDate:Tue, 01 Dec 2026 16:14:41 GMT");
     }
