@@ -132,8 +132,15 @@ export async function startWorker(opts = {}) {
   server.waitForLog = (pattern, timeoutMs = 5000) => waitForLog(server, pattern, timeoutMs);
   server.stop = () => stop(server);
   server.restart = async () => { await stop(server); await launch(server); };
-  server.dispose = async () => { await stop(server); if (!opts.persistDir) rmSync(dir, { recursive: true, force: true }); };
-  await launch(server);
+  // `dir` holds the env file (with its secrets) and, unless the test chose its own, the KV
+  // state: removed on dispose, and when the server never got ready.
+  server.dispose = async () => { await stop(server); rmSync(dir, { recursive: true, force: true }); };
+  try {
+    await launch(server);
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   return server;
 }
 
