@@ -37,7 +37,8 @@ def save(fig, name):
 
 def throughput(r):
     h = r["http"]
-    groups = [("stateless (/auth/claims)", h["stateless"]), ("/me", h["me"])]
+    me_title = "/me (bare = one KV read, no token)" if "bare" in h["me"] else "/me"
+    groups = [("stateless (/auth/claims)", h["stateless"]), (me_title, h["me"])]
     # /health on both Workers beside a Worker that does nothing ("bare"): the floor.
     if "floor" in h:
         groups.append(("/health (floor; bare = do-nothing Worker)", h["floor"]))

@@ -24,12 +24,14 @@ const fig = (id) => r.figures.find((f) => f.id === id);
 const verdict = (f) => (f.met === null ? 'skipped' : f.met ? '**met**' : '**missed**');
 // Tollgate runs twice (bench/lib/fleet.mjs): `tollgate` is the API-only configuration, judged
 // against the peers; `tollgate_with_assets` is the root wrangler.toml as shipped.
-const LABELS = { tollgate: 'tollgate (API only, like the peers)', tollgate_with_assets: 'tollgate as shipped (asset router in front)' };
+const LABELS = { tollgate: 'tollgate (API only, like the peers)', tollgate_with_assets: 'tollgate as shipped (asset router in front)', bare: 'bare (does nothing; on /me, one KV read)' };
 const label = (n) => LABELS[n] ?? n;
 /** workerd CPU ms per request of one server in one comparison. */
 const wd = (d) => d.cpu_ms_per_request.workerd;
 /** What the asset router costs workerd per request on one comparison: as shipped minus API only. */
 const routerMs = (data) => wd(data.tollgate_with_assets) - wd(data.tollgate);
+/** A difference of two CPU figures in ms, to 2 places, without a "-0.00". */
+const diffMs = (x) => num(Math.abs(x) < 0.005 ? 0 : x, 2);
 const plot = (file, alt) => { if (existsSync(join(ROOT, 'bench/results', file))) w(`![${alt}](bench/results/${file})\n`); };
 
 w('# Benchmarks');
@@ -123,6 +125,10 @@ if (r.http) {
   const asShipped = (f) => (f.with_assets ? `; as shipped, with the asset router in front, ${num(f.with_assets.value, 2)}×` : '');
   w(`Ratios: Tollgate (API only) / Hono **${num(fig('me_vs_hono').value, 2)}×** (goal ≥ 1.2×, ${verdict(fig('me_vs_hono'))}; as workerd CPU per request, ${num(cpuRatio(h.me, 'tollgate', 'hono'), 2)}×${asShipped(fig('me_vs_hono'))}); Tollgate (API only) / FastAPI **${num(fig('me_vs_fastapi').value, 2)}×** (goal ≥ 3×, ${verdict(fig('me_vs_fastapi'))}${asShipped(fig('me_vs_fastapi'))}).${h.me.tollgate_with_assets ? ` The asset router costs Tollgate as shipped ${routerPhrase(h.me)} of workerd CPU per request here.` : ''}`);
   w();
+  if (h.me.bare) {
+    w(meFloorSentence(h));
+    w();
+  }
   plot('throughput.svg', 'Throughput of the stateless route and /me');
   plot('route-latency.svg', 'Latency under load of the stateless route and /me');
   w('## 3. Login latency at m=19456, t=2, p=1');
@@ -218,7 +224,7 @@ if (r.kv_ops) {
   ]));
   if (envCol) w('`env` reads counts every property the Worker reads off its `env` object during the request (vars, secrets and bindings): each is a call out of the wasm, and a string var is then copied into it.\n');
   if (wasmCol) {
-    w('Calls out of the wasm counts every call the Worker\'s wasm made into JavaScript (its wasm-bindgen imports: reading a header, setting a property, awaiting a promise, building the response) while answering, counted by wrapping each import (bench/kv-observer/count-wasm-calls.mjs). Each crosses the wasm boundary, and most copy a string one way or the other. The most frequent, by request:\n');
+    w('Calls out of the wasm counts every call the Worker\'s wasm made into JavaScript (its wasm-bindgen imports: reading a header, setting a property, awaiting a promise, building the response) while answering, counted by wrapping each import (bench/kv-observer/count-wasm-calls.mjs). Each crosses the wasm boundary, and most copy a string one way or the other. \`generic\` is wasm-bindgen wrapping a Rust closure as a JavaScript function (the callbacks of an awaited promise, a timer callback), \`_wbg_cb_unref\` the release of one; \`get\` and \`set\` are property and header reads and writes. The most frequent, by request:\n');
     table(['Request', 'Most frequent calls out of the wasm'], Object.entries(r.kv_ops.flows).filter(([, f]) => f.wasm_calls_by_name).map(([n, f]) => [
       n, Object.entries(f.wasm_calls_by_name).slice(0, 6).map(([k, v]) => `\`${k}\` ${v}`).join(', '),
     ]));
@@ -302,9 +308,12 @@ if (missed.length) {
           : floorGap <= 0
             ? `The gap on this route (${num(gap, 2)} ms of workerd CPU per request) is not there before a token is looked at: on /health Tollgate (API only) costs ${num(wd(fl.tollgate), 2)} ms against Hono's ${num(wd(fl.hono), 2)} ms.`
             : `${floorGap >= gap ? `All of the gap (${num(gap, 2)} ms of workerd CPU per request) is there before any token is looked at, and more` : `${floorGap >= gap / 2 ? 'Most' : 'Some'} of the gap (${num(floorGap, 2)} of its ${num(gap, 2)} ms of workerd CPU per request) is there before any token is looked at`}: on /health (no auth, no storage) Tollgate (API only) serves ${num(fl.tollgate.rps_median)} req/s against Hono's ${num(fl.hono.rps_median)} (${num(fl.tollgate.rps_median / fl.hono.rps_median, 2)}×), with workerd CPU per request ${num(wd(fl.tollgate), 2)} ms against ${num(wd(fl.hono), 2)} ms.`;
-        w(`${where} ${(() => { const n = r.kv_ops?.flows['GET /auth/claims (stateless)']?.env_reads; return n === undefined ? '' : n === 0 ? 'The Worker reads nothing off `env` on a stateless request (section 7).' : `The Worker reads ${n} properties off \`env\` on a stateless request (section 7), each a call out of the wasm.`; })()}${(() => { const f = r.kv_ops?.flows[route === 'stateless' ? 'GET /auth/claims (stateless)' : 'GET /me']; return f?.wasm_calls === undefined ? '' : ` In all it makes ${f.wasm_calls} calls out of the wasm on this route (section 7: ${Object.entries(f.wasm_calls_by_name).slice(0, 4).map(([k, v]) => `\`${k}\` ${v}`).join(', ')}, ...).`; })()}`);
+        w(`${where} ${(() => { const n = r.kv_ops?.flows[route === 'stateless' ? 'GET /auth/claims (stateless)' : 'GET /me']?.env_reads; const on = route === 'stateless' ? 'a stateless request' : '/me'; return n === undefined ? '' : n === 0 ? `The Worker reads nothing off \`env\` on ${on} (section 7).` : `The Worker reads ${n} propert${n === 1 ? 'y' : 'ies'} off \`env\` on ${on} (section 7), each a call out of the wasm.`; })()}${(() => { const f = r.kv_ops?.flows[route === 'stateless' ? 'GET /auth/claims (stateless)' : 'GET /me']; return f?.wasm_calls === undefined ? '' : ` In all it makes ${f.wasm_calls} calls out of the wasm on this route (section 7: ${Object.entries(f.wasm_calls_by_name).slice(0, 4).map(([k, v]) => `\`${k}\` ${v}`).join(', ')}, ...).`; })()}`);
         w();
-        if (r.http.floor.bare) {
+        if (route === 'me' && r.http.me.bare) {
+          w(meFloorSentence(r.http));
+          w();
+        } else if (r.http.floor.bare) {
           w(floorSentence(r.http));
           w();
         }
@@ -375,8 +384,24 @@ function floorSentence(h) {
     `Serving 1.5× Hono's throughput on the stateless route means spending at most ${num(need, 2)} ms per request (Hono's ${num(honoClaims, 2)} ms ÷ 1.5), ` +
     (reachable
       ? `which leaves ${num(need - bare, 2)} ms above the floor for routing, verifying and answering: within reach, and Tollgate's own ${num(wd(h.stateless.tollgate) - bare, 2)} ms above the floor (API only) is what to cut.`
-      : `${num(bare - need, 2)} ms **less than a Worker that does nothing**: on this runtime no Worker, in Rust or JavaScript, can meet that goal. What Tollgate can close is its own cost above the floor (API only), ${num(wd(h.stateless.tollgate) - bare, 2)} ms against Hono's ${num(honoClaims - bare, 2)} ms.`) +
+      : `${num(bare - need, 2)} ms **less than a Worker that does nothing**: on this runtime no Worker, in Rust or JavaScript, can meet that goal. What Tollgate can close is its own cost above the floor (API only), ${diffMs(wd(h.stateless.tollgate) - bare)} ms against Hono's ${diffMs(honoClaims - bare)} ms.`) +
     (h.stateless.tollgate_with_assets ? ` As shipped, the asset router in front adds ${routerPhrase(h.stateless)} of workerd CPU per request on /auth/claims: a cost of \`wrangler dev\`, since in production Cloudflare's assets layer runs ahead of the Worker and is not Worker CPU.` : '');
+}
+
+/**
+ * The floor under /me: the do-nothing Worker answering one KV read of the same record, with
+ * no token (bench/peers/bare, `GET /kv/<key>`). Any Worker's /me costs at least that.
+ */
+function meFloorSentence(h) {
+  const floor = wd(h.me.bare);
+  const hono = wd(h.me.hono);
+  const need = hono / 1.2;
+  const over = (n) => diffMs(wd(h.me[n]) - floor);
+  return `The floor under /me: the do-nothing Worker reading the same record from its KV and answering it, with no token and no parsing (bench/peers/bare, \`GET /kv/<key>\`), costs workerd **${num(floor, 2)} ms** of CPU per request and serves ${num(h.me.bare.rps_median)} req/s. ` +
+    `Serving 1.2× Hono's /me throughput means spending at most ${num(need, 2)} ms per request (Hono's ${num(hono, 2)} ms ÷ 1.2), ` +
+    (need > floor
+      ? `which leaves ${num(need - floor, 2)} ms above that floor for verifying the token and building the answer: within reach; Tollgate (API only) spends ${over('tollgate')} ms above it, Hono ${over('hono')} ms.`
+      : `${num(floor - need, 2)} ms **less than a Worker that only reads KV**: on this runtime no Worker can meet that goal. Above that floor Tollgate (API only) spends ${over('tollgate')} ms per request and Hono ${over('hono')} ms.`);
 }
 
 /** The asset router's cost on one comparison, workerd CPU ms per request, as shipped minus API only, with both figures. */

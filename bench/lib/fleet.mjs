@@ -73,8 +73,14 @@ export async function startFleet(want = { hono: true, fastapi: true, bare: true 
       fleet.servers.push(fleet.hono);
     }
     if (want.bare) {
-      fleet.bare = await startWrangler({ name: 'bare', config: BARE_CONFIG, secrets: {} });
+      // Seeded like the Hono peer, for its `GET /kv/<key>` route: the floor under /me.
+      const persistDir = join(freshDir('bare-kv'), 'state');
+      wranglerKv({ persistDir, config: BARE_CONFIG }, ['key', 'put', `user:${fleet.user.id}`, recordText, '--binding', 'USERS']);
+      fleet.bare = await startWrangler({ name: 'bare', config: BARE_CONFIG, secrets: {}, persistDir });
       fleet.servers.push(fleet.bare);
+      const res = await fetch(`${fleet.bare.url}/kv/${encodeURIComponent(`user:${fleet.user.id}`)}`);
+      const text = await res.text();
+      if (res.status !== 200 || text !== recordText) throw new Error(`the do-nothing Worker's /kv route answers ${res.status}, not the seeded record`);
     }
     if (want.fastapi) {
       const seedFile = join(freshDir('fastapi-seed'), 'users.jsonl');

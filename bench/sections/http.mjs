@@ -16,19 +16,23 @@
 import { median, round } from '../lib/stats.mjs';
 import { wrk } from '../lib/wrk.mjs';
 
-/** Interleaved repeated wrk runs of one request shape against several servers. */
+/**
+ * Interleaved repeated wrk runs of one request shape against several servers: entries are
+ * `[name, server]`, or `[name, server, path]` for a server that answers the same request at
+ * another path (the do-nothing Worker's KV read under /me).
+ */
 async function compare(servers, shape, plan, log) {
-  for (const [name, server] of servers) {
-    log(`  warm-up ${name} ${shape.path} (${plan.warmupSeconds} s)`);
-    await wrk({ ...shape, url: server.url + shape.path, seconds: plan.warmupSeconds, connections: shape.connections });
+  for (const [name, server, path = shape.path] of servers) {
+    log(`  warm-up ${name} ${path} (${plan.warmupSeconds} s)`);
+    await wrk({ ...shape, url: server.url + path, seconds: plan.warmupSeconds, connections: shape.connections });
   }
   const runs = Object.fromEntries(servers.map(([name]) => [name, []]));
   for (let round_ = 0; round_ < plan.runs; round_++) {
     for (let i = 0; i < servers.length; i++) {
-      const [name, server] = servers[(round_ + i) % servers.length];
-      const r = await wrk({ ...shape, url: server.url + shape.path, seconds: plan.seconds, server });
+      const [name, server, path = shape.path] = servers[(round_ + i) % servers.length];
+      const r = await wrk({ ...shape, url: server.url + path, seconds: plan.seconds, server });
       runs[name].push(r);
-      log(`  run ${round_ + 1}/${plan.runs} ${name} ${shape.path}: ${Math.round(r.rps)} req/s, p50 ${r.latency_us.p50} us`);
+      log(`  run ${round_ + 1}/${plan.runs} ${name} ${path}: ${Math.round(r.rps)} req/s, p50 ${r.latency_us.p50} us`);
     }
   }
   const out = {};
@@ -72,7 +76,10 @@ export async function httpSection(fleet, plan, log) {
   const floor = await compare(servers('tollgate', 'tollgate_with_assets', 'hono', 'bare'), { path: '/health', method: 'GET', connections: plan.connections },
     { ...plan, runs: Math.min(plan.runs, 3) }, log);
   log('throughput: /me');
-  const me = await compare(servers('tollgate', 'hono', 'fastapi', 'tollgate_with_assets'), get('/me'), plan, log);
+  // Beside them, the floor under /me: the do-nothing Worker reading the same record from its
+  // KV and answering it, with no token and no parsing (bench/peers/bare, `GET /kv/<key>`).
+  const kvFloor = fleet.bare ? [['bare', fleet.bare, `/kv/${encodeURIComponent(`user:${fleet.user.id}`)}`]] : [];
+  const me = await compare([...servers('tollgate', 'hono', 'fastapi', 'tollgate_with_assets'), ...kvFloor], get('/me'), plan, log);
 
   // Login runs on Tollgate as shipped: the user registered there, so its email index is
   // there too (the API-only server holds only the user record), and at one argon2id hash per
