@@ -152,14 +152,17 @@ test('a failing or stalled throttle object fails closed: 503, and no session is 
     await broken.stop();
   }
 
-  // Recording the outcome failing, after the password check.
+  // Recording the outcome failing, after the password check. The wrong password first: its
+  // failure is counted for the account (only the address's fails), so the right password
+  // then has a failure to clear, and clearing it is what fails (a login with no failures on
+  // record has nothing to clear and makes no call for it).
   const broken = await serve(healthy.persistDir, 'success:account=fail,failure:address=fail', secret);
   const api = client(broken.url);
+  const wrong = await login(api, 'wrong password!', '192.0.2.78');
+  assert.equal(wrong.status, 503, 'a failure that cannot be counted is not answered as a plain 401');
   const right = await login(api, PASSWORD, '192.0.2.78');
   assert.equal(right.status, 503, right.text);
   assert.equal(right.cookie, undefined, 'no session when the lockout could not be cleared');
-  const wrong = await login(api, 'wrong password!', '192.0.2.78');
-  assert.equal(wrong.status, 503, 'a failure that cannot be counted is not answered as a plain 401');
   await broken.waitForLog(/Success account failed \(injected\)/);
   await broken.waitForLog(/Failure address failed \(injected\)/);
   await broken.stop();

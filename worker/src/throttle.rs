@@ -59,9 +59,17 @@ impl WorkerStores {
 }
 
 /// Reads an `admit` answer: `allowed`, or `refused <seconds>`.
+/// Reads the object's answer to `/admit`: `allowed <failures in the window>` or `refused
+/// <retry after, in seconds>`. A bare `allowed` (as an object running the previous version
+/// answers, for the moment a deploy takes) says nothing of failures, so one is assumed.
 fn parse_admission(answer: &str) -> Option<Admission> {
     match answer.trim().split_once(' ') {
-        None if answer.trim() == "allowed" => Some(Admission::Allowed),
+        None if answer.trim() == "allowed" => Some(Admission::Allowed {
+            failures_on_record: true,
+        }),
+        Some(("allowed", failures)) => failures.parse::<u32>().ok().map(|n| Admission::Allowed {
+            failures_on_record: n > 0,
+        }),
         Some(("refused", seconds)) => seconds
             .parse()
             .ok()
@@ -78,7 +86,10 @@ impl ThrottleStore for WorkerStores {
         now: UnixSeconds,
     ) -> Result<Admission, StoreError> {
         if policy.max_failures == 0 {
-            return Ok(Admission::Allowed); // throttling disabled: no round trip
+            // Throttling disabled: no round trip, and nothing is recorded to reset.
+            return Ok(Admission::Allowed {
+                failures_on_record: false,
+            });
         }
         let mut response = self
             .ask_throttle(key, StorageOp::Admit, policy, now)
@@ -161,7 +172,9 @@ mod object {
                 .unwrap_or_default();
             match req.path().as_str() {
                 "/admit" => Response::ok(match current.admit(policy, now) {
-                    Admission::Allowed => "allowed".to_string(),
+                    Admission::Allowed { failures_on_record } => {
+                        format!("allowed {}", u8::from(failures_on_record))
+                    }
                     Admission::Refused { retry_after_s } => format!("refused {retry_after_s}"),
                 }),
                 "/failure" => {
@@ -186,7 +199,10 @@ mod tests {
 
     #[test]
     fn admit_answers_parse_strictly() {
-        assert_eq!(parse_admission("allowed"), Some(Admission::Allowed));
+        let allowed = |failures_on_record| Some(Admission::Allowed { failures_on_record });
+        assert_eq!(parse_admission("allowed 0"), allowed(false));
+        assert_eq!(parse_admission("allowed 3"), allowed(true));
+        assert_eq!(parse_admission("allowed"), allowed(true));
         assert_eq!(
             parse_admission("refused 42"),
             Some(Admission::Refused { retry_after_s: 42 })
@@ -195,7 +211,8 @@ mod tests {
             "",
             "refused",
             "refused x",
-            "allowed 1",
+            "allowed x",
+            "allowed -1",
             "maybe",
             "refused -1",
         ] {

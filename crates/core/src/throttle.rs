@@ -58,7 +58,12 @@ pub struct ThrottleState {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Admission {
     /// The attempt may proceed.
-    Allowed,
+    Allowed {
+        /// Whether the key has failures on record in the window, which a success should
+        /// reset. A store that cannot tell says `true`: a needless reset costs a round trip,
+        /// a missed one leaves failures counting against the account.
+        failures_on_record: bool,
+    },
     /// The attempt is refused; the caller may retry after this many seconds (at least 1).
     Refused {
         /// Seconds until the oldest counted failure leaves the window.
@@ -71,7 +76,9 @@ impl ThrottleState {
     pub fn admit(&self, policy: ThrottlePolicy, now: UnixSeconds) -> Admission {
         let recent: Vec<UnixSeconds> = self.in_window(policy, now).collect();
         if policy.max_failures == 0 || (recent.len() as u64) < u64::from(policy.max_failures) {
-            return Admission::Allowed;
+            return Admission::Allowed {
+                failures_on_record: !recent.is_empty(),
+            };
         }
         // The attempt is admitted again once enough failures age out that fewer than
         // `max_failures` remain: that is when the one at index len - max leaves the window.
@@ -163,7 +170,12 @@ mod tests {
     #[wasm_bindgen_test(unsupported = test)]
     fn allows_until_the_limit_then_refuses_with_retry_after() {
         let state = fail_at(&[1000, 1001, 1002, 1003]);
-        assert_eq!(state.admit(POLICY, 1004), Admission::Allowed);
+        assert_eq!(
+            state.admit(POLICY, 1004),
+            Admission::Allowed {
+                failures_on_record: true
+            }
+        );
         let state = state.record_failure(POLICY, 1004);
         assert_eq!(
             state.admit(POLICY, 1005),
@@ -174,7 +186,30 @@ mod tests {
             state.admit(POLICY, 1899),
             Admission::Refused { retry_after_s: 1 }
         );
-        assert_eq!(state.admit(POLICY, 1900), Admission::Allowed);
+        assert_eq!(
+            state.admit(POLICY, 1900),
+            Admission::Allowed {
+                failures_on_record: true
+            }
+        );
+    }
+
+    /// A success resets the account's failures only when there are some to reset; with
+    /// none on record (the usual login) the round trip to the throttle is skipped.
+    #[wasm_bindgen_test(unsupported = test)]
+    fn says_whether_there_is_anything_to_reset() {
+        let clean = Admission::Allowed {
+            failures_on_record: false,
+        };
+        assert_eq!(ThrottleState::default().admit(POLICY, 1000), clean);
+        // Failures that left the window count for nothing and need no reset.
+        assert_eq!(fail_at(&[10, 20]).admit(POLICY, 2000), clean);
+        assert_eq!(
+            fail_at(&[1990]).admit(POLICY, 2000),
+            Admission::Allowed {
+                failures_on_record: true
+            }
+        );
     }
 
     #[wasm_bindgen_test(unsupported = test)]
@@ -221,6 +256,6 @@ mod tests {
         let state = ThrottleState::default()
             .record_failure(off, 1)
             .record_failure(off, 2);
-        assert_eq!(state.admit(off, 3), Admission::Allowed);
+        assert!(matches!(state.admit(off, 3), Admission::Allowed { .. }));
     }
 }

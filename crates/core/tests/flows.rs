@@ -279,6 +279,30 @@ fn failed_logins_make_the_same_storage_calls_whether_or_not_the_email_has_an_acc
     }
 }
 
+/// The usual login has no failures to reset and makes no round trip to the throttle for it;
+/// after failures it resets them, so they stop counting against the account.
+#[wasm_bindgen_test(unsupported = test)]
+fn a_login_resets_the_account_failures_only_when_there_are_some() {
+    let mut w = World::new();
+    w.register("sam@example.com").unwrap();
+    w.store.clear_operations();
+    w.login("sam@example.com", PASSWORD).unwrap();
+    let ops = w.store.operations();
+    assert!(!ops.contains(&Op::RecordSuccess), "{ops:?}");
+    for _ in 0..4 {
+        let _ = w.login("sam@example.com", "wrong password!");
+    }
+    w.store.clear_operations();
+    w.login("sam@example.com", PASSWORD).unwrap();
+    let ops = w.store.operations();
+    assert!(ops.contains(&Op::RecordSuccess), "{ops:?}");
+    // The reset took: four more failures (eight in the window) leave the account open.
+    for _ in 0..4 {
+        let _ = w.login("sam@example.com", "wrong password!");
+    }
+    assert!(w.login("sam@example.com", PASSWORD).is_ok());
+}
+
 #[wasm_bindgen_test(unsupported = test)]
 fn five_failures_lock_the_account_even_for_the_right_password_until_the_window_passes() {
     let mut w = World::new();
@@ -1218,6 +1242,8 @@ fn a_failed_throttle_reset_after_a_good_password_starts_no_session() {
     for fault in [Fault::Fail, Fault::Timeout] {
         let mut w = World::new();
         w.register("sam@example.com").unwrap();
+        // A failure first: a success resets only failures on record.
+        let _ = w.login("sam@example.com", "wrong password!");
         w.store.fail_next(Op::RecordSuccess, fault);
         assert!(matches!(
             w.login("sam@example.com", PASSWORD),

@@ -129,7 +129,8 @@ impl<S: Stores> Flows<'_, S> {
             self.store.admit(&address, config.address_throttle, now),
         )
         .await;
-        for (scope, admission) in [("account", by_account?), ("address", by_address?)] {
+        let (by_account, by_address) = (by_account?, by_address?);
+        for (scope, admission) in [("account", by_account), ("address", by_address)] {
             if let Admission::Refused { retry_after_s } = admission {
                 self.events.record(SecurityEvent::LoginThrottled {
                     scope,
@@ -198,13 +199,26 @@ impl<S: Stores> Flows<'_, S> {
         // Resetting the account's failures and storing the session are independent writes to
         // two stores: both are sent at once, so a login waits for the slower, not the sum.
         // (Only here: before the password check, the reads stay in sequence, so that timing
-        // cannot tell a throttled known account from an unknown one.)
-        let (reset, stored) = join2(
-            self.store.record_success(&account),
-            self.store
-                .put_family(&family, family.storage_expiration(&config.refresh, now)),
-        )
-        .await;
+        // cannot tell a throttled known account from an unknown one.) With no failures on
+        // record, the usual case, there is nothing to reset and no round trip for it. (This is
+        // after the password check, so skipping it tells an attacker nothing they did not know:
+        // they typed the right password.)
+        let expires_at = family.storage_expiration(&config.refresh, now);
+        let reset_needed = matches!(
+            by_account,
+            Admission::Allowed {
+                failures_on_record: true
+            }
+        );
+        let (reset, stored) = if reset_needed {
+            join2(
+                self.store.record_success(&account),
+                self.store.put_family(&family, expires_at),
+            )
+            .await
+        } else {
+            (Ok(()), self.store.put_family(&family, expires_at).await)
+        };
         stored?;
         if let Err(e) = reset {
             // The login fails closed; the session nobody was given a token for goes again

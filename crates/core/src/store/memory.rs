@@ -325,12 +325,12 @@ impl ThrottleStore for MemoryStore {
         now: UnixSeconds,
     ) -> Result<Admission, StoreError> {
         self.enter(Op::Admit)?;
-        Ok(self
-            .inner
-            .borrow()
-            .throttle
-            .get(key)
-            .map_or(Admission::Allowed, |s| s.admit(policy, now)))
+        Ok(self.inner.borrow().throttle.get(key).map_or(
+            Admission::Allowed {
+                failures_on_record: false,
+            },
+            |s| s.admit(policy, now),
+        ))
     }
 
     async fn record_failure(
