@@ -86,7 +86,9 @@ impl ThrottleStore for WorkerStores {
         now: UnixSeconds,
     ) -> Result<Admission, StoreError> {
         if policy.max_failures == 0 {
-            // Throttling disabled: no round trip, and nothing is recorded to reset.
+            // Throttling disabled: no round trip, and nothing is recorded to reset. (Failures
+            // recorded before it was disabled stay; they count again only if it is enabled
+            // again within their window.)
             return Ok(Admission::Allowed {
                 failures_on_record: false,
             });
