@@ -8,11 +8,10 @@ use serde_json::json;
 use tollgate_core::password::{Argon2Params, PasswordHasher};
 use tollgate_core::{Error, ErrorCode};
 
-use crate::incoming::Incoming;
-
 use crate::error::AuthError;
 use crate::handlers::HostRandom;
-use crate::http::{self, Reply, json_object, read_body, require_media_type};
+use crate::http::{Reply, json_object, read_body, require_media_type};
+use crate::incoming::Incoming;
 use crate::routes::Cx;
 
 /// Most hashes one calibration request may ask for.
@@ -47,5 +46,5 @@ pub async fn calibrate(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthErr
     for _ in 0..count {
         hasher.hash("calibration password", &mut HostRandom)?;
     }
-    Ok(http::json_response(200, &json!({ "count": count })))
+    Ok(Reply::json(200, &json!({ "count": count })))
 }

@@ -133,7 +133,7 @@ impl AuthError {
             );
         }
         let (body, headers) = self.render();
-        let mut reply = http::json_response(self.status(), &body);
+        let mut reply = http::Reply::json(self.status(), &body);
         for (name, value) in headers {
             reply.set(name, value);
         }

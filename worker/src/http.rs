@@ -337,16 +337,6 @@ extern "C" {
     fn respond(status: u16, body: Option<&str>, head: &str) -> web_sys::Response;
 }
 
-/// A JSON response with `status`.
-pub fn json_response(status: u16, body: &Value) -> Reply {
-    Reply::json(status, body)
-}
-
-/// A response with no body.
-pub fn empty_response(status: u16) -> Reply {
-    Reply::empty(status)
-}
-
 /// Adds the headers every API response carries: `Date` (clients estimate clock skew from it),
 /// `Cache-Control: no-store` unless the handler chose otherwise (tokens and account data must
 /// not be cached, RFC 6749 §5.1), `X-Content-Type-Options: nosniff`, `Referrer-Policy:

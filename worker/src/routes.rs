@@ -100,7 +100,7 @@ pub(crate) struct Cx<'a> {
 /// Handles one request and never fails: every error becomes its JSON response.
 pub async fn handle(mut req: Incoming, env: Env) -> Reply {
     let now = crate::now();
-    let origin = header(&req, "Origin");
+    let origin = req.header("Origin");
     let settings = config::settings(&env);
     let allowed: &[String] = match settings.as_ref() {
         Ok(s) => &s.allowed_origins,
@@ -191,11 +191,6 @@ fn log_refusal(error: &AuthError, req: &Incoming, cx: &Cx<'_>) {
         }
         _ => {}
     }
-}
-
-/// A request header's value.
-pub(crate) fn header(req: &Incoming, name: &str) -> Option<String> {
-    req.header(name)
 }
 
 #[cfg(test)]

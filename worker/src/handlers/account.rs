@@ -4,11 +4,10 @@ use serde_json::{Value, json};
 use tollgate_core::store::UserRecord;
 use tollgate_core::time::format_rfc3339;
 
-use crate::incoming::Incoming;
-
 use super::{HostRandom, principal, stores};
 use crate::error::AuthError;
-use crate::http::{self, Reply, json_object, read_body, require_media_type, string_fields};
+use crate::http::{Reply, json_object, read_body, require_media_type, string_fields};
+use crate::incoming::Incoming;
 use crate::routes::Cx;
 
 /// `GET /me` (bearer): one KV read.
@@ -21,7 +20,7 @@ pub async fn me(req: &Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
         .flows(&stores, &cx.events)
         .me(&principal)
         .await?;
-    Ok(http::json_response(200, &user_json(&user, cx)))
+    Ok(Reply::json(200, &user_json(&user, cx)))
 }
 
 /// A user as the API shows it: never the hash or the session epoch.
@@ -46,7 +45,7 @@ pub(crate) fn user_json(user: &UserRecord, cx: &Cx<'_>) -> Value {
 /// access at all — the cheapest protected route, and a way for a backend to check a token.
 pub fn claims(req: &Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
     let p = principal(req, cx)?;
-    Ok(http::json_response(
+    Ok(Reply::json(
         200,
         &json!({
             "sub": p.user_id,
@@ -80,7 +79,7 @@ pub async fn sessions(req: &Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
             })
         })
         .collect();
-    Ok(http::json_response(200, &json!({ "sessions": sessions })))
+    Ok(Reply::json(200, &json!({ "sessions": sessions })))
 }
 
 /// `DELETE /auth/sessions/{id}` (bearer) → 204.
@@ -92,7 +91,7 @@ pub async fn revoke_session(req: &Incoming, cx: &Cx<'_>, id: &str) -> Result<Rep
         .flows(&stores, &cx.events)
         .revoke_session_at(&principal, id, cx.now)
         .await?;
-    Ok(http::empty_response(204))
+    Ok(Reply::empty(204))
 }
 
 /// `POST /auth/password` (bearer) JSON `{"current_password","new_password"}` → 204; every
@@ -107,5 +106,5 @@ pub async fn change_password(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, A
     flows
         .change_password(&principal, current, new, cx.now, &mut HostRandom)
         .await?;
-    Ok(http::empty_response(204))
+    Ok(Reply::empty(204))
 }

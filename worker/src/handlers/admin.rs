@@ -4,12 +4,11 @@ use serde_json::{Value, json};
 use tollgate_core::time::format_rfc3339;
 use tollgate_core::{Error, ErrorCode};
 
-use crate::incoming::Incoming;
-
 use super::account::user_json;
 use super::{principal, stores};
 use crate::error::AuthError;
 use crate::http::{self, Reply, json_object, read_body, require_media_type, string_fields};
+use crate::incoming::Incoming;
 use crate::routes::Cx;
 
 /// Longest `cursor` accepted, in characters. A KV cursor is opaque; those Cloudflare and
@@ -48,7 +47,7 @@ pub async fn list_users(req: &Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError>
         .iter()
         .map(|u| json!({ "id": u.id, "email": u.email, "role": u.role, "created_at": format_rfc3339(u.created_at) }))
         .collect();
-    Ok(http::json_response(
+    Ok(Reply::json(
         200,
         &json!({ "users": users, "cursor": page.cursor }),
     ))
@@ -67,7 +66,7 @@ pub async fn set_role(req: &mut Incoming, cx: &Cx<'_>, id: &str) -> Result<Reply
         .flows(&stores, &cx.events)
         .set_role(&principal, id, role, cx.now)
         .await?;
-    Ok(http::json_response(200, &user_json(&user, cx)))
+    Ok(Reply::json(200, &user_json(&user, cx)))
 }
 
 /// `DELETE /admin/users/{id}/sessions` → 204; every session of the user ends.
@@ -79,7 +78,7 @@ pub async fn end_sessions(req: &Incoming, cx: &Cx<'_>, id: &str) -> Result<Reply
         .flows(&stores, &cx.events)
         .end_user_sessions(&principal, id, cx.now)
         .await?;
-    Ok(http::empty_response(204))
+    Ok(Reply::empty(204))
 }
 
 /// `DELETE /admin/users/{id}` → 204; the user's sessions end.
@@ -91,7 +90,7 @@ pub async fn delete_user(req: &Incoming, cx: &Cx<'_>, id: &str) -> Result<Reply,
         .flows(&stores, &cx.events)
         .delete_user_at(&principal, id, cx.now)
         .await?;
-    Ok(http::empty_response(204))
+    Ok(Reply::empty(204))
 }
 
 #[cfg(test)]

@@ -4,14 +4,13 @@ use serde_json::{Value, json};
 use tollgate_core::flows::LoginInput;
 use tollgate_core::{Error, ErrorCode, FieldError};
 
-use crate::incoming::Incoming;
-
 use super::{HostRandom, principal, stores, token_response};
 use crate::error::AuthError;
 use crate::http::{
     self, Reply, form_field, json_object, parse_form, read_body, require_media_type, string_fields,
 };
-use crate::routes::{Cx, header};
+use crate::incoming::Incoming;
+use crate::routes::Cx;
 
 /// `POST /auth/register` JSON `{"email","password"}` → 201 `{"id","email","role"}`.
 pub async fn register(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
@@ -25,7 +24,7 @@ pub async fn register(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthErro
         .flows(&stores, &cx.events)
         .register(email, password, cx.now, &mut HostRandom)
         .await?;
-    Ok(http::json_response(
+    Ok(Reply::json(
         201,
         &json!({ "id": user.id, "email": user.email, "role": user.role }),
     ))
@@ -67,7 +66,7 @@ pub async fn login(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> 
     let stores = stores(cx);
     // Read only here: every header read crosses into JavaScript, and only a login needs these.
     let client_address = crate::events::client_address(req.headers());
-    let user_agent = header(req, "User-Agent").unwrap_or_default();
+    let user_agent = req.header("User-Agent").unwrap_or_default();
     let input = LoginInput {
         username,
         password,
@@ -125,10 +124,13 @@ async fn presented_token(req: &mut Incoming, cx: &Cx<'_>) -> Result<Presented, A
 /// Requests without either header (curl, native apps) are not browsers' cross-site requests
 /// and pass.
 fn check_origin(req: &Incoming, cx: &Cx<'_>) -> Result<(), AuthError> {
-    if header(req, "Sec-Fetch-Site").is_some_and(|site| site.eq_ignore_ascii_case("cross-site")) {
+    if req
+        .header("Sec-Fetch-Site")
+        .is_some_and(|site| site.eq_ignore_ascii_case("cross-site"))
+    {
         return Err(Error::Forbidden("sec-fetch-site cross-site".into()).into());
     }
-    let Some(origin) = header(req, "Origin") else {
+    let Some(origin) = req.header("Origin") else {
         return Ok(());
     };
     let own = http::own_origin(req);
@@ -190,5 +192,5 @@ pub async fn logout_all(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthEr
 }
 
 fn no_content_clearing_cookie() -> Reply {
-    http::empty_response(204).with("Set-Cookie", http::clear_refresh_cookie())
+    Reply::empty(204).with("Set-Cookie", http::clear_refresh_cookie())
 }

@@ -4,13 +4,13 @@
 use serde_json::json;
 
 use crate::error::AuthError;
-use crate::http::{self, Reply};
+use crate::http::Reply;
 use crate::routes::Cx;
 
 /// `GET /health`: 200 when the Worker is configured and serving (503 `misconfigured` is
 /// answered before this runs otherwise).
 pub fn health(_cx: &Cx<'_>) -> Result<Reply, AuthError> {
-    Ok(http::json_response(
+    Ok(Reply::json(
         200,
         &json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }),
     ))

@@ -10,12 +10,11 @@ use tollgate_core::flows::Tokens;
 use tollgate_core::random::Random;
 use tollgate_core::roles::Principal;
 
-use crate::incoming::Incoming;
-
 use crate::error::AuthError;
 use crate::http::{self, Reply};
+use crate::incoming::Incoming;
 use crate::kv::WorkerStores;
-use crate::routes::{Cx, header};
+use crate::routes::Cx;
 
 /// Randomness from `crypto.getRandomValues`.
 pub(crate) struct HostRandom;
@@ -45,7 +44,7 @@ pub(crate) fn principal(req: &Incoming, cx: &Cx<'_>) -> Result<Principal, AuthEr
     Ok(cx
         .settings
         .auth
-        .authenticate(header(req, "Authorization").as_deref(), cx.now)?)
+        .authenticate(req.header("Authorization").as_deref(), cx.now)?)
 }
 
 /// The OAuth2 token response (RFC 6749 §5.1). Browsers get the refresh token as a cookie;
@@ -59,7 +58,7 @@ pub(crate) fn token_response(tokens: &Tokens, native: bool) -> Reply {
     if native {
         body["refresh_token"] = json!(tokens.refresh_token);
     }
-    let mut response = http::json_response(200, &body);
+    let mut response = Reply::json(200, &body);
     if !native {
         response.set(
             "Set-Cookie",
