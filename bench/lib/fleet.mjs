@@ -50,11 +50,16 @@ export async function startFleet(want = { hono: true, fastapi: true, bare: true 
     fleet.token = login.json.access_token;
     const recordText = wranglerKv(fleet.tollgate_with_assets, ['key', 'get', `user:${fleet.user.id}`, '--binding', 'USERS']).trim();
     fleet.record = JSON.parse(recordText);
+    /** A fresh local KV state for `config` holding that record, byte for byte, in USERS. */
+    const seededState = (prefix, config) => {
+      const persistDir = join(freshDir(prefix), 'state');
+      wranglerKv({ persistDir, config }, ['key', 'put', `user:${fleet.user.id}`, recordText, '--binding', 'USERS']);
+      return persistDir;
+    };
 
     if (want.tollgate ?? true) {
       const config = TOLLGATE_API_CONFIG();
-      const persistDir = join(freshDir('tollgate-kv'), 'state');
-      wranglerKv({ persistDir, config }, ['key', 'put', `user:${fleet.user.id}`, recordText, '--binding', 'USERS']);
+      const persistDir = seededState('tollgate-kv', config);
       fleet.tollgate = await startWrangler({ name: 'tollgate', config, secrets: { JWT_SECRET: secret }, vars: TOLLGATE_VARS, persistDir });
       fleet.servers.push(fleet.tollgate);
       // The same secret and the same user record: the token issued by the as-shipped server
@@ -67,15 +72,13 @@ export async function startFleet(want = { hono: true, fastapi: true, bare: true 
       }
     }
     if (want.hono) {
-      const persistDir = join(freshDir('hono-kv'), 'state');
-      wranglerKv({ persistDir, config: HONO_CONFIG }, ['key', 'put', `user:${fleet.user.id}`, recordText, '--binding', 'USERS']);
+      const persistDir = seededState('hono-kv', HONO_CONFIG);
       fleet.hono = await startWrangler({ name: 'hono', config: HONO_CONFIG, secrets: { JWT_SECRET: secret }, persistDir });
       fleet.servers.push(fleet.hono);
     }
     if (want.bare) {
       // Seeded like the Hono peer, for its `GET /kv/<key>` route: the floor under /me.
-      const persistDir = join(freshDir('bare-kv'), 'state');
-      wranglerKv({ persistDir, config: BARE_CONFIG }, ['key', 'put', `user:${fleet.user.id}`, recordText, '--binding', 'USERS']);
+      const persistDir = seededState('bare-kv', BARE_CONFIG);
       fleet.bare = await startWrangler({ name: 'bare', config: BARE_CONFIG, secrets: {}, persistDir });
       fleet.servers.push(fleet.bare);
       const res = await fetch(`${fleet.bare.url}/kv/${encodeURIComponent(`user:${fleet.user.id}`)}`);
