@@ -28,6 +28,7 @@ export type AuthErrorCode =
   | 'not_found'
   | 'method_not_allowed'
   | 'email_taken'
+  | 'last_admin'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'malformed_body'

@@ -320,26 +320,35 @@ impl FamilyStore for WorkerStores {
 
     async fn list_families(&self, user_id: &Id) -> Result<Vec<Family>, StoreError> {
         let prefix = family_key_prefix(user_id);
-        let page = self
-            .call(
-                StorageOp::List,
-                &prefix,
-                self.tokens()?.list().prefix(prefix.clone()).execute(),
-            )
-            .await?;
-        let mut families = Vec::with_capacity(page.keys.len());
-        for key in page.keys {
-            match key
-                .metadata
-                .and_then(|m| serde_json::from_value::<Family>(m).ok())
-            {
-                Some(family) => families.push(family),
-                None => {
-                    if let Some(family) = self.get_json::<Family>(self.tokens()?, &key.name).await?
-                    {
-                        families.push(family);
+        let mut families = Vec::new();
+        // Every page: KV returns at most 1,000 keys per call, and a user with more sessions
+        // than that (a script logging in in a loop) must still have all of them listed, so
+        // that logout-all paths and deleting the user reach each one.
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut list = self.tokens()?.list().prefix(prefix.clone());
+            if let Some(c) = cursor.take() {
+                list = list.cursor(c);
+            }
+            let page = self.call(StorageOp::List, &prefix, list.execute()).await?;
+            for key in page.keys {
+                match key
+                    .metadata
+                    .and_then(|m| serde_json::from_value::<Family>(m).ok())
+                {
+                    Some(family) => families.push(family),
+                    None => {
+                        if let Some(family) =
+                            self.get_json::<Family>(self.tokens()?, &key.name).await?
+                        {
+                            families.push(family);
+                        }
                     }
                 }
+            }
+            match page.cursor.filter(|_| !page.list_complete) {
+                Some(next) if !next.is_empty() => cursor = Some(next),
+                _ => break,
             }
         }
         Ok(families)

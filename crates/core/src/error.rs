@@ -42,6 +42,9 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// The email is already registered.
     EmailTaken,
+    /// The change would leave the system without any admin (the last admin demoting or
+    /// deleting themselves); nothing was changed.
+    LastAdmin,
     /// The request body is larger than the server accepts.
     PayloadTooLarge,
     /// The request body's content type is not one the route accepts.
@@ -95,6 +98,7 @@ impl ErrorCode {
         ErrorCode::NotFound,
         ErrorCode::MethodNotAllowed,
         ErrorCode::EmailTaken,
+        ErrorCode::LastAdmin,
         ErrorCode::PayloadTooLarge,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::MalformedBody,
@@ -126,6 +130,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::EmailTaken => "email_taken",
+            ErrorCode::LastAdmin => "last_admin",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::MalformedBody => "malformed_body",
@@ -161,7 +166,7 @@ impl ErrorCode {
             ErrorCode::Forbidden | ErrorCode::IncorrectPassword => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
-            ErrorCode::EmailTaken => 409,
+            ErrorCode::EmailTaken | ErrorCode::LastAdmin => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::MalformedBody
@@ -195,6 +200,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "Not found.",
             ErrorCode::MethodNotAllowed => "Method not allowed.",
             ErrorCode::EmailTaken => "An account with this email already exists.",
+            ErrorCode::LastAdmin => "This would leave no admin; promote another admin first.",
             ErrorCode::PayloadTooLarge => "The request body is too large.",
             ErrorCode::UnsupportedMediaType => "Unsupported content type.",
             ErrorCode::MalformedBody => "The request body could not be parsed.",
@@ -383,6 +389,8 @@ pub enum Error {
     IncorrectPassword,
     /// When the email is already registered.
     EmailTaken,
+    /// When the last admin would demote or delete themselves, leaving no admin.
+    LastAdmin,
     /// When a user or session named by the request does not exist.
     NotFound,
     /// When input fields are invalid, one entry per field.
@@ -412,6 +420,7 @@ impl Error {
             Error::Forbidden(_) => ErrorCode::Forbidden,
             Error::IncorrectPassword => ErrorCode::IncorrectPassword,
             Error::EmailTaken => ErrorCode::EmailTaken,
+            Error::LastAdmin => ErrorCode::LastAdmin,
             Error::NotFound => ErrorCode::NotFound,
             Error::Validation(_) => ErrorCode::ValidationError,
             Error::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,

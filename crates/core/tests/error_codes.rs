@@ -29,3 +29,27 @@ fn typescript_union_lists_exactly_the_rust_codes_in_order() {
         "npm/src/errors.ts AuthErrorCode differs from ErrorCode::ALL"
     );
 }
+
+const OPENAPI_JSON: &str = include_str!("../../../worker/openapi.json");
+
+/// The OpenAPI document's `ErrorCode` enum lists every code that crosses HTTP (every code
+/// but the client-side ones, whose status is 0), in the same order.
+#[wasm_bindgen_test(unsupported = test)]
+fn openapi_error_code_enum_lists_exactly_the_http_codes_in_order() {
+    let spec: serde_json::Value = serde_json::from_str(OPENAPI_JSON).expect("openapi.json parses");
+    let listed: Vec<&str> = spec["components"]["schemas"]["ErrorCode"]["enum"]
+        .as_array()
+        .expect("components.schemas.ErrorCode.enum")
+        .iter()
+        .map(|v| v.as_str().expect("a string code"))
+        .collect();
+    let http: Vec<&str> = ErrorCode::ALL
+        .iter()
+        .filter(|c| c.http_status() != 0)
+        .map(|c| c.as_str())
+        .collect();
+    assert_eq!(
+        listed, http,
+        "worker/openapi.json ErrorCode.enum differs from ErrorCode::ALL"
+    );
+}

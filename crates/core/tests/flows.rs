@@ -571,11 +571,7 @@ fn garbage_and_missing_refresh_tokens_are_refused() {
 fn refresh_picks_up_a_role_change_only_after_sessions_end() {
     let (mut w, tokens) = signed_in("sam@example.com");
     let user_id = w.principal(&tokens).user_id;
-    let admin = Principal {
-        role: "admin".into(),
-        scope: "users:read users:write".into(),
-        ..w.principal(&tokens)
-    };
+    let admin = admin_in(&mut w, "admin@example.com");
     let flows = w.auth.flows(&w.store, &w.events);
     run(flows.set_role(&admin, &user_id, "admin", T0 + 1)).unwrap();
     assert_eq!(
@@ -801,11 +797,8 @@ fn ending_a_young_session_leaves_it_revoked_rather_than_missing() {
     assert_eq!(ended.1, T0 + 10 + MIN_STORAGE_TTL_S);
 
     // An admin deletes the user while the remaining session is young.
-    let admin = Principal {
-        role: "admin".into(),
-        scope: "users:read users:write".into(),
-        ..p.clone()
-    };
+    let admin = admin_in(&mut w, "admin@example.com");
+    let flows = w.auth.flows(&w.store, &w.events);
     run(flows.delete_user_at(&admin, &p.user_id, T0 + 20)).unwrap();
     assert_eq!(
         w.refresh(&a.refresh_token, T0 + 21),
@@ -835,14 +828,10 @@ fn a_session_epoch_at_its_maximum_is_refused_never_wrapped() {
     // Wrapping to 0 would make every family of the user valid again; refusing changes nothing.
     let (mut w, tokens) = signed_in("sam@example.com");
     let p = w.principal(&tokens);
+    let admin = admin_in(&mut w, "admin@example.com");
     let mut user = run(w.store.get_user(&tokens_user(&p))).unwrap().unwrap();
     user.session_epoch = u64::MAX;
     w.store.plant_user(user.clone());
-    let admin = Principal {
-        role: "admin".into(),
-        scope: "users:read users:write".into(),
-        ..p.clone()
-    };
     let flows = w.auth.flows(&w.store, &w.events);
     let refused = [
         run(flows.logout_all(&p, T0 + 1)),
@@ -1091,24 +1080,24 @@ fn authenticate_does_no_storage_work_and_separates_401_from_403() {
 
 #[wasm_bindgen_test(unsupported = test)]
 fn admins_page_through_users_change_roles_and_delete_users() {
-    let (mut w, tokens) = signed_in("admin@example.com");
-    let admin_id = w.principal(&tokens).user_id;
+    let mut w = World::new();
+    // The bootstrap admin comes from `tollgate user add --role admin`; it promotes another
+    // account through the flow, which then signs in again to get an admin token.
+    let bootstrap = admin_in(&mut w, "root@example.com");
+    let admin_id = w.register("admin@example.com").unwrap().id.to_hyphenated();
     let flows = w.auth.flows(&w.store, &w.events);
-    let user = w.principal(&tokens);
-    // Promote through the flow itself, acting as an admin would (bootstrap admins come from
-    // `tollgate user add`); then sign in again to get an admin token.
-    let acting = Principal {
-        role: "admin".into(),
-        scope: "users:read users:write".into(),
-        ..user
-    };
-    run(flows.set_role(&acting, &admin_id, "admin", T0)).unwrap();
+    run(flows.set_role(&bootstrap, &admin_id, "admin", T0)).unwrap();
     assert_eq!(
-        run(flows.set_role(&acting, &admin_id, "root", T0)),
+        run(flows.set_role(&bootstrap, &admin_id, "root", T0)),
         Err(Error::field("role", ErrorCode::InvalidRole))
     );
     assert_eq!(
-        run(flows.set_role(&acting, "0b5d1e0c-0000-4000-8000-000000000000", "user", T0)),
+        run(flows.set_role(
+            &bootstrap,
+            "0b5d1e0c-0000-4000-8000-000000000000",
+            "user",
+            T0
+        )),
         Err(Error::NotFound)
     );
     for i in 0..150 {
@@ -1126,7 +1115,8 @@ fn admins_page_through_users_change_roles_and_delete_users() {
     let first = run(flows.list_users(&admin, None)).unwrap();
     assert_eq!(first.users.len(), 100);
     let second = run(flows.list_users(&admin, first.cursor.as_deref())).unwrap();
-    assert_eq!((second.users.len(), second.cursor.as_deref()), (51, None));
+    // 150 planted users, the bootstrap admin and the promoted one.
+    assert_eq!((second.users.len(), second.cursor.as_deref()), (52, None));
 
     // Ending a user's sessions: their refresh tokens stop, their password still works.
     w.register("busy@example.com").unwrap();
@@ -1284,4 +1274,112 @@ fn events_never_carry_secrets() {
     ] {
         assert!(!all.contains(secret), "{secret:?} leaked into {all}");
     }
+}
+
+// --- admin rights come from the stored record ---------------------------------------------
+
+/// Registers `email` and makes it an admin the way `tollgate user add --role admin` does: by
+/// writing the stored record, not through the API. Returns a fresh admin token's principal.
+fn admin_in(w: &mut World, email: &str) -> Principal {
+    let user = w.register(email).unwrap();
+    w.store.plant_user(UserRecord {
+        role: "admin".into(),
+        ..user
+    });
+    let tokens = w.login(email, PASSWORD).unwrap();
+    w.principal(&tokens)
+}
+
+/// Every admin operation, as `principal`, on `target`; each result's HTTP status.
+fn admin_statuses(w: &World, principal: &Principal, target: &str, now: u64) -> Vec<u16> {
+    let flows = w.auth.flows(&w.store, &w.events);
+    let status = |r: Result<(), Error>| r.map_or_else(|e| e.http_status(), |()| 200);
+    vec![
+        status(run(flows.list_users(principal, None)).map(drop)),
+        status(run(flows.set_role(principal, &principal.user_id, "admin", now)).map(drop)),
+        status(run(flows.set_role(principal, target, "admin", now)).map(drop)),
+        status(run(flows.end_user_sessions(principal, target, now))),
+        status(run(flows.delete_user_at(principal, target, now))),
+    ]
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_demoted_admin_keeps_no_admin_rights_for_the_rest_of_the_token() {
+    let mut w = World::new();
+    let a = admin_in(&mut w, "a@example.com");
+    let b = admin_in(&mut w, "b@example.com");
+    let fresh = w.register("fresh@example.com").unwrap().id.to_hyphenated();
+    let flows = w.auth.flows(&w.store, &w.events);
+    run(flows.set_role(&b, &a.user_id, "user", T0 + 1)).unwrap();
+    // A's token still says admin and has not expired; the stored record decides. Demotion
+    // also ended A's sessions, so every admin route refuses A's token as ended (401).
+    assert_eq!(admin_statuses(&w, &a, &fresh, T0 + 2), [401; 5]);
+    // A fresh token of the demoted user is refused for want of the role (403).
+    let again = w
+        .login_from("a@example.com", PASSWORD, "192.0.2.1", T0 + 2)
+        .unwrap();
+    let a_user = w.principal(&again);
+    assert_eq!(a_user.role, "user");
+    let forged = Principal {
+        role: "admin".into(),
+        scope: "users:read users:write".into(),
+        ..a_user
+    };
+    assert_eq!(admin_statuses(&w, &forged, &fresh, T0 + 2), [403; 5]);
+    // B still works.
+    let flows = w.auth.flows(&w.store, &w.events);
+    assert!(run(flows.list_users(&b, None)).is_ok());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_deleted_or_ended_admin_keeps_no_admin_rights() {
+    let mut w = World::new();
+    let a = admin_in(&mut w, "a@example.com");
+    let b = admin_in(&mut w, "b@example.com");
+    let fresh = w.register("fresh@example.com").unwrap().id.to_hyphenated();
+    let flows = w.auth.flows(&w.store, &w.events);
+    run(flows.end_user_sessions(&b, &a.user_id, T0 + 1)).unwrap();
+    assert_eq!(admin_statuses(&w, &a, &fresh, T0 + 2), [401; 5]);
+
+    let c = admin_in(&mut w, "c@example.com");
+    let flows = w.auth.flows(&w.store, &w.events);
+    run(flows.delete_user_at(&b, &c.user_id, T0 + 1)).unwrap();
+    assert_eq!(admin_statuses(&w, &c, &fresh, T0 + 2), [401; 5]);
+    let flows = w.auth.flows(&w.store, &w.events);
+    assert!(run(flows.list_users(&b, None)).is_ok());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_last_admin_cannot_demote_or_delete_themselves() {
+    let mut w = World::new();
+    let a = admin_in(&mut w, "a@example.com");
+    for i in 0..250 {
+        w.store.plant_user(UserRecord::new(
+            tollgate_core::id::Id::generate(&mut w.rng),
+            format!("u{i}@example.com"),
+            "x".into(),
+            "user".into(),
+            T0,
+        ));
+    }
+    let flows = w.auth.flows(&w.store, &w.events);
+    assert_eq!(
+        run(flows.set_role(&a, &a.user_id, "user", T0 + 1)),
+        Err(Error::LastAdmin)
+    );
+    assert_eq!(
+        run(flows.delete_user_at(&a, &a.user_id, T0 + 1)),
+        Err(Error::LastAdmin)
+    );
+    assert_eq!(Error::LastAdmin.http_status(), 409);
+    // Nothing changed: A is still an admin with a working token.
+    assert!(run(flows.list_users(&a, None)).is_ok());
+    // With a second admin (found past the first page of users), A may step down.
+    let b = admin_in(&mut w, "b@example.com");
+    let flows = w.auth.flows(&w.store, &w.events);
+    run(flows.set_role(&a, &a.user_id, "user", T0 + 1)).unwrap();
+    assert_eq!(
+        run(flows.delete_user_at(&b, &b.user_id, T0 + 2)),
+        Err(Error::LastAdmin)
+    );
 }

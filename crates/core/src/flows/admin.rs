@@ -1,4 +1,12 @@
 //! Admin operations on other users' accounts.
+//!
+//! Admin rights come from the caller's stored record, read on every admin operation, never
+//! from the access token alone: a token's `role` claim lives for its whole lifetime, so a
+//! demoted, deleted or signed-out-everywhere admin would otherwise keep admin powers until it
+//! expires, long enough to promote themselves again. The token's scopes still narrow what it
+//! may do (a token without `users:write` cannot change roles, whatever the record says).
+
+use alloc::string::String;
 
 use super::Flows;
 use crate::error::Error;
@@ -11,6 +19,9 @@ use crate::time::UnixSeconds;
 /// Users per admin page: KV lists up to 1000 keys per call; 100 keeps responses small.
 pub const USERS_PAGE_SIZE: u32 = 100;
 
+/// Users per page when looking for another admin: the most one KV list call returns.
+const ADMIN_SCAN_PAGE_SIZE: u32 = 1000;
+
 impl<S: Stores> Flows<'_, S> {
     /// A page of users (one list operation: summaries ride in the listing).
     ///
@@ -21,8 +32,7 @@ impl<S: Stores> Flows<'_, S> {
         principal: &Principal,
         cursor: Option<&str>,
     ) -> Result<UserPage, Error> {
-        principal.require_role(ROLE_ADMIN)?;
-        principal.require_scope(SCOPE_USERS_READ)?;
+        self.admin_caller(principal, SCOPE_USERS_READ).await?;
         Ok(self
             .store
             .list_users(cursor.filter(|c| !c.is_empty()), USERS_PAGE_SIZE)
@@ -34,7 +44,9 @@ impl<S: Stores> Flows<'_, S> {
     /// token-only routes until they expire).
     ///
     /// # Errors
-    /// [`Error::Forbidden`]; [`Error::Validation`] for an unknown role; [`Error::NotFound`].
+    /// [`Error::InvalidToken`] or [`Error::Forbidden`] unless the caller is an admin now (see
+    /// the module docs); [`Error::Validation`] for an unknown role; [`Error::NotFound`];
+    /// [`Error::LastAdmin`] when the last admin would demote themselves.
     pub async fn set_role(
         &self,
         principal: &Principal,
@@ -42,11 +54,13 @@ impl<S: Stores> Flows<'_, S> {
         role: &str,
         now: UnixSeconds,
     ) -> Result<UserRecord, Error> {
-        principal.require_role(ROLE_ADMIN)?;
-        principal.require_scope(SCOPE_USERS_WRITE)?;
+        let caller = self.admin_caller(principal, SCOPE_USERS_WRITE).await?;
         let role = self.auth.config.roles.parse(role)?;
         let user = self.user_by_id(user_id).await?;
-        let admin = Id::parse(&principal.user_id).ok_or(Error::NotFound)?;
+        if user.id == caller.id && role != ROLE_ADMIN {
+            self.require_another_admin(&caller.id).await?;
+        }
+        let admin = caller.id;
         let user = UserRecord {
             role,
             ..user.with_sessions_ended(now)?
@@ -65,17 +79,16 @@ impl<S: Stores> Flows<'_, S> {
     /// them until they expire).
     ///
     /// # Errors
-    /// [`Error::Forbidden`]; [`Error::NotFound`]; [`Error::StorageUnavailable`].
+    /// [`Error::InvalidToken`] or [`Error::Forbidden`] unless the caller is an admin now;
+    /// [`Error::NotFound`]; [`Error::StorageUnavailable`].
     pub async fn end_user_sessions(
         &self,
         principal: &Principal,
         user_id: &str,
         now: UnixSeconds,
     ) -> Result<(), Error> {
-        principal.require_role(ROLE_ADMIN)?;
-        principal.require_scope(SCOPE_USERS_WRITE)?;
+        let admin = self.admin_caller(principal, SCOPE_USERS_WRITE).await?.id;
         let user = self.user_by_id(user_id).await?;
-        let admin = Id::parse(&principal.user_id).ok_or(Error::NotFound)?;
         let user = user.with_sessions_ended(now)?;
         self.store.put_user(&user).await?;
         self.events.record(SecurityEvent::UserSessionsEnded {
@@ -93,17 +106,20 @@ impl<S: Stores> Flows<'_, S> {
     /// [`crate::refresh::family`]).
     ///
     /// # Errors
-    /// [`Error::Forbidden`]; [`Error::NotFound`]; [`Error::StorageUnavailable`].
+    /// [`Error::InvalidToken`] or [`Error::Forbidden`] unless the caller is an admin now;
+    /// [`Error::NotFound`]; [`Error::LastAdmin`] when the last admin would delete themselves;
+    /// [`Error::StorageUnavailable`].
     pub async fn delete_user_at(
         &self,
         principal: &Principal,
         user_id: &str,
         now: UnixSeconds,
     ) -> Result<(), Error> {
-        principal.require_role(ROLE_ADMIN)?;
-        principal.require_scope(SCOPE_USERS_WRITE)?;
+        let admin = self.admin_caller(principal, SCOPE_USERS_WRITE).await?.id;
         let user = self.user_by_id(user_id).await?;
-        let admin = Id::parse(&principal.user_id).ok_or(Error::NotFound)?;
+        if user.id == admin {
+            self.require_another_admin(&admin).await?;
+        }
         self.store.delete_email(&user.email).await?;
         self.store.delete_user(&user.id).await?;
         // Families of a deleted user are refused at refresh anyway (the user read finds
@@ -119,6 +135,45 @@ impl<S: Stores> Flows<'_, S> {
             by: admin,
         });
         Ok(())
+    }
+
+    /// The caller's stored record, if the caller may act as an admin with `scope` now: the
+    /// token grants `scope` (403 otherwise, before any read), the account exists and its
+    /// sessions were not ended after the token was issued (401 otherwise), and its stored role
+    /// is `admin` (403 otherwise).
+    async fn admin_caller(&self, principal: &Principal, scope: &str) -> Result<UserRecord, Error> {
+        principal.require_scope(scope)?;
+        let caller = self.principal_user(principal).await?;
+        if caller.role != ROLE_ADMIN {
+            return Err(Error::Forbidden(String::from("role admin")));
+        }
+        Ok(caller)
+    }
+
+    /// Succeeds if some admin other than `admin` exists, paging through the users' listing
+    /// (their roles ride in it) until one is found.
+    ///
+    /// # Errors
+    /// [`Error::LastAdmin`] when there is none; [`Error::StorageUnavailable`].
+    async fn require_another_admin(&self, admin: &Id) -> Result<(), Error> {
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .store
+                .list_users(cursor.as_deref(), ADMIN_SCAN_PAGE_SIZE)
+                .await?;
+            if page
+                .users
+                .iter()
+                .any(|u| u.role == ROLE_ADMIN && u.id != *admin)
+            {
+                return Ok(());
+            }
+            match page.cursor {
+                Some(next) => cursor = Some(next),
+                None => return Err(Error::LastAdmin),
+            }
+        }
     }
 
     async fn user_by_id(&self, user_id: &str) -> Result<UserRecord, Error> {
