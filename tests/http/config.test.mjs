@@ -1,5 +1,6 @@
-// Configuration: a missing or weak JWT_SECRET refuses to serve (503 misconfigured on every
-// route, with a log line naming the setting, never its value); CORS follows ALLOWED_ORIGINS;
+// Configuration: a missing or weak secret (JWT_SECRET, REFRESH_SECRET, in every key mode)
+// refuses to serve (503 misconfigured on every route, with a log line naming the setting,
+// never its value); CORS follows ALLOWED_ORIGINS;
 // an Ed25519 key publishes its JWKS; JWT_PREVIOUS_SECRETS carries sessions across a rotation.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -25,8 +26,21 @@ function operations() {
     Object.keys(ops).map((method) => ({ method: method.toUpperCase(), path: path.replace('{id}', id), documented: ops[method] })));
 }
 
-for (const [label, secrets] of [['missing', { JWT_SECRET: undefined }], ['too short', { JWT_SECRET: 'Zq8vT1mX' }], ['well-known example', { JWT_SECRET: 'your-256-bit-secret-your-256-bit-secret' }]]) {
-  test(`a ${label} JWT_SECRET makes every route answer 503 misconfigured`, async () => {
+const ED25519_PEM = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' });
+const STRONG = () => randomBytes(32).toString('base64url');
+// 32 bytes and more, but a pattern: refused as JWT_SECRET, and as every other secret too.
+const PATTERN = '0123456789abcdef0123456789abcdef';
+for (const [label, secrets, name] of [
+  ['a missing JWT_SECRET', { JWT_SECRET: undefined }, 'JWT_SECRET'],
+  ['a too short JWT_SECRET', { JWT_SECRET: 'Zq8vT1mX' }, 'JWT_SECRET'],
+  ['a well-known example JWT_SECRET', { JWT_SECRET: 'your-256-bit-secret-your-256-bit-secret' }, 'JWT_SECRET'],
+  // Every secret is checked in every mode: with an EdDSA key, JWT_SECRET signs nothing but
+  // may still key the refresh tokens, and REFRESH_SECRET always does.
+  ['a weak JWT_SECRET beside JWT_PRIVATE_KEY', { JWT_PRIVATE_KEY: ED25519_PEM, JWT_SECRET: PATTERN }, 'JWT_SECRET'],
+  ['a weak REFRESH_SECRET', { REFRESH_SECRET: PATTERN }, 'REFRESH_SECRET'],
+  ['JWT_PRIVATE_KEY with no refresh key at all', { JWT_PRIVATE_KEY: ED25519_PEM, JWT_SECRET: undefined }, 'REFRESH_SECRET'],
+]) {
+  test(`${label} makes every route answer 503 misconfigured, naming ${name} once in the log`, async () => {
     const server = await serve({ secrets });
     const api = client(server.url);
     for (const op of operations()) {
@@ -36,10 +50,36 @@ for (const [label, secrets] of [['missing', { JWT_SECRET: undefined }], ['too sh
       assert.equal(res.json.code, 'misconfigured');
     }
     // One line, keys in sorted order: {"detail":"misconfigured: JWT_SECRET ...","event":"misconfigured",...}
-    await server.waitForLog(/"detail":"misconfigured: JWT_SECRET.*","event":"misconfigured"/);
-    if (secrets.JWT_SECRET) assert.ok(!server.log.includes(secrets.JWT_SECRET), 'the secret never reaches the log');
+    const line = `"detail":"misconfigured: ${name} (?:[^"\\\\]|\\\\.)*","event":"misconfigured"`;
+    await server.waitForLog(new RegExp(line));
+    assert.equal(server.log.match(new RegExp(line, 'g')).length, 1, 'one line per isolate, not one per request');
+    for (const value of Object.values(secrets)) {
+      if (value) assert.ok(!server.log.includes(value), 'no secret reaches the log');
+    }
   });
 }
+
+test('with JWT_PRIVATE_KEY and REFRESH_SECRET, no JWT_SECRET is needed: sign-in and refresh work', async () => {
+  const server = await serve({ secrets: { JWT_PRIVATE_KEY: ED25519_PEM, REFRESH_SECRET: STRONG(), JWT_SECRET: undefined } });
+  const api = client(server.url);
+  const user = await signUp(api);
+  assert.equal(JSON.parse(Buffer.from(user.token.split('.')[0], 'base64url')).alg, 'EdDSA');
+  const fresh = await api.post('/auth/refresh', { cookie: user.cookie });
+  assert.equal(fresh.status, 200, fresh.text);
+  assert.equal((await api.get('/me', { token: fresh.json.access_token })).status, 200);
+});
+
+test('the Worker wrangler deploy ships has no fault injection: TOLLGATE_FAULT_INJECTION makes it answer 503 misconfigured', async () => {
+  // startWorker runs the deploy build (scripts/build-worker.sh without --test).
+  const server = await serve({ vars: { TOLLGATE_FAULT_INJECTION: 'put:email=fail' } });
+  const api = client(server.url);
+  for (const [method, path] of [['GET', '/health'], ['POST', '/auth/register'], ['POST', '/auth/login']]) {
+    const res = await api.call(method, path, { json: method === 'POST' ? {} : undefined });
+    assert.equal(res.status, 503, `${method} ${path}`);
+    assert.equal(res.json.code, 'misconfigured');
+  }
+  await server.waitForLog(/"detail":"misconfigured: TOLLGATE_FAULT_INJECTION (?:[^"\\]|\\.)*","event":"misconfigured"/);
+});
 
 test('ALLOWED_ORIGINS get CORS with credentials; other origins get none', async () => {
   const server = await serve({ vars: { ALLOWED_ORIGINS: 'https://app.example, https://admin.example/' } });

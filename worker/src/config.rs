@@ -13,7 +13,7 @@ use tollgate_core::password::{Argon2Params, PasswordHasher};
 use tollgate_core::refresh::{RefreshKey, RefreshPolicy};
 use tollgate_core::roles::Roles;
 use tollgate_core::throttle::ThrottlePolicy;
-use tollgate_core::token::{KeySet, TokenConfig};
+use tollgate_core::token::{KeySet, TokenConfig, secret_strength};
 use wasm_bindgen::JsValue;
 use worker::Env;
 
@@ -145,35 +145,7 @@ fn parse(raw: &[Option<String>]) -> Result<Settings, Error> {
             .map_err(|_| Error::Misconfigured(format!("{name} is too large")))
     };
 
-    let secret = secret_value("JWT_SECRET").ok_or_else(|| {
-        Error::Misconfigured("JWT_SECRET is not set; generate one with `tollgate keygen` and `wrangler secret put JWT_SECRET`".into())
-    })?;
-    let mut keys = match secret_value("JWT_PRIVATE_KEY") {
-        Some(pem) => KeySet::ed25519_pem(pem)?,
-        None => KeySet::hs256(secret)?,
-    };
-    if let Some(jwks) = secret_value("JWT_PREVIOUS_PUBLIC_KEYS") {
-        keys = keys.with_previous_public_keys(jwks)?;
-    }
-    // Earlier HS256 secrets, one per line, still accepted for verification while the access
-    // tokens they signed live out their lifetime (a secret rotation without signing anyone out).
-    let previous_secrets = secret_value("JWT_PREVIOUS_SECRETS");
-    if let Some(lines) = previous_secrets {
-        keys = keys.with_previous_hs256_secrets(lines)?;
-    }
-    let refresh_key = match secret_value("REFRESH_SECRET") {
-        Some(s) => RefreshKey::from_secret(s)?,
-        // Derived from JWT_SECRET: refresh tokens made under a previous secret stay readable
-        // too, so rotating JWT_SECRET ends no session.
-        None => {
-            let key = RefreshKey::derive_from_jwt_secret(secret);
-            match previous_secrets {
-                Some(lines) => key.with_previous_jwt_secrets(lines),
-                None => key,
-            }
-        }
-    };
-
+    let (keys, refresh_key) = keys(&secret_value)?;
     let issuer = get("JWT_ISSUER").unwrap_or("tollgate");
     let audience = get("JWT_AUDIENCE").unwrap_or("tollgate");
     let token = TokenConfig::new(issuer, audience, positive("ACCESS_TOKEN_TTL_SECONDS", 900)?);
@@ -246,25 +218,118 @@ fn parse(raw: &[Option<String>]) -> Result<Settings, Error> {
     })
 }
 
+/// The access-token keys and the refresh-token key, from the secrets.
+///
+/// Every secret that is set is strength-checked, whatever the mode, so no key is ever made
+/// from a weak one: `JWT_SECRET` signs (HS256) or, beside an EdDSA `JWT_PRIVATE_KEY`, may only
+/// key the refresh tokens, and is checked either way; `REFRESH_SECRET`, or the key derived from
+/// `JWT_SECRET`, keys every refresh token. With `JWT_PRIVATE_KEY`, `JWT_SECRET` is not needed
+/// when `REFRESH_SECRET` is set.
+///
+/// # Errors
+/// [`Error::Misconfigured`] naming the first missing or weak secret (never its value).
+fn keys<'a>(secret: &dyn Fn(&str) -> Option<&'a str>) -> Result<(KeySet, RefreshKey), Error> {
+    let jwt_secret = secret("JWT_SECRET");
+    let private_key = secret("JWT_PRIVATE_KEY");
+    let refresh_secret = secret("REFRESH_SECRET");
+    let previous_secrets = secret("JWT_PREVIOUS_SECRETS");
+    let mut keys = match (private_key, jwt_secret) {
+        (Some(pem), jwt_secret) => {
+            // It signs nothing here, but may key refresh tokens, and a weak one is a mistake
+            // worth stopping either way.
+            if let Some(s) = jwt_secret {
+                secret_strength::check_named("JWT_SECRET", s)?;
+            }
+            KeySet::ed25519_pem(pem)?
+        }
+        (None, Some(s)) => KeySet::hs256(s)?,
+        (None, None) => {
+            return Err(Error::Misconfigured(
+                "JWT_SECRET is not set; generate one with `tollgate keygen` and \
+                 `wrangler secret put JWT_SECRET` (or sign with EdDSA: JWT_PRIVATE_KEY)"
+                    .into(),
+            ));
+        }
+    };
+    if let Some(jwks) = secret("JWT_PREVIOUS_PUBLIC_KEYS") {
+        keys = keys.with_previous_public_keys(jwks)?;
+    }
+    // Earlier HS256 secrets, one per line, still accepted for verification while the access
+    // tokens they signed live out their lifetime (a secret rotation without signing anyone out).
+    if let Some(lines) = previous_secrets {
+        keys = keys.with_previous_hs256_secrets(lines)?;
+    }
+    let refresh_key = match (refresh_secret, jwt_secret) {
+        (Some(s), _) => RefreshKey::from_secret(s)?,
+        // Derived from JWT_SECRET: refresh tokens made under a previous secret stay readable
+        // too, so rotating JWT_SECRET ends no session.
+        (None, Some(s)) => {
+            let key = RefreshKey::derive_from_jwt_secret(s)?;
+            match previous_secrets {
+                Some(lines) => key.with_previous_jwt_secrets(lines)?,
+                None => key,
+            }
+        }
+        (None, None) => {
+            return Err(Error::Misconfigured(
+                "REFRESH_SECRET is not set, and there is no JWT_SECRET to derive the \
+                 refresh-token key from; generate one with `tollgate keygen` and \
+                 `wrangler secret put REFRESH_SECRET`"
+                    .into(),
+            ));
+        }
+    };
+    Ok((keys, refresh_key))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// The raw bindings with `JWT_SECRET` set to `secret` and `vars` set, the rest unset.
     fn raw(secret: &str, vars: &[(&str, &str)]) -> Vec<Option<String>> {
+        let mut all = vec![("JWT_SECRET", secret)];
+        all.extend_from_slice(vars);
+        bindings(&all)
+    }
+
+    /// The raw bindings with exactly `set` set (no `JWT_SECRET` unless listed).
+    fn bindings(set: &[(&str, &str)]) -> Vec<Option<String>> {
         NAMES
             .iter()
-            .map(|name| match *name {
-                "JWT_SECRET" => Some(secret.to_string()),
-                _ => vars
-                    .iter()
+            .map(|name| {
+                set.iter()
                     .find(|(n, _)| n == name)
-                    .map(|(_, v)| (*v).to_string()),
+                    .map(|(_, v)| (*v).to_string())
             })
             .collect()
     }
 
     const SECRET: &str = "q3RZ0vJ8yN1mW5kT7bH2xC9dF4gL6pSa";
+    const OTHER_SECRET: &str = "Vb7Kp2Qx9Lm4Tz8Rw1Hn6Jc3Fd5Gs0Ya";
+    /// The Ed25519 private key of RFC 8410 §10.3, in PKCS#8 PEM.
+    const PRIVATE_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC\n-----END PRIVATE KEY-----\n";
+    /// At least 32 bytes, and weak: a short pattern repeated.
+    const WEAK: &str = "0123456789abcdef0123456789abcdef";
+
+    /// The unusable setting's message: it must name `name` first and never quote the value.
+    fn refused(set: &[(&str, &str)], name: &str) -> String {
+        let message = match parse(&bindings(set)) {
+            Err(Error::Misconfigured(message)) => message,
+            Err(other) => panic!("{set:?}: refused with {other:?}, not as misconfigured"),
+            Ok(_) => panic!("{set:?}: accepted; expected {name} to be refused"),
+        };
+        assert!(message.starts_with(name), "{set:?}: {message}");
+        for (_, value) in set {
+            if value.len() >= 16 {
+                assert!(
+                    !message.contains(value),
+                    "the message quotes a value: {message}"
+                );
+            }
+        }
+        message
+    }
 
     #[test]
     fn secrets_are_used_exactly_as_given() {
@@ -288,5 +353,51 @@ mod tests {
         .unwrap();
         assert_eq!(settings.auth.config.token.ttl_s, 60);
         assert_eq!(settings.allowed_origins, ["https://app.example"]);
+    }
+
+    #[test]
+    fn every_secret_is_strength_checked_in_every_mode() {
+        // The three ways to configure the keys: HS256 from JWT_SECRET; EdDSA with the refresh
+        // key derived from JWT_SECRET; EdDSA with a dedicated REFRESH_SECRET and no JWT_SECRET.
+        let modes: &[&[(&str, &str)]] = &[
+            &[("JWT_SECRET", SECRET)],
+            &[("JWT_PRIVATE_KEY", PRIVATE_KEY), ("JWT_SECRET", SECRET)],
+            &[("JWT_PRIVATE_KEY", PRIVATE_KEY), ("REFRESH_SECRET", SECRET)],
+        ];
+        for mode in modes {
+            assert!(
+                parse(&bindings(mode)).is_ok(),
+                "{mode:?} with strong secrets"
+            );
+            for (name, weak) in [
+                ("JWT_SECRET", WEAK),
+                ("JWT_SECRET", "short"),
+                ("REFRESH_SECRET", WEAK),
+                ("REFRESH_SECRET", "your-256-bit-secret"),
+                ("JWT_PREVIOUS_SECRETS", WEAK),
+            ] {
+                let mut set: Vec<(&str, &str)> =
+                    mode.iter().filter(|(n, _)| *n != name).copied().collect();
+                set.push((name, weak));
+                refused(&set, name);
+            }
+        }
+    }
+
+    #[test]
+    fn an_eddsa_deployment_needs_a_refresh_key_but_no_jwt_secret() {
+        let message = refused(&[("JWT_PRIVATE_KEY", PRIVATE_KEY)], "REFRESH_SECRET");
+        assert!(
+            message.contains("JWT_SECRET"),
+            "says the other way: {message}"
+        );
+        let settings = parse(&bindings(&[
+            ("JWT_PRIVATE_KEY", PRIVATE_KEY),
+            ("REFRESH_SECRET", OTHER_SECRET),
+        ]))
+        .unwrap();
+        assert_eq!(settings.auth.keys.jwks_json().matches("\"kid\"").count(), 1);
+        // Without an EdDSA key, JWT_SECRET is what signs: still required.
+        refused(&[("REFRESH_SECRET", OTHER_SECRET)], "JWT_SECRET");
     }
 }

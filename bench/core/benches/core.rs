@@ -70,7 +70,7 @@ fn tokens(c: &mut Criterion) {
 }
 
 fn refresh(c: &mut Criterion) {
-    let key = RefreshKey::derive_from_jwt_secret(SECRET);
+    let key = RefreshKey::derive_from_jwt_secret(SECRET).unwrap();
     let policy = RefreshPolicy::default();
     let mut rng = SeededRandom::new(3);
     let family = Family::start(Id::generate(&mut rng), 0, "bench", NOW, &policy, &mut rng);

@@ -55,7 +55,7 @@ fn auth() -> Auth {
             roles: Roles::default(),
         },
         keys: KeySet::hs256(SECRET).unwrap(),
-        refresh_key: RefreshKey::derive_from_jwt_secret(SECRET),
+        refresh_key: RefreshKey::derive_from_jwt_secret(SECRET).unwrap(),
         // Cheap parameters keep the suite fast; cost checks live in the password tests.
         hasher: PasswordHasher::new(Argon2Params {
             memory_kib: 64,

@@ -24,7 +24,7 @@ const POLICY: RefreshPolicy = RefreshPolicy {
 };
 
 fn key() -> RefreshKey {
-    RefreshKey::derive_from_jwt_secret("kq3V0c2pXrWm9yZtH1dF8sLbN4gJ6eAi")
+    RefreshKey::derive_from_jwt_secret("kq3V0c2pXrWm9yZtH1dF8sLbN4gJ6eAi").unwrap()
 }
 
 fn login() -> Family {

@@ -29,6 +29,7 @@ use crate::error::{Error, RefreshRejection};
 use crate::id::Id;
 use crate::mac::{HmacSha256, hmac_sha256};
 use crate::time::UnixSeconds;
+use crate::token::secret_strength;
 use crate::unverified::{decode_base64url, encode_base64url};
 
 /// Format version of tokens without the family's creation time (still accepted).
@@ -50,8 +51,6 @@ pub const LEGACY_REFRESH_TOKEN_CHARS: usize = ((V1_BODY_BYTES + TAG_BYTES) * 4).
 const MAC_LABEL: &[u8] = b"tollgate/refresh-token/v1\0";
 /// Domain separation for deriving the refresh key from a configured secret.
 const KEY_LABEL: &[u8] = b"tollgate/refresh-token-key/v1";
-/// Shortest configured refresh secret, in bytes (256 bits, as for JWT_SECRET).
-pub const MIN_REFRESH_SECRET_BYTES: usize = 32;
 
 /// The key that authenticates refresh tokens. Its `Debug` never shows the key.
 #[derive(Clone)]
@@ -66,16 +65,14 @@ pub struct RefreshKey {
 }
 
 impl RefreshKey {
-    /// Derives the key from a dedicated `REFRESH_SECRET` (at least 32 bytes).
+    /// Derives the key from a dedicated `REFRESH_SECRET`.
     ///
     /// # Errors
-    /// [`Error::Misconfigured`] when the secret is shorter than 32 bytes.
+    /// [`Error::Misconfigured`] naming `REFRESH_SECRET` when it fails the strength rules every
+    /// secret must pass ([`crate::token::secret_strength`]: at least 32 bytes, not a published
+    /// example, a pattern or a word); the message never quotes it.
     pub fn from_secret(secret: &str) -> Result<RefreshKey, Error> {
-        if secret.len() < MIN_REFRESH_SECRET_BYTES {
-            return Err(Error::Misconfigured(alloc::format!(
-                "REFRESH_SECRET must be at least {MIN_REFRESH_SECRET_BYTES} bytes; generate one with `tollgate keygen`"
-            )));
-        }
+        secret_strength::check_named("REFRESH_SECRET", secret)?;
         Ok(RefreshKey::derive(secret.as_bytes()))
     }
 
@@ -83,28 +80,44 @@ impl RefreshKey {
     ///
     /// The derivation (HMAC-SHA-256 keyed by the secret over a fixed label) separates the two
     /// uses: a refresh-token MAC is never a valid JWT signature and the reverse.
-    pub fn derive_from_jwt_secret(jwt_secret: &str) -> RefreshKey {
-        RefreshKey::derive(jwt_secret.as_bytes())
+    ///
+    /// # Errors
+    /// [`Error::Misconfigured`] naming `JWT_SECRET` when it fails the strength rules, whether
+    /// or not it also signs access tokens (with an EdDSA key it only keys refresh tokens).
+    pub fn derive_from_jwt_secret(jwt_secret: &str) -> Result<RefreshKey, Error> {
+        secret_strength::check_named("JWT_SECRET", jwt_secret)?;
+        Ok(RefreshKey::derive(jwt_secret.as_bytes()))
     }
 
     /// Also accepts tokens authenticated under a key derived from an earlier JWT secret
     /// (verify-only: new tokens always use the current key). For a deployment whose refresh
     /// key is derived from `JWT_SECRET`, this is what keeps sessions alive across a rotation.
-    #[must_use]
-    pub fn with_previous_jwt_secret(mut self, jwt_secret: &str) -> RefreshKey {
-        self.previous.push(derive_mac(jwt_secret.as_bytes()));
-        self
+    ///
+    /// # Errors
+    /// [`Error::Misconfigured`] when the secret fails the strength rules (named "a previous
+    /// JWT secret", never quoted).
+    pub fn with_previous_jwt_secret(self, jwt_secret: &str) -> Result<RefreshKey, Error> {
+        self.add_previous("a previous JWT secret", jwt_secret)
     }
 
     /// [`RefreshKey::with_previous_jwt_secret`] for each secret of `JWT_PREVIOUS_SECRETS`, read
     /// as [`crate::token::KeySet::with_previous_hs256_secrets`] reads it (one secret per line,
-    /// `\r\n` accepted, empty lines skipped), which has already checked their strength.
-    #[must_use]
-    pub fn with_previous_jwt_secrets(mut self, lines: &str) -> RefreshKey {
-        for (_, secret) in crate::token::previous_secret_lines(lines) {
-            self = self.with_previous_jwt_secret(secret);
+    /// `\r\n` accepted, empty lines skipped).
+    ///
+    /// # Errors
+    /// [`Error::Misconfigured`] naming the line (never its text) of the first weak secret.
+    pub fn with_previous_jwt_secrets(mut self, lines: &str) -> Result<RefreshKey, Error> {
+        for (line, secret) in crate::token::previous_secret_lines(lines) {
+            self =
+                self.add_previous(&alloc::format!("JWT_PREVIOUS_SECRETS line {line}"), secret)?;
         }
-        self
+        Ok(self)
+    }
+
+    fn add_previous(mut self, name: &str, secret: &str) -> Result<RefreshKey, Error> {
+        secret_strength::check_named(name, secret)?;
+        self.previous.push(derive_mac(secret.as_bytes()));
+        Ok(self)
     }
 
     fn derive(secret: &[u8]) -> RefreshKey {
@@ -249,8 +262,10 @@ mod tests {
     use crate::random::SeededRandom;
     use wasm_bindgen_test::wasm_bindgen_test;
 
+    /// The key of the vectors below. Its secret is a pattern the strength rules refuse, so it
+    /// is built without them: the vectors were computed with it.
     fn key() -> RefreshKey {
-        RefreshKey::from_secret("0123456789abcdef0123456789abcdef").unwrap()
+        RefreshKey::derive(b"0123456789abcdef0123456789abcdef")
     }
 
     fn fields(generation: u32, created_at: Option<UnixSeconds>) -> PresentedToken {
@@ -316,7 +331,8 @@ mod tests {
     fn another_key_or_any_changed_byte_is_forged() {
         for created_at in [Some(1_700_000_000), None] {
             let t = fields(3, created_at).encode(&key());
-            let other = RefreshKey::derive_from_jwt_secret("another secret of at least 32 bytes!!");
+            let other =
+                RefreshKey::derive_from_jwt_secret("Zr4wXq8Lm2Vt6Nk0Pb9Hd3Jf7Gs1Yc5A").unwrap();
             assert_eq!(
                 decode_token(&other, &t),
                 Err(Error::InvalidRefreshToken(RefreshRejection::Forged))
@@ -370,30 +386,60 @@ mod tests {
     }
 
     #[wasm_bindgen_test(unsupported = test)]
-    fn short_refresh_secrets_are_refused_and_keys_never_print() {
-        assert!(matches!(
-            RefreshKey::from_secret("short"),
-            Err(Error::Misconfigured(_))
-        ));
+    fn weak_secrets_are_refused_by_name_whichever_way_the_key_is_made() {
+        // The strength rules of JWT_SECRET apply to every secret that keys refresh tokens.
+        for weak in [
+            "short",
+            "0123456789abcdef0123456789abcdef",
+            "your-256-bit-secret",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "this is my very long refresh secret for production",
+        ] {
+            let named = |got: Result<RefreshKey, Error>, name: &str| match got {
+                Err(Error::Misconfigured(message)) => {
+                    assert!(message.starts_with(name), "{message}");
+                    assert!(!message.contains(weak) || weak.len() < 12, "{message}");
+                }
+                other => panic!("{weak:?} as {name}: {other:?}"),
+            };
+            named(RefreshKey::from_secret(weak), "REFRESH_SECRET ");
+            named(RefreshKey::derive_from_jwt_secret(weak), "JWT_SECRET ");
+            let strong = RefreshKey::from_secret("Zr4wXq8Lm2Vt6Nk0Pb9Hd3Jf7Gs1Yc5A").unwrap();
+            named(
+                strong.with_previous_jwt_secrets(&alloc::format!(
+                    "Ol9dQx7Vb2Kp4Tz8Rw1Hn6Jc3Fd5Gs0Ye\n{weak}"
+                )),
+                "JWT_PREVIOUS_SECRETS line 2 ",
+            );
+        }
+        assert!(RefreshKey::from_secret("Zr4wXq8Lm2Vt6Nk0Pb9Hd3Jf7Gs1Yc5A").is_ok());
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn keys_never_print() {
         let shown = alloc::format!("{:?}", key());
         assert_eq!(shown, "RefreshKey([redacted])");
     }
+
     #[wasm_bindgen_test(unsupported = test)]
     fn tokens_under_a_previous_jwt_secret_still_read_and_successors_use_the_current_key() {
-        let old_secret = "Ol9d-previous-secret-kept-for-rotation-1";
-        let new_secret = "Nw3e-current-secret-after-the-rotation-2";
-        let old = RefreshKey::derive_from_jwt_secret(old_secret);
+        let old_secret = "Ol9dQx7Vb2Kp4Tz8Rw1Hn6Jc3Fd5Gs0Ye";
+        let new_secret = "Nw3eLm8Vq2Xt6Rk0Pb9Hd4Jf7Gs1Yc5Z";
+        let derived = |secret: &str| RefreshKey::derive_from_jwt_secret(secret).unwrap();
+        let old = derived(old_secret);
         let token = fields(4, Some(1_700_000_000)).encode(&old);
 
-        let rotated = RefreshKey::derive_from_jwt_secret(new_secret);
+        let rotated = derived(new_secret);
         assert_eq!(
             decode_token(&rotated, &token),
             Err(Error::InvalidRefreshToken(RefreshRejection::Forged)),
             "without the previous secret the old token is refused"
         );
-        let rotated = rotated.with_previous_jwt_secrets(&alloc::format!(
-            "Un7f-some-other-earlier-secret-entirely-3\r\n\n{old_secret}\n"
-        ));
+        let rotated = rotated
+            .with_previous_jwt_secrets(&alloc::format!(
+                "Un7fKd3Wq9Lx5Vb1Tz8Rm2Hn6Jc4Gs0Pa\r\n\n{old_secret}\n"
+            ))
+            .unwrap();
         assert_eq!(
             decode_token(&rotated, &token),
             Ok(fields(4, Some(1_700_000_000)))
@@ -403,12 +449,11 @@ mod tests {
         let next = fields(5, Some(1_700_000_000)).encode(&rotated);
         assert_eq!(
             next,
-            fields(5, Some(1_700_000_000)).encode(&RefreshKey::derive_from_jwt_secret(new_secret))
+            fields(5, Some(1_700_000_000)).encode(&derived(new_secret))
         );
         assert!(decode_token(&old, &next).is_err());
         // A key nobody configured still forges nothing.
-        let stranger =
-            RefreshKey::derive_from_jwt_secret("St4g-a-secret-this-deployment-never-had");
+        let stranger = derived("St4gWx9Lq2Vm7Kb0Tz5Rn8Hd3Jf6Gc1Pa");
         assert_eq!(
             decode_token(&rotated, &fields(4, None).encode(&stranger)),
             Err(Error::InvalidRefreshToken(RefreshRejection::Forged))
