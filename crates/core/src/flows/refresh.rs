@@ -163,7 +163,7 @@ impl<S: Stores> Flows<'_, S> {
         self.end_session(
             &token.user_id,
             &token.family_id,
-            Family::ended_from_token(&token, now),
+            Some(Family::ended_from_token(&token, now)),
             now,
         )
         .await?;

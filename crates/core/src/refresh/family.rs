@@ -11,7 +11,7 @@
 //! | `p > g` (this reader's copy is stale)       | advance to `p + 1`, hand out token `p + 1`      |
 //! | older, or `g - 1` after the grace window    | reuse: revoke the whole family                  |
 //! | no record, family in its propagation window | not visible here yet: retry, nothing written    |
-//! | no record, older family or version-1 token  | unknown family: refused                         |
+//! | no record, older family                     | unknown family: refused                         |
 //!
 //! (The propagation window is [`PROPAGATION_WINDOW_S`] after the family's creation.) Because
 //! the token for a generation is a pure function of (user, family, generation) and the key
@@ -27,15 +27,15 @@
 //! while. The refresh token's MAC proves that Tollgate issued it, not that the family still
 //! lives, so the absence alone can never be answered with tokens.
 //!
-//! What separates the two cases is the family's age, which version-2 tokens carry
+//! What separates the two cases is the family's age, which every token carries
 //! (authenticated, see [`super::token`]): a family created less than
 //! [`PROPAGATION_WINDOW_S`] ago may simply not have arrived, so its missing record (or its
 //! user's missing record, which was written even earlier) is
 //! [`RefreshRejection::NotYetVisible`]: the refresh flow answers it as storage being
 //! temporarily unavailable (retry, keep the session), never as a sign-out, and deletes
 //! nothing. Nothing is handed out either way, so the only cost of this answer for a family
-//! that really is gone is that its refusal comes at most that long later. Past the window, or
-//! for a version-1 token (which has no creation time), a missing family is
+//! that really is gone is that its refusal comes at most that long later. Past the window, a
+//! missing family is
 //! [`RefreshRejection::UnknownFamily`]; a missing user ends the family
 //! ([`RefreshRejection::UnknownUser`], record deleted).
 //!
@@ -166,13 +166,13 @@ impl Family {
         }
     }
 
-    /// The token for the family's current generation (version 2: it carries `created_at`).
+    /// The token for the family's current generation (it carries `created_at`).
     pub fn current_token(&self, key: &RefreshKey) -> String {
         PresentedToken {
             user_id: self.user_id,
             family_id: self.id,
             generation: self.generation,
-            created_at: Some(self.created_at),
+            created_at: self.created_at,
         }
         .encode(key)
     }
@@ -197,22 +197,20 @@ impl Family {
 
     /// The record that ends the family a token names, built from the token alone (a logout
     /// reads nothing): revoked, with the token's ids, generation and creation time, and
-    /// expired at `now`. `None` for a version-1 token, which does not say when its family was
-    /// created; such a family is old enough to be deleted instead.
-    pub fn ended_from_token(token: &PresentedToken, now: UnixSeconds) -> Option<Family> {
-        let created_at = token.created_at?;
-        Some(Family {
+    /// expired at `now`.
+    pub fn ended_from_token(token: &PresentedToken, now: UnixSeconds) -> Family {
+        Family {
             id: token.family_id,
             user_id: token.user_id,
             generation: token.generation,
             rotated_at: now,
-            created_at,
+            created_at: token.created_at,
             last_used_at: now,
             expires_at: now,
             epoch: 0,
             user_agent: String::new(),
             revoked: Some(RevokeReason::Ended),
-        })
+        }
     }
 
     /// When storage may forget an [ended](Family::ended) record: once the propagation window
@@ -318,15 +316,10 @@ pub fn rotate(
     let Some(family) = stored.filter(|f| {
         f.id == presented.family_id
             && f.user_id == presented.user_id
-            && presented.created_at.is_none_or(|c| c == f.created_at)
+            && presented.created_at == f.created_at
     }) else {
-        // Only a version-2 token knows when its family was created; a version-1 token's
-        // missing family is unknown, as it always was.
-        let young = presented
-            .created_at
-            .is_some_and(|c| within_propagation_window(c, now));
         return Rotation::Refused {
-            reason: if young {
+            reason: if within_propagation_window(presented.created_at, now) {
                 RefreshRejection::NotYetVisible
             } else {
                 RefreshRejection::UnknownFamily

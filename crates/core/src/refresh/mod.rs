@@ -7,4 +7,4 @@ pub mod family;
 pub mod token;
 
 pub use family::{Family, RefreshPolicy, RevokeReason, Rotation, rotate};
-pub use token::{PresentedToken, RefreshKey, decode_token, encode_token};
+pub use token::{PresentedToken, RefreshKey, decode_token};

@@ -4,8 +4,7 @@
 //! refresh key:
 //!
 //! ```text
-//! v2: base64url(body || HMAC-SHA-256(key, label || body)), body = 2 || user || family || g || created
-//! v1: base64url(body || HMAC-SHA-256(key, label || body)), body = 1 || user || family || g
+//! base64url(body || HMAC-SHA-256(key, label || body)), body = 2 || user || family || g || created
 //! ```
 //!
 //! (ids are 16 bytes, `g` a big-endian u32, `created` the family's creation time as a
@@ -16,8 +15,11 @@
 //! creation time, so that a location which cannot see the family record yet can tell "not
 //! propagated yet" from "gone" (see [`super::family`]).
 //!
-//! Version 1 (without the creation time) is what Tollgate issued before; such tokens are still
-//! accepted, and the next rotation replaces them with version 2.
+//! Version 1, the first format (`1 || user || family || g`, without the creation time, 92
+//! characters), is no longer accepted: it is refused as malformed before any MAC is computed,
+//! like any other token of the wrong length. Tokens of that format stopped being issued before
+//! the longest session lifetime that has passed since, and accepting them meant a token could
+//! not say when its family began.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -32,21 +34,16 @@ use crate::time::UnixSeconds;
 use crate::token::secret_strength;
 use crate::unverified::{decode_base64url, encode_base64url};
 
-/// Format version of tokens without the family's creation time (still accepted).
-const VERSION_1: u8 = 1;
-/// Format version of tokens that carry the family's creation time (issued now).
-const VERSION_2: u8 = 2;
-/// Bytes of a version-1 body: version, user id, family id, generation (u32, big-endian).
-const V1_BODY_BYTES: usize = 1 + 16 + 16 + 4;
-/// Bytes of a version-2 body: the version-1 fields, then the creation time (u64, big-endian).
-const V2_BODY_BYTES: usize = V1_BODY_BYTES + 8;
+/// Format version of the tokens issued and accepted: those that carry the family's creation
+/// time. (Version 1, without it, is refused.)
+const VERSION: u8 = 2;
+/// Bytes of a body: version, user id, family id, generation (u32, big-endian), creation time
+/// (u64, big-endian).
+const BODY_BYTES: usize = 1 + 16 + 16 + 4 + 8;
 /// HMAC-SHA-256 output, untruncated.
 const TAG_BYTES: usize = 32;
-/// Length of a token as issued (version 2): 77 bytes in unpadded base64url.
-pub const REFRESH_TOKEN_CHARS: usize = ((V2_BODY_BYTES + TAG_BYTES) * 4).div_ceil(3);
-/// Length of a version-1 token, as issued before the creation time was added: 69 bytes in
-/// unpadded base64url.
-pub const LEGACY_REFRESH_TOKEN_CHARS: usize = ((V1_BODY_BYTES + TAG_BYTES) * 4).div_ceil(3);
+/// Length of a token: 77 bytes in unpadded base64url.
+pub const REFRESH_TOKEN_CHARS: usize = ((BODY_BYTES + TAG_BYTES) * 4).div_ceil(3);
 /// Domain separation: the MAC input can never be mistaken for a JWS signing input.
 const MAC_LABEL: &[u8] = b"tollgate/refresh-token/v1\0";
 /// Domain separation for deriving the refresh key from a configured secret.
@@ -170,70 +167,44 @@ pub struct PresentedToken {
     pub family_id: Id,
     /// The generation this token was issued for.
     pub generation: u32,
-    /// When the family was created (the login), as the token states it; `None` for a
-    /// version-1 token, which predates the field.
-    pub created_at: Option<UnixSeconds>,
+    /// When the family was created (the login), as the token states it.
+    pub created_at: UnixSeconds,
 }
 
 impl PresentedToken {
-    /// The token carrying exactly these fields: version 2 when `created_at` is known, version 1
-    /// otherwise. [`decode_token`] of the result gives `self` back.
+    /// The token carrying exactly these fields. [`decode_token`] of the result gives `self`
+    /// back.
     pub fn encode(&self, key: &RefreshKey) -> String {
-        let mut bytes = [0u8; V2_BODY_BYTES + TAG_BYTES];
+        let mut bytes = [0u8; BODY_BYTES + TAG_BYTES];
+        bytes[0] = VERSION;
         bytes[1..17].copy_from_slice(self.user_id.as_bytes());
         bytes[17..33].copy_from_slice(self.family_id.as_bytes());
         bytes[33..37].copy_from_slice(&self.generation.to_be_bytes());
-        let body_len = match self.created_at {
-            Some(created_at) => {
-                bytes[0] = VERSION_2;
-                bytes[37..45].copy_from_slice(&created_at.to_be_bytes());
-                V2_BODY_BYTES
-            }
-            None => {
-                bytes[0] = VERSION_1;
-                V1_BODY_BYTES
-            }
-        };
-        let (body, rest) = bytes.split_at_mut(body_len);
+        bytes[37..45].copy_from_slice(&self.created_at.to_be_bytes());
+        let (body, rest) = bytes.split_at_mut(BODY_BYTES);
         let tag = key.mac(body).finalize().into_bytes();
-        rest[..TAG_BYTES].copy_from_slice(&tag);
-        encode_base64url(&bytes[..body_len + TAG_BYTES])
+        rest.copy_from_slice(&tag);
+        encode_base64url(&bytes)
     }
 }
 
-/// The version-1 token (without the creation time) for `generation` of a family.
-///
-/// Kept for hosts and tests that build tokens by hand; Tollgate itself issues version 2
-/// ([`crate::refresh::Family::current_token`], [`PresentedToken::encode`]).
-pub fn encode_token(key: &RefreshKey, user_id: &Id, family_id: &Id, generation: u32) -> String {
-    PresentedToken {
-        user_id: *user_id,
-        family_id: *family_id,
-        generation,
-        created_at: None,
-    }
-    .encode(key)
-}
-
-/// Reads and authenticates a presented token (version 2, or a version-1 token issued before).
+/// Reads and authenticates a presented token.
 ///
 /// # Errors
-/// [`Error::InvalidRefreshToken`] with [`RefreshRejection::Malformed`] (wrong length, not
-/// base64url, a version that does not match the length) or [`RefreshRejection::Forged`] (the
-/// MAC does not verify; the comparison is constant-time).
+/// [`Error::InvalidRefreshToken`] with [`RefreshRejection::Malformed`] (wrong length, which
+/// includes every token of the first format, not base64url, another version) or
+/// [`RefreshRejection::Forged`] (the MAC does not verify; the comparison is constant-time).
 pub fn decode_token(key: &RefreshKey, presented: &str) -> Result<PresentedToken, Error> {
     let malformed = || Error::InvalidRefreshToken(RefreshRejection::Malformed);
     // The length check comes first so that huge cookies cost nothing.
-    let (version, body_len) = match presented.len() {
-        REFRESH_TOKEN_CHARS => (VERSION_2, V2_BODY_BYTES),
-        LEGACY_REFRESH_TOKEN_CHARS => (VERSION_1, V1_BODY_BYTES),
-        _ => return Err(malformed()),
-    };
-    let bytes = decode_base64url(presented).map_err(|_| malformed())?;
-    if bytes.len() != body_len + TAG_BYTES || bytes[0] != version {
+    if presented.len() != REFRESH_TOKEN_CHARS {
         return Err(malformed());
     }
-    let (body, tag) = bytes.split_at(body_len);
+    let bytes = decode_base64url(presented).map_err(|_| malformed())?;
+    if bytes.len() != BODY_BYTES + TAG_BYTES || bytes[0] != VERSION {
+        return Err(malformed());
+    }
+    let (body, tag) = bytes.split_at(BODY_BYTES);
     if !key.verifies(body, tag) {
         return Err(Error::InvalidRefreshToken(RefreshRejection::Forged));
     }
@@ -243,16 +214,13 @@ pub fn decode_token(key: &RefreshKey, presented: &str) -> Result<PresentedToken,
     user.copy_from_slice(&body[1..17]);
     family.copy_from_slice(&body[17..33]);
     generation.copy_from_slice(&body[33..37]);
-    let created_at = (version == VERSION_2).then(|| {
-        let mut created = [0u8; 8];
-        created.copy_from_slice(&body[37..45]);
-        u64::from_be_bytes(created)
-    });
+    let mut created = [0u8; 8];
+    created.copy_from_slice(&body[37..45]);
     Ok(PresentedToken {
         user_id: Id::from_bytes(user),
         family_id: Id::from_bytes(family),
         generation: u32::from_be_bytes(generation),
-        created_at,
+        created_at: u64::from_be_bytes(created),
     })
 }
 
@@ -268,7 +236,7 @@ mod tests {
         RefreshKey::derive(b"0123456789abcdef0123456789abcdef")
     }
 
-    fn fields(generation: u32, created_at: Option<UnixSeconds>) -> PresentedToken {
+    fn fields(generation: u32, created_at: UnixSeconds) -> PresentedToken {
         PresentedToken {
             user_id: Id::from_bytes([1; 16]),
             family_id: Id::from_bytes([2; 16]),
@@ -280,36 +248,41 @@ mod tests {
     /// Computed outside this code, with Python's `hmac` and `hashlib` from the format in the
     /// module docs (key = HMAC-SHA-256(secret, key label); tag = HMAC-SHA-256(key, MAC label ||
     /// body)): user id `01`×16, family id `02`×16, generation 7, created 1 700 000 000.
-    const V1_VECTOR: &str = "AQEBAQEBAQEBAQEBAQEBAQECAgICAgICAgICAgICAgICAAAAB43hovdP9xcZn1XD2vr8cZjx-F9_3ZY4G4ygosTFOgmD";
     const V2_VECTOR: &str = "AgEBAQEBAQEBAQEBAQEBAQECAgICAgICAgICAgICAgICAAAABwAAAABlU_EAB078imdTvLSOXsr3i-pXYL0VB1js1XbPP-miy2sreaQ";
+    /// The same fields in the first format (version 1: no creation time, 92 characters), under
+    /// the same key, computed the same way: its MAC is valid, and it is refused all the same.
+    const V1_VECTOR: &str = "AQEBAQEBAQEBAQEBAQEBAQECAgICAgICAgICAgICAgICAAAAB43hovdP9xcZn1XD2vr8cZjx-F9_3ZY4G4ygosTFOgmD";
 
     #[wasm_bindgen_test(unsupported = test)]
-    fn both_formats_match_independently_computed_tokens() {
-        assert_eq!(fields(7, Some(1_700_000_000)).encode(&key()), V2_VECTOR);
-        assert_eq!(fields(7, None).encode(&key()), V1_VECTOR);
-        assert_eq!(
-            encode_token(
-                &key(),
-                &Id::from_bytes([1; 16]),
-                &Id::from_bytes([2; 16]),
-                7
-            ),
-            V1_VECTOR
-        );
-        // Tokens issued before version 2 keep working.
-        assert_eq!(decode_token(&key(), V1_VECTOR), Ok(fields(7, None)));
+    fn tokens_match_independently_computed_vectors() {
+        assert_eq!(fields(7, 1_700_000_000).encode(&key()), V2_VECTOR);
         assert_eq!(
             decode_token(&key(), V2_VECTOR),
-            Ok(fields(7, Some(1_700_000_000)))
+            Ok(fields(7, 1_700_000_000))
         );
-        assert_eq!(V1_VECTOR.len(), LEGACY_REFRESH_TOKEN_CHARS);
         assert_eq!(V2_VECTOR.len(), REFRESH_TOKEN_CHARS);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn first_format_tokens_are_refused_though_their_mac_is_valid() {
+        assert_eq!(V1_VECTOR.len(), 92);
+        assert_eq!(
+            decode_token(&key(), V1_VECTOR),
+            Err(Error::InvalidRefreshToken(RefreshRejection::Malformed))
+        );
+        // Nor does a first-format body pass when padded to the current length.
+        let mut bytes = decode_base64url(V1_VECTOR).unwrap();
+        bytes.extend_from_slice(&[0; 8]);
+        assert_eq!(
+            decode_token(&key(), &encode_base64url(&bytes)),
+            Err(Error::InvalidRefreshToken(RefreshRejection::Malformed))
+        );
     }
 
     #[wasm_bindgen_test(unsupported = test)]
     fn tokens_are_deterministic_and_round_trip() {
         let mut rng = SeededRandom::new(1);
-        for created_at in [Some(0), Some(1_700_000_000), Some(u64::MAX), None] {
+        for created_at in [0, 1_700_000_000, u64::MAX] {
             let token = PresentedToken {
                 user_id: Id::generate(&mut rng),
                 family_id: Id::random(&mut rng),
@@ -329,7 +302,7 @@ mod tests {
 
     #[wasm_bindgen_test(unsupported = test)]
     fn another_key_or_any_changed_byte_is_forged() {
-        for created_at in [Some(1_700_000_000), None] {
+        for created_at in [0, 1_700_000_000] {
             let t = fields(3, created_at).encode(&key());
             let other =
                 RefreshKey::derive_from_jwt_secret("Zr4wXq8Lm2Vt6Nk0Pb9Hd3Jf7Gs1Yc5A").unwrap();
@@ -353,9 +326,8 @@ mod tests {
 
     #[wasm_bindgen_test(unsupported = test)]
     fn malformed_tokens_are_refused_before_any_mac() {
-        let v2 = fields(0, Some(1_700_000_000)).encode(&key());
-        let v1 = fields(0, None).encode(&key());
-        // Each version byte only with its own length: a v1 body relabelled 2, a v2 body 1 or 3.
+        let v2 = fields(0, 1_700_000_000).encode(&key());
+        // A token of the right length but another version (the first, or one not yet made).
         let relabel = |token: &str, version: u8| {
             let mut bytes = decode_base64url(token).unwrap();
             bytes[0] = version;
@@ -366,14 +338,12 @@ mod tests {
             String::new(),
             "x".into(),
             v2[1..].into(),
-            v1[1..].into(),
             alloc::format!("{v2}A"),
-            alloc::format!("{v1}A"),
             alloc::format!("{}=", &v2[..REFRESH_TOKEN_CHARS - 1]),
-            alloc::format!("{}+", &v1[..LEGACY_REFRESH_TOKEN_CHARS - 1]),
-            relabel(&v1, VERSION_2),
-            relabel(&v2, VERSION_1),
+            alloc::format!("{}+", &v2[..REFRESH_TOKEN_CHARS - 1]),
+            relabel(&v2, 1),
             relabel(&v2, 3),
+            V1_VECTOR.into(),
             huge,
         ] {
             assert_eq!(
@@ -427,7 +397,7 @@ mod tests {
         let new_secret = "Nw3eLm8Vq2Xt6Rk0Pb9Hd4Jf7Gs1Yc5Z";
         let derived = |secret: &str| RefreshKey::derive_from_jwt_secret(secret).unwrap();
         let old = derived(old_secret);
-        let token = fields(4, Some(1_700_000_000)).encode(&old);
+        let token = fields(4, 1_700_000_000).encode(&old);
 
         let rotated = derived(new_secret);
         assert_eq!(
@@ -440,22 +410,16 @@ mod tests {
                 "Un7fKd3Wq9Lx5Vb1Tz8Rm2Hn6Jc4Gs0Pa\r\n\n{old_secret}\n"
             ))
             .unwrap();
-        assert_eq!(
-            decode_token(&rotated, &token),
-            Ok(fields(4, Some(1_700_000_000)))
-        );
+        assert_eq!(decode_token(&rotated, &token), Ok(fields(4, 1_700_000_000)));
 
         // The successor is issued under the current key only: the old key alone cannot read it.
-        let next = fields(5, Some(1_700_000_000)).encode(&rotated);
-        assert_eq!(
-            next,
-            fields(5, Some(1_700_000_000)).encode(&derived(new_secret))
-        );
+        let next = fields(5, 1_700_000_000).encode(&rotated);
+        assert_eq!(next, fields(5, 1_700_000_000).encode(&derived(new_secret)));
         assert!(decode_token(&old, &next).is_err());
         // A key nobody configured still forges nothing.
         let stranger = derived("St4gWx9Lq2Vm7Kb0Tz5Rn8Hd3Jf6Gc1Pa");
         assert_eq!(
-            decode_token(&rotated, &fields(4, None).encode(&stranger)),
+            decode_token(&rotated, &fields(4, 1_700_000_000).encode(&stranger)),
             Err(Error::InvalidRefreshToken(RefreshRejection::Forged))
         );
     }
