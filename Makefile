@@ -50,7 +50,7 @@ assets: client ## Copy the client package and Swagger UI into the Worker's stati
 	@cp -R npm/dist/. worker/public/client/
 	@cp $(SWAGGER)/swagger-ui-bundle.js $(SWAGGER)/swagger-ui.css worker/public/vendor/swagger-ui/
 
-worker: ## Build the Worker (worker/build) with worker-build
+worker: ## Build the Worker that `wrangler deploy` ships (worker/build) with worker-build
 	@scripts/build-worker.sh
 
 # --- the two commands --------------------------------------------------------------------
@@ -69,10 +69,14 @@ test: setup ## Run every test layer; ends with one "N passed, N failed" line
 	@scripts/test-all.sh
 
 # --- one layer at a time -----------------------------------------------------------------
+# The Worker is checked twice: as `wrangler deploy` ships it, and with the test build's
+# `fault-injection` feature (scripts/build-worker.sh --test), whose code only that build has.
 test-rust: ## cargo fmt and clippy (warnings are errors), then cargo test for the native crates
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
+	cargo clippy -p tollgate-worker --all-targets --features fault-injection --quiet -- -D warnings
 	cargo test --workspace
+	cargo test -p tollgate-worker --features fault-injection
 
 test-wasm: test-wasm-core test-wasm-client ## core and client tests compiled to wasm, in headless Chromium
 
@@ -104,4 +108,4 @@ bench: setup assets ## Run every benchmark and rewrite BENCHMARKS.md
 
 clean: ## Remove build outputs (keeps installed tools and local dev state)
 	cargo clean
-	rm -rf npm/dist npm/wasm worker/build worker/public/client worker/public/vendor
+	rm -rf npm/dist npm/wasm worker/build worker/build-test worker/public/client worker/public/vendor

@@ -1,13 +1,25 @@
 #!/usr/bin/env bash
-# Builds the Worker (worker/build/) with worker-build, using only tools installed by
-# scripts/setup.sh: the cargo-installed wasm-bindgen, npm's binaryen (wasm-opt) and esbuild.
-# Without these variables worker-build would download them from GitHub, which fails here.
+# Builds the Worker with worker-build, using only tools installed by scripts/setup.sh: the
+# cargo-installed wasm-bindgen, npm's binaryen (wasm-opt) and esbuild. Without these
+# variables worker-build would download them from GitHub, which fails here.
+#
+#   scripts/build-worker.sh          the Worker `wrangler deploy` ships and `make dev` runs
+#                                    (worker/build/; the [build] command of wrangler.toml)
+#   scripts/build-worker.sh --test   the same Worker with storage fault injection compiled in
+#                                    (the `fault-injection` feature, TOLLGATE_FAULT_INJECTION),
+#                                    into worker/build-test/, for the HTTP tests only
 #
 # Skips the build when nothing it reads has changed since the last successful one: wrangler
 # runs this command twice at every `wrangler dev` start, and the test harness starts several.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+
+case "${1:-}" in
+  "") out=build; features=() ;;
+  --test) out=build-test; features=(--features fault-injection) ;;
+  *) echo "usage: scripts/build-worker.sh [--test]" >&2; exit 2 ;;
+esac
 
 export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$(command -v wasm-bindgen || echo "${CARGO_HOME:-$HOME/.cargo}/bin/wasm-bindgen")}"
 export WASM_OPT_BIN="$root/node_modules/.bin/wasm-opt"
@@ -26,21 +38,22 @@ cmp -s worker/openapi.json worker/public/openapi.json || cp worker/openapi.json 
 inputs_hash() {
   { find Cargo.toml Cargo.lock crates/core worker -type f \
       \( -name '*.rs' -o -name '*.toml' -o -name '*.txt' -o -name '*.json' -o -name '*.js' \) \
-      -not -path 'worker/build/*' -not -path 'worker/public/*' -print0 \
-      | sort -z | xargs -0 sha256sum; "$WASM_BINDGEN_BIN" --version; } | sha256sum | cut -d' ' -f1
+      -not -path 'worker/build/*' -not -path 'worker/build-test/*' -not -path 'worker/public/*' -print0 \
+      | sort -z | xargs -0 sha256sum; "$WASM_BINDGEN_BIN" --version; echo "features: ${features[*]}"; } \
+    | sha256sum | cut -d' ' -f1
 }
-stamp=worker/build/.inputs-sha256
+stamp=worker/$out/.inputs-sha256
 want=$(inputs_hash)
-if [ -f worker/build/index.js ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-  echo "build-worker: up to date"
+if [ -f "worker/$out/index.js" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  echo "build-worker: worker/$out up to date"
   exit 0
 fi
 # A build that was interrupted leaves a staging dir that makes the next one wait for a lock.
-rm -rf worker/build/.tmp
-(cd worker && worker-build --release)
+rm -rf "worker/$out/.tmp"
+(cd worker && worker-build --release --out-dir "$out" "${features[@]}")
 # worker-build keeps the function-name section for readable panics; it is an eighth of the
 # upload. TOLLGATE_KEEP_WASM_NAMES=1 keeps it when debugging.
 if [ "${TOLLGATE_KEEP_WASM_NAMES:-0}" != 1 ]; then
-  node scripts/strip-wasm-names.mjs worker/build/index_bg.wasm
+  node scripts/strip-wasm-names.mjs "worker/$out/index_bg.wasm"
 fi
 echo "$want" > "$stamp"

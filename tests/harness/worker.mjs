@@ -20,13 +20,21 @@ const live = new Set();
 /**
  * A wrangler.toml (the root one unless `configFile` names another, relative to the repository)
  * without its `[build]` section, paths made absolute. Tests build each Worker once up front
- * (tests/run.mjs, buildWorkerCrate); a `[build]` command would make wrangler watch the
- * sources and restart the Worker when its watcher fires, which it does spuriously shortly
- * after start on a loaded machine ("Your worker restarted mid-request").
+ * (tests/run.mjs, buildTestWorker, buildWorkerCrate); a `[build]` command would make wrangler
+ * watch the sources and restart the Worker when its watcher fires, which it does spuriously
+ * shortly after start on a loaded machine ("Your worker restarted mid-request").
+ *
+ * `build` chooses which build of Tollgate's own Worker runs: `deploy` (worker/build/, what
+ * `wrangler deploy` ships, built by scripts/build-worker.sh) or `test` (worker/build-test/,
+ * the same Worker with fault injection compiled in, built by `scripts/build-worker.sh --test`).
  */
 const testConfigs = new Map();
-export function testConfigPath(configFile = 'wrangler.toml') {
-  if (testConfigs.has(configFile)) return testConfigs.get(configFile);
+export function testConfigPath(configFile = 'wrangler.toml', { build = 'deploy' } = {}) {
+  const cacheKey = `${configFile}\0${build}`;
+  if (testConfigs.has(cacheKey)) return testConfigs.get(cacheKey);
+  if (build !== 'deploy' && (build !== 'test' || configFile !== 'wrangler.toml')) {
+    throw new Error(`no ${build} build of ${configFile}: only Tollgate's own Worker has a test build`);
+  }
   const source = join(ROOT, configFile);
   const base = dirname(source);
   let toml = readFileSync(source, 'utf8');
@@ -36,15 +44,27 @@ export function testConfigPath(configFile = 'wrangler.toml') {
     toml = next;
   };
   replace(/^\[build\]\n(?:(?!\[).*\n)*/m, '');
-  replace(/^main = "([^"]+)"$/m, (_, p) => `main = ${JSON.stringify(join(base, p))}`);
+  const outDir = (p) => (build === 'test' ? p.replace(/^worker\/build\//, 'worker/build-test/') : p);
+  replace(/^main = "([^"]+)"$/m, (_, p) => `main = ${JSON.stringify(join(base, outDir(p)))}`);
   // Only Tollgate's own Worker has static assets.
   replace(/^directory = "([^"]+)"$/m, (_, p) => `directory = ${JSON.stringify(join(base, p))}`, { optional: configFile !== 'wrangler.toml' });
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-config-'));
   const path = join(dir, 'wrangler.toml');
   writeFileSync(path, toml);
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  testConfigs.set(configFile, path);
+  testConfigs.set(cacheKey, path);
   return path;
+}
+
+/**
+ * Builds the test build of Tollgate's Worker (worker/build-test/: fault injection compiled in,
+ * for TOLLGATE_FAULT_INJECTION) with scripts/build-worker.sh --test, which skips the build when
+ * nothing it reads changed. Tests that inject faults call it before starting a server with
+ * `build: 'test'`.
+ */
+export function buildTestWorker() {
+  const res = spawnSync(join(ROOT, 'scripts/build-worker.sh'), ['--test'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (res.status !== 0) throw new Error(`scripts/build-worker.sh --test failed (${res.status ?? res.signal})`);
 }
 
 /**
@@ -109,10 +129,11 @@ export function freePort() {
  * Starts `wrangler dev` and resolves once `GET /health` answers (200, or 503 for a server
  * deliberately started misconfigured).
  * @param {{vars?: Record<string,string>, secrets?: Record<string,string>, persistDir?: string,
- *   config?: string, readyPath?: string}} opts
+ *   config?: string, readyPath?: string, build?: 'deploy'|'test'}} opts
  *   `vars` become `--var K:V`; `secrets` are added to the server's own env file. `config` runs
  *   another Worker of the repository (its wrangler.toml, relative to the repository, built
  *   first with buildWorkerCrate), which is ready once `readyPath` answers anything below 500.
+ *   `build: 'test'` runs the test build of Tollgate's Worker (built first with buildTestWorker).
  */
 export async function startWorker(opts = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-e2e-'));
@@ -126,6 +147,7 @@ export async function startWorker(opts = {}) {
   const server = {
     dir, persistDir, envFile, secrets, vars: opts.vars ?? {}, log: '', url: '', proc: null,
     config: opts.config ?? 'wrangler.toml', readyPath: opts.readyPath ?? '/health',
+    build: opts.build ?? 'deploy',
   };
   server.start = () => launch(server);
   // Log lines reach us a moment after the response that caused them.
@@ -148,7 +170,7 @@ async function launch(server) {
   const port = await freePort();
   const inspectorPort = await freePort();
   const args = [
-    'dev', '--config', testConfigPath(server.config), '--local', '--ip', '127.0.0.1', '--port', String(port),
+    'dev', '--config', testConfigPath(server.config, { build: server.build }), '--local', '--ip', '127.0.0.1', '--port', String(port),
     '--inspector-ip', '127.0.0.1', '--inspector-port', String(inspectorPort),
     '--persist-to', server.persistDir, '--env-file', server.envFile,
     '--show-interactive-dev-session=false', '--log-level', 'log',

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { BASE } from '../harness/server-url.mjs';
 import { tollgate } from '../cli/cli.mjs';
+import { startWorker } from '../harness/worker.mjs';
 
 /** Processes whose command line mentions the CLI's temporary wrangler directory. */
 function leftoverServers() {
@@ -36,4 +37,29 @@ test('calibrate --url says so when the Worker does not serve the calibration end
   assert.equal(run.code, 1, run.stderr);
   assert.match(run.stderr, /answered 404 to POST \/__tollgate\/calibrate: calibration is not enabled/);
   assert.match(run.stderr, /hint: start it with `--var TOLLGATE_CALIBRATION:enabled`/);
+});
+
+test('the calibration endpoint caps its parameters below the isolate\'s 128 MB', async () => {
+  const server = await startWorker({ vars: { TOLLGATE_CALIBRATION: 'enabled' } });
+  try {
+    const calibrate = async (body) => {
+      const res = await fetch(`${server.url}/__tollgate/calibrate`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+      });
+      return { status: res.status, json: await res.json() };
+    };
+    const row = { memory_kib: 19456, iterations: 2, parallelism: 1, count: 1 };
+    assert.deepEqual(await calibrate(row), { status: 200, json: { count: 1 } });
+    // The largest OWASP row, and the cap itself, are measured (count 0 costs no hashing).
+    assert.equal((await calibrate({ ...row, memory_kib: 47104, iterations: 1 })).status, 200);
+    assert.equal((await calibrate({ ...row, memory_kib: 65536, count: 0 })).status, 200);
+    for (const [field, over] of [['memory_kib', 65537], ['memory_kib', 262144], ['iterations', 11], ['parallelism', 17], ['count', 21]]) {
+      const res = await calibrate({ ...row, count: 0, [field]: over });
+      assert.equal(res.status, 422, `${field}=${over}: ${JSON.stringify(res.json)}`);
+      assert.equal(res.json.code, 'validation_error');
+      assert.deepEqual(res.json.errors.map((e) => [e.field, e.code]), [[field, 'invalid_value']], `${field}=${over}`);
+    }
+  } finally {
+    await server.dispose();
+  }
 });

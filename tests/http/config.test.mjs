@@ -79,6 +79,12 @@ test('the Worker wrangler deploy ships has no fault injection: TOLLGATE_FAULT_IN
     assert.equal(res.json.code, 'misconfigured');
   }
   await server.waitForLog(/"detail":"misconfigured: TOLLGATE_FAULT_INJECTION (?:[^"\\]|\\.)*","event":"misconfigured"/);
+  // Compiled out, not switched off: the plan reader and the injecting code are not in the
+  // wasm at all (their messages are in the test build's, worker/build-test/, and only there).
+  const wasm = readFileSync(join(ROOT, 'worker/build/index_bg.wasm'));
+  for (const text of ['failed (injected)', 'expected operation:prefix=fail|timeout']) {
+    assert.ok(!wasm.includes(text), `the deployed wasm holds "${text}"`);
+  }
 });
 
 test('ALLOWED_ORIGINS get CORS with credentials; other origins get none', async () => {

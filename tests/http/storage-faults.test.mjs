@@ -1,21 +1,23 @@
 // A KV write failing or a KV read timing out gives a clean 503, never a half-written user or
-// family. Faults are injected into the Worker's real KV adapter (TOLLGATE_FAULT_INJECTION),
-// then the same state is served again without faults to see what was left behind.
+// family. Faults are injected into the Worker's real KV adapter (TOLLGATE_FAULT_INJECTION, which
+// only the test build has: `scripts/build-worker.sh --test`), then the same state is served
+// again without faults to see what was left behind.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { PASSWORD, client, email, logIn, signUp } from '../harness/api.mjs';
 import { kvGetJson, kvListKeys, promoteToAdmin } from '../harness/kv.mjs';
-import { startWorker } from '../harness/worker.mjs';
+import { buildTestWorker, startWorker } from '../harness/worker.mjs';
 
 const servers = [];
+before(() => buildTestWorker());
 after(async () => { for (const s of servers) await s.dispose(); });
 
 /** A server over `persistDir` with the given fault plan (or none). */
 async function serve(persistDir, faults, secret) {
   const vars = { STORAGE_TIMEOUT_MS: '400' };
   if (faults) vars.TOLLGATE_FAULT_INJECTION = faults;
-  const s = await startWorker({ vars, persistDir, secrets: { JWT_SECRET: secret } });
+  const s = await startWorker({ vars, persistDir, secrets: { JWT_SECRET: secret }, build: 'test' });
   servers.push(s);
   return s;
 }

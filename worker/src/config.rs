@@ -58,7 +58,7 @@ pub struct Settings {
     pub storage_timeout_ms: u64,
     /// Whether `POST /__tollgate/calibrate` is served (never in production).
     pub calibration: bool,
-    /// Storage faults to inject (end-to-end tests only).
+    /// Storage faults to inject (the test build only; always none in the deployed build).
     pub faults: Faults,
 }
 
@@ -194,8 +194,7 @@ fn parse(raw: &[Option<String>]) -> Result<Settings, Error> {
         .unwrap_or_default();
     let faults = match get("TOLLGATE_FAULT_INJECTION") {
         None => Faults::none(),
-        Some(plan) => Faults::parse(plan)
-            .map_err(|e| Error::Misconfigured(format!("TOLLGATE_FAULT_INJECTION: {e}")))?,
+        Some(plan) => fault_plan(plan)?,
     };
 
     Ok(Settings {
@@ -216,6 +215,30 @@ fn parse(raw: &[Option<String>]) -> Result<Settings, Error> {
         calibration: get("TOLLGATE_CALIBRATION") == Some("enabled"),
         faults,
     })
+}
+
+/// The test build's fault plan (see [`crate::faults`]).
+///
+/// # Errors
+/// [`Error::Misconfigured`] naming `TOLLGATE_FAULT_INJECTION` when the plan does not parse.
+#[cfg(feature = "fault-injection")]
+fn fault_plan(plan: &str) -> Result<Faults, Error> {
+    Faults::parse(plan)
+        .map_err(|e| Error::Misconfigured(format!("TOLLGATE_FAULT_INJECTION cannot be read: {e}")))
+}
+
+/// The deployed build has no fault injection: a set `TOLLGATE_FAULT_INJECTION` is a mistake
+/// (a test setting copied into production), refused rather than ignored.
+///
+/// # Errors
+/// Always [`Error::Misconfigured`] naming `TOLLGATE_FAULT_INJECTION`.
+#[cfg(not(feature = "fault-injection"))]
+fn fault_plan(_plan: &str) -> Result<Faults, Error> {
+    Err(Error::Misconfigured(
+        "TOLLGATE_FAULT_INJECTION is set, but this build has no fault injection: it exists \
+         only in the test build (scripts/build-worker.sh --test); remove the var"
+            .into(),
+    ))
 }
 
 /// The access-token keys and the refresh-token key, from the secrets.
@@ -382,6 +405,39 @@ mod tests {
                 refused(&set, name);
             }
         }
+    }
+
+    #[cfg(not(feature = "fault-injection"))]
+    #[test]
+    fn the_deployed_build_refuses_a_fault_plan() {
+        // Whatever the plan says, even one that would parse in the test build.
+        for plan in ["put:email=fail", "nonsense"] {
+            let message = refused(
+                &[("JWT_SECRET", SECRET), ("TOLLGATE_FAULT_INJECTION", plan)],
+                "TOLLGATE_FAULT_INJECTION ",
+            );
+            assert!(message.contains("--test"), "{message}");
+        }
+        let blank = parse(&raw(SECRET, &[("TOLLGATE_FAULT_INJECTION", "  ")])).unwrap();
+        assert!(blank.faults.is_empty());
+    }
+
+    #[cfg(feature = "fault-injection")]
+    #[test]
+    fn the_test_build_reads_a_fault_plan_and_refuses_a_bad_one() {
+        let settings = parse(&raw(
+            SECRET,
+            &[("TOLLGATE_FAULT_INJECTION", "put:email=fail")],
+        ))
+        .unwrap();
+        assert!(!settings.faults.is_empty());
+        refused(
+            &[
+                ("JWT_SECRET", SECRET),
+                ("TOLLGATE_FAULT_INJECTION", "nonsense"),
+            ],
+            "TOLLGATE_FAULT_INJECTION ",
+        );
     }
 
     #[test]

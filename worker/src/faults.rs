@@ -1,6 +1,12 @@
 //! Storage fault injection, for end-to-end tests of failure handling under real workerd.
 //!
-//! Off unless the var `TOLLGATE_FAULT_INJECTION` holds a plan; never set it in production.
+//! Compiled in only with the `fault-injection` cargo feature, which only the test build turns
+//! on (`scripts/build-worker.sh --test`, into `worker/build-test/`). The Worker that
+//! `wrangler deploy` ships is built without it: there [`Faults`] is empty by construction, no
+//! plan can be read, and the configuration refuses a set `TOLLGATE_FAULT_INJECTION` (503
+//! `misconfigured`), so one mistaken var cannot make storage fail on purpose in production.
+//!
+//! In the test build, faults are off unless the var `TOLLGATE_FAULT_INJECTION` holds a plan.
 //! A plan is a comma-separated list of `operation:prefix=fault`. The operation is a KV call
 //! (`get`, `put`, `delete`, `list`; the prefix is the first segment of the KV key: `user`,
 //! `email`, `family`) or a call to the login-throttle Durable Object (`admit`, `failure`,
@@ -42,6 +48,7 @@ impl StorageOp {
         }
     }
 
+    #[cfg(feature = "fault-injection")]
     const ALL: [StorageOp; 7] = [
         StorageOp::Get,
         StorageOp::Put,
@@ -54,6 +61,8 @@ impl StorageOp {
 }
 
 /// What an injected fault does.
+// The storage adapters match on it in every build; only the test build ever makes one.
+#[cfg_attr(not(feature = "fault-injection"), allow(dead_code))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FaultKind {
     /// The call fails at once.
@@ -62,59 +71,99 @@ pub enum FaultKind {
     Timeout,
 }
 
-/// A parsed fault plan.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Faults(Vec<(StorageOp, String, FaultKind)>);
+#[cfg(feature = "fault-injection")]
+pub use plan::Faults;
+#[cfg(not(feature = "fault-injection"))]
+pub use without::Faults;
 
-impl Faults {
-    /// No faults (the default).
-    pub fn none() -> Faults {
-        Faults(Vec::new())
-    }
+/// The test build's fault plans.
+#[cfg(feature = "fault-injection")]
+mod plan {
+    use super::{FaultKind, StorageOp};
 
-    /// Parses a plan (see the module docs).
-    ///
-    /// # Errors
-    /// A sentence naming the entry that does not parse.
-    pub fn parse(plan: &str) -> Result<Faults, String> {
-        let mut out = Vec::new();
-        for entry in plan.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let bad = || format!("cannot read {entry:?}; expected operation:prefix=fail|timeout");
-            let (target, kind) = entry.split_once('=').ok_or_else(bad)?;
-            let (op, prefix) = target.split_once(':').ok_or_else(bad)?;
-            let op = StorageOp::ALL
-                .into_iter()
-                .find(|o| o.as_str() == op)
-                .ok_or_else(bad)?;
-            let kind = match kind {
-                "fail" => FaultKind::Fail,
-                "timeout" => FaultKind::Timeout,
-                _ => return Err(bad()),
-            };
-            if prefix.is_empty() {
-                return Err(bad());
-            }
-            out.push((op, prefix.to_string(), kind));
+    /// A parsed fault plan.
+    #[derive(Clone, Debug, Default, PartialEq, Eq)]
+    pub struct Faults(Vec<(StorageOp, String, FaultKind)>);
+
+    impl Faults {
+        /// No faults (the default).
+        pub fn none() -> Faults {
+            Faults(Vec::new())
         }
-        Ok(Faults(out))
-    }
 
-    /// Whether any fault is planned.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
+        /// Parses a plan (see the module docs).
+        ///
+        /// # Errors
+        /// A sentence naming the entry that does not parse.
+        pub fn parse(plan: &str) -> Result<Faults, String> {
+            let mut out = Vec::new();
+            for entry in plan.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+                let bad =
+                    || format!("cannot read {entry:?}; expected operation:prefix=fail|timeout");
+                let (target, kind) = entry.split_once('=').ok_or_else(bad)?;
+                let (op, prefix) = target.split_once(':').ok_or_else(bad)?;
+                let op = StorageOp::ALL
+                    .into_iter()
+                    .find(|o| o.as_str() == op)
+                    .ok_or_else(bad)?;
+                let kind = match kind {
+                    "fail" => FaultKind::Fail,
+                    "timeout" => FaultKind::Timeout,
+                    _ => return Err(bad()),
+                };
+                if prefix.is_empty() {
+                    return Err(bad());
+                }
+                out.push((op, prefix.to_string(), kind));
+            }
+            Ok(Faults(out))
+        }
 
-    /// The fault planned for `op` on `key`, if any.
-    pub fn for_call(&self, op: StorageOp, key: &str) -> Option<FaultKind> {
-        let prefix = key.split(':').next().unwrap_or(key);
-        self.0
-            .iter()
-            .find(|(o, p, _)| *o == op && p == prefix)
-            .map(|(_, _, k)| *k)
+        /// Whether any fault is planned.
+        pub fn is_empty(&self) -> bool {
+            self.0.is_empty()
+        }
+
+        /// The fault planned for `op` on `key`, if any.
+        pub fn for_call(&self, op: StorageOp, key: &str) -> Option<FaultKind> {
+            let prefix = key.split(':').next().unwrap_or(key);
+            self.0
+                .iter()
+                .find(|(o, p, _)| *o == op && p == prefix)
+                .map(|(_, _, k)| *k)
+        }
     }
 }
 
-#[cfg(test)]
+/// The deployed build's stand-in: no plan, and no way to make one.
+#[cfg(not(feature = "fault-injection"))]
+mod without {
+    use super::{FaultKind, StorageOp};
+
+    /// No faults: this build cannot inject any (see the module docs). Not `Copy`, so that
+    /// code handling it reads the same in both builds.
+    #[derive(Clone, Debug, Default, PartialEq, Eq)]
+    pub struct Faults;
+
+    impl Faults {
+        /// No faults (the only value).
+        pub fn none() -> Faults {
+            Faults
+        }
+
+        /// Always true.
+        pub fn is_empty(&self) -> bool {
+            true
+        }
+
+        /// Never a fault: storage calls run as they are.
+        pub fn for_call(&self, _op: StorageOp, _key: &str) -> Option<FaultKind> {
+            None
+        }
+    }
+}
+
+#[cfg(all(test, feature = "fault-injection"))]
 mod tests {
     use super::*;
 
