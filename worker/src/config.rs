@@ -98,7 +98,7 @@ pub fn settings(env: &Env) -> SharedSettings {
 }
 
 /// A string binding (var or secret); numbers in `[vars]` are accepted as their decimal form.
-fn read(env: &Env, name: &str) -> Option<String> {
+pub(crate) fn read(env: &Env, name: &str) -> Option<String> {
     let value = js_sys::Reflect::get(env.as_ref(), &JsValue::from_str(name)).ok()?;
     if let Some(s) = value.as_string() {
         return Some(s);

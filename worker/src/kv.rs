@@ -191,7 +191,7 @@ fn key_kind(key: &str) -> &str {
 }
 
 /// Polls `fut` until it finishes or `ms` milliseconds pass (then `None`).
-async fn timeout<T>(ms: u64, fut: impl Future<Output = T>) -> Option<T> {
+pub(crate) async fn timeout<T>(ms: u64, fut: impl Future<Output = T>) -> Option<T> {
     let mut fut = pin!(fut);
     let mut delay = pin!(Delay::from(Duration::from_millis(ms)));
     poll_fn(|cx| {

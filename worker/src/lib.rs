@@ -6,11 +6,12 @@
 //! throttle state in a Durable Object ([`throttle`]).
 //!
 //! As a library (`default-features = false`), another workers-rs app guards its routes with
-//! [`authenticate`] and [`require_scope`], verifying Tollgate's access tokens with the same
-//! configuration, and no storage access:
+//! [`authenticate`] and [`require_scope`], verifying Tollgate's access tokens with no storage
+//! access. With an EdDSA issuer the guard holds public keys only (`JWT_PUBLIC_KEYS`, or
+//! `JWKS_URL` to fetch them), so it cannot mint a token ([`guard`] has the modes):
 //!
 //! ```ignore
-//! let principal = tollgate_worker::authenticate(&req, &env)?;
+//! let principal = tollgate_worker::authenticate(&req, &env).await?;
 //! tollgate_worker::require_scope(&principal, "profile")?;
 //! ```
 //! See `examples/guarded-worker` for a complete Worker.
@@ -25,39 +26,22 @@ mod config;
 mod error;
 mod events;
 mod faults;
+pub mod guard;
 mod handlers;
 mod http;
 mod incoming;
+mod jwks_cache;
 mod kv;
 mod routes;
 mod throttle;
 
 pub use error::AuthError;
+pub use guard::authenticate;
 #[cfg(feature = "entry")]
 pub use throttle::LoginThrottle;
 pub use tollgate_core::roles::Principal;
 
 use tollgate_core::time::UnixSeconds;
-use worker::{Env, Request};
-
-/// Verifies the request's `Authorization: Bearer` access token against the Worker's
-/// configuration (`JWT_SECRET` or `JWT_PRIVATE_KEY`, `JWT_ISSUER`, `JWT_AUDIENCE`): no
-/// storage access, so guarding a route costs one signature check.
-///
-/// # Errors
-/// [`AuthError`] with code `not_authenticated` (no bearer token), `invalid_token`, or
-/// `misconfigured`; render it with [`AuthError::into_response`].
-pub fn authenticate(req: &Request, env: &Env) -> Result<Principal, AuthError> {
-    let settings = config::settings(env);
-    let settings = settings
-        .as_ref()
-        .as_ref()
-        .map_err(|e| AuthError::Core(e.clone()))?;
-    let authorization = req.headers().get("Authorization").ok().flatten();
-    Ok(settings
-        .auth
-        .authenticate(authorization.as_deref(), now())?)
-}
 
 /// Requires `scope` (403 `forbidden` otherwise).
 ///
@@ -86,7 +70,7 @@ pub(crate) fn now() -> UnixSeconds {
 #[worker::event(fetch)]
 pub async fn fetch(
     req: worker::worker_sys::web_sys::Request,
-    env: Env,
+    env: worker::Env,
     _ctx: worker::Context,
 ) -> worker::Result<worker::worker_sys::web_sys::Response> {
     // The runtime's request and response as they are, not `worker::Request` and

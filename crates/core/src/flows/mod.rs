@@ -111,15 +111,7 @@ impl Auth {
     ) -> Result<Principal, Error> {
         let token = bearer_token(authorization).ok_or(Error::NotAuthenticated)?;
         let claims = token::verify(&self.keys, &self.config.token, token, now)?;
-        Ok(Principal {
-            user_id: claims.sub,
-            session_id: claims.sid,
-            role: claims.role,
-            scope: claims.scope,
-            token_id: claims.jti,
-            expires_at: claims.exp,
-            issued_at: claims.iat,
-        })
+        Ok(Principal::from(claims))
     }
 
     /// Signs an access token for `user` in session `family` and bundles it with the refresh

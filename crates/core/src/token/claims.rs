@@ -9,6 +9,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 
 use super::strict_json::{self, AnyValue, Members, Reason, Text, TextSeed, UintSeed};
 use crate::error::TokenRejection;
+use crate::roles::Principal;
 use crate::time::UnixSeconds;
 
 /// Default clock-skew allowance for `exp`, `nbf` and `iat`, in seconds: enough for hosts whose
@@ -53,6 +54,21 @@ impl AccessClaims {
     /// Whether `scope` is one of the token's scopes (exact, case-sensitive).
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes().any(|s| s == scope)
+    }
+}
+
+/// Who a verified token speaks for: its subject, session, role and scopes, and its times.
+impl From<AccessClaims> for Principal {
+    fn from(claims: AccessClaims) -> Principal {
+        Principal {
+            user_id: claims.sub,
+            session_id: claims.sid,
+            role: claims.role,
+            scope: claims.scope,
+            token_id: claims.jti,
+            expires_at: claims.exp,
+            issued_at: claims.iat,
+        }
     }
 }
 

@@ -1,5 +1,6 @@
-//! JSON Web Key Sets of Ed25519 public keys: reading the previous keys kept for rotation,
-//! writing the public document, and naming keys by RFC 7638 thumbprint.
+//! JSON Web Key Sets of Ed25519 public keys: reading them (the previous keys kept for rotation,
+//! a verify-only guard's keys), writing the public document, and naming keys by RFC 7638
+//! thumbprint.
 
 use alloc::format;
 use alloc::string::String;
@@ -56,15 +57,17 @@ pub(crate) fn render<'a>(
 /// private material or unexpected semantics fails loudly.
 const ALLOWED_MEMBERS: &[&str] = &["kty", "crv", "x", "kid", "alg", "use", "key_ops"];
 
-/// Parses `JWT_PREVIOUS_PUBLIC_KEYS`: a JWKS of Ed25519 public keys, each with a unique `kid`.
+/// Parses a JWKS of Ed25519 public keys, each with a unique `kid`: `JWT_PREVIOUS_PUBLIC_KEYS`,
+/// a guard's `JWT_PUBLIC_KEYS`, or the document at its `JWKS_URL`; `source` names it in errors.
 ///
 /// # Errors
-/// [`Error::Misconfigured`] saying which key and member is wrong: not strict JSON (duplicate
-/// keys included), a top-level member other than `keys`, a key that is not `OKP`/`Ed25519`, a
-/// private key (`d`), a bad `x`, a missing or empty `kid`, an `alg` other than `EdDSA`, a `use`
-/// other than `sig`, `key_ops` without `verify`, or the same `kid` twice.
-pub(crate) fn parse_previous(jwks_json: &str) -> Result<Vec<PublicJwk>, Error> {
-    let refuse = |why: String| Error::Misconfigured(format!("JWT_PREVIOUS_PUBLIC_KEYS {why}"));
+/// [`Error::Misconfigured`] starting with `source` and saying which key and member is wrong:
+/// not strict JSON (duplicate keys included), a top-level member other than `keys`, a key that
+/// is not `OKP`/`Ed25519`, a private key (`d`), a bad `x`, a missing or empty `kid`, an `alg`
+/// other than `EdDSA`, a `use` other than `sig`, `key_ops` without `verify`, or the same `kid`
+/// twice.
+pub(crate) fn parse(source: &str, jwks_json: &str) -> Result<Vec<PublicJwk>, Error> {
+    let refuse = |why: String| Error::Misconfigured(format!("{source} {why}"));
     let document = strict_json::parse_value(jwks_json.as_bytes()).map_err(|r| match r {
         TokenRejection::DuplicateKey => refuse("repeats a JSON member name".into()),
         _ => refuse("is not a JSON object".into()),

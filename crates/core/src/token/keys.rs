@@ -112,7 +112,7 @@ impl KeySet {
     /// `Ed25519`, `x`, a non-empty `kid`, and optionally `alg` `EdDSA`, `use` `sig` and
     /// `key_ops` with `verify` (never `d`); or when a kid repeats, including the current key's.
     pub fn with_previous_public_keys(mut self, jwks_json: &str) -> Result<KeySet, Error> {
-        for key in jwks::parse_previous(jwks_json)? {
+        for key in jwks::parse("JWT_PREVIOUS_PUBLIC_KEYS", jwks_json)? {
             if self.has_kid(&key.kid) {
                 return Err(Error::Misconfigured(format!(
                     "JWT_PREVIOUS_PUBLIC_KEYS: kid {:?} is already configured \

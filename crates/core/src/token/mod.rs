@@ -6,6 +6,9 @@
 //!   `JWT_PRIVATE_KEY`) and verify-only previous keys (Ed25519 public keys from
 //!   `JWT_PREVIOUS_PUBLIC_KEYS`, HS256 secrets from `JWT_PREVIOUS_SECRETS`), and renders the
 //!   public JWKS.
+//! - [`PublicKeySet`] is what a guarded Worker verifies with when it must not be able to sign:
+//!   the Ed25519 public keys of that JWKS and nothing else; [`RemoteKeys`] decides when a guard
+//!   fetches them from the issuer (`JWKS_URL`), from `now` alone.
 //! - [`jws`] is the signature-level layer the test vectors drive; `dangerous` builds keys
 //!   without Tollgate's checks, for those vectors only, and exists only with the
 //!   `test-support` feature, so no production build can reach it.
@@ -28,6 +31,8 @@ mod jwks;
 pub mod jws;
 mod keys;
 mod provider;
+mod public_keys;
+mod remote;
 pub mod secret_strength;
 mod strict_json;
 mod verify;
@@ -36,4 +41,6 @@ pub use claims::{AccessClaims, DEFAULT_LEEWAY_S, MAX_NUMERIC_DATE, NewAccessToke
 pub use issue::issue;
 pub use keys::KeySet;
 pub(crate) use keys::previous_secret_lines;
-pub use verify::verify;
+pub use public_keys::PublicKeySet;
+pub use remote::{JWKS_MAX_AGE_S, JWKS_REFETCH_COOLDOWN_S, RemoteKeys};
+pub use verify::{VerificationKeys, verify};

@@ -6,11 +6,41 @@
 
 use super::claims::{self, AccessClaims, TokenConfig};
 use super::header;
-use super::jws;
+use super::jws::{self, VerifyingKey};
 use super::keys::KeySet;
+use super::public_keys::PublicKeySet;
 use crate::error::{Error, TokenRejection};
 use crate::time::UnixSeconds;
 use crate::unverified::{decode_base64url, split_compact};
+
+/// Where [`verify`] finds the key a token's `kid` names: a [`KeySet`] (an issuer's keys, which
+/// also sign) or a verify-only [`PublicKeySet`] (a guard's). Sealed: no other kind of key
+/// source can be passed in.
+pub trait VerificationKeys: sealed::Sealed {
+    /// The key `kid` selects, or [`TokenRejection::UnknownKey`].
+    #[doc(hidden)]
+    fn key_for(&self, kid: Option<&str>) -> Result<&VerifyingKey, TokenRejection>;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::KeySet {}
+    impl Sealed for super::PublicKeySet {}
+}
+
+impl VerificationKeys for KeySet {
+    /// Any configured key by exact kid; without a kid, the current key.
+    fn key_for(&self, kid: Option<&str>) -> Result<&VerifyingKey, TokenRejection> {
+        self.select(kid)
+    }
+}
+
+impl VerificationKeys for PublicKeySet {
+    /// A key by exact kid; without a kid, none.
+    fn key_for(&self, kid: Option<&str>) -> Result<&VerifyingKey, TokenRejection> {
+        self.select(kid)
+    }
+}
 
 /// Verifies an access token and returns its claims.
 ///
@@ -22,9 +52,9 @@ use crate::unverified::{decode_base64url, split_compact};
 ///   casing) \[Algorithm\]; with `crit` \[Critical\]; with `jwk`, `jku`, `x5u` or `x5c`
 ///   \[EmbeddedKey\]; whose `typ` is not `at+jwt` or `application/at+jwt`, ignoring ASCII
 ///   case \[Type\];
-/// - a `kid` naming no configured key \[UnknownKey\] (without a `kid`, only the current key is
-///   tried); an `alg` that is not the selected key's \[Algorithm\]; a bad signature
-///   \[Signature\];
+/// - a `kid` naming no configured key \[UnknownKey\] (without a `kid`, a [`KeySet`] tries its
+///   current key only, a [`PublicKeySet`] none); an `alg` that is not the selected key's
+///   \[Algorithm\]; a bad signature \[Signature\];
 /// - claims that are not a JSON object \[Json\], repeat a key \[DuplicateKey\], lack one of
 ///   `iss aud sub exp iat nbf jti sid role scope` \[MissingClaim\], or have a wrong type (dates
 ///   must be integers in `0..=MAX_NUMERIC_DATE`) \[ClaimType\];
@@ -34,8 +64,8 @@ use crate::unverified::{decode_base64url, split_compact};
 ///
 /// # Errors
 /// [`Error::InvalidToken`] with the reason above, for logs; clients see one code.
-pub fn verify(
-    keys: &KeySet,
+pub fn verify<K: VerificationKeys + ?Sized>(
+    keys: &K,
     config: &TokenConfig,
     token: &str,
     now: UnixSeconds,
@@ -43,8 +73,8 @@ pub fn verify(
     verify_token(keys, config, token, now).map_err(Error::InvalidToken)
 }
 
-fn verify_token(
-    keys: &KeySet,
+fn verify_token<K: VerificationKeys + ?Sized>(
+    keys: &K,
     config: &TokenConfig,
     token: &str,
     now: UnixSeconds,
@@ -59,7 +89,7 @@ fn verify_token(
     {
         return Err(TokenRejection::Type);
     }
-    let key = keys.select(header.kid.as_deref())?;
+    let key = keys.key_for(header.kid.as_deref())?;
     jws::check_signature(key, header.alg, &parts)?;
     let claims = claims::parse(&decode_base64url(parts.payload)?)?;
     check_claims(&claims, config, now)?;
