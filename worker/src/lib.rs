@@ -30,6 +30,7 @@ mod http;
 mod incoming;
 mod kv;
 mod routes;
+mod same_site;
 mod throttle;
 
 pub use error::AuthError;

@@ -89,11 +89,9 @@ struct Presented {
     in_body: bool,
 }
 
-/// Reads the refresh token from a JSON body `{"refresh_token"}` or the cookie, after checking
-/// that a browser request comes from an allowed origin (the cookie is `SameSite=Strict`
-/// already; this is the second line of CSRF defence).
-async fn presented_token(req: &mut Incoming, cx: &Cx<'_>) -> Result<Presented, AuthError> {
-    check_origin(req, cx)?;
+/// Reads the refresh token from a JSON body `{"refresh_token"}` or the cookie. (Refresh and
+/// logout run behind `same_site::require`: a cross-site browser request never gets here.)
+async fn presented_token(req: &mut Incoming, _cx: &Cx<'_>) -> Result<Presented, AuthError> {
     let body = read_body(req).await?;
     if !body.is_empty() {
         require_media_type(req, "application/json")?;
@@ -113,32 +111,6 @@ async fn presented_token(req: &mut Incoming, cx: &Cx<'_>) -> Result<Presented, A
         token: http::cookie(req, http::REFRESH_COOKIE).filter(|t| !t.is_empty()),
         in_body: false,
     })
-}
-
-/// Refuses cookie-authenticated requests that a browser marks as cross-site
-/// (`Sec-Fetch-Site: cross-site`) or whose `Origin` is neither this site nor allowed, with
-/// 403 and no `Set-Cookie`: the cookie stays as it was. `Sec-Fetch-Site` is checked on its own
-/// because browsers omit `Origin` from some requests but send `Sec-Fetch-Site` with every
-/// request to a secure origin; a cross-site request carries no `SameSite=Strict` cookie
-/// anyway, so no legitimate caller is refused.
-/// Requests without either header (curl, native apps) are not browsers' cross-site requests
-/// and pass.
-fn check_origin(req: &Incoming, cx: &Cx<'_>) -> Result<(), AuthError> {
-    if req
-        .header("Sec-Fetch-Site")
-        .is_some_and(|site| site.eq_ignore_ascii_case("cross-site"))
-    {
-        return Err(Error::Forbidden("sec-fetch-site cross-site".into()).into());
-    }
-    let Some(origin) = req.header("Origin") else {
-        return Ok(());
-    };
-    let own = http::own_origin(req);
-    if origin == own || cx.settings.allowed_origins.contains(&origin) {
-        Ok(())
-    } else {
-        Err(Error::Forbidden(format!("origin {origin}")).into())
-    }
 }
 
 /// `POST /auth/refresh`: rotates the refresh token (cookie, or `{"refresh_token"}` in a JSON
