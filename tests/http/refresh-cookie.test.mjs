@@ -4,7 +4,7 @@
 // the name twice is refused without touching the real cookie). SECURITY.md, V3.3 and V3.5.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { PASSWORD, client, signUp } from '../harness/api.mjs';
+import { PASSWORD, REFRESH_COOKIE, client, logIn, signUp } from '../harness/api.mjs';
 import { BASE } from '../harness/server-url.mjs';
 
 const api = client(BASE);
@@ -87,5 +87,51 @@ describe('login CSRF: routes that set the refresh cookie refuse cross-site reque
     const s = await signUp(api);
     const me = await api.get('/me', { token: s.token, headers: { Origin: 'https://evil.example', 'Sec-Fetch-Site': 'cross-site' } });
     assert.equal(me.status, 200, 'a bearer route is not CSRF-able and keeps answering');
+  });
+});
+
+describe('cookie tossing: the refresh cookie cannot be shadowed', () => {
+  test('the cookie is named __Host- and is host-only with Path=/, as the prefix requires', async () => {
+    assert.equal(REFRESH_COOKIE, '__Host-tollgate_refresh');
+    const s = await signUp(api);
+    const { attrs, line } = s.login.cookie;
+    for (const a of ['HttpOnly', 'Secure', 'SameSite=Strict', 'Path=/']) assert.ok(attrs.includes(a), `${a} in ${line}`);
+    assert.ok(!attrs.some((a) => /^domain=/i.test(a)), `no Domain attribute in ${line}`);
+    assert.ok(!attrs.some((a) => /^path=(?!\/$)/i.test(a)), `no other Path in ${line}`);
+    for (const res of [await api.post('/auth/logout', { cookie: s.cookie })]) {
+      const clear = res.headers.getSetCookie().find((c) => c.startsWith(`${REFRESH_COOKIE}=;`));
+      assert.ok(clear, 'logout clears the same cookie');
+      assert.match(clear, /; Path=\/;/);
+      assert.match(clear, /Max-Age=0/);
+    }
+  });
+
+  test('a request carrying the refresh cookie twice is refused without clearing or rotating the real one', async () => {
+    const victim = await signUp(api);
+    const attacker = await signUp(api);
+    // A tossed cookie (set by a sibling subdomain on the parent domain with a longer path)
+    // comes first; either order is refused.
+    for (const cookie of [`${attacker.cookie}; ${victim.cookie}`, `${victim.cookie}; ${attacker.cookie}`, `${victim.cookie}; ${victim.cookie}`]) {
+      const res = await api.post('/auth/refresh', { cookie });
+      assert.equal(res.status, 401, `answered ${res.status} ${res.json?.code ?? ''}`);
+      assert.equal(res.json.code, 'invalid_refresh_token');
+      assert.deepEqual(res.headers.getSetCookie(), [], 'the real cookie is neither cleared nor replaced');
+      assert.equal(res.json.access_token, undefined);
+      const out = await api.post('/auth/logout', { cookie });
+      assert.equal(out.status, 401, `logout: ${out.text}`);
+      assert.deepEqual(out.headers.getSetCookie(), [], 'logout clears nothing either');
+    }
+    const next = await api.post('/auth/refresh', { cookie: victim.cookie });
+    assert.equal(next.status, 200, 'the victim\'s session was neither revoked nor rotated');
+    const claims = JSON.parse(Buffer.from(next.json.access_token.split('.')[1], 'base64url'));
+    assert.equal(claims.sub, victim.id);
+    assert.equal((await api.post('/auth/refresh', { cookie: attacker.cookie })).status, 200);
+  });
+
+  test('the old __Secure- name is never read, so a tossed copy of it signs no one in', async () => {
+    const s = await logIn(api, (await signUp(api)).email);
+    const res = await api.post('/auth/refresh', { cookie: `__Secure-tollgate_refresh=${s.refresh}` });
+    assert.equal(res.status, 401);
+    assert.equal(res.json.code, 'invalid_refresh_token');
   });
 });

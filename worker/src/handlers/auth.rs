@@ -1,8 +1,9 @@
 //! `/auth/register`, `/auth/login`, `/auth/refresh`, `/auth/logout`, `/auth/logout-all`.
 
 use serde_json::{Value, json};
+use tollgate_core::events::{EventSink, SecurityEvent};
 use tollgate_core::flows::LoginInput;
-use tollgate_core::{Error, ErrorCode, FieldError};
+use tollgate_core::{Error, ErrorCode, FieldError, RefreshRejection};
 
 use super::{HostRandom, principal, stores, token_response};
 use crate::error::AuthError;
@@ -91,7 +92,11 @@ struct Presented {
 
 /// Reads the refresh token from a JSON body `{"refresh_token"}` or the cookie. (Refresh and
 /// logout run behind `same_site::require`: a cross-site browser request never gets here.)
-async fn presented_token(req: &mut Incoming, _cx: &Cx<'_>) -> Result<Presented, AuthError> {
+///
+/// # Errors
+/// 401 `invalid_refresh_token` when the cookie's name appears twice (cookie tossing); the
+/// body's errors (413, 415, 422).
+async fn presented_token(req: &mut Incoming, cx: &Cx<'_>) -> Result<Presented, AuthError> {
     let body = read_body(req).await?;
     if !body.is_empty() {
         require_media_type(req, "application/json")?;
@@ -107,8 +112,20 @@ async fn presented_token(req: &mut Incoming, _cx: &Cx<'_>) -> Result<Presented, 
             Some(_) => return Err(Error::field("refresh_token", ErrorCode::MissingField).into()),
         }
     }
+    let token = match http::cookie(req, http::REFRESH_COOKIE) {
+        Ok(token) => token.filter(|t| !t.is_empty()),
+        // Refused as it is: no Set-Cookie, so the real cookie is neither cleared nor
+        // replaced, and the session it names is not touched.
+        Err(http::DuplicateCookie) => {
+            let reason = RefreshRejection::Ambiguous;
+            cx.events.record(SecurityEvent::RefreshRejected {
+                reason: reason.as_str(),
+            });
+            return Err(Error::InvalidRefreshToken(reason).into());
+        }
+    };
     Ok(Presented {
-        token: http::cookie(req, http::REFRESH_COOKIE).filter(|t| !t.is_empty()),
+        token,
         in_body: false,
     })
 }
