@@ -27,7 +27,9 @@ pub enum Command {
     #[command(after_help = "\
 The secret or PEM alone goes to stdout, so it can be piped straight into wrangler:
   tollgate keygen | npx wrangler secret put JWT_SECRET
-  tollgate keygen --ed25519 > key.pem && npx wrangler secret put JWT_PRIVATE_KEY < key.pem
+  (umask 077; tollgate keygen --ed25519 > key.pem)
+  npx wrangler secret put JWT_PRIVATE_KEY < key.pem
+(the umask makes key.pem readable by you alone; keep it somewhere safe or delete it.)
 The key id (kid) and, for Ed25519, the public JWK go to stderr. The secret is printed without \
 a trailing newline unless stdout is a terminal, because `wrangler secret put` would keep it.")]
     Keygen {

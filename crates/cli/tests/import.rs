@@ -117,7 +117,11 @@ fn imports_passlib_and_pyca_bcrypt_users_who_then_verify_with_their_old_password
             "the bulk file holds hashes: owner only"
         );
     }
-    assert!(!dir.path().join("bulk.json.tmp").exists());
+    assert_eq!(
+        fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "the bulk file and no temporary file"
+    );
 }
 
 /// Line number, code and a phrase of the detail for each bad line of malformed_users.jsonl.
@@ -264,7 +268,11 @@ fn strict_writes_nothing_and_exits_1_when_a_line_is_rejected() {
         run.stderr.contains("line 3: invalid_json"),
         "the lines are still reported"
     );
-    assert!(!out.exists() && !dir.path().join("bulk.json.tmp").exists());
+    assert_eq!(
+        fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "neither a bulk file nor a temporary file"
+    );
 
     let clean = fixture("legacy_users.jsonl");
     let run = tollgate(
