@@ -185,6 +185,9 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
 
 const HINT_SIGNED_OUT = 'signed_out';
 
+/** The events a new access token produces. */
+type TokenEvent = 'signed_in' | 'token_refreshed';
+
 class Client implements AuthClient {
   readonly #t: Transport;
   readonly #origin: string;
@@ -230,8 +233,8 @@ class Client implements AuthClient {
     const sentAt = this.#t.clock.now();
     const form = { grant_type: 'password', username: email, password };
     const body = await call<TokenResponse>(this.#t, '/auth/login', { form });
-    const claims = this.#accept(body.access_token, 'signed_in', sentAt);
-    this.#tabs.post({ type: 'token', token: body.access_token, skew: this.#t.skew.range });
+    const { claims, event } = this.#accept(body.access_token, null, sentAt);
+    this.#tabs.post({ type: 'token', event, token: body.access_token, skew: this.#t.skew.range });
     return claims;
   }
 
@@ -326,9 +329,14 @@ class Client implements AuthClient {
 
   // --- the session --------------------------------------------------------------------
 
-  /** Takes a new access token: decode, learn the clock from its `iat`, plan its refresh. */
-  #accept(token: string, event: 'signed_in' | 'token_refreshed', sentAt?: number): AccessClaims {
+  /**
+   * Takes a new access token: decode, learn the clock from its `iat`, plan its refresh. It
+   * renews the session of `previous` when it is for the same `sid` (`token_refreshed`), and
+   * otherwise starts one (`signed_in`); returns which, with the claims.
+   */
+  #accept(token: string, previous: AccessClaims | null, sentAt?: number): { claims: AccessClaims; event: TokenEvent } {
     const claims = decodeClaims(token);
+    const event: TokenEvent = previous !== null && previous.sid === claims.sid ? 'token_refreshed' : 'signed_in';
     if (sentAt !== undefined && typeof claims.iat === 'number') {
       // `iat` is the server's clock at issue, in whole seconds, read during this request.
       this.#t.skew.observe(claims.iat * 1000, 1000, sentAt, this.#t.clock.now());
@@ -344,7 +352,7 @@ class Client implements AuthClient {
       this.#plan();
     }
     this.#emit({ type: event, claims });
-    return claims;
+    return { claims, event };
   }
 
   #signOut(reason: SignOutReason, error?: AuthError, tell = true): void {
@@ -419,9 +427,10 @@ class Client implements AuthClient {
         else this.#failed(error);
         throw error;
       }
-      const sameSession = seen !== null && this.#claims !== null;
-      this.#accept(body.access_token, sameSession ? 'token_refreshed' : 'signed_in', sentAt);
-      this.#tabs.post({ type: 'token', token: body.access_token, skew: this.#t.skew.range });
+      // The cookie is the browser's, not this tab's: a login elsewhere may have replaced it,
+      // and then the answer starts another session rather than renewing this tab's.
+      const { event } = this.#accept(body.access_token, seen !== null ? this.#claims : null, sentAt);
+      this.#tabs.post({ type: 'token', event, token: body.access_token, skew: this.#t.skew.range });
       return body.access_token;
     }, this.#t.clock);
   }
@@ -434,7 +443,6 @@ class Client implements AuthClient {
       }
       return;
     }
-    if (message.skew !== undefined) this.#t.skew.merge(message.skew);
     if (message.token === this.#token) return;
     let claims: AccessClaims;
     try {
@@ -443,8 +451,14 @@ class Client implements AuthClient {
       return;
     }
     const current = this.#claims;
-    if (current !== null && claims.sid === current.sid && claims.exp < current.exp) return; // older
-    this.#accept(message.token, current !== null && claims.sid === current.sid ? 'token_refreshed' : 'signed_in');
+    // Any script of the origin can post here. A tab with a session takes only newer tokens of
+    // that session: a token for another one would silently swap the account it acts as. A
+    // tab without one takes another tab's sign-in, never a "refresh" of a session it does
+    // not hold (which is also how a late refresh cannot revive a session that just ended).
+    if (current !== null ? claims.sid !== current.sid || claims.exp < current.exp : message.event !== 'signed_in') return;
+    // Only what the tab believes may teach it about the clock.
+    if (message.skew !== undefined) this.#t.skew.merge(message.skew);
+    this.#accept(message.token, current);
   }
 
   /** A bearer request through {@link fetch} (so with its 401 retry), returning the JSON body. */

@@ -462,6 +462,117 @@ describe('across tabs (BroadcastChannel in one process)', () => {
   });
 });
 
+describe('across tabs: what a tab takes from the channel', () => {
+  // Any script of the origin can post on the channel (another app, an XSS, a buggy tab): a
+  // tab takes another session's token only when it has none and the message is a sign-in.
+  const channels: BroadcastChannel[] = [];
+  afterEach(() => {
+    for (const c of channels.splice(0)) c.close();
+  });
+
+  function tab() {
+    const t = setup();
+    const channel = new BroadcastChannel(`tollgate:${new URL(BASE).href}`);
+    channels.push(channel);
+    const post = async (message: unknown) => {
+      channel.postMessage(message);
+      await new Promise((r) => setTimeout(r, 20));
+    };
+    /** A token the fake server issues for session `sid`, a minute later than the last. */
+    const tokenFor = (sid: string) => {
+      t.clock.sleep(60_000);
+      const previous = t.server.sid;
+      t.server.sid = sid;
+      const token = t.server.token();
+      t.server.sid = previous;
+      return token;
+    };
+    return { ...t, post, tokenFor };
+  }
+
+  it('a signed-in tab ignores tokens of another session, sign-in or refresh', async () => {
+    const { auth, post, tokenFor, types, server } = tab();
+    await auth.login('sam@example.com', 'right password');
+    const own = server.issued[0];
+    for (const event of ['signed_in', 'token_refreshed', undefined]) {
+      await post({ type: 'token', token: tokenFor('attacker-session'), ...(event && { event }) });
+      expect(auth.claims?.sid, String(event)).toBe('session-1');
+    }
+    expect(await auth.getAccessToken()).toBe(own);
+    expect(types()).toEqual(['signed_in']);
+    // Its own session's newer token is taken.
+    const refreshed = tokenFor('session-1');
+    await post({ type: 'token', token: refreshed, event: 'token_refreshed' });
+    expect(await auth.getAccessToken()).toBe(refreshed);
+    expect(types()).toEqual(['signed_in', 'token_refreshed']);
+  });
+
+  it('a signed-out tab takes a sign-in, never a refresh', async () => {
+    const { auth, post, tokenFor, types } = tab();
+    await post({ type: 'token', token: tokenFor('session-7'), event: 'token_refreshed' });
+    await post({ type: 'token', token: tokenFor('session-7') }); // no kind: not a sign-in
+    expect(auth.claims).toBeNull();
+    expect(types()).toEqual([]);
+    const signIn = tokenFor('session-7');
+    await post({ type: 'token', token: signIn, event: 'signed_in' });
+    expect(auth.claims?.sid).toBe('session-7');
+    expect(await auth.getAccessToken()).toBe(signIn);
+    expect(types()).toEqual(['signed_in']);
+  });
+
+  it('a signed_out message ends only its own session, and a late refresh does not revive it', async () => {
+    const { auth, post, tokenFor, events, types } = tab();
+    await auth.login('sam@example.com', 'right password');
+    await post({ type: 'signed_out', sid: 'session-2', reason: 'logout' });
+    await post({ type: 'signed_out', reason: 'logout' });
+    expect(auth.claims?.sid).toBe('session-1');
+    await post({ type: 'signed_out', sid: 'session-1', reason: 'logout_all' });
+    expect(auth.claims).toBeNull();
+    expect(events.at(-1)).toEqual({ type: 'signed_out', reason: 'logout_all' });
+    await post({ type: 'token', token: tokenFor('session-1'), event: 'token_refreshed' });
+    expect(auth.claims).toBeNull();
+    expect(types()).toEqual(['signed_in', 'signed_out']);
+  });
+
+  it('a refresh that comes back for another session (a login elsewhere replaced the cookie) is a sign-in, here and in other tabs', async () => {
+    const { auth, server, clock, types } = tab();
+    await auth.login('sam@example.com', 'right password');
+    // A tab opened after the login, not signed in yet.
+    const other = createAuthClient({ baseUrl: BASE, fetch: server.fetch, clock, storage: null });
+    clients.push(other);
+    server.sid = 'session-2';
+    clock.sleep(730_000);
+    await auth.getAccessToken();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(auth.claims?.sid).toBe('session-2');
+    expect(types()).toEqual(['signed_in', 'signed_in']);
+    expect(other.claims?.sid, 'the signed-out tab took it as a sign-in').toBe('session-2');
+  });
+
+  it('a message the tab does not take teaches it nothing about the clock', async () => {
+    const { auth, post, tokenFor } = tab();
+    await auth.login('sam@example.com', 'right password');
+    const before = auth.clockOffsetMs;
+    const hour = 3_600_000;
+    await post({ type: 'token', token: tokenFor('attacker-session'), event: 'signed_in', skew: { low: hour, high: hour } });
+    expect(auth.clockOffsetMs).toBe(before);
+  });
+
+  it('malformed messages change nothing', async () => {
+    const { auth, post, types } = tab();
+    await auth.login('sam@example.com', 'right password');
+    for (const message of [
+      null, 'token', { type: 'token' }, { type: 'token', token: 42, event: 'signed_in' },
+      { type: 'token', token: 'not.a.jwt', event: 'signed_in' },
+      { type: 'signed_out', sid: 'session-1', reason: 'made_up' }, { type: 'signed_out', sid: 1, reason: 'logout' },
+    ]) {
+      await post(message);
+    }
+    expect(auth.claims?.sid).toBe('session-1');
+    expect(types()).toEqual(['signed_in']);
+  });
+});
+
 it('decodes the claims the client holds with the same wasm', async () => {
   const { auth, server } = setup();
   await auth.login('sam@example.com', 'right password');

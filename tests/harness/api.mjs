@@ -7,7 +7,7 @@ import { request } from 'node:http';
 const OBSERVATIONS = process.env.TOLLGATE_OBSERVATIONS;
 
 /** The refresh cookie's name (worker/src/http.rs). */
-export const REFRESH_COOKIE = '__Secure-tollgate_refresh';
+export const REFRESH_COOKIE = '__Host-tollgate_refresh';
 
 /** A client bound to one server's base URL. */
 export function client(base) {
@@ -70,7 +70,7 @@ function send(method, url, headers, body) {
   });
 }
 
-/** The `__Secure-tollgate_refresh=<value>` pair a response sets, with its attributes, if any. */
+/** The `__Host-tollgate_refresh=<value>` pair a response sets, with its attributes, if any. */
 function refreshCookie(res) {
   const set = res.headers.getSetCookie?.() ?? [];
   const line = set.find((c) => c.startsWith(REFRESH_COOKIE + '='));

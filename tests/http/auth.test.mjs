@@ -54,7 +54,7 @@ describe('login', () => {
     assert.equal(res.json.token_type, 'bearer');
     assert.equal(res.headers.get('cache-control'), 'no-store');
     const attrs = res.cookie.attrs;
-    for (const a of ['HttpOnly', 'Secure', 'SameSite=Strict', 'Path=/auth']) assert.ok(attrs.includes(a), `${a} in ${res.cookie.line}`);
+    for (const a of ['HttpOnly', 'Secure', 'SameSite=Strict', 'Path=/']) assert.ok(attrs.includes(a), `${a} in ${res.cookie.line}`);
     const maxAge = Number(attrs.find((a) => a.startsWith('Max-Age=')).slice(8));
     assert.ok(maxAge > 2_591_000 && maxAge <= 2_592_000, `Max-Age ${maxAge} is the session's remaining 30 days`);
     const claims = JSON.parse(Buffer.from(res.json.access_token.split('.')[1], 'base64url'));

@@ -18,13 +18,17 @@ use crate::incoming::Incoming;
 /// leaves room for long passwords (1024 bytes at most) and refuses megabytes before parsing.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// The refresh cookie's name. The `__Secure-` prefix makes browsers refuse it unless it comes
-/// with `Secure` over a secure origin (ASVS 5.0 V3.3.1); `__Host-` would also require `Path=/`,
-/// and the cookie is deliberately scoped to `/auth` so no other route ever receives it.
-pub const REFRESH_COOKIE: &str = "__Secure-tollgate_refresh";
+/// The refresh cookie's name. The `__Host-` prefix (RFC 6265bis §4.1.3.2) makes browsers
+/// refuse it unless it is set with `Secure`, from a secure origin, without a `Domain` and with
+/// `Path=/` (ASVS 5.0 V3.3.1, V3.3.3). So no other host, not even a sibling subdomain that can
+/// set cookies on the parent domain, can plant a cookie of this name that the browser would
+/// send here ahead of the real one ("cookie tossing"): a tossed cookie would sign the victim
+/// into the attacker's session at the next refresh. SECURITY.md, "Cookies", says why this
+/// beats the `__Secure-` name scoped to `/auth` that it replaces.
+pub const REFRESH_COOKIE: &str = "__Host-tollgate_refresh";
 
-/// The path the refresh cookie is scoped to: only `/auth/*` requests carry it.
-pub const REFRESH_COOKIE_PATH: &str = "/auth";
+/// The path the refresh cookie is scoped to: `/`, which the `__Host-` prefix requires.
+pub const REFRESH_COOKIE_PATH: &str = "/";
 
 /// How much of a refused body is still read (and discarded) before answering 413, in bytes.
 /// Answering while the client is still sending makes some proxies (wrangler dev's among them)
@@ -209,13 +213,34 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
     })
 }
 
-/// The value of cookie `name` in the `Cookie` header (RFC 6265 §5.4).
-pub fn cookie(req: &Incoming, name: &str) -> Option<String> {
-    let header = req.header("Cookie")?;
-    header.split(';').find_map(|pair| {
+/// The cookie `name` appears more than once in a request's `Cookie` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DuplicateCookie;
+
+/// The value of cookie `name` in the `Cookie` header (RFC 6265 §5.4), or `None` when absent.
+/// Names compare exactly (a `__HOST-` spelling is another cookie).
+///
+/// # Errors
+/// [`DuplicateCookie`] when the name appears twice or more: one copy was planted by someone
+/// else, and which one is real cannot be told.
+pub fn cookie(req: &Incoming, name: &str) -> Result<Option<String>, DuplicateCookie> {
+    match req.header("Cookie") {
+        Some(header) => cookie_in(&header, name).map(|v| v.map(str::to_string)),
+        None => Ok(None),
+    }
+}
+
+/// [`cookie`] on the header's text.
+fn cookie_in<'a>(header: &'a str, name: &str) -> Result<Option<&'a str>, DuplicateCookie> {
+    let mut values = header.split(';').filter_map(|pair| {
         let (n, v) = pair.trim().split_once('=')?;
-        (n.trim() == name).then(|| v.trim().trim_matches('"').to_string())
-    })
+        (n.trim() == name).then(|| v.trim().trim_matches('"'))
+    });
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(DuplicateCookie);
+    }
+    Ok(first)
 }
 
 /// The `Set-Cookie` value that stores a refresh token for `max_age_s` seconds.
@@ -468,15 +493,36 @@ mod tests {
     #[test]
     fn refresh_cookies_are_locked_down() {
         let c = refresh_cookie("tok", 60);
-        for attr in [
-            "HttpOnly",
-            "Secure",
-            "SameSite=Strict",
-            "Path=/auth",
-            "Max-Age=60",
+        assert_eq!(
+            c,
+            "__Host-tollgate_refresh=tok; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=60"
+        );
+        assert_eq!(
+            clear_refresh_cookie(),
+            "__Host-tollgate_refresh=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0"
+        );
+        // What the `__Host-` prefix demands of every cookie carrying it.
+        assert!(REFRESH_COOKIE.starts_with("__Host-"));
+        assert!(!c.to_ascii_lowercase().contains("domain="));
+    }
+
+    #[test]
+    fn a_cookie_named_twice_is_refused_not_guessed() {
+        let n = REFRESH_COOKIE;
+        for (header, expected) in [
+            (String::new(), Ok(None)),
+            (format!("{n}=a"), Ok(Some("a"))),
+            (format!("other=1; {n}=a; x=2"), Ok(Some("a"))),
+            (format!("{n}=\"a\""), Ok(Some("a"))),
+            (format!("__HOST-tollgate_refresh=t; {n}=a"), Ok(Some("a"))),
+            ("__Secure-tollgate_refresh=t".to_string(), Ok(None)),
+            (format!("{n}=tossed; {n}=real"), Err(DuplicateCookie)),
+            (format!("{n}=real;{n}=tossed"), Err(DuplicateCookie)),
+            (format!("{n}=a; {n}=a"), Err(DuplicateCookie)),
+            (format!("{n}=; {n}=a"), Err(DuplicateCookie)),
+            (format!(" {n} =a; {n}=b"), Err(DuplicateCookie)),
         ] {
-            assert!(c.contains(attr), "{c} lacks {attr}");
+            assert_eq!(cookie_in(&header, n), expected, "{header}");
         }
-        assert!(clear_refresh_cookie().contains("Max-Age=0"));
     }
 }

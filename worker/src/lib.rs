@@ -33,6 +33,7 @@ mod incoming;
 mod jwks_cache;
 mod kv;
 mod routes;
+mod same_site;
 mod throttle;
 
 pub use error::AuthError;

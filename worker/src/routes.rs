@@ -12,6 +12,7 @@ use crate::events::LogSink;
 use crate::handlers::{account, admin, auth, meta};
 use crate::http::{self, Reply};
 use crate::incoming::Incoming;
+use crate::same_site;
 
 /// One endpoint of the API.
 enum Route {
@@ -32,6 +33,30 @@ enum Route {
     AdminDeleteUser(String),
     AdminEndSessions(String),
     Calibrate,
+}
+
+impl Route {
+    /// Whether the route sets or clears the refresh cookie. Those routes run behind
+    /// [`same_site::require`]: another site's page must not be able to plant a session in the
+    /// browser (login CSRF) or end one. Exhaustive on purpose: a new route must decide.
+    fn sets_refresh_cookie(&self) -> bool {
+        match self {
+            Route::Login | Route::Refresh | Route::Logout | Route::LogoutAll => true,
+            Route::Health
+            | Route::Jwks
+            | Route::Register
+            | Route::Sessions
+            | Route::RevokeSession(_)
+            | Route::Password
+            | Route::Claims
+            | Route::Me
+            | Route::AdminUsers
+            | Route::AdminSetRole(_)
+            | Route::AdminDeleteUser(_)
+            | Route::AdminEndSessions(_)
+            | Route::Calibrate => false,
+        }
+    }
 }
 
 /// Matches `method` and `path` to a route: 404 for unknown paths, 405 (with `Allow`) for
@@ -145,29 +170,43 @@ async fn dispatch(
             headers: worker::Headers(req.headers().0.clone()),
         },
     };
-    let result = match route {
-        Route::Health => meta::health(&cx),
-        Route::Jwks => Ok(meta::jwks(&cx)),
-        Route::Register => auth::register(req, &cx).await,
-        Route::Login => auth::login(req, &cx).await,
-        Route::Refresh => auth::refresh(req, &cx).await,
-        Route::Logout => auth::logout(req, &cx).await,
-        Route::LogoutAll => auth::logout_all(req, &cx).await,
-        Route::Sessions => account::sessions(req, &cx).await,
-        Route::RevokeSession(id) => account::revoke_session(req, &cx, &id).await,
-        Route::Password => account::change_password(req, &cx).await,
-        Route::Claims => account::claims(req, &cx),
-        Route::Me => account::me(req, &cx).await,
-        Route::AdminUsers => admin::list_users(req, &cx).await,
-        Route::AdminSetRole(id) => admin::set_role(req, &cx, &id).await,
-        Route::AdminDeleteUser(id) => admin::delete_user(req, &cx, &id).await,
-        Route::AdminEndSessions(id) => admin::end_sessions(req, &cx, &id).await,
-        Route::Calibrate => crate::calibrate::calibrate(req, &cx).await,
+    // Before the handler reads anything: a refused request changes nothing.
+    let result = if route.sets_refresh_cookie() {
+        same_site::require(req, &settings.allowed_origins)
+    } else {
+        Ok(())
+    };
+    let result = match result {
+        Ok(()) => run(route, req, &cx).await,
+        Err(e) => Err(e),
     };
     if let Err(e) = &result {
         log_refusal(e, req, &cx);
     }
     result
+}
+
+/// Runs the route's handler.
+async fn run(route: Route, req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
+    match route {
+        Route::Health => meta::health(cx),
+        Route::Jwks => Ok(meta::jwks(cx)),
+        Route::Register => auth::register(req, cx).await,
+        Route::Login => auth::login(req, cx).await,
+        Route::Refresh => auth::refresh(req, cx).await,
+        Route::Logout => auth::logout(req, cx).await,
+        Route::LogoutAll => auth::logout_all(req, cx).await,
+        Route::Sessions => account::sessions(req, cx).await,
+        Route::RevokeSession(id) => account::revoke_session(req, cx, &id).await,
+        Route::Password => account::change_password(req, cx).await,
+        Route::Claims => account::claims(req, cx),
+        Route::Me => account::me(req, cx).await,
+        Route::AdminUsers => admin::list_users(req, cx).await,
+        Route::AdminSetRole(id) => admin::set_role(req, cx, &id).await,
+        Route::AdminDeleteUser(id) => admin::delete_user(req, cx, &id).await,
+        Route::AdminEndSessions(id) => admin::end_sessions(req, cx, &id).await,
+        Route::Calibrate => crate::calibrate::calibrate(req, cx).await,
+    }
 }
 
 /// Security events for refusals the flows do not log themselves: a rejected bearer token
@@ -218,6 +257,27 @@ mod tests {
         assert_eq!(status(Method::Get, "/nope"), Err((404, None)));
         assert_eq!(status(Method::Get, "/me/"), Err((404, None)));
         assert_eq!(status(Method::Get, "/admin/users/a/b/c"), Err((404, None)));
+    }
+
+    /// The routes whose responses can set or clear the refresh cookie run behind the
+    /// cross-site guard, and no others (bearer routes are not CSRF-able and stay callable
+    /// from any origin CORS admits).
+    #[test]
+    fn exactly_the_cookie_routes_are_guarded_against_cross_site_requests() {
+        let guarded: Vec<&str> = EVERY_ROUTE
+            .iter()
+            .filter(|(method, path)| resolve(method, path).is_ok_and(|r| r.sets_refresh_cookie()))
+            .map(|(_, path)| *path)
+            .collect();
+        assert_eq!(
+            guarded,
+            [
+                "/auth/login",
+                "/auth/refresh",
+                "/auth/logout",
+                "/auth/logout-all"
+            ]
+        );
     }
 
     const ROUTES: usize = 17;

@@ -27,7 +27,9 @@ pub enum Command {
     #[command(after_help = "\
 The secret or PEM alone goes to stdout, so it can be piped straight into wrangler:
   tollgate keygen | npx wrangler secret put JWT_SECRET
-  tollgate keygen --ed25519 > key.pem && npx wrangler secret put JWT_PRIVATE_KEY < key.pem
+  (umask 077; tollgate keygen --ed25519 > key.pem)
+  npx wrangler secret put JWT_PRIVATE_KEY < key.pem
+(the umask makes key.pem readable by you alone; keep it somewhere safe or delete it.)
 The key id (kid) and, for Ed25519, the public JWK go to stderr. The secret is printed without \
 a trailing newline unless stdout is a terminal, because `wrangler secret put` would keep it.")]
     Keygen {
@@ -189,8 +191,9 @@ Rules:
 lines share an email, all of them are rejected, each naming the others: decide which account \
 keeps the address, then import it again.
   - Rejected: invalid JSON or UTF-8, a missing or non-string email/password_hash, an invalid \
-email, an unknown or malformed hash, a hash whose cost exceeds what a login may spend (bcrypt \
-cost > 15, argon2 m > 262144 KiB, t > 10, p > 16), an unknown role, a duplicate email, an \
+email, an unknown or malformed hash, a hash whose cost exceeds what a login in a Worker may \
+spend (allowed: bcrypt cost <= 12; argon2 m <= 65536 KiB, t <= 10, p <= 16, m x t <= 262144 \
+KiB), an unknown role, a duplicate email, an \
 email that already has an account (with --existing, see below). Each rejected line is reported on stderr with its number and reason, then a summary by reason.
 
 Output: a JSON array of {\"key\",\"value\",\"metadata\"} entries, per user `user:<id>` (the \
@@ -231,3 +234,17 @@ measured under 10 ms here leaves no margin. Deploy on the Paid plan.
 
 Exit codes: 0 a row fits; 1 no row fits the budget (the table is still printed), or --url \
 could not be measured; 2 the command line is wrong.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The help states the bounds in words; they must be the core's (`cost_bounds`), which a
+    /// login in the Worker applies.
+    #[test]
+    fn import_help_states_the_cost_bounds_the_worker_applies() {
+        let help = IMPORT_HELP.split_whitespace().collect::<Vec<_>>().join(" ");
+        let bounds = crate::import::cost_bounds();
+        assert!(help.contains(&bounds), "the help must say: {bounds}");
+    }
+}

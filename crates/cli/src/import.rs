@@ -33,7 +33,10 @@ use std::path::Path;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Map, Value};
 use tollgate_core::email::normalize_email;
-use tollgate_core::password::{StoredHashError, StoredHashInfo, inspect_stored_hash};
+use tollgate_core::password::{
+    MAX_ARGON2_ITERATIONS, MAX_ARGON2_MEMORY_KIB, MAX_ARGON2_PARALLELISM, MAX_ARGON2_WORK_KIB,
+    MAX_BCRYPT_COST, StoredHashError, StoredHashInfo, inspect_stored_hash,
+};
 use tollgate_core::roles::{ROLE_USER, Roles};
 use tollgate_core::store::UserRecord;
 
@@ -129,22 +132,7 @@ impl Rejection {
             }
             Rejection::PasswordHash(err, hint) => match hint {
                 Some(hint) => format!("{}: {hint}", err.as_str()),
-                None => format!(
-                    "{}: {}",
-                    err.as_str(),
-                    match err {
-                        StoredHashError::UnknownFormat => {
-                            "supported are argon2id, argon2i and argon2d PHC strings and \
-                             $2a$, $2b$ and $2y$ bcrypt"
-                        }
-                        StoredHashError::CostTooHigh => {
-                            "verifying it would cost more than a login may (bcrypt cost <= 15; \
-                             argon2 m <= 262144 KiB, t <= 10, p <= 16); these users must reset \
-                             their password"
-                        }
-                        _ => "the hash is damaged or truncated; export it again",
-                    }
-                ),
+                None => format!("{}: {}", err.as_str(), hash_advice(*err)),
             },
             Rejection::InvalidRole(role) => {
                 let roles = Roles::default();
@@ -572,6 +560,31 @@ fn report(check: &ImportCheck) {
             check.rejected.len()
         );
     }
+}
+
+/// What to do about a refused hash, for the per-line report. The cost bounds are the core's,
+/// the very ones a login in the Worker applies.
+fn hash_advice(err: StoredHashError) -> String {
+    match err {
+        StoredHashError::UnknownFormat => "supported are argon2id, argon2i and argon2d PHC \
+                                           strings and $2a$, $2b$ and $2y$ bcrypt"
+            .into(),
+        StoredHashError::CostTooHigh => format!(
+            "verifying it would cost more than a login in a Worker may ({}); these users must \
+             reset their password",
+            cost_bounds()
+        ),
+        _ => "the hash is damaged or truncated; export it again".into(),
+    }
+}
+
+/// The stored-hash cost bounds in words: `bcrypt cost <= 12; argon2 m <= 65536 KiB, ...`.
+pub fn cost_bounds() -> String {
+    format!(
+        "bcrypt cost <= {MAX_BCRYPT_COST}; argon2 m <= {MAX_ARGON2_MEMORY_KIB} KiB, \
+         t <= {MAX_ARGON2_ITERATIONS}, p <= {MAX_ARGON2_PARALLELISM}, \
+         m x t <= {MAX_ARGON2_WORK_KIB} KiB"
+    )
 }
 
 #[cfg(test)]

@@ -93,8 +93,9 @@ pub fn run(ed25519: bool) -> Result<(), CliError> {
         eprintln!("kid: {}", keys.kid());
         eprintln!("public JWK: {jwk}");
         eprintln!(
-            "Store the private key (stdout) as a Worker secret:\n  \
-             tollgate keygen --ed25519 > jwt_private_key.pem\n  \
+            "Store the private key (stdout) as a Worker secret, writing it to a file only you can \
+             read (a subshell keeps the umask to this one command):\n  \
+             (umask 077; tollgate keygen --ed25519 > jwt_private_key.pem)\n  \
              npx wrangler secret put JWT_PRIVATE_KEY < jwt_private_key.pem\n\
              Tokens will carry kid {kid}; /.well-known/jwks.json publishes the public JWK. \
              When you rotate, put this JWK in JWT_PREVIOUS_PUBLIC_KEYS as {{\"keys\":[<jwk>]}}.",

@@ -16,6 +16,7 @@ mod keygen;
 mod os_random;
 mod output;
 mod password_input;
+mod private_fs;
 mod user_add;
 
 use std::process::ExitCode;

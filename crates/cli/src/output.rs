@@ -1,16 +1,17 @@
 //! Where bulk files go: a file written atomically with owner-only permissions, or stdout when
 //! it is not a terminal.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::CliError;
+use crate::private_fs::create_temp_beside;
 
 /// An output being written: a temporary file renamed into place by [`Output::finish`], or
 /// stdout.
 pub enum Output {
-    /// `<path>.tmp`, renamed to `path` when finished.
+    /// A new temporary file beside `path`, renamed to `path` when finished.
     File {
         /// Buffered writer over the temporary file.
         writer: BufWriter<File>,
@@ -50,9 +51,12 @@ impl Drop for TempPath {
 impl Output {
     /// Opens `path` for writing, or stdout when `path` is `None` or `-`.
     ///
-    /// A file is created as `<path>.tmp` with mode 0600 (it holds password hashes) and only
-    /// renamed to `path` by [`Output::finish`], so a failed run never leaves half a bulk file
-    /// that `wrangler kv bulk put` could load.
+    /// A file is first written as a new temporary file beside `path`, under a random name,
+    /// created with `O_EXCL` and mode 0600 (it holds password hashes; see [`crate::private_fs`]:
+    /// nothing planted in the directory is opened or followed), and only renamed to `path` by
+    /// [`Output::finish`], so a failed run never leaves half a bulk file that `wrangler kv bulk
+    /// put` could load. The rename replaces whatever was at `path`, a symlink included, without
+    /// following it.
     ///
     /// # Errors
     /// [`CliError::TerminalOutput`] when stdout is a terminal; [`CliError::Io`] when the
@@ -65,19 +69,8 @@ impl Output {
             }
             return Ok(Output::Stdout(BufWriter::new(io::stdout())));
         };
-        let mut temp = path.as_os_str().to_owned();
-        temp.push(".tmp");
-        let temp = PathBuf::from(temp);
-        let mut options = OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let file = options
-            .open(&temp)
-            .map_err(|e| CliError::io("creating", &temp, &e))?;
+        let (file, temp) = create_temp_beside(path)
+            .map_err(|e| CliError::io("creating a temporary file beside", path, &e))?;
         Ok(Output::File {
             writer: BufWriter::with_capacity(1 << 20, file),
             temp: TempPath(Some(temp)),

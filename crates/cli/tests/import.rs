@@ -57,15 +57,21 @@ fn imports_passlib_and_pyca_bcrypt_users_who_then_verify_with_their_old_password
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stderr
-            .contains("8 lines: 8 users to import, 0 lines rejected"),
+            .contains("11 lines: 11 users to import, 0 lines rejected"),
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("ignored fields (not part of a Tollgate user): \"is_active\" (1 lines), \"source\" (8 lines)"), "{}", run.stderr);
+    assert!(run.stderr.contains("ignored fields (not part of a Tollgate user): \"is_active\" (1 lines), \"source\" (11 lines)"), "{}", run.stderr);
     assert!(run.stderr.contains("5  bcrypt cost=10"), "{}", run.stderr);
+    assert!(run.stderr.contains("2  bcrypt cost=12"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("2  argon2id v=19 m=65536 t=3 p=4"),
+        "{}",
+        run.stderr
+    );
 
     let users = users_in(&fs::read_to_string(&out).unwrap());
-    assert_eq!(users.len(), 8);
+    assert_eq!(users.len(), 11);
     let source: Vec<Value> = fs::read_to_string(&input)
         .unwrap()
         .lines()
@@ -111,7 +117,11 @@ fn imports_passlib_and_pyca_bcrypt_users_who_then_verify_with_their_old_password
             "the bulk file holds hashes: owner only"
         );
     }
-    assert!(!dir.path().join("bulk.json.tmp").exists());
+    assert_eq!(
+        fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "the bulk file and no temporary file"
+    );
 }
 
 /// Line number, code and a phrase of the detail for each bad line of malformed_users.jsonl.
@@ -258,7 +268,11 @@ fn strict_writes_nothing_and_exits_1_when_a_line_is_rejected() {
         run.stderr.contains("line 3: invalid_json"),
         "the lines are still reported"
     );
-    assert!(!out.exists() && !dir.path().join("bulk.json.tmp").exists());
+    assert_eq!(
+        fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "neither a bulk file nor a temporary file"
+    );
 
     let clean = fixture("legacy_users.jsonl");
     let run = tollgate(
@@ -334,7 +348,7 @@ fn existing_accounts_in_the_listing_are_rejected_instead_of_taken_over() {
     assert!(rejected[0].contains("\"passlib.bcrypt.2a@example.com\""));
     assert!(
         run.stderr
-            .contains("8 lines: 6 users to import, 2 lines rejected"),
+            .contains("11 lines: 9 users to import, 2 lines rejected"),
         "{}",
         run.stderr
     );
@@ -350,7 +364,7 @@ fn existing_accounts_in_the_listing_are_rejected_instead_of_taken_over() {
         run.stderr
     );
     let users = users_in(&fs::read_to_string(&out).unwrap());
-    assert_eq!(users.len(), 6);
+    assert_eq!(users.len(), 9);
     assert!(!users.contains_key("passlib.bcrypt.2a@example.com"));
     assert!(!users.contains_key("pyca.bcrypt.2b@example.com"));
 
@@ -537,5 +551,84 @@ fn every_command_has_help() {
         "Exit codes: 0 the bulk file was written",
     ] {
         assert!(help.contains(rule), "import --help documents: {rule}");
+    }
+}
+
+/// What one login may cost is the Worker's decision (`tollgate_core::password::bounds`), and
+/// the importer makes the same one: hashes at the bounds import, hashes over them are rejected
+/// by line number, so no imported user is one the Worker would refuse to log in.
+#[test]
+fn hashes_over_the_workers_cost_bounds_are_rejected_by_line_number() {
+    const TAG: &str = "CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc";
+    const BCRYPT_BODY: &str = "oIlDkrAhXqG/3F7T/PYPvez9Xk0YV6M/kG/xMYDEF5lvfd8xQ2cbW";
+    let argon2 = |params: &str| format!("$argon2id$v=19${params}$c29tZXNhbHQ${TAG}");
+    // (hash, imported?)
+    let lines = [
+        (argon2("m=65536,t=3,p=4"), true), // argon2-cffi's and passlib's defaults
+        (format!("$2b$12${BCRYPT_BODY}"), true), // passlib's and pyca/bcrypt's default cost
+        (argon2("m=65536,t=4,p=16"), true), // memory and work at their bounds
+        (argon2("m=26214,t=10,p=1"), true), // passes at the bound, work just under
+        (argon2("m=65537,t=1,p=1"), false), // 64 MiB + 1 KiB
+        (argon2("m=131072,t=1,p=1"), false), // the whole isolate
+        (argon2("m=65536,t=5,p=4"), false), // work: five passes over 64 MiB
+        (argon2("m=26215,t=10,p=1"), false), // work just over
+        (argon2("m=8,t=11,p=1"), false),   // passes
+        (argon2("m=65536,t=2,p=17"), false), // lanes
+        (format!("$2b$13${BCRYPT_BODY}"), false),
+        (format!("$2a$15${BCRYPT_BODY}"), false),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("users.jsonl");
+    let text: String = lines
+        .iter()
+        .enumerate()
+        .map(|(i, (hash, _))| {
+            format!("{{\"email\":\"user{i}@example.com\",\"password_hash\":\"{hash}\"}}\n")
+        })
+        .collect();
+    fs::write(&input, text).unwrap();
+    let out = dir.path().join("bulk.json");
+    let run = tollgate(
+        &[
+            "import",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let reported: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("line "))
+        .collect();
+    let refused: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, ok))| !ok)
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert_eq!(reported.len(), refused.len(), "{}", run.stderr);
+    for (number, got) in refused.iter().zip(&reported) {
+        assert!(
+            got.starts_with(&format!(
+                "line {number}: invalid_password_hash: cost above the allowed maximum: "
+            )) && got.contains(
+                "bcrypt cost <= 12; argon2 m <= 65536 KiB, t <= 10, p <= 16, m x t <= 262144 KiB"
+            ),
+            "line {number}: {got}"
+        );
+    }
+    let users = users_in(&fs::read_to_string(&out).unwrap());
+    for (i, (hash, ok)) in lines.iter().enumerate() {
+        let email = format!("user{i}@example.com");
+        assert_eq!(users.contains_key(&email), *ok, "{hash}");
+        // The importer's decision is the core's, which the Worker's login makes.
+        assert_eq!(
+            tollgate_core::password::inspect_stored_hash(hash).is_ok(),
+            *ok,
+            "{hash}"
+        );
     }
 }

@@ -90,3 +90,23 @@ fn the_ed25519_key_is_pkcs8_pem_and_its_jwk_kid_is_the_worker_kid() {
     let other = tollgate(&["keygen", "--ed25519"], "");
     assert_ne!(other.stdout, run.stdout);
 }
+
+/// A private key redirected to a file under the usual umask (022) would be world-readable:
+/// every place that tells the user to redirect it sets a private umask first.
+#[test]
+fn the_advice_to_redirect_a_private_key_sets_a_private_umask() {
+    let run = tollgate(&["keygen", "--ed25519"], "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let help = tollgate(&["keygen", "--help"], "");
+    assert_eq!(help.code, 0, "{}", help.stderr);
+    for (what, text) in [("stderr", &run.stderr), ("--help", &help.stdout)] {
+        let redirects: Vec<&str> = text.lines().filter(|l| l.contains("--ed25519 >")).collect();
+        assert!(!redirects.is_empty(), "{what} shows a redirection: {text}");
+        for line in redirects {
+            assert!(
+                line.contains("(umask 077; tollgate keygen --ed25519 >"),
+                "{what}: {line}"
+            );
+        }
+    }
+}

@@ -106,7 +106,12 @@ fn two_different_answers_are_refused_and_nothing_is_written() {
         seen.contains("hint: type the same password twice"),
         "{seen}"
     );
-    assert!(!out.exists() && !dir.path().join("admin.json.tmp").exists());
+    assert!(!out.exists());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no temporary file either"
+    );
 }
 
 #[test]

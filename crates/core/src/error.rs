@@ -311,6 +311,9 @@ pub enum RefreshRejection {
     Missing,
     /// When the token does not parse.
     Malformed,
+    /// When the request carried the refresh cookie more than once: one copy was planted
+    /// (cookie tossing), and which is real cannot be told, so neither is used.
+    Ambiguous,
     /// When the token's MAC does not verify (forged or from another deployment).
     Forged,
     /// When no family record exists (never existed, logged out, or expired away).
@@ -338,6 +341,7 @@ impl RefreshRejection {
         match self {
             RefreshRejection::Missing => "no refresh token",
             RefreshRejection::Malformed => "malformed",
+            RefreshRejection::Ambiguous => "refresh cookie sent more than once",
             RefreshRejection::Forged => "bad MAC",
             RefreshRejection::UnknownFamily => "unknown family",
             RefreshRejection::Revoked => "family revoked",

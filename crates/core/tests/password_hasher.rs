@@ -417,15 +417,19 @@ macro_rules! params {
 params! {
     params_between_rows: (30_000, 2, 1) => true;
     params_stronger_than_every_row: (65_536, 3, 4) => true;
-    params_at_every_upper_bound: (262_144, 10, 16) => true;
-    params_much_memory_one_pass: (262_144, 1, 1) => true;
+    params_at_the_memory_and_work_bounds: (65_536, 4, 16) => true;
+    params_at_the_pass_and_work_bounds: (26_214, 10, 16) => true;
+    params_much_memory_one_pass: (65_536, 1, 1) => true;
     params_just_below_the_floor: (19_455, 2, 1) => false;
     params_just_below_the_one_pass_row: (47_103, 1, 1) => false;
     params_just_below_the_five_pass_row: (7_167, 5, 1) => false;
     params_enough_memory_for_no_row: (9_216, 3, 1) => false;
     params_many_passes_little_memory: (1_024, 10, 1) => false;
     params_zero_parallelism: (19_456, 2, 0) => false;
-    params_memory_over_bound: (262_145, 2, 1) => false;
+    params_memory_over_bound: (65_537, 1, 1) => false;
+    params_the_old_memory_bound: (262_144, 1, 1) => false;
+    params_work_over_bound_at_full_memory: (65_536, 5, 1) => false;
+    params_work_over_bound_at_ten_passes: (26_215, 10, 1) => false;
     params_passes_over_bound: (19_456, 11, 1) => false;
     params_lanes_over_bound: (19_456, 2, 17) => false;
     params_all_maximal: (u32::MAX, u32::MAX, u32::MAX) => false;

@@ -108,9 +108,14 @@ refused! {
     argon2_version_0: ARGON2ID.replace("v=19", "v=0") => UnsupportedVersion;
     argon2_version_huge: ARGON2ID.replace("v=19", "v=99999999999999999999") => UnsupportedVersion;
 
-    // --- argon2 cost above the bounds ---
-    argon2_m_one_over: argon2id_with("m=262145,t=2,p=1") => CostTooHigh;
-    argon2_t_one_over: argon2id_with("m=65536,t=11,p=1") => CostTooHigh;
+    // --- argon2 cost above the bounds (m <= 64 MiB, t <= 10, m x t <= 4 x 64 MiB) ---
+    argon2_m_one_over: argon2id_with("m=65537,t=1,p=1") => CostTooHigh;
+    argon2_m_128_mib_fills_the_isolate: argon2id_with("m=131072,t=1,p=1") => CostTooHigh;
+    argon2_m_256_mib_the_old_bound: argon2id_with("m=262144,t=2,p=1") => CostTooHigh;
+    argon2_t_one_over: argon2id_with("m=8,t=11,p=1") => CostTooHigh;
+    argon2_work_one_pass_over_at_64_mib: argon2id_with("m=65536,t=5,p=4") => CostTooHigh;
+    argon2_work_just_over_at_ten_passes: argon2id_with("m=26215,t=10,p=1") => CostTooHigh;
+    argon2_work_the_old_bounds: argon2id_with("m=262144,t=10,p=16") => CostTooHigh;
     argon2_p_one_over: argon2id_with("m=65536,t=2,p=17") => CostTooHigh;
     argon2_p_256: argon2id_with("m=65536,t=2,p=256") => CostTooHigh;
     argon2_m_u32_max_would_take_hours: argon2id_with("m=4294967295,t=2,p=1") => CostTooHigh;
@@ -158,6 +163,8 @@ refused! {
     // --- bcrypt cost ---
     bcrypt_cost_3: format!("$2b$03${BCRYPT_BODY}") => CostTooLow;
     bcrypt_cost_0: format!("$2b$00${BCRYPT_BODY}") => CostTooLow;
+    bcrypt_cost_13: format!("$2b$13${BCRYPT_BODY}") => CostTooHigh;
+    bcrypt_cost_15_the_old_bound: format!("$2a$15${BCRYPT_BODY}") => CostTooHigh;
     bcrypt_cost_16: format!("$2b$16${BCRYPT_BODY}") => CostTooHigh;
     bcrypt_cost_31_would_take_hours: format!("$2a$31${BCRYPT_BODY}") => CostTooHigh;
     bcrypt_cost_99: format!("$2y$99${BCRYPT_BODY}") => CostTooHigh;
@@ -212,15 +219,21 @@ inspected! {
     inspect_argon2d_16_byte_output:
         "$argon2d$v=19$m=512,t=2,p=2$c29tZXNhbHQ$Fb5+nPuLzZvtqKRwqUEtUQ"
         => Argon2d, argon2(0x13, 512, 2, 2, 8, 16), "argon2d v=19 m=512 t=2 p=2";
-    inspect_argon2id_at_every_upper_bound:
-        format!("$argon2id$v=19$m=262144,t=10,p=16${}${}", "A".repeat(64), "A".repeat(86))
-        => Argon2id, argon2(0x13, 262_144, 10, 16, 48, 64), "argon2id v=19 m=262144 t=10 p=16";
+    inspect_argon2id_at_the_memory_and_work_bounds:
+        format!("$argon2id$v=19$m=65536,t=4,p=16${}${}", "A".repeat(64), "A".repeat(86))
+        => Argon2id, argon2(0x13, 65_536, 4, 16, 48, 64), "argon2id v=19 m=65536 t=4 p=16";
+    inspect_argon2id_at_the_pass_and_work_bounds:
+        argon2id_with("m=26214,t=10,p=16")
+        => Argon2id, argon2(0x13, 26_214, 10, 16, 8, 32), "argon2id v=19 m=26214 t=10 p=16";
+    inspect_argon2id_argon2_cffi_and_passlib_defaults:
+        argon2id_with("m=65536,t=3,p=4")
+        => Argon2id, argon2(0x13, 65_536, 3, 4, 8, 32), "argon2id v=19 m=65536 t=3 p=4";
     inspect_argon2id_at_every_lower_bound:
         format!("$argon2id$v=19$m=8,t=1,p=1${}${}", "A".repeat(11), "A".repeat(14))
         => Argon2id, argon2(0x13, 8, 1, 1, 8, 10), "argon2id v=19 m=8 t=1 p=1";
     inspect_bcrypt_2b: BCRYPT => Bcrypt, StoredCost::Bcrypt { cost: 4 }, "bcrypt cost=4";
-    inspect_bcrypt_2a_cost_15: format!("$2a$15${BCRYPT_BODY}")
-        => Bcrypt, StoredCost::Bcrypt { cost: 15 }, "bcrypt cost=15";
+    inspect_bcrypt_2a_cost_12_at_the_bound: format!("$2a$12${BCRYPT_BODY}")
+        => Bcrypt, StoredCost::Bcrypt { cost: 12 }, "bcrypt cost=12";
     inspect_bcrypt_2y: format!("$2y$10${BCRYPT_BODY}")
         => Bcrypt, StoredCost::Bcrypt { cost: 10 }, "bcrypt cost=10";
 }
@@ -228,7 +241,7 @@ inspected! {
 #[wasm_bindgen_test(unsupported = test)]
 fn the_longest_hash_within_bounds_fits_the_length_limit() {
     let longest = format!(
-        "$argon2id$v=19$m=262144,t=10,p=16${}${}",
+        "$argon2id$v=19$m=26214,t=10,p=16${}${}",
         "A".repeat(64),
         "A".repeat(86)
     );

@@ -1,8 +1,9 @@
 //! `/auth/register`, `/auth/login`, `/auth/refresh`, `/auth/logout`, `/auth/logout-all`.
 
 use serde_json::{Value, json};
+use tollgate_core::events::{EventSink, SecurityEvent};
 use tollgate_core::flows::LoginInput;
-use tollgate_core::{Error, ErrorCode, FieldError};
+use tollgate_core::{Error, ErrorCode, FieldError, RefreshRejection};
 
 use super::{HostRandom, principal, stores, token_response};
 use crate::error::AuthError;
@@ -89,11 +90,13 @@ struct Presented {
     in_body: bool,
 }
 
-/// Reads the refresh token from a JSON body `{"refresh_token"}` or the cookie, after checking
-/// that a browser request comes from an allowed origin (the cookie is `SameSite=Strict`
-/// already; this is the second line of CSRF defence).
+/// Reads the refresh token from a JSON body `{"refresh_token"}` or the cookie. (Refresh and
+/// logout run behind `same_site::require`: a cross-site browser request never gets here.)
+///
+/// # Errors
+/// 401 `invalid_refresh_token` when the cookie's name appears twice (cookie tossing); the
+/// body's errors (413, 415, 422).
 async fn presented_token(req: &mut Incoming, cx: &Cx<'_>) -> Result<Presented, AuthError> {
-    check_origin(req, cx)?;
     let body = read_body(req).await?;
     if !body.is_empty() {
         require_media_type(req, "application/json")?;
@@ -109,36 +112,22 @@ async fn presented_token(req: &mut Incoming, cx: &Cx<'_>) -> Result<Presented, A
             Some(_) => return Err(Error::field("refresh_token", ErrorCode::MissingField).into()),
         }
     }
+    let token = match http::cookie(req, http::REFRESH_COOKIE) {
+        Ok(token) => token.filter(|t| !t.is_empty()),
+        // Refused as it is: no Set-Cookie, so the real cookie is neither cleared nor
+        // replaced, and the session it names is not touched.
+        Err(http::DuplicateCookie) => {
+            let reason = RefreshRejection::Ambiguous;
+            cx.events.record(SecurityEvent::RefreshRejected {
+                reason: reason.as_str(),
+            });
+            return Err(Error::InvalidRefreshToken(reason).into());
+        }
+    };
     Ok(Presented {
-        token: http::cookie(req, http::REFRESH_COOKIE).filter(|t| !t.is_empty()),
+        token,
         in_body: false,
     })
-}
-
-/// Refuses cookie-authenticated requests that a browser marks as cross-site
-/// (`Sec-Fetch-Site: cross-site`) or whose `Origin` is neither this site nor allowed, with
-/// 403 and no `Set-Cookie`: the cookie stays as it was. `Sec-Fetch-Site` is checked on its own
-/// because browsers omit `Origin` from some requests but send `Sec-Fetch-Site` with every
-/// request to a secure origin; a cross-site request carries no `SameSite=Strict` cookie
-/// anyway, so no legitimate caller is refused.
-/// Requests without either header (curl, native apps) are not browsers' cross-site requests
-/// and pass.
-fn check_origin(req: &Incoming, cx: &Cx<'_>) -> Result<(), AuthError> {
-    if req
-        .header("Sec-Fetch-Site")
-        .is_some_and(|site| site.eq_ignore_ascii_case("cross-site"))
-    {
-        return Err(Error::Forbidden("sec-fetch-site cross-site".into()).into());
-    }
-    let Some(origin) = req.header("Origin") else {
-        return Ok(());
-    };
-    let own = http::own_origin(req);
-    if origin == own || cx.settings.allowed_origins.contains(&origin) {
-        Ok(())
-    } else {
-        Err(Error::Forbidden(format!("origin {origin}")).into())
-    }
 }
 
 /// `POST /auth/refresh`: rotates the refresh token (cookie, or `{"refresh_token"}` in a JSON

@@ -5,7 +5,8 @@
 //! this process dies, even by SIGKILL or Ctrl-C) a watcher signals the whole group, so
 //! neither wrangler nor workerd outlives the command.
 
-use std::fs::{self, File};
+use std::fs;
+use std::io::Write as _;
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ use tollgate_core::random::Random;
 
 use super::http::{self, BaseUrl};
 use crate::os_random::OsRandom;
+use crate::private_fs::{create_new_dir, create_new_file};
 
 /// How long `wrangler dev` may take to answer `/health`: it runs the Worker's build command
 /// first, and a cold release build takes about four minutes on a 2-core machine.
@@ -113,13 +115,16 @@ impl DevServer {
             "tollgate-calibrate-{}",
             URL_SAFE_NO_PAD.encode(rng.bytes::<9>())
         ));
-        fs::create_dir(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        // Owner-only and created new (never a directory or file already there): the env file
+        // holds a signing secret, and the temporary directory is shared with other users.
+        create_new_dir(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let env_file = dir.join("dev.vars");
         let secret = URL_SAFE_NO_PAD.encode(rng.bytes::<32>());
-        fs::write(&env_file, format!("JWT_SECRET={secret}\n"))
+        create_new_file(&env_file)
+            .and_then(|mut f| f.write_all(format!("JWT_SECRET={secret}\n").as_bytes()))
             .map_err(|e| format!("cannot write {}: {e}", env_file.display()))?;
         let log_path = dir.join("wrangler.log");
-        let log = File::create(&log_path)
+        let log = create_new_file(&log_path)
             .map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
         let log_err = log
             .try_clone()

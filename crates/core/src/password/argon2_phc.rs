@@ -18,7 +18,7 @@ use subtle::ConstantTimeEq;
 
 use super::bounds::{
     MAX_ARGON2_ITERATIONS, MAX_ARGON2_MEMORY_KIB, MAX_ARGON2_OUTPUT_BYTES, MAX_ARGON2_PARALLELISM,
-    MAX_ARGON2_SALT_BYTES, MIN_ARGON2_OUTPUT_BYTES, MIN_ARGON2_SALT_BYTES,
+    MAX_ARGON2_SALT_BYTES, MAX_ARGON2_WORK_KIB, MIN_ARGON2_OUTPUT_BYTES, MIN_ARGON2_SALT_BYTES,
 };
 use super::stored::{HashFormat, StoredHashError, decoded_len, map_base64_error};
 use crate::error::Error;
@@ -144,10 +144,7 @@ pub(crate) fn parse(stored: &str) -> Result<Argon2Hash, StoredHashError> {
     let (Some(memory_kib), Some(iterations), Some(parallelism)) = (m, t, p) else {
         return Err(StoredHashError::CostTooHigh);
     };
-    if memory_kib > MAX_ARGON2_MEMORY_KIB
-        || iterations > MAX_ARGON2_ITERATIONS
-        || parallelism > MAX_ARGON2_PARALLELISM
-    {
+    if !within_cost_bounds(memory_kib, iterations, parallelism) {
         return Err(StoredHashError::CostTooHigh);
     }
     // What argon2 itself cannot compute (RFC 9106 §3.1: t >= 1, p >= 1, m >= 8p).
@@ -183,6 +180,15 @@ pub(crate) fn parse(stored: &str) -> Result<Argon2Hash, StoredHashError> {
         output,
         output_len,
     })
+}
+
+/// Whether `m`, `t` and `p` are within every upper bound of [`super::bounds`], the work
+/// `m × t` included. Shared by stored hashes and configured parameters.
+pub(crate) fn within_cost_bounds(memory_kib: u32, iterations: u32, parallelism: u32) -> bool {
+    memory_kib <= MAX_ARGON2_MEMORY_KIB
+        && iterations <= MAX_ARGON2_ITERATIONS
+        && parallelism <= MAX_ARGON2_PARALLELISM
+        && u64::from(memory_kib) * u64::from(iterations) <= u64::from(MAX_ARGON2_WORK_KIB)
 }
 
 /// `m=<d>,t=<d>,p=<d>`, each `None` when the number does not fit in 32 bits.

@@ -2,7 +2,10 @@
 
 use alloc::format;
 
-use super::bounds::{MAX_ARGON2_ITERATIONS, MAX_ARGON2_MEMORY_KIB, MAX_ARGON2_PARALLELISM};
+use super::argon2_phc::within_cost_bounds;
+use super::bounds::{
+    MAX_ARGON2_ITERATIONS, MAX_ARGON2_MEMORY_KIB, MAX_ARGON2_PARALLELISM, MAX_ARGON2_WORK_KIB,
+};
 use crate::error::Error;
 
 /// Argon2id cost parameters for new hashes.
@@ -54,7 +57,8 @@ impl Argon2Params {
     /// `memory_kib >= row.memory_kib` and `iterations >= row.iterations`), when `parallelism`
     /// is 0, or when any value is above the bounds stored hashes are held to
     /// ([`super::MAX_ARGON2_MEMORY_KIB`], [`super::MAX_ARGON2_ITERATIONS`],
-    /// [`super::MAX_ARGON2_PARALLELISM`]): a hash Tollgate wrote must always verify.
+    /// [`super::MAX_ARGON2_PARALLELISM`], [`super::MAX_ARGON2_WORK_KIB`]): a hash Tollgate
+    /// wrote must always verify.
     pub fn new(memory_kib: u32, iterations: u32, parallelism: u32) -> Result<Argon2Params, Error> {
         let params = Argon2Params {
             memory_kib,
@@ -87,11 +91,11 @@ impl Argon2Params {
             iterations: t,
             parallelism: p,
         } = *self;
-        if m > MAX_ARGON2_MEMORY_KIB || t > MAX_ARGON2_ITERATIONS || p > MAX_ARGON2_PARALLELISM {
+        if !within_cost_bounds(m, t, p) {
             return Err(Error::Misconfigured(format!(
                 "argon2 m={m} KiB, t={t}, p={p} exceeds the stored-hash bounds \
                  (m <= {MAX_ARGON2_MEMORY_KIB}, t <= {MAX_ARGON2_ITERATIONS}, \
-                 p <= {MAX_ARGON2_PARALLELISM})"
+                 p <= {MAX_ARGON2_PARALLELISM}, m x t <= {MAX_ARGON2_WORK_KIB})"
             )));
         }
         if t == 0 || p == 0 || u64::from(m) < 8 * u64::from(p) {

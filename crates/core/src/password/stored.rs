@@ -119,7 +119,8 @@ pub enum StoredHashError {
     /// When the cost is below what the algorithm can compute: argon2 `t` or `p` of 0 or
     /// `m < 8p`, or bcrypt cost under [`super::MIN_BCRYPT_COST`].
     CostTooLow,
-    /// When the cost is above [`super::bounds`]: argon2 `m`, `t` or `p`, or the bcrypt cost.
+    /// When the cost is above [`super::bounds`]: argon2 `m`, `t`, `p` or the work `m × t`, or
+    /// the bcrypt cost.
     CostTooHigh,
 }
 
