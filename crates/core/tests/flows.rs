@@ -1303,6 +1303,29 @@ fn admin_statuses(w: &World, principal: &Principal, target: &str, now: u64) -> V
     ]
 }
 
+/// A plain user's token on an admin route is refused for what it lacks, the admin role (the
+/// reason the security log records), before any storage read: such a token can never pass.
+#[wasm_bindgen_test(unsupported = test)]
+fn a_plain_user_is_refused_admin_routes_for_the_role_without_a_read() {
+    let (w, tokens) = signed_in("sam@example.com");
+    let p = w.principal(&tokens);
+    w.store.clear_operations();
+    let target = p.user_id.clone();
+    for status in admin_statuses(&w, &p, &target, T0) {
+        assert_eq!(status, 403);
+    }
+    let flows = w.auth.flows(&w.store, &w.events);
+    assert_eq!(
+        run(flows.list_users(&p, None)).unwrap_err(),
+        Error::Forbidden("role admin".into())
+    );
+    assert_eq!(
+        run(flows.delete_user_at(&p, &target, T0)).unwrap_err(),
+        Error::Forbidden("role admin".into())
+    );
+    assert_eq!(w.store.operations(), [], "refused before any read");
+}
+
 #[wasm_bindgen_test(unsupported = test)]
 fn a_demoted_admin_keeps_no_admin_rights_for_the_rest_of_the_token() {
     let mut w = World::new();
