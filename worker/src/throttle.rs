@@ -33,14 +33,15 @@ pub const BINDING: &str = "THROTTLE";
 
 impl WorkerStores {
     /// One round trip to the throttle object for `key`, under the storage timeout and any
-    /// injected fault (`reserve:account=fail` and the like, see [`crate::faults`]).
+    /// injected fault (`reserve:account=fail` and the like, see [`crate::faults`]): the
+    /// answer's text. Every operation goes through this one function, so its code ships once.
     async fn ask_throttle(
         &self,
         key: &str,
         op: StorageOp,
         policy: ThrottlePolicy,
         now: UnixSeconds,
-    ) -> Result<worker::Response, StoreError> {
+    ) -> Result<String, StoreError> {
         let name = op.as_str();
         let unavailable =
             |e: worker::Error| StoreError::Unavailable(format!("throttle {name}: {e}"));
@@ -54,15 +55,14 @@ impl WorkerStores {
             policy.max_failures, policy.window_s
         );
         let request = Request::new(&url, Method::Post).map_err(unavailable)?;
-        let response = self.call(op, key, stub.fetch_with_request(request)).await?;
-        if response.status_code() < 300 {
-            Ok(response)
-        } else {
-            Err(StoreError::Unavailable(format!(
-                "throttle {name}: status {}",
-                response.status_code()
-            )))
-        }
+        let exchange = async {
+            let mut response = stub.fetch_with_request(request).await?;
+            match response.status_code() {
+                status if status < 300 => response.text().await,
+                status => Err(worker::Error::RustError(format!("status {status}"))),
+            }
+        };
+        self.call(op, key, exchange).await
     }
 }
 
@@ -93,13 +93,9 @@ impl ThrottleStore for WorkerStores {
         policy: ThrottlePolicy,
         now: UnixSeconds,
     ) -> Result<Admission, StoreError> {
-        let mut response = self
+        let answer = self
             .ask_throttle(key, StorageOp::Reserve, policy, now)
             .await?;
-        let answer = response
-            .text()
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("throttle reserve: {e}")))?;
         parse_admission(&answer)
             .ok_or_else(|| StoreError::Corrupt("throttle reserve answer".into()))
     }
@@ -221,10 +217,12 @@ mod object {
     use super::{ObjectOp, Storage, alarm_step, format_admission, object_step};
     use crate::http::query_param;
 
-    /// Storage key of the attempts that count (the name predates reservations).
+    /// Storage key of the object's one value: the deadline its alarm deletes everything at
+    /// (seconds), then the times of the attempts that count, oldest first.
+    const ATTEMPTS: &str = "attempts";
+    /// Where objects written before alarms existed kept their attempts' times (no deadline);
+    /// read until their next write, so that a deploy resets no count.
     const FAILURES: &str = "failures";
-    /// Storage key of the time the alarm deletes them at, in seconds.
-    const FORGET_AT: &str = "forget_at";
 
     /// One throttle key's recent attempts. Requests to one object are serialised by the
     /// runtime, and storage calls hold its input gate, so read-decide-write here is atomic.
@@ -233,35 +231,45 @@ mod object {
         state: State,
     }
 
-    /// Carries out `storage` (see [`Storage`]).
+    /// The stored deadline (if any) and attempts.
+    async fn load(storage: &DoStorage) -> Result<(Option<UnixSeconds>, ThrottleState)> {
+        let (forget_at, failures) = match storage.get::<Vec<u64>>(ATTEMPTS).await? {
+            Some(mut stored) if !stored.is_empty() => (Some(stored.remove(0)), stored),
+            _ => (
+                None,
+                storage.get::<Vec<u64>>(FAILURES).await?.unwrap_or_default(),
+            ),
+        };
+        Ok((forget_at, ThrottleState { failures }))
+    }
+
+    /// Carries out `change` (see [`Storage`]), given the deadline stored before.
     async fn apply(
         storage: &DoStorage,
         change: Storage,
         stored_at: Option<UnixSeconds>,
     ) -> Result<()> {
-        match change {
-            Storage::Unchanged => {}
+        let alarm_at = match change {
+            Storage::Unchanged => return Ok(()),
+            // With a compatibility date from 2026-02-24 on, this deletes the alarm as well.
+            Storage::Forget => return storage.delete_all().await,
             Storage::Store {
-                failures,
+                mut failures,
                 forget_at,
             } => {
-                storage.put(FAILURES, failures).await?;
-                if stored_at != Some(forget_at) {
-                    storage.put(FORGET_AT, forget_at).await?;
-                    storage.set_alarm(alarm_time(forget_at)).await?;
+                failures.insert(0, forget_at);
+                storage.put(ATTEMPTS, failures).await?;
+                if stored_at == Some(forget_at) {
+                    return Ok(());
                 }
+                forget_at
             }
-            // With a compatibility date from 2026-02-24 on, this deletes the alarm as well.
-            Storage::Forget => storage.delete_all().await?,
-            Storage::Rearm(at) => storage.set_alarm(alarm_time(at)).await?,
-        }
-        Ok(())
-    }
-
-    fn alarm_time(at: UnixSeconds) -> ScheduledTime {
-        ScheduledTime::new(js_sys::Date::new(&js_sys::Number::from(
-            at.saturating_mul(1000) as f64,
-        )))
+            Storage::Rearm(at) => at,
+        };
+        let ms = js_sys::Number::from(alarm_at.saturating_mul(1000) as f64);
+        storage
+            .set_alarm(ScheduledTime::new(js_sys::Date::new(&ms)))
+            .await
     }
 
     impl DurableObject for LoginThrottle {
@@ -285,10 +293,7 @@ mod object {
                 window_s,
             };
             let storage = self.state.storage();
-            let current = ThrottleState {
-                failures: storage.get::<Vec<u64>>(FAILURES).await?.unwrap_or_default(),
-            };
-            let stored_at = storage.get::<u64>(FORGET_AT).await?;
+            let (stored_at, current) = load(&storage).await?;
             let (admission, change) = object_step(op, &current, policy, now);
             apply(&storage, change, stored_at).await?;
             match admission {
@@ -300,7 +305,7 @@ mod object {
         async fn alarm(&self) -> Result<Response> {
             let storage = self.state.storage();
             let now = worker::Date::now().as_millis() / 1000;
-            let stored_at = storage.get::<u64>(FORGET_AT).await?;
+            let (stored_at, _) = load(&storage).await?;
             apply(&storage, alarm_step(stored_at, now), stored_at).await?;
             Response::empty()
         }

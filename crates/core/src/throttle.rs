@@ -25,7 +25,6 @@
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
-use core::net::{IpAddr, Ipv6Addr};
 
 use crate::time::UnixSeconds;
 
@@ -178,24 +177,101 @@ impl ThrottleState {
 }
 
 /// The throttle bucket of a client address: an IPv4 address as it is; an IPv6 address by its
-/// /64 (`2001:db8:1:2::/64`: one host usually holds a whole /64, so counting single IPv6
-/// addresses would give it 2^64 buckets); an IPv4-mapped IPv6 address as its IPv4 address.
-/// Anything else (no `CF-Connecting-IP`, as under `wrangler dev` or through a service binding,
-/// or a value that is not an IP address) is [`UNKNOWN_ADDRESS`]: all such requests share one
+/// /64 (`2001:db8:1:2::/64`, each of the four groups in lower-case hex without leading zeros,
+/// zero groups written out, `2001:db8:0:0::/64`: one host usually holds a whole /64, so
+/// counting single IPv6 addresses would give it 2^64 buckets); an IPv4-mapped IPv6 address as
+/// its IPv4 address. Anything else (no `CF-Connecting-IP`, as through a service binding, or a
+/// value that is not an IP address) is [`UNKNOWN_ADDRESS`]: all such requests share one
 /// bucket, so a made-up value cannot open a fresh one.
 pub fn address_bucket(address: &str) -> String {
-    match address.trim().parse::<IpAddr>() {
-        Ok(IpAddr::V4(v4)) => v4.to_string(),
-        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let s = v6.segments();
-                let prefix = Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
-                alloc::format!("{prefix}/64")
-            }
-        },
-        Err(_) => UNKNOWN_ADDRESS.to_string(),
+    let address = address.trim();
+    if parse_ipv4(address).is_some() {
+        // The strict reading accepts one spelling per address: already canonical.
+        return address.to_string();
     }
+    match parse_ipv6(address) {
+        Some([0, 0, 0, 0, 0, 0xffff, high, low]) => {
+            let ([a, b], [c, d]) = (high.to_be_bytes(), low.to_be_bytes());
+            alloc::format!("{a}.{b}.{c}.{d}")
+        }
+        Some([a, b, c, d, ..]) => alloc::format!("{a:x}:{b:x}:{c:x}:{d:x}::/64"),
+        None => UNKNOWN_ADDRESS.to_string(),
+    }
+}
+
+// The two readers below accept exactly what `core::net`'s `Ipv4Addr` and `Ipv6Addr` parsers
+// accept (a property test compares them), in a fraction of the code: the Worker's upload is
+// size-limited, and those parsers (with their error types) cost it kilobytes.
+
+/// An IPv4 address in dotted decimal: four numbers of 1 to 3 digits up to 255, without
+/// leading zeros (which some readers take as octal).
+fn parse_ipv4(s: &str) -> Option<[u8; 4]> {
+    let mut octets = [0u8; 4];
+    let mut parts = s.split('.');
+    for octet in &mut octets {
+        let part = parts.next()?.as_bytes();
+        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
+            return None;
+        }
+        let mut n: u16 = 0;
+        for &digit in part {
+            if !digit.is_ascii_digit() {
+                return None;
+            }
+            n = n * 10 + u16::from(digit - b'0');
+        }
+        *octet = u8::try_from(n).ok()?;
+    }
+    parts.next().is_none().then_some(octets)
+}
+
+/// An IPv6 address (RFC 4291 §2.2: hex groups, at most one `::`, an IPv4 tail) as its eight
+/// groups.
+fn parse_ipv6(s: &str) -> Option<[u16; 8]> {
+    let mut groups = [0u16; 8];
+    let Some((head, tail)) = s.split_once("::") else {
+        return (read_groups(s, &mut groups)? == 8).then_some(groups);
+    };
+    // `::` stands for at least one zero group, and an IPv4 tail can only end the address.
+    if tail.contains("::") || head.contains('.') {
+        return None;
+    }
+    let mut rest = [0u16; 7];
+    let h = read_groups(head, &mut groups[..7])?;
+    let t = read_groups(tail, &mut rest)?;
+    if h + t > 7 {
+        return None;
+    }
+    groups[8 - t..].copy_from_slice(&rest[..t]);
+    Some(groups)
+}
+
+/// Reads `:`-separated hex groups (1 to 4 digits; the last may be an IPv4 address, two
+/// groups) into `out`, which bounds how many there may be; how many were read.
+fn read_groups(part: &str, out: &mut [u16]) -> Option<usize> {
+    if part.is_empty() {
+        return Some(0);
+    }
+    let mut n = 0;
+    let mut items = part.split(':').peekable();
+    while let Some(item) = items.next() {
+        if items.peek().is_none() && item.contains('.') {
+            let [a, b, c, d] = parse_ipv4(item)?;
+            *out.get_mut(n + 1)? = u16::from_be_bytes([c, d]);
+            out[n] = u16::from_be_bytes([a, b]);
+            return Some(n + 2);
+        }
+        if item.is_empty() || item.len() > 4 {
+            return None;
+        }
+        let mut group: u16 = 0;
+        for digit in item.chars() {
+            group = (group << 4) | u16::try_from(digit.to_digit(16)?).ok()?;
+        }
+        *out.get_mut(n)? = group;
+        n += 1;
+    }
+    Some(n)
 }
 
 #[cfg(test)]
@@ -391,8 +467,9 @@ mod tests {
                 "2001:db8:1:2::/64",
             ),
             ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
-            ("2001:db8::1", "2001:db8::/64"),
-            ("::1", "::/64"),
+            ("2001:db8::1", "2001:db8:0:0::/64"),
+            ("2001:DB8:0:0:0:0:0:1", "2001:db8:0:0::/64"),
+            ("::1", "0:0:0:0::/64"),
             // An IPv4 client seen through IPv6 is the IPv4 client.
             ("::ffff:203.0.113.5", "203.0.113.5"),
             // No header (wrangler dev, a service binding) and values that are not addresses
@@ -405,6 +482,97 @@ mod tests {
             ("2001:db8::1%eth0", UNKNOWN_ADDRESS),
         ] {
             assert_eq!(address_bucket(address), bucket, "{address:?}");
+        }
+    }
+
+    /// The readers accept exactly what `core::net` accepts, with the same value: for every
+    /// address of random groups in its usual spellings (compressed, full, with an IPv4 tail),
+    /// and for random strings of the characters an address is made of.
+    mod same_as_core_net {
+        use super::super::{parse_ipv4, parse_ipv6};
+        use core::net::{Ipv4Addr, Ipv6Addr};
+        use proptest::prelude::*;
+        use wasm_bindgen_test::wasm_bindgen_test;
+
+        fn agree(s: &str) -> Result<(), TestCaseError> {
+            prop_assert_eq!(
+                parse_ipv4(s),
+                s.parse::<Ipv4Addr>().ok().map(|a| a.octets()),
+                "{:?}",
+                s
+            );
+            prop_assert_eq!(
+                parse_ipv6(s),
+                s.parse::<Ipv6Addr>().ok().map(|a| a.segments()),
+                "{:?}",
+                s
+            );
+            Ok(())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+            #[wasm_bindgen_test(unsupported = test)]
+            fn on_real_addresses(groups in prop::array::uniform8(prop_oneof![Just(0u16), Just(0xffff), any::<u16>()]), v4 in any::<[u8; 4]>()) {
+                let ip = Ipv6Addr::from(groups);
+                agree(&ip.to_string())?;
+                agree(&format!("{:x}:{:x}:{:x}:{:x}:{:x}:{:x}:{:x}:{:x}", groups[0], groups[1], groups[2], groups[3], groups[4], groups[5], groups[6], groups[7]))?;
+                agree(&format!("{:04X}:{:x}::{:x}", groups[0], groups[1], groups[7]))?;
+                let [a, b, c, d] = v4;
+                agree(&format!("{a}.{b}.{c}.{d}"))?;
+                agree(&format!("::ffff:{a}.{b}.{c}.{d}"))?;
+                agree(&format!("{:x}:{:x}:{:x}:{:x}:{:x}:{:x}:{a}.{b}.{c}.{d}", groups[0], groups[1], groups[2], groups[3], groups[4], groups[5]))?;
+                agree(&format!("{:x}::{a}.{b}.{c}.{d}", groups[0]))?;
+            }
+
+            #[wasm_bindgen_test(unsupported = test)]
+            fn on_random_strings(s in "[0-9a-fA-F:.]{0,24}|[0-9:.]{0,16}|[0-9a-f:]{0,40}|[0-9:.+ g-]{0,12}") {
+                agree(&s)?;
+            }
+        }
+
+        #[wasm_bindgen_test(unsupported = test)]
+        fn on_edge_cases() {
+            for s in [
+                "",
+                ":",
+                "::",
+                ":::",
+                "::1",
+                "1::",
+                "1:2:3:4:5:6:7::",
+                "1:2:3:4:5:6:7:8::",
+                "::1:2:3:4:5:6:7",
+                "::1:2:3:4:5:6:7:8",
+                "1:2:3:4:5:6:7:8",
+                "1:2:3:4:5:6:7",
+                "1::2::3",
+                "12345::",
+                "+1::",
+                "::1.2.3.4",
+                "1.2.3.4::",
+                "::1.2.3",
+                "::1.2.3.4.5",
+                "1:2:3:4:5:6:1.2.3.4",
+                "1:2:3:4:5:6:7:1.2.3.4",
+                "::ffff:1.2.3.4",
+                "::01.2.3.4",
+                "0.0.0.0",
+                "255.255.255.255",
+                "256.1.1.1",
+                "1.2.3.04",
+                "1.2.3",
+                "1.2.3.4.",
+                ".1.2.3",
+                "1..2.3",
+                "0000::",
+                "00000::",
+                "g::",
+                "1:2:3:4:5:6:7:8:9",
+                "1.2.3.4:5",
+            ] {
+                agree(s).unwrap();
+            }
         }
     }
 }
