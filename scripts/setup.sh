@@ -56,8 +56,8 @@ setup_rust() {
 }
 
 # Debian packages: a C toolchain and OpenSSL headers (cargo install of worker-build and
-# wasm-pack builds C code and links OpenSSL), and Chromium with its driver for the browser
-# tests. Only what `dpkg` says is missing is installed; nothing at all when all are there.
+# wasm-pack builds C code and links OpenSSL), the sqlite3 shell (an HTTP test reads the throttle
+# objects' local storage), and Chromium with its driver for the browser tests. Only what `dpkg` says is missing is installed; nothing at all when all are there.
 apt_install() {
   local missing=() pkg sudo=""
   for pkg in "$@"; do
@@ -71,7 +71,7 @@ apt_install() {
 }
 
 setup_system() {
-  apt_install build-essential pkg-config libssl-dev
+  apt_install build-essential pkg-config libssl-dev sqlite3
 }
 
 setup_browser() {

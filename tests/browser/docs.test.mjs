@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { PASSWORD, client, email } from '../harness/api.mjs';
+import { PASSWORD, client, email, fromAnywhere } from '../harness/api.mjs';
 import { launchBrowser, watchCsp } from '../harness/browser.mjs';
 import { BASE } from '../harness/server-url.mjs';
 import { ROOT } from '../harness/worker.mjs';
@@ -60,7 +60,7 @@ test('/docs renders every operation from bundled assets only', async () => {
 
 test('Authorize with the password flow, then try GET /me', async () => {
   const address = email('docs');
-  const reg = await client(BASE).post('/auth/register', { json: { email: address, password: PASSWORD } });
+  const reg = await client(BASE).post('/auth/register', { json: { email: address, password: PASSWORD }, headers: fromAnywhere() });
   assert.equal(reg.status, 201);
   const page = await browser.newPage();
   const violations = await watchCsp(page);

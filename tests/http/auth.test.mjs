@@ -2,7 +2,7 @@
 // password change, /me, and their error codes.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { PASSWORD, REFRESH_COOKIE, client, email, logIn, signUp } from '../harness/api.mjs';
+import { PASSWORD, REFRESH_COOKIE, client, email, fromAnywhere, logIn, signUp } from '../harness/api.mjs';
 import { BASE } from '../harness/server-url.mjs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ const api = client(BASE);
 describe('register', () => {
   test('creates a user and answers 201 with id, email and role', async () => {
     const address = email('reg');
-    const res = await api.post('/auth/register', { json: { email: `  ${address.toUpperCase().replace(/@.*/, '')}@EXAMPLE.com `, password: PASSWORD } });
+    const res = await api.post('/auth/register', { json: { email: `  ${address.toUpperCase().replace(/@.*/, '')}@EXAMPLE.com `, password: PASSWORD }, headers: fromAnywhere() });
     assert.equal(res.status, 201, res.text);
     assert.match(res.json.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     assert.equal(res.json.role, 'user');
@@ -23,23 +23,23 @@ describe('register', () => {
 
   test('refuses a taken email with 409 email_taken', async () => {
     const address = email('taken');
-    assert.equal((await api.post('/auth/register', { json: { email: address, password: PASSWORD } })).status, 201);
-    const again = await api.post('/auth/register', { json: { email: address, password: 'another fine passphrase' } });
+    assert.equal((await api.post('/auth/register', { json: { email: address, password: PASSWORD }, headers: fromAnywhere() })).status, 201);
+    const again = await api.post('/auth/register', { json: { email: address, password: 'another fine passphrase' }, headers: fromAnywhere() });
     assert.equal(again.status, 409);
     assert.equal(again.json.code, 'email_taken');
   });
 
   test('lists every invalid field in a 422', async () => {
-    const res = await api.post('/auth/register', { json: { email: 'not-an-email', password: 'short' } });
+    const res = await api.post('/auth/register', { json: { email: 'not-an-email', password: 'short' }, headers: fromAnywhere() });
     assert.equal(res.status, 422);
     assert.equal(res.json.code, 'validation_error');
     assert.deepEqual(res.json.errors.map((e) => [e.field, e.code]), [['email', 'invalid_email'], ['password', 'password_too_short']]);
     for (const [password, code] of [['password123', 'password_too_common'], ['x'.repeat(1025), 'password_too_long']]) {
-      const r = await api.post('/auth/register', { json: { email: email('policy'), password } });
+      const r = await api.post('/auth/register', { json: { email: email('policy'), password }, headers: fromAnywhere() });
       assert.equal(r.status, 422);
       assert.deepEqual(r.json.errors.map((e) => e.code), [code]);
     }
-    const missing = await api.post('/auth/register', { json: { email: 5 } });
+    const missing = await api.post('/auth/register', { json: { email: 5 }, headers: fromAnywhere() });
     assert.equal(missing.status, 422);
     assert.deepEqual(missing.json.errors.map((e) => [e.field, e.code]), [['email', 'missing_field'], ['password', 'missing_field']]);
   });

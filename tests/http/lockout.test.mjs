@@ -58,3 +58,20 @@ test('failures from one address across accounts lock that address only', async (
   await server.waitForLog(/"event":"login_throttled".*"scope":"address"/);
   assert.equal((await login(user.email, PASSWORD, '203.0.113.51')).status, 200);
 });
+
+test('requests without CF-Connecting-IP share one address bucket, and values that are not an address share another', async () => {
+  const user = await signUp(api);
+  const from = (username, password, headers = {}) => api.post('/auth/login', { form: { username, password }, headers });
+  // Without the header (a local client; wrangler dev fills in the connection's address,
+  // 127.0.0.1) every request is the same client.
+  for (let i = 0; i < 8; i++) assert.equal((await from(`nobody${i}-${Date.now()}@example.com`, 'wrong password!')).status, 401);
+  assert.equal((await from(user.email, PASSWORD)).status, 429);
+  // Values that are not an IP address (a service binding sends none; only a caller inside
+  // Cloudflare could send a made-up one) all count as one unknown client: a new made-up value
+  // does not open a fresh bucket.
+  for (let i = 0; i < 8; i++) assert.equal((await from(`nobody${i}-${Date.now()}@example.com`, 'wrong password!', { 'CF-Connecting-IP': `made-up-${i}` })).status, 401);
+  assert.equal((await from(user.email, PASSWORD, { 'CF-Connecting-IP': 'yet-another-made-up-value' })).status, 429);
+  assert.equal((await from(user.email, PASSWORD, { 'CF-Connecting-IP': '192.0.2.200' })).status, 200, 'a real address is its own client');
+  await sleep((WINDOW_S + 1) * 1000);
+  assert.equal((await from(user.email, PASSWORD)).status, 200, 'unlocked after the window');
+});

@@ -2,14 +2,14 @@
 // and ids, and never a password, a hash, a full token or a secret.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { PASSWORD, client, logIn, signUp } from '../harness/api.mjs';
+import { PASSWORD, client, email, logIn, signUp } from '../harness/api.mjs';
 import { promoteToAdmin } from '../harness/kv.mjs';
 import { startWorker } from '../harness/worker.mjs';
 
 let server;
 let api;
 before(async () => {
-  server = await startWorker({ vars: { LOGIN_WINDOW_SECONDS: '60' } });
+  server = await startWorker({ vars: { LOGIN_WINDOW_SECONDS: '60', REGISTER_MAX_PER_ADDRESS: '2' } });
   api = client(server.url);
 });
 after(async () => { await server?.dispose(); });
@@ -49,12 +49,15 @@ test('every security-relevant action is logged once, as JSON with time and addre
   await api.del(`/admin/users/${victim.id}`, { token: admin2.token });
   for (let i = 0; i < 6; i++) await api.post('/auth/login', { form: { username: 'locked@example.com', password: 'wrong password!' } });
   await server.waitForLog(/"event":"login_throttled"/);
+  const crowd = { 'CF-Connecting-IP': '198.51.100.7' };
+  for (let i = 0; i < 3; i++) await api.post('/auth/register', { json: { email: email('crowd'), password: PASSWORD }, headers: crowd });
+  await server.waitForLog(/"event":"registration_throttled"/);
 
   const seen = events();
   const kinds = new Set(seen.map((e) => e.event));
   for (const kind of ['user_registered', 'login_succeeded', 'login_failed', 'token_refreshed', 'refresh_token_reused',
     'token_rejected', 'access_denied', 'password_changed', 'logged_out', 'logged_out_all', 'role_changed',
-    'user_sessions_ended', 'user_deleted', 'login_throttled']) {
+    'user_sessions_ended', 'user_deleted', 'login_throttled', 'registration_throttled']) {
     assert.ok(kinds.has(kind), `no ${kind} event in ${[...kinds].join(', ')}`);
   }
   for (const e of seen) {
@@ -67,6 +70,11 @@ test('every security-relevant action is logged once, as JSON with time and addre
   assert.equal(denied.user_id, user.id);
   assert.equal(denied.required, 'role admin');
   assert.equal(seen.find((e) => e.event === 'refresh_token_reused').level, 'warn');
+  const throttled = seen.filter((e) => e.event === 'registration_throttled');
+  assert.equal(throttled.length, 1, 'the third registration from one address, and only it');
+  assert.equal(throttled[0].ip, '198.51.100.7');
+  assert.equal(throttled[0].level, 'warn');
+  assert.ok(throttled[0].retry_after_s >= 1 && throttled[0].retry_after_s <= 3600);
 
   for (const secret of secrets) assert.ok(!server.log.includes(secret), `a secret or token reached the log: ${secret.slice(0, 12)}…`);
   assert.ok(!server.log.includes('$argon2'), 'no password hash in the log');

@@ -98,7 +98,7 @@ test('every storage-backed route answers 503 storage_unavailable when storage fa
   await healthy.stop();
   const plan = [
     ...['get', 'put', 'delete', 'list'].flatMap((op) => ['user', 'email', 'family'].map((p) => `${op}:${p}=fail`)),
-    ...['admit', 'failure', 'success'].flatMap((op) => ['account', 'address'].map((p) => `${op}:${p}=fail`)),
+    ...['reserve', 'release', 'clear'].flatMap((op) => ['account', 'address', 'register'].map((p) => `${op}:${p}=fail`)),
   ].join(',');
   const broken = await serve(healthy.persistDir, plan, secret);
   const api = client(broken.url);
@@ -134,8 +134,9 @@ test('a failing or stalled throttle object fails closed: 503, and no session is 
   await healthy.stop();
   const login = (api, password, ip) => api.post('/auth/login', { form: { username: user.email, password }, headers: { 'CF-Connecting-IP': ip } });
 
-  // Admission (before the password is looked at) failing, or stalling past the timeout.
-  for (const plan of ['admit:account=fail', 'admit:address=timeout']) {
+  // Admission (counting the attempt, before the password is looked at) failing, or stalling
+  // past the timeout: the password is not judged, so neither 200 nor 401.
+  for (const plan of ['reserve:account=fail', 'reserve:address=timeout']) {
     const broken = await serve(healthy.persistDir, plan, secret);
     const api = client(broken.url);
     const started = Date.now();
@@ -154,20 +155,21 @@ test('a failing or stalled throttle object fails closed: 503, and no session is 
     await broken.stop();
   }
 
-  // Recording the outcome failing, after the password check. The wrong password first: its
-  // failure is counted for the account (only the address's fails), so the right password
-  // then has a failure to clear, and clearing it is what fails (a login with no failures on
-  // record has nothing to clear and makes no call for it).
-  const broken = await serve(healthy.persistDir, 'success:account=fail,failure:address=fail', secret);
-  const api = client(broken.url);
-  const wrong = await login(api, 'wrong password!', '192.0.2.78');
-  assert.equal(wrong.status, 503, 'a failure that cannot be counted is not answered as a plain 401');
-  const right = await login(api, PASSWORD, '192.0.2.78');
-  assert.equal(right.status, 503, right.text);
-  assert.equal(right.cookie, undefined, 'no session when the lockout could not be cleared');
-  await broken.waitForLog(/Success account failed \(injected\)/);
-  await broken.waitForLog(/Failure address failed \(injected\)/);
-  await broken.stop();
+  // Settling a success failing, after the password check: clearing the account's count, or
+  // taking back the address's count of this attempt. The login fails closed: 503, no session.
+  // A wrong password needs no call after its verdict (its reservation is the failure), so it
+  // is answered 401 whatever those calls would do.
+  for (const [plan, logged] of [['clear:account=fail', /Clear account failed \(injected\)/], ['release:address=timeout', /Release address timed out/]]) {
+    const broken = await serve(healthy.persistDir, plan, secret);
+    const api = client(broken.url);
+    const wrong = await login(api, 'wrong password!', '192.0.2.78');
+    assert.equal(wrong.status, 401, `${plan}: ${wrong.text}`);
+    const right = await login(api, PASSWORD, '192.0.2.78');
+    assert.equal(right.status, 503, `${plan}: ${right.text}`);
+    assert.equal(right.cookie, undefined, `${plan}: no session when the count could not be settled`);
+    await broken.waitForLog(logged);
+    await broken.stop();
+  }
 
   // Back to healthy storage: the one session of the sign-up, the old password, no lockout.
   const again = await serve(healthy.persistDir, null, secret);

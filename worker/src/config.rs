@@ -42,6 +42,8 @@ const NAMES: &[&str] = &[
     "LOGIN_MAX_FAILURES",
     "LOGIN_MAX_FAILURES_PER_ADDRESS",
     "LOGIN_WINDOW_SECONDS",
+    "REGISTER_MAX_PER_ADDRESS",
+    "REGISTER_WINDOW_SECONDS",
     "ALLOWED_ORIGINS",
     "STORAGE_TIMEOUT_MS",
     "TOLLGATE_CALIBRATION",
@@ -178,6 +180,13 @@ fn parse(raw: &[Option<String>]) -> Result<Settings, Error> {
         )?,
         window_s,
     };
+    let register_throttle = ThrottlePolicy {
+        max_failures: small(
+            "REGISTER_MAX_PER_ADDRESS",
+            u64::from(ThrottlePolicy::REGISTER.max_failures),
+        )?,
+        window_s: positive("REGISTER_WINDOW_SECONDS", ThrottlePolicy::REGISTER.window_s)?,
+    };
     let defaults = Argon2Params::DEFAULT;
     let argon2 = Argon2Params::new(
         small("ARGON2_MEMORY_KIB", u64::from(defaults.memory_kib))?,
@@ -204,6 +213,7 @@ fn parse(raw: &[Option<String>]) -> Result<Settings, Error> {
                 refresh,
                 account_throttle,
                 address_throttle,
+                register_throttle,
                 roles: Roles::default(),
             },
             keys,
@@ -362,6 +372,39 @@ mod tests {
         let trimmed = KeySet::hs256(SECRET).unwrap();
         assert_eq!(settings.auth.keys.kid(), exact.kid());
         assert_ne!(settings.auth.keys.kid(), trimmed.kid());
+    }
+
+    #[test]
+    fn registration_throttle_defaults_to_10_an_hour_and_0_disables_it() {
+        let settings = parse(&raw(SECRET, &[])).unwrap();
+        assert_eq!(
+            settings.auth.config.register_throttle,
+            ThrottlePolicy {
+                max_failures: 10,
+                window_s: 3600
+            }
+        );
+        let settings = parse(&raw(
+            SECRET,
+            &[
+                ("REGISTER_MAX_PER_ADDRESS", "0"),
+                ("REGISTER_WINDOW_SECONDS", "60"),
+            ],
+        ))
+        .unwrap();
+        let policy = settings.auth.config.register_throttle;
+        assert_eq!((policy.max_failures, policy.window_s), (0, 60));
+        assert!(!policy.is_enabled());
+        for bad in [
+            ("REGISTER_MAX_PER_ADDRESS", "ten"),
+            ("REGISTER_MAX_PER_ADDRESS", "-1"),
+            ("REGISTER_WINDOW_SECONDS", "0"),
+        ] {
+            let Err(Error::Misconfigured(why)) = parse(&raw(SECRET, &[bad])) else {
+                panic!("{bad:?} accepted");
+            };
+            assert!(why.contains(bad.0), "{why}");
+        }
     }
 
     #[test]

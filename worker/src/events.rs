@@ -49,6 +49,7 @@ fn level(event: &SecurityEvent) -> &'static str {
     match event {
         SecurityEvent::RefreshTokenReused { .. }
         | SecurityEvent::LoginThrottled { .. }
+        | SecurityEvent::RegistrationThrottled { .. }
         | SecurityEvent::RehashFailed { .. } => "warn",
         _ => "info",
     }

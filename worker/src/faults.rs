@@ -9,11 +9,11 @@
 //! In the test build, faults are off unless the var `TOLLGATE_FAULT_INJECTION` holds a plan.
 //! A plan is a comma-separated list of `operation:prefix=fault`. The operation is a KV call
 //! (`get`, `put`, `delete`, `list`; the prefix is the first segment of the KV key: `user`,
-//! `email`, `family`) or a call to the login-throttle Durable Object (`admit`, `failure`,
-//! `success`; the prefix is the first segment of the throttle key: `account`, `address`).
+//! `email`, `family`) or a call to the throttle Durable Object (`reserve`, `release`, `clear`;
+//! the prefix is the first segment of the throttle key: `account`, `address`, `register`).
 //! The fault is `fail` (the call throws) or `timeout` (the call stalls past
 //! `STORAGE_TIMEOUT_MS`, so the real timeout fires). Example:
-//! `put:email=fail,get:family=timeout,admit:account=fail`.
+//! `put:email=fail,get:family=timeout,reserve:account=fail`.
 
 /// A storage operation kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,12 +26,12 @@ pub enum StorageOp {
     Delete,
     /// A KV listing by prefix.
     List,
-    /// Asking the throttle object whether a login may be tried.
-    Admit,
-    /// Recording a failed login in the throttle object.
-    Failure,
-    /// Clearing the throttle object after a successful login.
-    Success,
+    /// Asking the throttle object to decide and count an attempt.
+    Reserve,
+    /// Taking back an attempt that succeeded (an address's count).
+    Release,
+    /// Clearing a throttle object after a success (an account's count).
+    Clear,
 }
 
 impl StorageOp {
@@ -42,9 +42,9 @@ impl StorageOp {
             StorageOp::Put => "put",
             StorageOp::Delete => "delete",
             StorageOp::List => "list",
-            StorageOp::Admit => "admit",
-            StorageOp::Failure => "failure",
-            StorageOp::Success => "success",
+            StorageOp::Reserve => "reserve",
+            StorageOp::Release => "release",
+            StorageOp::Clear => "clear",
         }
     }
 
@@ -54,9 +54,9 @@ impl StorageOp {
         StorageOp::Put,
         StorageOp::Delete,
         StorageOp::List,
-        StorageOp::Admit,
-        StorageOp::Failure,
-        StorageOp::Success,
+        StorageOp::Reserve,
+        StorageOp::Release,
+        StorageOp::Clear,
     ];
 }
 
@@ -169,7 +169,7 @@ mod tests {
 
     #[test]
     fn parses_plans_and_matches_by_key_prefix() {
-        let f = Faults::parse("put:email=fail, get:family=timeout, admit:account=fail").unwrap();
+        let f = Faults::parse("put:email=fail, get:family=timeout, reserve:account=fail").unwrap();
         assert_eq!(
             f.for_call(StorageOp::Put, "email:sam@example.com"),
             Some(FaultKind::Fail)
@@ -181,12 +181,12 @@ mod tests {
         assert_eq!(f.for_call(StorageOp::Get, "email:sam@example.com"), None);
         assert_eq!(f.for_call(StorageOp::Put, "user:1"), None);
         assert_eq!(
-            f.for_call(StorageOp::Admit, "account:sam@example.com"),
+            f.for_call(StorageOp::Reserve, "account:sam@example.com"),
             Some(FaultKind::Fail)
         );
-        assert_eq!(f.for_call(StorageOp::Admit, "address:192.0.2.1"), None);
+        assert_eq!(f.for_call(StorageOp::Reserve, "address:192.0.2.1"), None);
         assert_eq!(
-            f.for_call(StorageOp::Failure, "account:sam@example.com"),
+            f.for_call(StorageOp::Release, "account:sam@example.com"),
             None
         );
         assert!(Faults::parse("").unwrap().is_empty());

@@ -42,6 +42,11 @@ pub enum SecurityEvent {
         /// Seconds until an attempt may succeed again.
         retry_after_s: u64,
     },
+    /// A registration was refused by the per-address registration throttle.
+    RegistrationThrottled {
+        /// Seconds until a registration from that address may succeed again.
+        retry_after_s: u64,
+    },
     /// A refresh handed out a token.
     TokenRefreshed {
         /// The session's user.

@@ -17,7 +17,7 @@ use tollgate_core::refresh::token::REFRESH_TOKEN_CHARS;
 use tollgate_core::refresh::{RefreshKey, RefreshPolicy, RevokeReason};
 use tollgate_core::roles::{Principal, Roles};
 use tollgate_core::store::memory::{Fault, MemoryStore, Op};
-use tollgate_core::store::{FamilyStore, UserRecord, UserStore};
+use tollgate_core::store::{FamilyStore, ThrottleStore, UserRecord, UserStore};
 use tollgate_core::throttle::ThrottlePolicy;
 use tollgate_core::token::{KeySet, TokenConfig};
 use tollgate_core::{Error, ErrorCode, FieldError, RefreshRejection, TokenRejection};
@@ -52,6 +52,10 @@ fn auth() -> Auth {
                 max_failures: 20,
                 window_s: 900,
             },
+            register_throttle: ThrottlePolicy {
+                max_failures: 10,
+                window_s: 3600,
+            },
             roles: Roles::default(),
         },
         keys: KeySet::hs256(SECRET).unwrap(),
@@ -70,6 +74,9 @@ struct World {
     store: MemoryStore,
     events: EventLog,
     rng: SeededRandom,
+    /// Registrations so far: each comes from an address of its own unless a test says where
+    /// from (registrations are throttled per address).
+    registrations: u32,
 }
 
 impl World {
@@ -79,12 +86,19 @@ impl World {
             store: MemoryStore::new(),
             events: EventLog::default(),
             rng: SeededRandom::new(3),
+            registrations: 0,
         }
     }
 
     fn register(&mut self, email: &str) -> Result<UserRecord, Error> {
+        self.registrations += 1;
+        let address = format!("2001:db8:{:x}::1", self.registrations);
+        self.register_from(email, &address, T0)
+    }
+
+    fn register_from(&mut self, email: &str, address: &str, now: u64) -> Result<UserRecord, Error> {
         let flows = self.auth.flows(&self.store, &self.events);
-        run(flows.register(email, PASSWORD, T0, &mut self.rng))
+        run(flows.register(email, PASSWORD, address, now, &mut self.rng))
     }
 
     fn login_from(
@@ -161,7 +175,7 @@ fn register_refuses_a_taken_email_in_any_domain_case() {
 fn register_reports_every_invalid_field_at_once() {
     let mut w = World::new();
     let flows = w.auth.flows(&w.store, &w.events);
-    let err = run(flows.register("not-an-email", "short", T0, &mut w.rng)).unwrap_err();
+    let err = run(flows.register("not-an-email", "short", "", T0, &mut w.rng)).unwrap_err();
     assert_eq!(
         err,
         Error::Validation(vec![
@@ -169,9 +183,83 @@ fn register_reports_every_invalid_field_at_once() {
             FieldError::new("password", ErrorCode::PasswordTooShort)
         ])
     );
-    let err = run(flows.register("sam@example.com", "password123", T0, &mut w.rng)).unwrap_err();
+    let err =
+        run(flows.register("sam@example.com", "password123", "", T0, &mut w.rng)).unwrap_err();
     assert_eq!(err, Error::field("password", ErrorCode::PasswordTooCommon));
     assert_eq!(w.store.user_count(), 0);
+}
+
+/// Registrations are counted per address before any read or hashing: 201 and 409 alike (409
+/// tells which emails exist), and the eleventh within the hour is refused at once.
+#[wasm_bindgen_test(unsupported = test)]
+fn registrations_are_throttled_per_address_before_any_work() {
+    let mut w = World::new();
+    let from = "2001:db8:aa:bb::1";
+    w.register_from("taken@example.com", from, T0).unwrap();
+    for i in 1..10 {
+        assert_eq!(
+            w.register_from("taken@example.com", from, T0 + i),
+            Err(Error::EmailTaken)
+        );
+    }
+    w.store.clear_operations();
+    // Another host of the same /64 is the same client.
+    let refused = w.register_from("new@example.com", "2001:db8:aa:bb::2", T0 + 10);
+    assert_eq!(
+        refused,
+        Err(Error::TooManyAttempts {
+            retry_after_s: 3590
+        })
+    );
+    assert_eq!(
+        w.store.operations(),
+        [Op::Reserve],
+        "no read, no hash, no write"
+    );
+    assert_eq!(
+        w.events().last(),
+        Some(&SecurityEvent::RegistrationThrottled {
+            retry_after_s: 3590
+        })
+    );
+    assert_eq!(w.store.user_count(), 1);
+    assert!(
+        w.register_from("new@example.com", "2001:db8:aa:bc::1", T0 + 10)
+            .is_ok(),
+        "another /64"
+    );
+    assert!(
+        w.register_from("later@example.com", from, T0 + 3600)
+            .is_ok(),
+        "after the window"
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn an_invalid_registration_is_not_counted() {
+    let w = World::new();
+    let flows = w.auth.flows(&w.store, &w.events);
+    let mut rng = SeededRandom::new(1);
+    for _ in 0..20 {
+        assert!(matches!(
+            run(flows.register("not-an-email", PASSWORD, "192.0.2.5", T0, &mut rng)),
+            Err(Error::Validation(_))
+        ));
+    }
+    assert_eq!(w.store.operations(), []);
+    assert!(run(flows.register("sam@example.com", PASSWORD, "192.0.2.5", T0, &mut rng)).is_ok());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_registration_that_cannot_be_counted_is_a_503_that_creates_nothing() {
+    let mut w = World::new();
+    w.store.fail_next(Op::Reserve, Fault::Timeout);
+    assert!(matches!(
+        w.register("sam@example.com"),
+        Err(Error::StorageUnavailable(_))
+    ));
+    assert_eq!(w.store.operations(), [Op::Reserve]);
+    assert_eq!((w.store.user_count(), w.store.email_count()), (0, 0));
 }
 
 // --- login -------------------------------------------------------------------------------
@@ -263,44 +351,188 @@ fn failed_logins_make_the_same_storage_calls_whether_or_not_the_email_has_an_acc
         assert_eq!(w.login(email, password), Err(Error::InvalidCredentials));
         calls.push(w.store.operations());
     }
+    // The attempt is counted (reserved) first; its reservation is the failure, so nothing is
+    // written after the verdict.
     assert_eq!(
         calls[0],
-        [
-            Op::Admit,
-            Op::Admit,
-            Op::FindUserId,
-            Op::GetUser,
-            Op::RecordFailure,
-            Op::RecordFailure
-        ]
+        [Op::Reserve, Op::Reserve, Op::FindUserId, Op::GetUser]
     );
     for other in &calls[1..] {
         assert_eq!(other, &calls[0]);
     }
 }
 
-/// The usual login has no failures to reset and makes no round trip to the throttle for it;
-/// after failures it resets them, so they stop counting against the account.
+/// A login is counted before its password is judged, under the account and the address;
+/// its success then clears the account and takes back the address's count of this attempt
+/// only, both sent with the session write.
 #[wasm_bindgen_test(unsupported = test)]
-fn a_login_resets_the_account_failures_only_when_there_are_some() {
+fn a_login_is_counted_before_the_verdict_and_a_success_settles_it() {
     let mut w = World::new();
     w.register("sam@example.com").unwrap();
     w.store.clear_operations();
-    w.login("sam@example.com", PASSWORD).unwrap();
-    let ops = w.store.operations();
-    assert!(!ops.contains(&Op::RecordSuccess), "{ops:?}");
-    for _ in 0..4 {
-        let _ = w.login("sam@example.com", "wrong password!");
+    assert_eq!(
+        w.login("sam@example.com", "wrong password!"),
+        Err(Error::InvalidCredentials)
+    );
+    assert_eq!(w.store.throttle_count("account:sam@example.com"), 1);
+    assert_eq!(w.store.throttle_count("address:192.0.2.1"), 1);
+    for i in 0..3 {
+        let _ = w.login(&format!("other{i}@example.com"), "wrong password!");
     }
+    assert_eq!(w.store.throttle_count("address:192.0.2.1"), 4);
     w.store.clear_operations();
     w.login("sam@example.com", PASSWORD).unwrap();
     let ops = w.store.operations();
-    assert!(ops.contains(&Op::RecordSuccess), "{ops:?}");
-    // The reset took: four more failures (eight in the window) leave the account open.
+    assert_eq!(
+        ops[..3],
+        [Op::Reserve, Op::Reserve, Op::FindUserId],
+        "{ops:?}"
+    );
+    for op in [Op::Clear, Op::Release, Op::PutFamily] {
+        assert_eq!(
+            ops.iter().filter(|&&o| o == op).count(),
+            1,
+            "{op:?} in {ops:?}"
+        );
+    }
+    assert_eq!(w.store.throttle_count("account:sam@example.com"), 0);
+    assert_eq!(
+        w.store.throttle_count("address:192.0.2.1"),
+        4,
+        "the address's other failures still count; only this attempt was taken back"
+    );
+    // The reset took: four more failures (nine in the window) leave the account open.
     for _ in 0..4 {
         let _ = w.login("sam@example.com", "wrong password!");
     }
     assert!(w.login("sam@example.com", PASSWORD).is_ok());
+}
+
+/// However many attempts are under way, at most the limit of them are admitted: a
+/// reservation counts from the moment it is made, before any outcome. (The HTTP test
+/// `tests/http/lockout-parallel.test.mjs` sends them truly in parallel.)
+#[wasm_bindgen_test(unsupported = test)]
+fn reservations_without_a_verdict_yet_use_up_the_limit() {
+    let w = World::new();
+    let limit = w.auth.config.account_throttle;
+    let admitted = (0..30)
+        .filter(|_| {
+            run(w.store.reserve("account:sam@example.com", limit, T0))
+                == Ok(tollgate_core::throttle::Admission::Allowed)
+        })
+        .count();
+    assert_eq!(admitted, 5);
+}
+
+/// If the attempt cannot be counted, the password is not judged: 503 before any read, with
+/// no verdict event, and nothing left counted under the other limit.
+#[wasm_bindgen_test(unsupported = test)]
+fn a_reservation_that_cannot_be_recorded_answers_503_before_the_password_is_judged() {
+    for (skip, fault) in [(0, Fault::Fail), (1, Fault::Timeout)] {
+        let mut w = World::new();
+        w.register("sam@example.com").unwrap();
+        w.store.clear_operations();
+        w.store.fail_after(Op::Reserve, skip, fault);
+        for password in [PASSWORD, "wrong password!"] {
+            let err = w.login("sam@example.com", password).unwrap_err();
+            assert!(matches!(err, Error::StorageUnavailable(_)), "{err:?}");
+            w.store.heal();
+            w.store.fail_after(Op::Reserve, skip, fault);
+        }
+        let ops = w.store.operations();
+        assert!(
+            !ops.contains(&Op::FindUserId) && !ops.contains(&Op::GetUser),
+            "nothing read, nothing judged: {ops:?}"
+        );
+        assert!(!w.events().iter().any(|e| matches!(
+            e,
+            SecurityEvent::LoginFailed { .. } | SecurityEvent::LoginSucceeded { .. }
+        )));
+        assert_eq!(w.store.throttle_count("account:sam@example.com"), 0);
+        assert_eq!(w.store.throttle_count("address:192.0.2.1"), 0);
+    }
+}
+
+/// A refused attempt counts against neither limit: a locked address does not lock the
+/// accounts it goes on trying, and a locked account does not use up a fresh address's budget.
+#[wasm_bindgen_test(unsupported = test)]
+fn a_refused_attempt_counts_nowhere() {
+    let mut w = World::new();
+    w.register("sam@example.com").unwrap();
+    for i in 0..20 {
+        let _ = w.login_from(&format!("u{i}@example.com"), "x", "192.0.2.66", T0);
+    }
+    for _ in 0..10 {
+        assert!(matches!(
+            w.login_from("sam@example.com", "wrong password!", "192.0.2.66", T0),
+            Err(Error::TooManyAttempts { .. })
+        ));
+    }
+    assert_eq!(w.store.throttle_count("account:sam@example.com"), 0);
+    for i in 0..5 {
+        let _ = w.login_from("sam@example.com", "x", &format!("198.51.100.{i}"), T0);
+    }
+    for _ in 0..10 {
+        assert!(matches!(
+            w.login_from("sam@example.com", PASSWORD, "203.0.113.1", T0),
+            Err(Error::TooManyAttempts { .. })
+        ));
+    }
+    assert_eq!(w.store.throttle_count("address:203.0.113.1"), 0);
+}
+
+/// IPv6 clients are counted by /64, so one host cannot spread its guesses over its 2^64
+/// addresses; IPv4 clients by address; and all requests without a usable address share one
+/// bucket (see `throttle::address_bucket`).
+#[wasm_bindgen_test(unsupported = test)]
+fn addresses_are_counted_by_bucket() {
+    let mut w = World::new();
+    w.register("sam@example.com").unwrap();
+    for i in 0..20 {
+        let _ = w.login_from(
+            &format!("u{i}@example.com"),
+            "x",
+            &format!("2001:db8:7:7::{i:x}"),
+            T0,
+        );
+    }
+    assert!(matches!(
+        w.login_from("sam@example.com", PASSWORD, "2001:db8:7:7:ffff::9", T0),
+        Err(Error::TooManyAttempts { .. })
+    ));
+    assert!(
+        w.login_from("sam@example.com", PASSWORD, "2001:db8:7:8::1", T0)
+            .is_ok()
+    );
+    for i in 0..20 {
+        let _ = w.login_from(&format!("v{i}@example.com"), "x", "", T0);
+    }
+    for unusable in ["", "unknown", "not-an-address"] {
+        assert!(matches!(
+            w.login_from("sam@example.com", PASSWORD, unusable, T0),
+            Err(Error::TooManyAttempts { .. })
+        ));
+    }
+}
+
+/// With both login limits at 0 the throttle is off: no round trip to it at all.
+#[wasm_bindgen_test(unsupported = test)]
+fn disabled_throttles_make_no_throttle_calls() {
+    let mut w = World::new();
+    let off = ThrottlePolicy {
+        max_failures: 0,
+        window_s: 900,
+    };
+    w.auth.config.account_throttle = off;
+    w.auth.config.address_throttle = off;
+    w.auth.config.register_throttle = off;
+    w.register_from("sam@example.com", "192.0.2.1", T0).unwrap();
+    let _ = w.login("sam@example.com", "wrong password!");
+    w.login("sam@example.com", PASSWORD).unwrap();
+    let ops = w.store.operations();
+    for op in [Op::Reserve, Op::Release, Op::Clear] {
+        assert!(!ops.contains(&op), "{op:?} in {ops:?}");
+    }
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -1037,6 +1269,33 @@ fn wrong_current_passwords_count_against_the_account_throttle() {
     ));
 }
 
+/// A password change is counted before the current password is judged; the right one
+/// clears the account's count like a login does, and a reservation that cannot be made is a
+/// 503 with the password unchanged.
+#[wasm_bindgen_test(unsupported = test)]
+fn password_changes_are_counted_before_the_verdict() {
+    let (mut w, this) = signed_in("sam@example.com");
+    let p = w.principal(&this);
+    let flows = w.auth.flows(&w.store, &w.events);
+    for _ in 0..4 {
+        let _ = run(flows.change_password(
+            &p,
+            "wrong password!",
+            "a brand new passphrase",
+            T0,
+            &mut w.rng,
+        ));
+    }
+    assert_eq!(w.store.throttle_count("account:sam@example.com"), 4);
+    w.store.fail_next(Op::Reserve, Fault::Fail);
+    assert!(matches!(
+        run(flows.change_password(&p, PASSWORD, "a brand new passphrase", T0, &mut w.rng)),
+        Err(Error::StorageUnavailable(_))
+    ));
+    run(flows.change_password(&p, PASSWORD, "a brand new passphrase", T0, &mut w.rng)).unwrap();
+    assert_eq!(w.store.throttle_count("account:sam@example.com"), 0);
+}
+
 #[wasm_bindgen_test(unsupported = test)]
 fn me_reads_one_record_and_a_deleted_user_is_an_invalid_token() {
     let (w, tokens) = signed_in("sam@example.com");
@@ -1190,7 +1449,7 @@ fn a_failed_index_write_leaves_no_user_behind() {
 
 #[wasm_bindgen_test(unsupported = test)]
 fn a_failed_or_slow_read_is_a_clean_503_for_every_flow() {
-    for op in [Op::FindUserId, Op::GetUser, Op::Admit] {
+    for op in [Op::FindUserId, Op::GetUser, Op::Reserve] {
         let (mut w, _) = signed_in("sam@example.com");
         w.store.fail_next(op, Fault::Timeout);
         let err = w.login("sam@example.com", PASSWORD).unwrap_err();
@@ -1240,22 +1499,23 @@ fn a_failed_family_write_hands_out_nothing() {
 }
 
 #[wasm_bindgen_test(unsupported = test)]
-fn a_failed_throttle_reset_after_a_good_password_starts_no_session() {
-    // The reset and the family write go out together; when the reset fails, the family that
-    // was written is taken back, so the refused login leaves no session anyone could list.
-    for fault in [Fault::Fail, Fault::Timeout] {
-        let mut w = World::new();
-        w.register("sam@example.com").unwrap();
-        // A failure first: a success resets only failures on record.
-        let _ = w.login("sam@example.com", "wrong password!");
-        w.store.fail_next(Op::RecordSuccess, fault);
-        assert!(matches!(
-            w.login("sam@example.com", PASSWORD),
-            Err(Error::StorageUnavailable(_))
-        ));
-        assert!(w.store.families().is_empty(), "{fault:?}");
-        assert!(w.login("sam@example.com", PASSWORD).is_ok());
-        assert_eq!(w.store.families().len(), 1);
+fn a_failed_throttle_settlement_after_a_good_password_starts_no_session() {
+    // The settlement and the family write go out together; when clearing the account or
+    // releasing the address fails, the family that was written is taken back, so the refused
+    // login leaves no session anyone could list.
+    for op in [Op::Clear, Op::Release] {
+        for fault in [Fault::Fail, Fault::Timeout] {
+            let mut w = World::new();
+            w.register("sam@example.com").unwrap();
+            w.store.fail_next(op, fault);
+            assert!(matches!(
+                w.login("sam@example.com", PASSWORD),
+                Err(Error::StorageUnavailable(_))
+            ));
+            assert!(w.store.families().is_empty(), "{op:?} {fault:?}");
+            assert!(w.login("sam@example.com", PASSWORD).is_ok());
+            assert_eq!(w.store.families().len(), 1);
+        }
     }
 }
 
@@ -1315,6 +1575,29 @@ fn admin_statuses(w: &World, principal: &Principal, target: &str, now: u64) -> V
         status(run(flows.end_user_sessions(principal, target, now))),
         status(run(flows.delete_user_at(principal, target, now))),
     ]
+}
+
+/// A plain user's token on an admin route is refused for what it lacks, the admin role (the
+/// reason the security log records), before any storage read: such a token can never pass.
+#[wasm_bindgen_test(unsupported = test)]
+fn a_plain_user_is_refused_admin_routes_for_the_role_without_a_read() {
+    let (w, tokens) = signed_in("sam@example.com");
+    let p = w.principal(&tokens);
+    w.store.clear_operations();
+    let target = p.user_id.clone();
+    for status in admin_statuses(&w, &p, &target, T0) {
+        assert_eq!(status, 403);
+    }
+    let flows = w.auth.flows(&w.store, &w.events);
+    assert_eq!(
+        run(flows.list_users(&p, None)).unwrap_err(),
+        Error::Forbidden("role admin".into())
+    );
+    assert_eq!(
+        run(flows.delete_user_at(&p, &target, T0)).unwrap_err(),
+        Error::Forbidden("role admin".into())
+    );
+    assert_eq!(w.store.operations(), [], "refused before any read");
 }
 
 #[wasm_bindgen_test(unsupported = test)]

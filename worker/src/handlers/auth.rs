@@ -19,11 +19,12 @@ pub async fn register(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthErro
     let body = json_object(&read_body(req).await?)?;
     let [email, password] = string_fields(&body, ["email", "password"])?;
     let stores = stores(cx);
+    let client_address = crate::events::client_address(req.headers());
     let user = cx
         .settings
         .auth
         .flows(&stores, &cx.events)
-        .register(email, password, cx.now, &mut HostRandom)
+        .register(email, password, &client_address, cx.now, &mut HostRandom)
         .await?;
     Ok(Reply::json(
         201,

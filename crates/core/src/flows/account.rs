@@ -4,7 +4,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::Flows;
-use super::login::account_key;
+use super::login::{account_limit, login_throttled};
 use crate::error::{Error, FieldError};
 use crate::events::SecurityEvent;
 use crate::id::Id;
@@ -12,7 +12,6 @@ use crate::password::{Verified, check_policy};
 use crate::random::Random;
 use crate::roles::{Principal, SCOPE_PROFILE, SCOPE_SESSIONS};
 use crate::store::{Stores, UserRecord};
-use crate::throttle::Admission;
 use crate::time::UnixSeconds;
 
 /// One live session, as listed to its user.
@@ -122,7 +121,8 @@ impl<S: Stores> Flows<'_, S> {
     }
 
     /// Changes the caller's password and ends every other session; the calling session
-    /// goes on. Wrong current passwords count against the account throttle, like logins.
+    /// goes on. Each attempt is counted against the account throttle before the current password
+    /// is judged, like a login; the right one clears the count.
     ///
     /// # Errors
     /// [`Error::TooManyAttempts`]; [`Error::IncorrectPassword`]; [`Error::Validation`] for a
@@ -137,26 +137,20 @@ impl<S: Stores> Flows<'_, S> {
     ) -> Result<(), Error> {
         principal.require_scope(SCOPE_SESSIONS)?;
         let user = self.principal_user(principal).await?;
-        let throttle = self.auth.config.account_throttle;
-        let account = account_key(&user.email);
-        if let Admission::Refused { retry_after_s } =
-            self.store.admit(&account, throttle, now).await?
-        {
-            self.events.record(SecurityEvent::LoginThrottled {
-                scope: "account",
-                retry_after_s,
-            });
-            return Err(Error::TooManyAttempts { retry_after_s });
-        }
+        // Counted before the current password is judged, like a login (see `flows::throttle`).
+        let limit = account_limit(&user.email, self.auth.config.account_throttle);
+        let reservation = self
+            .reserve_attempt(limit, None, now, login_throttled)
+            .await?;
         if !matches!(
             self.auth
                 .hasher
                 .verify(current_password, &user.password_hash),
             Ok(Verified::Match { .. })
         ) {
-            self.store.record_failure(&account, throttle, now).await?;
             return Err(Error::IncorrectPassword);
         }
+        self.attempt_succeeded(&reservation).await?;
         check_policy(new_password).map_err(|e| rename_field(e, "new_password"))?;
         let password_hash = self.auth.hasher.hash(new_password, rng)?;
         let user = UserRecord {

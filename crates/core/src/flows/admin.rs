@@ -138,10 +138,14 @@ impl<S: Stores> Flows<'_, S> {
     }
 
     /// The caller's stored record, if the caller may act as an admin with `scope` now: the
-    /// token grants `scope` (403 otherwise, before any read), the account exists and its
-    /// sessions were not ended after the token was issued (401 otherwise), and its stored role
-    /// is `admin` (403 otherwise).
+    /// token was issued to an admin and grants `scope` (403 otherwise, before any read), the
+    /// account exists and its sessions were not ended after the token was issued (401
+    /// otherwise), and its stored role is `admin` (403 otherwise).
     async fn admin_caller(&self, principal: &Principal, scope: &str) -> Result<UserRecord, Error> {
+        // The token's role only narrows, like its scopes: a token issued to a non-admin can
+        // never pass, so it is refused without a read, and for the reason that matters (the
+        // security log's `access_denied` says `role admin`, not the scope a user never has).
+        principal.require_role(ROLE_ADMIN)?;
         principal.require_scope(scope)?;
         let caller = self.principal_user(principal).await?;
         if caller.role != ROLE_ADMIN {

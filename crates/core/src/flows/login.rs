@@ -3,6 +3,7 @@
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
+use super::throttle::{Limit, OnSuccess};
 use super::{Flows, Tokens};
 use crate::email::normalize_email;
 use crate::error::{Error, ErrorCode, FieldError};
@@ -14,7 +15,6 @@ use crate::random::Random;
 use crate::refresh::Family;
 use crate::roles::ROLE_USER;
 use crate::store::{Stores, UserRecord};
-use crate::throttle::Admission;
 use crate::time::UnixSeconds;
 
 /// What a login request carries.
@@ -55,21 +55,44 @@ pub(crate) fn account_key(username: &str) -> String {
     alloc::format!("account:{id}")
 }
 
+/// The per-account limit on password checks for what was typed as `username`: a success
+/// clears it.
+pub(super) fn account_limit(username: &str, policy: crate::throttle::ThrottlePolicy) -> Limit {
+    Limit {
+        key: account_key(username),
+        policy,
+        on_success: OnSuccess::Clear,
+        scope: "account",
+    }
+}
+
+/// The event for a login or password check refused by the throttle.
+pub(super) fn login_throttled(scope: &'static str, retry_after_s: u64) -> SecurityEvent {
+    SecurityEvent::LoginThrottled {
+        scope,
+        retry_after_s,
+    }
+}
+
 /// The user record a login with an unknown email reads, and ignores, so that it makes the
 /// same storage reads as a known one: the all-zero id, which [`Id::generate`] never returns
 /// (it sets the UUID version and variant bits).
 const NO_USER: Id = Id::from_bytes([0; 16]);
 
 impl<S: Stores> Flows<'_, S> {
-    /// Creates an account with role `user`.
+    /// Creates an account with role `user`, for a client at `client_address` (empty if
+    /// unknown), which is throttled per address: every valid request counts, answered 201 or
+    /// 409, and a refused one is refused before any read or hashing.
     ///
     /// # Errors
     /// [`Error::Validation`] listing every invalid field (email, password policy);
-    /// [`Error::EmailTaken`]; [`Error::StorageUnavailable`] with nothing left behind.
+    /// [`Error::TooManyAttempts`]; [`Error::EmailTaken`]; [`Error::StorageUnavailable`] with
+    /// nothing left behind.
     pub async fn register<R: Random + ?Sized>(
         &self,
         email: &str,
         password: &str,
+        client_address: &str,
         now: UnixSeconds,
         rng: &mut R,
     ) -> Result<UserRecord, Error> {
@@ -81,6 +104,13 @@ impl<S: Stores> Flows<'_, S> {
         let Some(email) = email.filter(|_| fields.is_empty()) else {
             return Err(Error::Validation(fields));
         };
+        // After validation (an invalid request costs nothing and is not counted), before the
+        // email lookup (409 answers tell which emails exist) and the hashing.
+        let limit = Limit::registration_address(client_address, self.auth.config.register_throttle);
+        self.reserve_attempt(limit, None, now, |_, retry_after_s| {
+            SecurityEvent::RegistrationThrottled { retry_after_s }
+        })
+        .await?;
         if self.store.find_user_id(&email).await?.is_some() {
             return Err(Error::EmailTaken);
         }
@@ -108,13 +138,16 @@ impl<S: Stores> Flows<'_, S> {
     /// Checks an email and password and starts a session.
     ///
     /// Unknown emails, wrong passwords and accounts whose stored hash is refused fail alike,
-    /// in the same time (a dummy verify of the same cost where no real one runs), and all
-    /// count against the account and address throttles. A throttled attempt is refused before
-    /// the password is looked at, so the right password does not get through a lockout. A
-    /// legacy or weaker hash is upgraded after a success.
+    /// in the same time (a dummy verify of the same cost where no real one runs). Every
+    /// attempt is counted against the account and address throttles before the password is
+    /// looked at (see [`crate::throttle`]), so parallel guesses get no more verdicts than the
+    /// limit, and the right password does not get through a lockout; a success clears the
+    /// account's count and takes back the address's count of this attempt. A legacy or weaker
+    /// hash is upgraded after a success.
     ///
     /// # Errors
-    /// [`Error::TooManyAttempts`], [`Error::InvalidCredentials`], [`Error::StorageUnavailable`].
+    /// [`Error::TooManyAttempts`], [`Error::InvalidCredentials`], [`Error::StorageUnavailable`]
+    /// (before any password is judged when the attempt cannot be counted).
     pub async fn login<R: Random + ?Sized>(
         &self,
         input: &LoginInput<'_>,
@@ -122,23 +155,19 @@ impl<S: Stores> Flows<'_, S> {
         rng: &mut R,
     ) -> Result<LoginOutcome, Error> {
         let config = &self.auth.config;
-        let account = account_key(input.username);
-        let address = alloc::format!("address:{}", input.client_address);
-        let (by_account, by_address) = join2(
-            self.store.admit(&account, config.account_throttle, now),
-            self.store.admit(&address, config.address_throttle, now),
-        )
-        .await;
-        let (by_account, by_address) = (by_account?, by_address?);
-        for (scope, admission) in [("account", by_account), ("address", by_address)] {
-            if let Admission::Refused { retry_after_s } = admission {
-                self.events.record(SecurityEvent::LoginThrottled {
-                    scope,
-                    retry_after_s,
-                });
-                return Err(Error::TooManyAttempts { retry_after_s });
-            }
-        }
+        // Counted before the password is looked at, atomically with the decision: however
+        // many guesses arrive at once, at most the limit of them get to a verdict.
+        let reservation = self
+            .reserve_attempt(
+                account_limit(input.username, config.account_throttle),
+                Some(Limit::login_address(
+                    input.client_address,
+                    config.address_throttle,
+                )),
+                now,
+                login_throttled,
+            )
+            .await?;
 
         let user = self.find_by_email(input.username).await?;
         let verified = match &user {
@@ -169,15 +198,7 @@ impl<S: Stores> Flows<'_, S> {
                     user_id: user.map(|u| u.id),
                     reason,
                 });
-                let (a, b) = join2(
-                    self.store
-                        .record_failure(&account, config.account_throttle, now),
-                    self.store
-                        .record_failure(&address, config.address_throttle, now),
-                )
-                .await;
-                a?;
-                b?;
+                // Nothing more to record: the reservation is the failure.
                 return Err(Error::InvalidCredentials);
             }
         };
@@ -196,35 +217,23 @@ impl<S: Stores> Flows<'_, S> {
             &config.refresh,
             rng,
         );
-        // Resetting the account's failures and storing the session are independent writes to
-        // two stores: both are sent at once, so a login waits for the slower, not the sum.
-        // (Only here: before the password check, the reads stay in sequence, so that timing
-        // cannot tell a throttled known account from an unknown one.) With no failures on
-        // record, the usual case, there is nothing to reset and no round trip for it. (This is
-        // after the password check, so skipping it tells an attacker nothing they did not know:
-        // they typed the right password.)
+        // Settling the reservation (clearing the account, releasing the address's attempt) and
+        // storing the session are independent writes to two stores: both are sent at once, so
+        // a login waits for the slower, not the sum. (Only here: before the password check,
+        // the reads stay in sequence, so that timing cannot tell a throttled known account
+        // from an unknown one.)
         let expires_at = family.storage_expiration(&config.refresh, now);
-        let reset_needed = matches!(
-            by_account,
-            Admission::Allowed {
-                failures_on_record: true
-            }
-        );
-        let (reset, stored) = if reset_needed {
-            join2(
-                self.store.record_success(&account),
-                self.store.put_family(&family, expires_at),
-            )
-            .await
-        } else {
-            (Ok(()), self.store.put_family(&family, expires_at).await)
-        };
+        let (settled, stored) = join2(
+            self.attempt_succeeded(&reservation),
+            self.store.put_family(&family, expires_at),
+        )
+        .await;
         stored?;
-        if let Err(e) = reset {
+        if let Err(e) = settled {
             // The login fails closed; the session nobody was given a token for goes again
             // (best effort: nothing can refresh it, and it expires), so none is left half made.
             let _ = self.store.delete_family(&family.user_id, &family.id).await;
-            return Err(e.into());
+            return Err(e);
         }
         let tokens = self.auth.tokens(
             &user,

@@ -15,6 +15,7 @@ mod account;
 mod admin;
 mod login;
 mod refresh;
+mod throttle;
 
 use alloc::string::String;
 
@@ -44,6 +45,8 @@ pub struct AuthConfig {
     pub account_throttle: ThrottlePolicy,
     /// Failed logins allowed per client address.
     pub address_throttle: ThrottlePolicy,
+    /// Registrations allowed per client address.
+    pub register_throttle: ThrottlePolicy,
     /// Roles and the scopes they grant.
     pub roles: Roles,
 }

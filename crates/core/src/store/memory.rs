@@ -42,12 +42,12 @@ pub enum Op {
     DeleteFamily,
     /// [`FamilyStore::list_families`]
     ListFamilies,
-    /// [`ThrottleStore::admit`]
-    Admit,
-    /// [`ThrottleStore::record_failure`]
-    RecordFailure,
-    /// [`ThrottleStore::record_success`]
-    RecordSuccess,
+    /// [`ThrottleStore::reserve`]
+    Reserve,
+    /// [`ThrottleStore::release`]
+    Release,
+    /// [`ThrottleStore::clear`]
+    Clear,
 }
 
 impl Op {
@@ -164,6 +164,16 @@ impl MemoryStore {
     /// Every stored family with the expiration it was stored with.
     pub fn families(&self) -> Vec<(Family, UnixSeconds)> {
         self.inner.borrow().families.values().cloned().collect()
+    }
+
+    /// How many attempts count against throttle `key` now (reservations and failures within
+    /// the window, as last stored).
+    pub fn throttle_count(&self, key: &str) -> usize {
+        self.inner
+            .borrow()
+            .throttle
+            .get(key)
+            .map_or(0, |s| s.failures.len())
     }
 
     /// Replaces a stored user record directly (for tests that plant legacy or corrupt data).
@@ -318,41 +328,50 @@ impl FamilyStore for MemoryStore {
 }
 
 impl ThrottleStore for MemoryStore {
-    async fn admit(
+    async fn reserve(
         &self,
         key: &str,
         policy: ThrottlePolicy,
         now: UnixSeconds,
     ) -> Result<Admission, StoreError> {
-        self.enter(Op::Admit)?;
-        Ok(self.inner.borrow().throttle.get(key).map_or(
-            Admission::Allowed {
-                failures_on_record: false,
-            },
-            |s| s.admit(policy, now),
-        ))
-    }
-
-    async fn record_failure(
-        &self,
-        key: &str,
-        policy: ThrottlePolicy,
-        now: UnixSeconds,
-    ) -> Result<(), StoreError> {
-        self.enter(Op::RecordFailure)?;
+        self.enter(Op::Reserve)?;
         let mut inner = self.inner.borrow_mut();
-        let next = inner
+        let (admission, next) = inner
             .throttle
             .get(key)
             .cloned()
             .unwrap_or_default()
-            .record_failure(policy, now);
-        inner.throttle.insert(key.to_string(), next);
+            .reserve(policy, now);
+        // Like the Worker's object: a state that holds nothing is not kept.
+        if next.failures.is_empty() {
+            inner.throttle.remove(key);
+        } else {
+            inner.throttle.insert(key.to_string(), next);
+        }
+        Ok(admission)
+    }
+
+    async fn release(
+        &self,
+        key: &str,
+        _policy: ThrottlePolicy,
+        reserved_at: UnixSeconds,
+    ) -> Result<(), StoreError> {
+        self.enter(Op::Release)?;
+        let mut inner = self.inner.borrow_mut();
+        if let Some(state) = inner.throttle.get(key) {
+            let next = state.release(reserved_at);
+            if next.failures.is_empty() {
+                inner.throttle.remove(key);
+            } else {
+                inner.throttle.insert(key.to_string(), next);
+            }
+        }
         Ok(())
     }
 
-    async fn record_success(&self, key: &str) -> Result<(), StoreError> {
-        self.enter(Op::RecordSuccess)?;
+    async fn clear(&self, key: &str) -> Result<(), StoreError> {
+        self.enter(Op::Clear)?;
         self.inner.borrow_mut().throttle.remove(key);
         Ok(())
     }

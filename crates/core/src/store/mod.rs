@@ -81,25 +81,30 @@ pub trait FamilyStore {
     async fn list_families(&self, user_id: &Id) -> Result<Vec<Family>, StoreError>;
 }
 
-/// Per-key login throttle state, updated atomically per key (see [`crate::throttle`]).
+/// Per-key throttle state (logins, password checks, registrations), updated atomically per key
+/// (see [`crate::throttle`]).
 #[allow(async_fn_in_trait)]
 pub trait ThrottleStore {
-    /// Whether an attempt for `key` may proceed at `now`.
-    async fn admit(
+    /// Decides an attempt for `key` at `now` and, when it is allowed, counts it, as one atomic
+    /// step per key ([`crate::throttle::ThrottleState::reserve`]): of any number of concurrent
+    /// calls for one key, at most `policy.max_failures` per window are allowed. The attempt
+    /// counts as a failure until [`ThrottleStore::release`] or [`ThrottleStore::clear`].
+    async fn reserve(
         &self,
         key: &str,
         policy: ThrottlePolicy,
         now: UnixSeconds,
     ) -> Result<Admission, StoreError>;
-    /// Records a failed attempt for `key` at `now`.
-    async fn record_failure(
+    /// Takes back the one attempt reserved for `key` at `reserved_at`, which succeeded
+    /// ([`crate::throttle::ThrottleState::release`]); the key's other attempts keep counting.
+    async fn release(
         &self,
         key: &str,
         policy: ThrottlePolicy,
-        now: UnixSeconds,
+        reserved_at: UnixSeconds,
     ) -> Result<(), StoreError>;
-    /// Clears `key`'s failures after a success.
-    async fn record_success(&self, key: &str) -> Result<(), StoreError>;
+    /// Forgets every attempt of `key` (an account after its right password).
+    async fn clear(&self, key: &str) -> Result<(), StoreError>;
 }
 
 /// Everything the auth flows need from a host.
