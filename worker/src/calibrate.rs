@@ -5,9 +5,14 @@
 //! anyone spend the Worker's CPU, so it must never be enabled in production. It stays in the
 //! build `wrangler deploy` ships because `tollgate calibrate` runs that very build under a
 //! local `wrangler dev`; what one request may ask for is capped ([`MAX_MEMORY_KIB`] and the
-//! rest) so that no request can exhaust the isolate, whoever sends it.
+//! rest) so that no request can exhaust the isolate, whoever sends it. The caps are the
+//! bounds a stored hash must meet ([`tollgate_core::password::bounds`]), so calibration
+//! measures exactly what the Worker may be configured to run.
 
 use serde_json::{Map, Value, json};
+use tollgate_core::password::bounds::{
+    MAX_ARGON2_ITERATIONS, MAX_ARGON2_MEMORY_KIB, MAX_ARGON2_PARALLELISM,
+};
 use tollgate_core::password::{Argon2Params, PasswordHasher};
 use tollgate_core::{Error, ErrorCode, FieldError};
 
@@ -24,7 +29,7 @@ pub const MAX_COUNT: u64 = 20;
 /// 128 MB for everything: the argon2 blocks come on top of the wasm module's own heap and the
 /// JavaScript heap, and wasm memory never shrinks once grown. The largest OWASP row,
 /// m = 47,104 KiB, fits with room to spare.
-pub const MAX_MEMORY_KIB: u64 = 65_536;
+pub const MAX_MEMORY_KIB: u64 = MAX_ARGON2_MEMORY_KIB as u64;
 
 /// A Worker isolate's memory limit, in bytes (Cloudflare's Workers limits: 128 MB).
 const ISOLATE_MEMORY_BYTES: u64 = 128_000_000;
@@ -33,11 +38,11 @@ const ISOLATE_MEMORY_BYTES: u64 = 128_000_000;
 const _: () = assert!(MAX_MEMORY_KIB * 1024 <= ISOLATE_MEMORY_BYTES * 55 / 100);
 
 /// Most argon2 passes one calibration hash may make (the OWASP rows go up to 5).
-pub const MAX_ITERATIONS: u64 = 10;
+pub const MAX_ITERATIONS: u64 = MAX_ARGON2_ITERATIONS as u64;
 
 /// Most argon2 lanes one calibration hash may use (the OWASP rows use 1; the Worker has one
 /// thread, so lanes only change the memory layout).
-pub const MAX_PARALLELISM: u64 = 16;
+pub const MAX_PARALLELISM: u64 = MAX_ARGON2_PARALLELISM as u64;
 
 /// Handles a calibration request (see the module docs).
 pub async fn calibrate(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
@@ -59,7 +64,8 @@ pub async fn calibrate(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthErr
 /// # Errors
 /// [`Error::Validation`]: `missing_field` for `body` when a field is absent or not a whole
 /// number; `invalid_value` for each field over its cap; `invalid_value` for `body` when the
-/// parameters are below every OWASP row (a bad request here, not a server misconfiguration).
+/// parameters are below every OWASP row or their memory × passes is over what a stored hash
+/// may cost (a bad request here, not a server misconfiguration).
 fn calibration_request(body: &Map<String, Value>) -> Result<(Argon2Params, u64), Error> {
     let field = |name: &str| body.get(name).and_then(Value::as_u64);
     let (Some(m), Some(t), Some(p), Some(count)) = (
@@ -93,6 +99,7 @@ fn calibration_request(body: &Map<String, Value>) -> Result<(Argon2Params, u64),
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tollgate_core::password::bounds::MAX_ARGON2_WORK_KIB;
 
     fn request(m: u64, t: u64, p: u64, count: u64) -> Result<(Argon2Params, u64), Error> {
         let body = json!({ "memory_kib": m, "iterations": t, "parallelism": p, "count": count });
@@ -120,8 +127,15 @@ mod tests {
             .unwrap();
             assert_eq!((params, count), (row, 4));
         }
-        assert!(request(MAX_MEMORY_KIB, MAX_ITERATIONS, 1, MAX_COUNT).is_ok());
+        let most_passes_at_most_memory = u64::from(MAX_ARGON2_WORK_KIB) / MAX_MEMORY_KIB;
+        assert!(request(MAX_MEMORY_KIB, most_passes_at_most_memory, 1, MAX_COUNT).is_ok());
+        assert!(request(19_456, MAX_ITERATIONS, 1, MAX_COUNT).is_ok());
         assert!(request(MAX_MEMORY_KIB, 2, MAX_PARALLELISM, 0).is_ok());
+        // Each within its cap, but more work than a stored hash may cost: the whole body.
+        assert_eq!(
+            refused_fields(request(MAX_MEMORY_KIB, MAX_ITERATIONS, 1, 1)),
+            [("body".to_string(), ErrorCode::InvalidValue)]
+        );
     }
 
     #[test]
