@@ -16,6 +16,7 @@ import { withLock } from './locks.js';
 import { retryDelayMs, Schedule } from './schedule.js';
 import { openTabs, type TabMessage, type Tabs } from './tabs.js';
 import { call, type CallOptions, errorFrom, request, type Transport } from './transport.js';
+import { ready } from './wasm.js';
 
 /**
  * A token with less than this left, in milliseconds, is not sent: it could lapse in flight.
@@ -104,6 +105,10 @@ interface TokenResponse {
 
 /**
  * A Tollgate client: see {@link createAuthClient}.
+ *
+ * Every method rejects with `client_unavailable`, before any request, when the package's
+ * WebAssembly module could not be compiled (a Content-Security-Policy without
+ * `'wasm-unsafe-eval'`); the app keeps running and can say so.
  *
  * @example
  * ```ts
@@ -223,10 +228,12 @@ class Client implements AuthClient {
   }
 
   async register(email: string, password: string): Promise<User> {
+    ready();
     return call<User>(this.#t, '/auth/register', { json: { email, password } });
   }
 
   async login(email: string, password: string): Promise<AccessClaims> {
+    ready();
     const sentAt = this.#t.clock.now();
     const form = { grant_type: 'password', username: email, password };
     const body = await call<TokenResponse>(this.#t, '/auth/login', { form });
@@ -236,6 +243,7 @@ class Client implements AuthClient {
   }
 
   async resume(): Promise<AccessClaims | null> {
+    ready();
     if (this.#token === null && this.#hint() === HINT_SIGNED_OUT) return null;
     try {
       await this.#refresh();
@@ -247,6 +255,7 @@ class Client implements AuthClient {
   }
 
   async logout(): Promise<void> {
+    ready();
     let failure: unknown;
     try {
       await call(this.#t, '/auth/logout', { method: 'POST' });
@@ -258,11 +267,13 @@ class Client implements AuthClient {
   }
 
   async logoutAll(): Promise<void> {
+    ready();
     await this.#authorized('/auth/logout-all', { method: 'POST' });
     this.#signOut('logout_all');
   }
 
   async getAccessToken(): Promise<string | null> {
+    ready();
     if (this.#inflight !== undefined) await this.#inflight.catch(() => undefined);
     const token = this.#token;
     const claims = this.#claims;
@@ -281,6 +292,7 @@ class Client implements AuthClient {
   }
 
   async fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+    ready();
     const original = new Request(input instanceof Request ? input : new URL(String(input), this.#t.baseUrl), init);
     const send = (r: Request): Promise<Response> =>
       this.#t.fetch(r).catch((cause: unknown) => {
@@ -301,11 +313,13 @@ class Client implements AuthClient {
   }
 
   async sessions(): Promise<Session[]> {
+    ready();
     const body = await this.#authorized<{ sessions: Session[] }>('/auth/sessions');
     return body.sessions;
   }
 
   async revokeSession(id: string): Promise<void> {
+    ready();
     await this.#authorized(`/auth/sessions/${encodeURIComponent(id)}`, { method: 'DELETE' });
     if (this.#claims?.sid === id) this.#signOut('revoked');
   }
