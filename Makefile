@@ -87,7 +87,7 @@ test-ts: test-ts-unit test-ts-pack ## The TypeScript package's unit tests and it
 test-ts-unit: client ## The TypeScript package's unit tests (vitest, real wasm, fake clock and fetch)
 	npm run --silent -w @tollgate/client test
 
-test-ts-pack: client ## The packaging test: npm pack, installed into scratch projects, Node, Chromium, Vite
+test-ts-pack: client ## Packaging tests: npm pack into scratch projects; Node, tsc, and Vite/esbuild/plain pages signing in under the README's CSP (Chromium, wrangler dev)
 	node --test --test-reporter=spec tests/packaging/
 
 test-e2e: assets ## HTTP and browser tests against one real `wrangler dev`
