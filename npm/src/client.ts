@@ -45,6 +45,14 @@ export type HintStorage = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
 export interface AuthClientOptions {
   /** The Tollgate server's origin (and path prefix, if any), e.g. `https://auth.example.com`. */
   baseUrl: string;
+  /**
+   * Origins of the app's own APIs (e.g. `['https://api.example.com']`) to which
+   * {@link AuthClient.fetch} also sends the access token, with the same 401 → refresh → retry
+   * rule as for `baseUrl`. Each entry is exactly an origin: scheme (`https:`, or `http:` for
+   * local development), host and port, nothing else. Any other origin never gets the token.
+   * @throws {TypeError} from {@link createAuthClient} for an entry that is not an origin.
+   */
+  apiOrigins?: readonly string[];
   /** The `fetch` to use (default: the global one). */
   fetch?: typeof globalThis.fetch;
   /** The clock and timers (default: {@link systemClock}). */
@@ -155,8 +163,9 @@ export interface AuthClient {
   readonly clockOffsetMs: number;
   /**
    * A drop-in `fetch` that adds `Authorization: Bearer` to requests for the server's origin
-   * (relative URLs resolve against `baseUrl`; other origins get no token). On a 401 it
-   * refreshes once (one refresh shared by every request that hit the 401) and retries once.
+   * and the {@link AuthClientOptions.apiOrigins} (relative URLs resolve against `baseUrl`;
+   * every other origin gets no token). For those origins, a 401 refreshes once (one refresh
+   * shared by every request that hit the 401) and retries once.
    * @throws {AuthError} `network_error` where `fetch` would reject.
    */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
@@ -192,7 +201,8 @@ const HINT_SIGNED_OUT = 'signed_out';
 
 class Client implements AuthClient {
   readonly #t: Transport;
-  readonly #origin: string;
+  /** Where `fetch` sends the token: the server's origin and the listed API origins. */
+  readonly #tokenOrigins: ReadonlySet<string>;
   readonly #storage: HintStorage | null;
   readonly #schedule: Schedule;
   readonly #tabs: Tabs;
@@ -207,7 +217,7 @@ class Client implements AuthClient {
 
   constructor(options: AuthClientOptions) {
     const baseUrl = new URL(options.baseUrl).href;
-    this.#origin = new URL(baseUrl).origin;
+    this.#tokenOrigins = new Set([new URL(baseUrl).origin, ...(options.apiOrigins ?? []).map(apiOrigin)]);
     const fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.#t = { baseUrl, fetch, clock: options.clock ?? systemClock, skew: new ClockSkew() };
     this.#storage = options.storage === undefined ? defaultStorage() : options.storage;
@@ -298,7 +308,7 @@ class Client implements AuthClient {
       this.#t.fetch(r).catch((cause: unknown) => {
         throw new AuthError('network_error', 'The server could not be reached.', { cause });
       });
-    if (new URL(original.url).origin !== this.#origin) return send(original);
+    if (!this.#tokenOrigins.has(new URL(original.url).origin)) return send(original);
     const token = await this.getAccessToken();
     const first = await send(withBearer(original.clone(), token));
     if (first.status !== 401 || token === null) return first;
@@ -501,6 +511,26 @@ class Client implements AuthClient {
       // Storage full or forbidden: the hint is only an optimisation.
     }
   }
+}
+
+/**
+ * The origin an `apiOrigins` entry names, normalised (`HTTPS://API.example.com:443/` is
+ * `https://api.example.com`). Anything more or less than an origin is refused, so that a
+ * path, a wildcard or a typo cannot silently widen or narrow where the token goes.
+ */
+function apiOrigin(entry: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(entry);
+  } catch {
+    // not a URL at all: refused below
+  }
+  const bare = url !== undefined && (url.protocol === 'https:' || url.protocol === 'http:') && !url.username && !url.password
+    && url.pathname === '/' && !url.search && !url.hash && !url.hostname.includes('*');
+  if (!bare) {
+    throw new TypeError(`apiOrigins: ${JSON.stringify(entry)} is not an origin; give scheme, host and port only, e.g. "https://api.example.com".`);
+  }
+  return url!.origin;
 }
 
 function withBearer(request: Request, token: string | null): Request {
