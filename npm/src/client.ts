@@ -14,6 +14,7 @@ import type { AuthEvent, AuthListener, SignOutReason } from './events.js';
 import { ClockSkew, isExpired, refreshDelayMs } from './expiry.js';
 import { withLock } from './locks.js';
 import { retryDelayMs, Schedule } from './schedule.js';
+import { type AuthSnapshot, isolate, Store } from './store.js';
 import { openTabs, type TabMessage, type Tabs } from './tabs.js';
 import { call, type CallOptions, errorFrom, request, type Transport } from './transport.js';
 import { ready } from './wasm.js';
@@ -175,6 +176,14 @@ export interface AuthClient {
   revokeSession(id: string): Promise<void>;
   /** Calls `listener` on every {@link AuthEvent}; returns the function that unsubscribes it. */
   onChange(listener: AuthListener): () => void;
+  /**
+   * Calls `listener` (no arguments) whenever {@link AuthClient.getSnapshot} changes; returns
+   * the function that unsubscribes it. Bound: may be passed on as a plain function, as to
+   * React's `useSyncExternalStore(auth.subscribe, auth.getSnapshot)`.
+   */
+  subscribe(listener: () => void): () => void;
+  /** The session as one immutable {@link AuthSnapshot}, the same object until it changes. Bound, like {@link AuthClient.subscribe}. */
+  getSnapshot(): AuthSnapshot;
   /** Stops timers, listeners and the tab channel (for tests and single-page-app teardown). */
   close(): void;
 }
@@ -207,6 +216,7 @@ class Client implements AuthClient {
   readonly #schedule: Schedule;
   readonly #tabs: Tabs;
   readonly #listeners = new Set<AuthListener>();
+  readonly #store = new Store();
   #token: string | null = null;
   #claims: AccessClaims | null = null;
   #jitter = 0;
@@ -254,14 +264,19 @@ class Client implements AuthClient {
 
   async resume(): Promise<AccessClaims | null> {
     ready();
-    if (this.#token === null && this.#hint() === HINT_SIGNED_OUT) return null;
     try {
-      await this.#refresh();
-    } catch (error) {
-      if (error instanceof AuthError && error.status === 401) return null;
-      throw error;
+      if (this.#token === null && this.#hint() === HINT_SIGNED_OUT) return null;
+      try {
+        await this.#refresh();
+      } catch (error) {
+        if (error instanceof AuthError && error.status === 401) return null;
+        throw error;
+      }
+      return this.#claims;
+    } finally {
+      // Settled: whatever did not find a session leaves `loading` for `signed_out`.
+      if (this.#store.snapshot.status === 'loading') this.#store.set('signed_out', null, null);
     }
-    return this.#claims;
   }
 
   async logout(): Promise<void> {
@@ -334,6 +349,10 @@ class Client implements AuthClient {
     if (this.#claims?.sid === id) this.#signOut('revoked');
   }
 
+  readonly subscribe = (listener: () => void): (() => void) => (this.#closed ? () => undefined : this.#store.subscribe(listener));
+
+  readonly getSnapshot = (): AuthSnapshot => this.#store.snapshot;
+
   onChange(listener: AuthListener): () => void {
     this.#listeners.add(listener);
     return () => {
@@ -346,6 +365,7 @@ class Client implements AuthClient {
     this.#schedule.stop();
     this.#tabs.close();
     this.#listeners.clear();
+    this.#store.clear();
   }
 
   // --- the session --------------------------------------------------------------------
@@ -367,6 +387,7 @@ class Client implements AuthClient {
       this.#schedule.watch();
       this.#plan();
     }
+    this.#store.set('signed_in', claims, token);
     this.#emit({ type: event, claims });
     return claims;
   }
@@ -377,6 +398,7 @@ class Client implements AuthClient {
     this.#claims = null;
     this.#schedule.stop();
     this.#setHint(HINT_SIGNED_OUT);
+    this.#store.set('signed_out', null, null);
     if (claims === null) return; // nothing ended here: a resume found no session
     // Other tabs end the same session only (a newer login there must survive).
     if (tell) this.#tabs.post({ type: 'signed_out', sid: claims.sid, reason });
@@ -482,16 +504,8 @@ class Client implements AuthClient {
   }
 
   #emit(event: AuthEvent): void {
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(event);
-      } catch (error) {
-        // A listener's bug must not break the client; report it where uncaught errors go.
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
+    // A listener's bug must not break the client: it is reported where uncaught errors go.
+    for (const listener of [...this.#listeners]) isolate(() => listener(event));
   }
 
   #hint(): string | null {

@@ -27,8 +27,15 @@ export function openTabs(name: string, receive: (message: TabMessage) => void): 
     const data = event.data as TabMessage | null;
     if (data && (data.type === 'token' || data.type === 'signed_out')) receive(data);
   };
+  let open = true;
   return {
-    post: (message) => channel.postMessage(message),
-    close: () => channel.close(),
+    // A closed channel throws on post; a client used after close() tells no tab, and no error.
+    post: (message) => {
+      if (open) channel.postMessage(message);
+    },
+    close: () => {
+      open = false;
+      channel.close();
+    },
   };
 }
