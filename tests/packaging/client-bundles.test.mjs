@@ -16,10 +16,8 @@ import { build as esbuild } from 'esbuild';
 import { serveApp } from '../harness/app-server.mjs';
 import { launchBrowser, watchCsp } from '../harness/browser.mjs';
 import { ROOT, startWorker } from '../harness/worker.mjs';
-import { packAndInstall } from './pack.mjs';
+import { CSP, packAndInstall } from './pack.mjs';
 
-/** The README's policy (the demo page's own, worker/public/_headers). */
-export const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 /** The same without 'wasm-unsafe-eval': the wasm cannot be compiled. */
 const CSP_WITHOUT_WASM = CSP.replace(" 'wasm-unsafe-eval'", '');
 const PASSWORD = 'correct horse battery staple 42';

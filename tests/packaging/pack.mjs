@@ -8,6 +8,9 @@ import { ROOT } from '../harness/worker.mjs';
 
 export const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
+/** The README's Content-Security-Policy (the demo page's own, worker/public/_headers), which the built apps are served under. */
+export const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 /**
  * Packs each workspace directory of `packages` (relative to the repository, e.g. `npm`), and
  * each of `peers` from the repository's node_modules (e.g. `react`: the pinned copy, packed
