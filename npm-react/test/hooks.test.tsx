@@ -165,7 +165,7 @@ describe('@tollgate/react', () => {
     expect(server.count('/me')).toBe(2);
   });
 
-  it('every component of a render sees the same token (no tearing), and a token change re-renders no useAuth reader', async () => {
+  it('every component of a render sees the same token (no tearing), and a refresh re-renders a useAuth reader once', async () => {
     const { auth, clock, server } = setup();
     render(
       <AuthProvider client={auth}>
