@@ -24,7 +24,7 @@ DEV_FLAGS := $(call dev_default,--ip,127.0.0.1) $(call dev_default,--port,8787) 
 CLIENT_SRC := $(shell find crates/client/src crates/core/src npm/src npm/scripts -type f 2>/dev/null) crates/client/Cargo.toml crates/core/Cargo.toml npm/package.json npm/tsconfig.json
 SWAGGER := node_modules/swagger-ui-dist
 
-.PHONY: help setup build client assets worker dev test test-rust test-wasm test-wasm-core test-wasm-client test-ts test-ts-unit test-ts-pack test-e2e test-http test-browser bench clean
+.PHONY: help setup build client react assets worker dev test test-rust test-wasm test-wasm-core test-wasm-client test-ts test-ts-unit test-ts-pack test-e2e test-http test-browser bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -33,7 +33,7 @@ setup: ## Install every pinned tool that is missing (Rust tools, chromium, npm p
 	@scripts/setup.sh
 
 # --- build -------------------------------------------------------------------------------
-build: client assets worker ## Build the client package, the static assets and the Worker
+build: client react assets worker ## Build the client packages, the static assets and the Worker
 
 client: npm/dist/index.js ## Build @tollgate/client (wasm-pack + TypeScript) into npm/dist
 # The client's two crates are built at opt-level 3, not the workspace's "z": its wasm has no
@@ -44,6 +44,11 @@ npm/dist/index.js: $(CLIENT_SRC)
 	wasm-pack --quiet build crates/client --release --target web --out-dir ../../npm/wasm --out-name tollgate_client --no-pack -- $(CLIENT_CARGO_FLAGS)
 	rm -f npm/wasm/.gitignore
 	npm run --silent -w @tollgate/client build
+
+react: npm-react/dist/index.js ## Build @tollgate/react (TypeScript) into npm-react/dist
+REACT_SRC := $(shell find npm-react/src -type f 2>/dev/null) npm-react/package.json npm-react/tsconfig.json
+npm-react/dist/index.js: $(REACT_SRC) npm/dist/index.js
+	npm run --silent -w @tollgate/react build
 
 assets: client ## Copy the client package and Swagger UI into the Worker's static assets
 	@rm -rf worker/public/client && mkdir -p worker/public/client worker/public/vendor/swagger-ui
@@ -88,10 +93,11 @@ test-wasm-client: ## the client crate's tests compiled to wasm, in headless Chro
 
 test-ts: test-ts-unit test-ts-pack ## The TypeScript package's unit tests and its packaging test
 
-test-ts-unit: client ## The TypeScript package's unit tests (vitest, real wasm, fake clock and fetch)
+test-ts-unit: client react ## The TypeScript packages' unit tests (vitest, real wasm, fake clock and fetch; React in happy-dom)
 	npm run --silent -w @tollgate/client test
+	npm run --silent -w @tollgate/react test
 
-test-ts-pack: client ## The packaging test: npm pack, installed into scratch projects, Node, Chromium, Vite
+test-ts-pack: client react ## Packaging tests: npm pack into scratch projects; Node, tsc, Vite/esbuild/plain pages and a Vite-built React app signing in (Chromium, wrangler dev)
 	node --test --test-reporter=spec tests/packaging/
 
 test-e2e: assets ## HTTP and browser tests against one real `wrangler dev`
@@ -108,4 +114,4 @@ bench: setup assets ## Run every benchmark and rewrite BENCHMARKS.md
 
 clean: ## Remove build outputs (keeps installed tools and local dev state)
 	cargo clean
-	rm -rf npm/dist npm/wasm worker/build worker/build-test worker/public/client worker/public/vendor
+	rm -rf npm/dist npm/wasm npm-react/dist worker/build worker/build-test worker/public/client worker/public/vendor

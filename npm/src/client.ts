@@ -14,8 +14,10 @@ import type { AuthEvent, AuthListener, SignOutReason } from './events.js';
 import { ClockSkew, isExpired, refreshDelayMs } from './expiry.js';
 import { withLock } from './locks.js';
 import { retryDelayMs, Schedule } from './schedule.js';
+import { type AuthSnapshot, isolate, Store } from './store.js';
 import { openTabs, type TabMessage, type Tabs } from './tabs.js';
 import { call, type CallOptions, errorFrom, request, type Transport } from './transport.js';
+import { ready } from './wasm.js';
 
 /**
  * A token with less than this left, in milliseconds, is not sent: it could lapse in flight.
@@ -44,6 +46,14 @@ export type HintStorage = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
 export interface AuthClientOptions {
   /** The Tollgate server's origin (and path prefix, if any), e.g. `https://auth.example.com`. */
   baseUrl: string;
+  /**
+   * Origins of the app's own APIs (e.g. `['https://api.example.com']`) to which
+   * {@link AuthClient.fetch} also sends the access token, with the same 401 → refresh → retry
+   * rule as for `baseUrl`. Each entry is exactly an origin: scheme (`https:`, or `http:` for
+   * local development), host and port, nothing else. Any other origin never gets the token.
+   * @throws {TypeError} from {@link createAuthClient} for an entry that is not an origin.
+   */
+  apiOrigins?: readonly string[];
   /** The `fetch` to use (default: the global one). */
   fetch?: typeof globalThis.fetch;
   /** The clock and timers (default: {@link systemClock}). */
@@ -105,6 +115,10 @@ interface TokenResponse {
 /**
  * A Tollgate client: see {@link createAuthClient}.
  *
+ * Every method rejects with `client_unavailable`, before any request, when the package's
+ * WebAssembly module could not be compiled (a Content-Security-Policy without
+ * `'wasm-unsafe-eval'`); the app keeps running and can say so.
+ *
  * @example
  * ```ts
  * const auth: AuthClient = createAuthClient({ baseUrl: location.origin });
@@ -150,8 +164,9 @@ export interface AuthClient {
   readonly clockOffsetMs: number;
   /**
    * A drop-in `fetch` that adds `Authorization: Bearer` to requests for the server's origin
-   * (relative URLs resolve against `baseUrl`; other origins get no token). On a 401 it
-   * refreshes once (one refresh shared by every request that hit the 401) and retries once.
+   * and the {@link AuthClientOptions.apiOrigins} (relative URLs resolve against `baseUrl`;
+   * every other origin gets no token). For those origins, a 401 refreshes once (one refresh
+   * shared by every request that hit the 401) and retries once.
    * @throws {AuthError} `network_error` where `fetch` would reject.
    */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
@@ -161,6 +176,14 @@ export interface AuthClient {
   revokeSession(id: string): Promise<void>;
   /** Calls `listener` on every {@link AuthEvent}; returns the function that unsubscribes it. */
   onChange(listener: AuthListener): () => void;
+  /**
+   * Calls `listener` (no arguments) whenever {@link AuthClient.getSnapshot} changes; returns
+   * the function that unsubscribes it. Bound: may be passed on as a plain function, as to
+   * React's `useSyncExternalStore(auth.subscribe, auth.getSnapshot)`.
+   */
+  subscribe(listener: () => void): () => void;
+  /** The session as one immutable {@link AuthSnapshot}, the same object until it changes. Bound, like {@link AuthClient.subscribe}. */
+  getSnapshot(): AuthSnapshot;
   /** Stops timers, listeners and the tab channel (for tests and single-page-app teardown). */
   close(): void;
 }
@@ -190,11 +213,13 @@ type TokenEvent = 'signed_in' | 'token_refreshed';
 
 class Client implements AuthClient {
   readonly #t: Transport;
-  readonly #origin: string;
+  /** Where `fetch` sends the token: the server's origin and the listed API origins. */
+  readonly #tokenOrigins: ReadonlySet<string>;
   readonly #storage: HintStorage | null;
   readonly #schedule: Schedule;
   readonly #tabs: Tabs;
   readonly #listeners = new Set<AuthListener>();
+  readonly #store = new Store();
   #token: string | null = null;
   #claims: AccessClaims | null = null;
   #jitter = 0;
@@ -205,7 +230,7 @@ class Client implements AuthClient {
 
   constructor(options: AuthClientOptions) {
     const baseUrl = new URL(options.baseUrl).href;
-    this.#origin = new URL(baseUrl).origin;
+    this.#tokenOrigins = new Set([new URL(baseUrl).origin, ...(options.apiOrigins ?? []).map(apiOrigin)]);
     const fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.#t = { baseUrl, fetch, clock: options.clock ?? systemClock, skew: new ClockSkew() };
     this.#storage = options.storage === undefined ? defaultStorage() : options.storage;
@@ -226,10 +251,12 @@ class Client implements AuthClient {
   }
 
   async register(email: string, password: string): Promise<User> {
+    ready();
     return call<User>(this.#t, '/auth/register', { json: { email, password } });
   }
 
   async login(email: string, password: string): Promise<AccessClaims> {
+    ready();
     const sentAt = this.#t.clock.now();
     const form = { grant_type: 'password', username: email, password };
     const body = await call<TokenResponse>(this.#t, '/auth/login', { form });
@@ -239,17 +266,24 @@ class Client implements AuthClient {
   }
 
   async resume(): Promise<AccessClaims | null> {
-    if (this.#token === null && this.#hint() === HINT_SIGNED_OUT) return null;
+    ready();
     try {
-      await this.#refresh();
-    } catch (error) {
-      if (error instanceof AuthError && error.status === 401) return null;
-      throw error;
+      if (this.#token === null && this.#hint() === HINT_SIGNED_OUT) return null;
+      try {
+        await this.#refresh();
+      } catch (error) {
+        if (error instanceof AuthError && error.status === 401) return null;
+        throw error;
+      }
+      return this.#claims;
+    } finally {
+      // Settled: whatever did not find a session leaves `loading` for `signed_out`.
+      if (this.#store.snapshot.status === 'loading') this.#store.set('signed_out', null, null);
     }
-    return this.#claims;
   }
 
   async logout(): Promise<void> {
+    ready();
     let failure: unknown;
     try {
       await call(this.#t, '/auth/logout', { method: 'POST' });
@@ -261,11 +295,13 @@ class Client implements AuthClient {
   }
 
   async logoutAll(): Promise<void> {
+    ready();
     await this.#authorized('/auth/logout-all', { method: 'POST' });
     this.#signOut('logout_all');
   }
 
   async getAccessToken(): Promise<string | null> {
+    ready();
     if (this.#inflight !== undefined) await this.#inflight.catch(() => undefined);
     const token = this.#token;
     const claims = this.#claims;
@@ -284,12 +320,13 @@ class Client implements AuthClient {
   }
 
   async fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+    ready();
     const original = new Request(input instanceof Request ? input : new URL(String(input), this.#t.baseUrl), init);
     const send = (r: Request): Promise<Response> =>
       this.#t.fetch(r).catch((cause: unknown) => {
         throw new AuthError('network_error', 'The server could not be reached.', { cause });
       });
-    if (new URL(original.url).origin !== this.#origin) return send(original);
+    if (!this.#tokenOrigins.has(new URL(original.url).origin)) return send(original);
     const token = await this.getAccessToken();
     const first = await send(withBearer(original.clone(), token));
     if (first.status !== 401 || token === null) return first;
@@ -304,14 +341,20 @@ class Client implements AuthClient {
   }
 
   async sessions(): Promise<Session[]> {
+    ready();
     const body = await this.#authorized<{ sessions: Session[] }>('/auth/sessions');
     return body.sessions;
   }
 
   async revokeSession(id: string): Promise<void> {
+    ready();
     await this.#authorized(`/auth/sessions/${encodeURIComponent(id)}`, { method: 'DELETE' });
     if (this.#claims?.sid === id) this.#signOut('revoked');
   }
+
+  readonly subscribe = (listener: () => void): (() => void) => (this.#closed ? () => undefined : this.#store.subscribe(listener));
+
+  readonly getSnapshot = (): AuthSnapshot => this.#store.snapshot;
 
   onChange(listener: AuthListener): () => void {
     this.#listeners.add(listener);
@@ -325,6 +368,7 @@ class Client implements AuthClient {
     this.#schedule.stop();
     this.#tabs.close();
     this.#listeners.clear();
+    this.#store.clear();
   }
 
   // --- the session --------------------------------------------------------------------
@@ -351,6 +395,7 @@ class Client implements AuthClient {
       this.#schedule.watch();
       this.#plan();
     }
+    this.#store.set('signed_in', claims, token);
     this.#emit({ type: event, claims });
     return { claims, event };
   }
@@ -361,6 +406,7 @@ class Client implements AuthClient {
     this.#claims = null;
     this.#schedule.stop();
     this.#setHint(HINT_SIGNED_OUT);
+    this.#store.set('signed_out', null, null);
     if (claims === null) return; // nothing ended here: a resume found no session
     // Other tabs end the same session only (a newer login there must survive).
     if (tell) this.#tabs.post({ type: 'signed_out', sid: claims.sid, reason });
@@ -472,16 +518,8 @@ class Client implements AuthClient {
   }
 
   #emit(event: AuthEvent): void {
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(event);
-      } catch (error) {
-        // A listener's bug must not break the client; report it where uncaught errors go.
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
+    // A listener's bug must not break the client: it is reported where uncaught errors go.
+    for (const listener of [...this.#listeners]) isolate(() => listener(event));
   }
 
   #hint(): string | null {
@@ -501,6 +539,26 @@ class Client implements AuthClient {
       // Storage full or forbidden: the hint is only an optimisation.
     }
   }
+}
+
+/**
+ * The origin an `apiOrigins` entry names, normalised (`HTTPS://API.example.com:443/` is
+ * `https://api.example.com`). Anything more or less than an origin is refused, so that a
+ * path, a wildcard or a typo cannot silently widen or narrow where the token goes.
+ */
+function apiOrigin(entry: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(entry);
+  } catch {
+    // not a URL at all: refused below
+  }
+  const bare = url !== undefined && (url.protocol === 'https:' || url.protocol === 'http:') && !url.username && !url.password
+    && url.pathname === '/' && !url.search && !url.hash && !url.hostname.includes('*');
+  if (!bare) {
+    throw new TypeError(`apiOrigins: ${JSON.stringify(entry)} is not an origin; give scheme, host and port only, e.g. "https://api.example.com".`);
+  }
+  return url!.origin;
 }
 
 function withBearer(request: Request, token: string | null): Request {

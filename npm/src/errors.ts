@@ -44,7 +44,8 @@ export type AuthErrorCode =
   | 'internal_error'
   | 'misconfigured'
   | 'storage_unavailable'
-  | 'network_error';
+  | 'network_error'
+  | 'client_unavailable';
 
 /**
  * One invalid field of a 422 response.

@@ -5,7 +5,7 @@
  * Claims (`exp`, `iat`) are in seconds; clocks and durations in milliseconds. Every function
  * takes the local `nowMs` *and* the clock offset `skewMs` from {@link ClockSkew}.
  */
-import * as core from './wasm/tollgate_client.js';
+import { core } from './wasm.js';
 
 /**
  * Whole seconds left before `exp`, rounded down; negative once expired.
@@ -21,7 +21,7 @@ import * as core from './wasm/tollgate_client.js';
  * ```
  */
 export function secondsLeft(exp: number, nowMs: number, skewMs: number): number {
-  return core.secondsLeft(exp, nowMs, skewMs);
+  return core().secondsLeft(exp, nowMs, skewMs);
 }
 
 /**
@@ -35,7 +35,7 @@ export function secondsLeft(exp: number, nowMs: number, skewMs: number): number 
  * ```
  */
 export function isExpired(exp: number, nowMs: number, skewMs: number, leewayMs = 0): boolean {
-  return core.isExpired(exp, nowMs, skewMs, leewayMs);
+  return core().isExpired(exp, nowMs, skewMs, leewayMs);
 }
 
 /**
@@ -60,7 +60,7 @@ export function refreshDelayMs(
   skewMs: number,
   jitter = 0,
 ): number {
-  return core.refreshDelayMs(iat, exp, nowMs, skewMs, jitter >>> 0);
+  return core().refreshDelayMs(iat, exp, nowMs, skewMs, jitter >>> 0);
 }
 
 /**
@@ -107,9 +107,9 @@ export class ClockSkew {
     const known = this.#range !== undefined;
     const { low, high } = this.#range ?? { low: 0, high: 0 };
     const args = [low, high, known, serverMs, resolutionMs, sentMs, receivedMs] as const;
-    const nextLow = core.skewLowAfter(...args);
+    const nextLow = core().skewLowAfter(...args);
     if (Number.isNaN(nextLow)) return;
-    this.#range = { low: nextLow, high: core.skewHighAfter(...args) };
+    this.#range = { low: nextLow, high: core().skewHighAfter(...args) };
   }
 
   /** Merges another estimate (for example one a tab shared over the `BroadcastChannel`). */
@@ -121,7 +121,7 @@ export class ClockSkew {
   /** The estimated `server time - local time` in milliseconds (0 before any observation). */
   get offsetMs(): number {
     const r = this.#range;
-    return r === undefined ? 0 : core.skewOffsetMs(r.low, r.high, true);
+    return r === undefined ? 0 : core().skewOffsetMs(r.low, r.high, true);
   }
 
   /** The current bounds, or `undefined` before any observation. */

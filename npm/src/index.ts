@@ -1,7 +1,8 @@
 /**
- * `@tollgate/client` for browsers and bundlers: the wasm is fetched from next to this file
- * before the module resolves. This module only re-exports; each area lives in its own file.
+ * `@tollgate/client`, one entry point for browsers, bundlers and Node: importing it compiles
+ * the embedded wasm (and never fails; see `wasm.ts`). This module only re-exports; each area
+ * lives in its own file.
  */
-import './init-web.js';
+import './init.js';
 
 export * from './api.js';

@@ -34,7 +34,8 @@ export async function withLock<T>(
   acquireTimeoutMs = LOCK_ACQUIRE_TIMEOUT_MS,
 ): Promise<T> {
   const locks = (globalThis.navigator as Navigator | undefined)?.locks;
-  if (locks === undefined || typeof locks.request !== 'function') return withLocalLock(name, work);
+  // `null` where an environment declares the API but lacks it (happy-dom, which React apps' unit tests use).
+  if (locks == null || typeof locks.request !== 'function') return withLocalLock(name, work);
 
   let running: Promise<T> | undefined;
   const start = (): Promise<T> => (running = work());

@@ -57,8 +57,15 @@ export function openTabs(name: string, receive: (message: TabMessage) => void): 
     const message = parseTabMessage(event.data);
     if (message !== null) receive(message);
   };
+  let open = true;
   return {
-    post: (message) => channel.postMessage(message),
-    close: () => channel.close(),
+    // A closed channel throws on post; a client used after close() tells no tab, and no error.
+    post: (message) => {
+      if (open) channel.postMessage(message);
+    },
+    close: () => {
+      open = false;
+      channel.close();
+    },
   };
 }

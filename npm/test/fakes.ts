@@ -107,7 +107,7 @@ export class FakeServer {
   readonly clock: FakeClock;
   offsetMs: number;
   ttl: number;
-  readonly calls: { method: string; path: string; authorization: string | null; at: number }[] = [];
+  readonly calls: { method: string; origin: string; path: string; authorization: string | null; at: number }[] = [];
   readonly refreshPlan: Behaviour[] = [];
   /** Tokens the server refuses on protected routes (as if revoked). */
   readonly refused = new Set<string>();
@@ -153,7 +153,7 @@ export class FakeServer {
     const request = input instanceof Request ? input : new Request(input, init);
     const url = new URL(request.url);
     const authorization = request.headers.get('Authorization');
-    this.calls.push({ method: request.method, path: url.pathname, authorization, at: this.clock.now() });
+    this.calls.push({ method: request.method, origin: url.origin, path: url.pathname, authorization, at: this.clock.now() });
     await Promise.resolve();
     const route = `${request.method} ${url.pathname}`;
     if (route === 'POST /auth/login') {

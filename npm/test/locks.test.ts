@@ -125,3 +125,20 @@ describe('the re-check once the lock is held', () => {
     expect(server.count('/auth/refresh')).toBe(1);
   });
 });
+
+describe('without Web Locks', () => {
+  // happy-dom (and so React apps' unit tests) has `navigator.locks === null`; Node has no
+  // navigator at all. Both fall back to the one-tab lock.
+  for (const [name, navigator] of [['navigator.locks is null', { locks: null }], ['no navigator', undefined]] as const) {
+    it(`${name}: a refresh still happens, once`, async () => {
+      vi.stubGlobal('navigator', navigator);
+      const clock = new FakeClock();
+      const server = new FakeServer({ clock, ttl: 900 });
+      const auth = tab(clock, server);
+      await auth.login('sam@example.com', 'right password');
+      await clock.advance(720_001);
+      expect(server.count('/auth/refresh')).toBe(1);
+      expect(auth.getSnapshot().accessToken).toBe(server.issued[1]);
+    });
+  }
+});

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 
-const entry = fileURLToPath(new URL('../dist/node.js', import.meta.url));
+const entry = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 
 it('a signed-in client with a refresh planned lets Node exit', () => {
   const script = `

@@ -1,7 +1,8 @@
-// Loads the real wasm, built by `make client` into npm/wasm/, as the Node entry point does
-// for the package (there the file sits next to the code, in dist/wasm/).
+// Loads the real wasm, built by `make client` into npm/wasm/, for the unit tests that import
+// single modules (the package's entry point embeds the same bytes; test/unavailable.test.ts
+// covers that path).
 import { readFileSync } from 'node:fs';
 import { initSync } from '../wasm/tollgate_client.js';
-import { bind } from '../src/wasm.js';
+import { load } from '../src/wasm.js';
 
-bind(initSync({ module: readFileSync(new URL('../wasm/tollgate_client_bg.wasm', import.meta.url)) }));
+load(() => initSync({ module: readFileSync(new URL('../wasm/tollgate_client_bg.wasm', import.meta.url)) }));

@@ -83,6 +83,9 @@ pub enum ErrorCode {
     // --- Client side only ---
     /// The browser client could not reach the server (offline, DNS, CORS, aborted).
     NetworkError,
+    /// The browser client could not start: its WebAssembly module did not compile (most often
+    /// a Content-Security-Policy without `'wasm-unsafe-eval'`); no request was sent.
+    ClientUnavailable,
 }
 
 impl ErrorCode {
@@ -115,6 +118,7 @@ impl ErrorCode {
         ErrorCode::Misconfigured,
         ErrorCode::StorageUnavailable,
         ErrorCode::NetworkError,
+        ErrorCode::ClientUnavailable,
     ];
 
     /// The code's stable snake_case string.
@@ -147,6 +151,7 @@ impl ErrorCode {
             ErrorCode::Misconfigured => "misconfigured",
             ErrorCode::StorageUnavailable => "storage_unavailable",
             ErrorCode::NetworkError => "network_error",
+            ErrorCode::ClientUnavailable => "client_unavailable",
         }
     }
 
@@ -181,7 +186,7 @@ impl ErrorCode {
             ErrorCode::TooManyAttempts => 429,
             ErrorCode::InternalError => 500,
             ErrorCode::Misconfigured | ErrorCode::StorageUnavailable => 503,
-            ErrorCode::NetworkError => 0,
+            ErrorCode::NetworkError | ErrorCode::ClientUnavailable => 0,
         }
     }
 
@@ -217,6 +222,9 @@ impl ErrorCode {
             ErrorCode::Misconfigured => "The server is not configured correctly.",
             ErrorCode::StorageUnavailable => "Storage is temporarily unavailable; try again.",
             ErrorCode::NetworkError => "The server could not be reached.",
+            ErrorCode::ClientUnavailable => {
+                "The sign-in client could not start in this browser (its WebAssembly module did not load)."
+            }
         }
     }
 }
