@@ -101,10 +101,10 @@ pub fn refusal(
     cross_site_cookies: bool,
 ) -> Option<Refusal> {
     let foreign = req.origin.filter(|origin| *origin != own_origin);
-    if let Some(origin) = foreign {
-        if !allowed.iter().any(|a| a == origin) {
-            return Some(Refusal::ForeignOrigin(origin.to_string()));
-        }
+    if let Some(origin) = foreign
+        && !allowed.iter().any(|a| a == origin)
+    {
+        return Some(Refusal::ForeignOrigin(origin.to_string()));
     }
     let cross_site = req
         .sec_fetch_site
