@@ -16,7 +16,7 @@ import { withLock } from './locks.js';
 import { retryDelayMs, Schedule } from './schedule.js';
 import { type AuthSnapshot, isolate, Store } from './store.js';
 import { openTabs, type TabMessage, type Tabs } from './tabs.js';
-import { call, type CallOptions, errorFrom, request, type Transport } from './transport.js';
+import { call, type CallOptions, errorFrom, request, type Transport, unreachable } from './transport.js';
 import { ready } from './wasm.js';
 
 /**
@@ -322,11 +322,14 @@ class Client implements AuthClient {
   async fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
     ready();
     const original = new Request(input instanceof Request ? input : new URL(String(input), this.#t.baseUrl), init);
+    const ours = this.#tokenOrigins.has(new URL(original.url).origin);
+    // Only for Tollgate and the app's own APIs is a failure looked into (a probe request);
+    // other origins are the app's business.
     const send = (r: Request): Promise<Response> =>
-      this.#t.fetch(r).catch((cause: unknown) => {
-        throw new AuthError('network_error', 'The server could not be reached.', { cause });
+      this.#t.fetch(r).catch(async (cause: unknown) => {
+        throw ours ? await unreachable(this.#t, r, cause) : new AuthError('network_error', 'The server could not be reached.', { cause });
       });
-    if (!this.#tokenOrigins.has(new URL(original.url).origin)) return send(original);
+    if (!ours) return send(original);
     const token = await this.getAccessToken();
     const first = await send(withBearer(original.clone(), token));
     if (first.status !== 401 || token === null) return first;

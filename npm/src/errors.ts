@@ -25,6 +25,7 @@ export type AuthErrorCode =
   | 'refresh_token_reused'
   | 'forbidden'
   | 'incorrect_password'
+  | 'cross_site_refused'
   | 'not_found'
   | 'method_not_allowed'
   | 'email_taken'

@@ -19,8 +19,18 @@ export interface Transport {
 const DATE_RESOLUTION_MS = 1000;
 
 /**
- * Sends `request`; network failures (offline, DNS, CORS, abort) become `network_error`.
- * Every response's `Date` header, with the round trip, refines the skew estimate. @internal
+ * The header every request to Tollgate carries. No form can send it, and a script on another
+ * origin cannot send it without a CORS preflight, which the server grants only to the origins
+ * in its `ALLOWED_ORIGINS`; with `CROSS_SITE_COOKIES` the server refuses cross-site requests to
+ * its cookie routes that lack it (README, "Where the frontend lives"). @internal
+ */
+export const CSRF_HEADER = 'Tollgate-CSRF';
+
+/**
+ * Sends `request`; a request that gets no response becomes `network_error`, or
+ * `cross_site_refused` when the browser most likely refused it for CORS (see
+ * {@link unreachable}). Every response's `Date` header, with the round trip, refines the skew
+ * estimate. @internal
  */
 export async function send(t: Transport, request: Request): Promise<Response> {
   const sent = t.clock.now();
@@ -28,12 +38,53 @@ export async function send(t: Transport, request: Request): Promise<Response> {
   try {
     response = await t.fetch(request);
   } catch (cause) {
-    throw new AuthError('network_error', 'The server could not be reached.', { cause });
+    throw await unreachable(t, request, cause);
   }
   const date = response.headers.get('Date');
   // Cross-origin servers must list Date in Access-Control-Expose-Headers for it to be seen.
   if (date !== null) t.skew.observe(Date.parse(date), DATE_RESOLUTION_MS, sent, t.clock.now());
   return response;
+}
+
+/**
+ * The error for `request`, which got no response (`fetch` rejected with `cause`).
+ *
+ * A browser rejects a cross-origin `fetch` whose answer CORS does not let the page read with
+ * the same `TypeError` as one that never reached the server, so a misconfigured
+ * `ALLOWED_ORIGINS` used to read as "could not be reached". For a cross-origin request (not an
+ * abort), a `no-cors` `HEAD` of the same URL tells the two apart: it gets an (opaque) answer
+ * whenever the server is up, and it sends no cookie and changes nothing. An answer means the
+ * server is there and CORS refused this page: `cross_site_refused`, naming the setting that
+ * fixes it. No answer, a same-origin request or an abort: `network_error`. @internal
+ */
+export async function unreachable(t: Pick<Transport, 'baseUrl' | 'fetch'>, request: Request, cause: unknown): Promise<AuthError> {
+  const page = pageOrigin();
+  const target = new URL(request.url).origin;
+  const aborted = request.signal.aborted || (cause instanceof Error && cause.name === 'AbortError');
+  if (page !== null && target !== page && !aborted) {
+    let answered = false;
+    try {
+      await t.fetch(new Request(request.url, { method: 'HEAD', mode: 'no-cors', credentials: 'omit' }));
+      answered = true;
+    } catch {
+      // Not reachable at all (offline, DNS, a Content-Security-Policy connect-src): the original verdict stands.
+    }
+    if (answered) {
+      const fix = target === new URL(t.baseUrl).origin
+        ? `add ${page} to the Tollgate server's ALLOWED_ORIGINS`
+        : `let ${page} call it in that server's CORS settings`;
+      return new AuthError('cross_site_refused',
+        `The server at ${target} answered, but the browser did not let this page read the answer, most likely because of CORS: ${fix}.`,
+        { cause });
+    }
+  }
+  return new AuthError('network_error', 'The server could not be reached.', { cause });
+}
+
+/** The page's origin in a browser (`null` elsewhere, and for an opaque origin). */
+function pageOrigin(): string | null {
+  const origin = (globalThis as { location?: { origin?: unknown } }).location?.origin;
+  return typeof origin === 'string' && origin !== 'null' ? origin : null;
 }
 
 /** Options for {@link call}. @internal */
@@ -47,9 +98,12 @@ export interface CallOptions {
   token?: string | null;
 }
 
-/** Builds a request to `path` on the server; cookies travel with it (the refresh cookie). @internal */
+/**
+ * Builds a request to `path` on the server; cookies travel with it (the refresh cookie), and
+ * so does {@link CSRF_HEADER}. @internal
+ */
 export function request(t: Transport, path: string, options: CallOptions = {}): Request {
-  const headers = new Headers({ Accept: 'application/json' });
+  const headers = new Headers({ Accept: 'application/json', [CSRF_HEADER]: '1' });
   let body: string | URLSearchParams | undefined;
   if (options.json !== undefined) {
     headers.set('Content-Type', 'application/json');

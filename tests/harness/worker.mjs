@@ -129,11 +129,14 @@ export function freePort() {
  * Starts `wrangler dev` and resolves once `GET /health` answers (200, or 503 for a server
  * deliberately started misconfigured).
  * @param {{vars?: Record<string,string>, secrets?: Record<string,string>, persistDir?: string,
- *   config?: string, readyPath?: string, build?: 'deploy'|'test'}} opts
+ *   config?: string, readyPath?: string, build?: 'deploy'|'test', configPath?: string, also?: string[]}} opts
  *   `vars` become `--var K:V`; `secrets` are added to the server's own env file. `config` runs
  *   another Worker of the repository (its wrangler.toml, relative to the repository, built
  *   first with buildWorkerCrate), which is ready once `readyPath` answers anything below 500.
  *   `build: 'test'` runs the test build of Tollgate's Worker (built first with buildTestWorker).
+ *   `configPath` runs a configuration file as it is (an absolute path, nothing rewritten);
+ *   `also` adds more Workers to the same `wrangler dev` (absolute config paths, for example
+ *   `testConfigPath()` for Tollgate's), which the first reaches over service bindings.
  */
 export async function startWorker(opts = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-e2e-'));
@@ -148,6 +151,7 @@ export async function startWorker(opts = {}) {
     dir, persistDir, envFile, secrets, vars: opts.vars ?? {}, log: '', url: '', proc: null,
     config: opts.config ?? 'wrangler.toml', readyPath: opts.readyPath ?? '/health',
     build: opts.build ?? 'deploy',
+    configPath: opts.configPath, also: opts.also ?? [],
   };
   server.start = () => launch(server);
   // Log lines reach us a moment after the response that caused them.
@@ -170,7 +174,8 @@ async function launch(server) {
   const port = await freePort();
   const inspectorPort = await freePort();
   const args = [
-    'dev', '--config', testConfigPath(server.config, { build: server.build }), '--local', '--ip', '127.0.0.1', '--port', String(port),
+    'dev', '--config', server.configPath ?? testConfigPath(server.config, { build: server.build }),
+    ...server.also.flatMap((c) => ['--config', c]), '--local', '--ip', '127.0.0.1', '--port', String(port),
     '--inspector-ip', '127.0.0.1', '--inspector-port', String(inspectorPort),
     '--persist-to', server.persistDir, '--env-file', server.envFile,
     '--show-interactive-dev-session=false', '--log-level', 'log',

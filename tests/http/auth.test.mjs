@@ -186,7 +186,8 @@ describe('refresh', () => {
     const s = await signUp(api);
     const res = await api.post('/auth/refresh', { cookie: s.cookie, headers: { Origin: 'https://evil.example' } });
     assert.equal(res.status, 403);
-    assert.equal(res.json.code, 'forbidden');
+    assert.equal(res.json.code, 'cross_site_refused');
+    assert.match(res.json.detail, /ALLOWED_ORIGINS/, 'the detail names the fix');
     assert.deepEqual(res.headers.getSetCookie(), [], 'a CSRF refusal neither clears nor sets the cookie');
     const same = await api.post('/auth/refresh', { cookie: s.cookie, headers: { Origin: BASE } });
     assert.equal(same.status, 200, 'the refused request did not rotate or revoke the session');
@@ -202,7 +203,8 @@ describe('refresh', () => {
     for (const path of ['/auth/refresh', '/auth/logout']) {
       const res = await api.post(path, { cookie: s.cookie, headers: crossSite });
       assert.equal(res.status, 403, `${path}: ${res.text}`);
-      assert.equal(res.json.code, 'forbidden');
+      assert.equal(res.json.code, 'cross_site_refused');
+      assert.match(res.json.detail, /CROSS_SITE_COOKIES/, 'the detail names the fix');
       assert.deepEqual(res.headers.getSetCookie(), [], `${path}: no Set-Cookie`);
     }
     const native = await api.post('/auth/refresh', { json: { refresh_token: 'x' }, headers: crossSite });

@@ -28,11 +28,11 @@ const FRIENDLY = [
 
 describe('login CSRF: routes that set the refresh cookie refuse cross-site requests', () => {
   for (const [what, headers] of HOSTILE) {
-    test(`a login with ${what} is 403 forbidden, sets no cookie and issues no token`, async () => {
+    test(`a login with ${what} is 403 cross_site_refused, sets no cookie and issues no token`, async () => {
       const s = await signUp(api);
       const res = await login(s.email, headers);
       assert.equal(res.status, 403, `answered ${res.status} ${res.json?.code ?? ''}`);
-      assert.equal(res.json.code, 'forbidden');
+      assert.equal(res.json.code, 'cross_site_refused');
       assert.deepEqual(res.headers.getSetCookie(), [], 'no Set-Cookie at all');
       assert.equal(res.json.access_token, undefined);
       // Refused before the password is judged: a wrong password gets the same 403, not a 401.
@@ -64,7 +64,7 @@ describe('login CSRF: routes that set the refresh cookie refuse cross-site reque
     for (const [what, headers] of HOSTILE) {
       const res = await api.post('/auth/logout-all', { token: s.token, headers });
       assert.equal(res.status, 403, `${what}: ${res.text}`);
-      assert.equal(res.json.code, 'forbidden');
+      assert.equal(res.json.code, 'cross_site_refused');
       assert.deepEqual(res.headers.getSetCookie(), [], `${what}: no Set-Cookie`);
     }
     assert.equal((await api.post('/auth/refresh', { cookie: s.cookie })).status, 200, 'the session lives');

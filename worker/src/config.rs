@@ -45,6 +45,7 @@ const NAMES: &[&str] = &[
     "REGISTER_MAX_PER_ADDRESS",
     "REGISTER_WINDOW_SECONDS",
     "ALLOWED_ORIGINS",
+    "CROSS_SITE_COOKIES",
     "STORAGE_TIMEOUT_MS",
     "TOLLGATE_CALIBRATION",
     "TOLLGATE_FAULT_INJECTION",
@@ -56,6 +57,9 @@ pub struct Settings {
     pub auth: Auth,
     /// Origins allowed to call the API from a browser with credentials (CORS).
     pub allowed_origins: Vec<String>,
+    /// Whether the refresh cookie is `SameSite=None; Partitioned`, for an app on another site
+    /// (`CROSS_SITE_COOKIES`; see `same_site` for what then guards the cookie routes).
+    pub cross_site_cookies: bool,
     /// Per-call storage timeout, in milliseconds.
     pub storage_timeout_ms: u64,
     /// Whether `POST /__tollgate/calibrate` is served (never in production).
@@ -193,7 +197,7 @@ fn parse(raw: &[Option<String>]) -> Result<Settings, Error> {
         small("ARGON2_ITERATIONS", u64::from(defaults.iterations))?,
         small("ARGON2_PARALLELISM", u64::from(defaults.parallelism))?,
     )?;
-    let allowed_origins = get("ALLOWED_ORIGINS")
+    let allowed_origins: Vec<String> = get("ALLOWED_ORIGINS")
         .map(|v| {
             v.split(',')
                 .map(|o| o.trim().trim_end_matches('/').to_string())
@@ -201,6 +205,20 @@ fn parse(raw: &[Option<String>]) -> Result<Settings, Error> {
                 .collect()
         })
         .unwrap_or_default();
+    let cross_site_cookies = match get("CROSS_SITE_COOKIES") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            return Err(Error::Misconfigured(
+                "CROSS_SITE_COOKIES must be true or false".into(),
+            ));
+        }
+    };
+    if cross_site_cookies && allowed_origins.is_empty() {
+        return Err(Error::Misconfigured(
+            "CROSS_SITE_COOKIES needs ALLOWED_ORIGINS: list the app's origin there".into(),
+        ));
+    }
     let faults = match get("TOLLGATE_FAULT_INJECTION") {
         None => Faults::none(),
         Some(plan) => fault_plan(plan)?,
@@ -221,6 +239,7 @@ fn parse(raw: &[Option<String>]) -> Result<Settings, Error> {
             hasher: PasswordHasher::new(argon2),
         },
         allowed_origins,
+        cross_site_cookies,
         storage_timeout_ms: positive("STORAGE_TIMEOUT_MS", DEFAULT_STORAGE_TIMEOUT_MS)?,
         calibration: get("TOLLGATE_CALIBRATION") == Some("enabled"),
         faults,
@@ -404,6 +423,29 @@ mod tests {
                 panic!("{bad:?} accepted");
             };
             assert!(why.contains(bad.0), "{why}");
+        }
+    }
+
+    #[test]
+    fn cross_site_cookies_is_true_or_false_and_needs_allowed_origins() {
+        let app = ("ALLOWED_ORIGINS", "https://app.example");
+        assert!(!parse(&raw(SECRET, &[app])).unwrap().cross_site_cookies);
+        let on = parse(&raw(SECRET, &[app, ("CROSS_SITE_COOKIES", " true ")])).unwrap();
+        assert!(on.cross_site_cookies);
+        let off = parse(&raw(SECRET, &[("CROSS_SITE_COOKIES", "false")])).unwrap();
+        assert!(!off.cross_site_cookies);
+        for (value, origins) in [
+            ("yes", Some(app)),
+            ("1", Some(app)),
+            ("TRUE", Some(app)),
+            ("true", None),
+        ] {
+            let mut vars = vec![("CROSS_SITE_COOKIES", value)];
+            vars.extend(origins);
+            let Err(Error::Misconfigured(why)) = parse(&raw(SECRET, &vars)) else {
+                panic!("CROSS_SITE_COOKIES={value} with {origins:?} accepted");
+            };
+            assert!(why.contains("CROSS_SITE_COOKIES"), "{why}");
         }
     }
 

@@ -27,6 +27,9 @@ pub enum AuthError {
     UnsupportedMediaType(&'static str),
     /// The body does not parse as the route's content type; says what was wrong.
     MalformedBody(&'static str),
+    /// A browser request from another site to a route that sets or clears the refresh cookie;
+    /// the reason chooses the `detail`, which names the fix.
+    CrossSiteRefused(crate::same_site::Refusal),
 }
 
 impl From<Error> for AuthError {
@@ -59,6 +62,7 @@ impl AuthError {
             AuthError::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             AuthError::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             AuthError::MalformedBody(_) => ErrorCode::MalformedBody,
+            AuthError::CrossSiteRefused(_) => ErrorCode::CrossSiteRefused,
         }
     }
 
@@ -77,6 +81,7 @@ impl AuthError {
             AuthError::MalformedBody(why) => {
                 format!("The request body could not be parsed: {why}.")
             }
+            AuthError::CrossSiteRefused(refusal) => refusal.detail().to_string(),
             _ => code.detail().to_string(),
         };
         let mut body = json!({ "detail": detail, "code": code.as_str() });
@@ -226,5 +231,27 @@ mod tests {
         assert_eq!(header(&h, "Retry-After"), Some("42"));
         let (_, h) = AuthError::MethodNotAllowed("GET, HEAD").render();
         assert_eq!(header(&h, "Allow"), Some("GET, HEAD"));
+    }
+
+    #[test]
+    fn a_cross_site_refusal_is_403_cross_site_refused_with_the_detail_of_its_reason() {
+        use crate::same_site::Refusal;
+        for refusal in [
+            Refusal::ForeignOrigin("https://evil.example".into()),
+            Refusal::CrossSite,
+            Refusal::NoAllowedOrigin,
+            Refusal::NoCsrfHeader,
+        ] {
+            let err = AuthError::CrossSiteRefused(refusal.clone());
+            assert_eq!(err.status(), 403);
+            let (body, headers) = err.render();
+            assert_eq!(
+                body,
+                json!({"detail": refusal.detail(), "code": "cross_site_refused"})
+            );
+            assert!(headers.is_empty(), "{headers:?}");
+            // The origin is logged, never echoed to the page.
+            assert!(!body.to_string().contains("evil.example"));
+        }
     }
 }

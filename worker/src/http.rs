@@ -243,17 +243,59 @@ fn cookie_in<'a>(header: &'a str, name: &str) -> Result<Option<&'a str>, Duplica
     Ok(first)
 }
 
+/// Which refresh cookie: first-party only (the default), or, with `CROSS_SITE_COOKIES`, one an
+/// app on another site can use: `SameSite=None`, which cross-site requests carry, and
+/// `Partitioned` (CHIPS), so the browser keeps it apart for each top-level site (the app's)
+/// and accepts it where it refuses other third-party cookies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CookieMode {
+    /// `SameSite=Strict`.
+    FirstParty,
+    /// `SameSite=None; Partitioned`.
+    CrossSite,
+}
+
+impl CookieMode {
+    /// The mode `CROSS_SITE_COOKIES` chooses.
+    pub fn new(cross_site_cookies: bool) -> CookieMode {
+        if cross_site_cookies {
+            CookieMode::CrossSite
+        } else {
+            CookieMode::FirstParty
+        }
+    }
+
+    /// The other mode.
+    #[must_use]
+    pub fn other(self) -> CookieMode {
+        match self {
+            CookieMode::FirstParty => CookieMode::CrossSite,
+            CookieMode::CrossSite => CookieMode::FirstParty,
+        }
+    }
+
+    fn attributes(self) -> &'static str {
+        match self {
+            CookieMode::FirstParty => "SameSite=Strict",
+            CookieMode::CrossSite => "SameSite=None; Partitioned",
+        }
+    }
+}
+
 /// The `Set-Cookie` value that stores a refresh token for `max_age_s` seconds.
-pub fn refresh_cookie(token: &str, max_age_s: u64) -> String {
+pub fn refresh_cookie(token: &str, max_age_s: u64, mode: CookieMode) -> String {
+    let attributes = mode.attributes();
     format!(
-        "{REFRESH_COOKIE}={token}; HttpOnly; Secure; SameSite=Strict; Path={REFRESH_COOKIE_PATH}; Max-Age={max_age_s}"
+        "{REFRESH_COOKIE}={token}; HttpOnly; Secure; {attributes}; Path={REFRESH_COOKIE_PATH}; Max-Age={max_age_s}"
     )
 }
 
-/// The `Set-Cookie` value that removes the refresh cookie.
-pub fn clear_refresh_cookie() -> String {
+/// The `Set-Cookie` value that removes the refresh cookie of `mode`. A partitioned cookie is
+/// another cookie than an unpartitioned one of the same name: each is removed by its own.
+pub fn clear_refresh_cookie(mode: CookieMode) -> String {
+    let attributes = mode.attributes();
     format!(
-        "{REFRESH_COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path={REFRESH_COOKIE_PATH}; Max-Age=0"
+        "{REFRESH_COOKIE}=; HttpOnly; Secure; {attributes}; Path={REFRESH_COOKIE_PATH}; Max-Age=0"
     )
 }
 
@@ -403,7 +445,8 @@ pub fn preflight(origin: Option<&str>, allowed_origins: &[String]) -> Reply {
         );
         response.set(
             "Access-Control-Allow-Headers",
-            "Authorization, Content-Type",
+            // `same_site::CSRF_HEADER`, which the client sends with every request.
+            "Authorization, Content-Type, Tollgate-CSRF",
         );
         response.set("Access-Control-Max-Age", "600");
     }
@@ -492,18 +535,30 @@ mod tests {
 
     #[test]
     fn refresh_cookies_are_locked_down() {
-        let c = refresh_cookie("tok", 60);
+        let c = refresh_cookie("tok", 60, CookieMode::FirstParty);
         assert_eq!(
             c,
             "__Host-tollgate_refresh=tok; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=60"
         );
         assert_eq!(
-            clear_refresh_cookie(),
+            clear_refresh_cookie(CookieMode::FirstParty),
             "__Host-tollgate_refresh=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0"
         );
+        let x = refresh_cookie("tok", 60, CookieMode::CrossSite);
+        assert_eq!(
+            x,
+            "__Host-tollgate_refresh=tok; HttpOnly; Secure; SameSite=None; Partitioned; Path=/; Max-Age=60"
+        );
+        assert_eq!(
+            clear_refresh_cookie(CookieMode::CrossSite),
+            "__Host-tollgate_refresh=; HttpOnly; Secure; SameSite=None; Partitioned; Path=/; Max-Age=0"
+        );
+        assert_eq!(CookieMode::new(true).other(), CookieMode::FirstParty);
         // What the `__Host-` prefix demands of every cookie carrying it.
         assert!(REFRESH_COOKIE.starts_with("__Host-"));
-        assert!(!c.to_ascii_lowercase().contains("domain="));
+        for c in [c, x] {
+            assert!(!c.to_ascii_lowercase().contains("domain="));
+        }
     }
 
     #[test]

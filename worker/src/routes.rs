@@ -172,7 +172,12 @@ async fn dispatch(
     };
     // Before the handler reads anything: a refused request changes nothing.
     let result = if route.sets_refresh_cookie() {
-        same_site::require(req, &settings.allowed_origins)
+        same_site::require(
+            req,
+            &http::own_origin(req),
+            &settings.allowed_origins,
+            settings.cross_site_cookies,
+        )
     } else {
         Ok(())
     };
@@ -220,16 +225,20 @@ fn log_refusal(error: &AuthError, req: &Incoming, cx: &Cx<'_>) {
             });
         }
         AuthError::Core(Error::Forbidden(required)) => {
-            let user_id = crate::handlers::principal(req, cx)
-                .ok()
-                .and_then(|p| Id::parse(&p.user_id));
-            cx.events.record(SecurityEvent::AccessDenied {
-                user_id,
-                required: required.clone(),
-            });
+            log_access_denied(required.clone(), req, cx);
         }
+        AuthError::CrossSiteRefused(refusal) => log_access_denied(refusal.log_reason(), req, cx),
         _ => {}
     }
+}
+
+/// `access_denied`, with the caller when a valid bearer token names one.
+fn log_access_denied(required: String, req: &Incoming, cx: &Cx<'_>) {
+    let user_id = crate::handlers::principal(req, cx)
+        .ok()
+        .and_then(|p| Id::parse(&p.user_id));
+    cx.events
+        .record(SecurityEvent::AccessDenied { user_id, required });
 }
 
 #[cfg(test)]

@@ -34,6 +34,10 @@ pub enum ErrorCode {
     Forbidden,
     /// The current password given to confirm a sensitive change is wrong.
     IncorrectPassword,
+    /// A browser request from another site (or an origin not in `ALLOWED_ORIGINS`) to a route
+    /// that sets or clears the refresh cookie was refused; the `detail` names the setting that
+    /// would allow it. Nothing was checked or set.
+    CrossSiteRefused,
 
     // --- Bad request (404, 405, 409, 413, 415, 422) ---
     /// No such route or resource.
@@ -81,7 +85,9 @@ pub enum ErrorCode {
     StorageUnavailable,
 
     // --- Client side only ---
-    /// The browser client could not reach the server (offline, DNS, CORS, aborted).
+    /// The browser client could not reach the server (offline, DNS, aborted). A request the
+    /// browser hid from the page for CORS, while the server did answer, is
+    /// [`ErrorCode::CrossSiteRefused`] instead.
     NetworkError,
     /// The browser client could not start: its WebAssembly module did not compile (most often
     /// a Content-Security-Policy without `'wasm-unsafe-eval'`); no request was sent.
@@ -98,6 +104,7 @@ impl ErrorCode {
         ErrorCode::RefreshTokenReused,
         ErrorCode::Forbidden,
         ErrorCode::IncorrectPassword,
+        ErrorCode::CrossSiteRefused,
         ErrorCode::NotFound,
         ErrorCode::MethodNotAllowed,
         ErrorCode::EmailTaken,
@@ -131,6 +138,7 @@ impl ErrorCode {
             ErrorCode::RefreshTokenReused => "refresh_token_reused",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::IncorrectPassword => "incorrect_password",
+            ErrorCode::CrossSiteRefused => "cross_site_refused",
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::EmailTaken => "email_taken",
@@ -168,7 +176,9 @@ impl ErrorCode {
             | ErrorCode::InvalidToken
             | ErrorCode::InvalidRefreshToken
             | ErrorCode::RefreshTokenReused => 401,
-            ErrorCode::Forbidden | ErrorCode::IncorrectPassword => 403,
+            ErrorCode::Forbidden | ErrorCode::IncorrectPassword | ErrorCode::CrossSiteRefused => {
+                403
+            }
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::EmailTaken | ErrorCode::LastAdmin => 409,
@@ -202,6 +212,9 @@ impl ErrorCode {
             }
             ErrorCode::Forbidden => "You do not have permission to do this.",
             ErrorCode::IncorrectPassword => "The current password is not correct.",
+            ErrorCode::CrossSiteRefused => {
+                "A request from another site was refused; see ALLOWED_ORIGINS and CROSS_SITE_COOKIES."
+            }
             ErrorCode::NotFound => "Not found.",
             ErrorCode::MethodNotAllowed => "Method not allowed.",
             ErrorCode::EmailTaken => "An account with this email already exists.",
@@ -519,6 +532,7 @@ mod tests {
         assert_eq!(Error::NotAuthenticated.http_status(), 401);
         assert_eq!(Error::RefreshTokenReused.http_status(), 401);
         assert_eq!(Error::Forbidden("scope admin".into()).http_status(), 403);
+        assert_eq!(ErrorCode::CrossSiteRefused.http_status(), 403);
         assert_eq!(
             Error::TooManyAttempts { retry_after_s: 5 }.http_status(),
             429

@@ -5,7 +5,7 @@ use tollgate_core::events::{EventSink, SecurityEvent};
 use tollgate_core::flows::LoginInput;
 use tollgate_core::{Error, ErrorCode, FieldError, RefreshRejection};
 
-use super::{HostRandom, principal, stores, token_response};
+use super::{HostRandom, cookie_mode, principal, stores, token_response};
 use crate::error::AuthError;
 use crate::http::{
     self, Reply, form_field, json_object, parse_form, read_body, require_media_type, string_fields,
@@ -81,7 +81,15 @@ pub async fn login(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> 
         .flows(&stores, &cx.events)
         .login(&input, cx.now, &mut HostRandom)
         .await?;
-    Ok(token_response(&outcome.tokens, native))
+    let mode = cookie_mode(cx);
+    let mut response = token_response(&outcome.tokens, native, mode);
+    if !native {
+        // A browser may still hold the cookie of the other mode (CROSS_SITE_COOKIES was
+        // switched): partitioned and unpartitioned cookies of one name are two cookies, which
+        // would come back together and be refused as ambiguous. A sign-in removes the other.
+        response.append("Set-Cookie", http::clear_refresh_cookie(mode.other()));
+    }
+    Ok(response)
 }
 
 /// Where a refresh or logout request carries its refresh token.
@@ -143,14 +151,14 @@ pub async fn refresh(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError
         .refresh(presented.token.as_deref(), cx.now, &mut HostRandom)
         .await;
     match result {
-        Ok(tokens) => Ok(token_response(&tokens, presented.in_body)),
+        Ok(tokens) => Ok(token_response(&tokens, presented.in_body, cookie_mode(cx))),
         // A dead session's cookie is useless: tell the browser to drop it with the 401.
         Err(e @ (Error::InvalidRefreshToken(_) | Error::RefreshTokenReused))
             if !presented.in_body =>
         {
             Ok(AuthError::Core(e)
                 .into_reply()
-                .with("Set-Cookie", http::clear_refresh_cookie()))
+                .with("Set-Cookie", http::clear_refresh_cookie(cookie_mode(cx))))
         }
         Err(e) => Err(e.into()),
     }
@@ -166,7 +174,7 @@ pub async fn logout(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError>
         .flows(&stores, &cx.events)
         .logout(presented.token.as_deref(), cx.now)
         .await?;
-    Ok(no_content_clearing_cookie())
+    Ok(no_content_clearing_cookie(cx))
 }
 
 /// `POST /auth/logout-all` (bearer) → 204: ends every session of the user.
@@ -178,9 +186,13 @@ pub async fn logout_all(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthEr
         .flows(&stores, &cx.events)
         .logout_all(&principal, cx.now)
         .await?;
-    Ok(no_content_clearing_cookie())
+    Ok(no_content_clearing_cookie(cx))
 }
 
-fn no_content_clearing_cookie() -> Reply {
-    Reply::empty(204).with("Set-Cookie", http::clear_refresh_cookie())
+/// 204, removing the refresh cookie of both modes (see `login`).
+fn no_content_clearing_cookie(cx: &Cx<'_>) -> Reply {
+    let mode = cookie_mode(cx);
+    let mut reply = Reply::empty(204).with("Set-Cookie", http::clear_refresh_cookie(mode));
+    reply.append("Set-Cookie", http::clear_refresh_cookie(mode.other()));
+    reply
 }

@@ -47,9 +47,14 @@ pub(crate) fn principal(req: &Incoming, cx: &Cx<'_>) -> Result<Principal, AuthEr
         .authenticate(req.header("Authorization").as_deref(), cx.now)?)
 }
 
+/// The refresh cookie's kind in this deployment (`CROSS_SITE_COOKIES`).
+pub(crate) fn cookie_mode(cx: &Cx<'_>) -> http::CookieMode {
+    http::CookieMode::new(cx.settings.cross_site_cookies)
+}
+
 /// The OAuth2 token response (RFC 6749 §5.1). Browsers get the refresh token as a cookie;
 /// native clients (who asked with `client_type=native` or sent it in a JSON body) in the body.
-pub(crate) fn token_response(tokens: &Tokens, native: bool) -> Reply {
+pub(crate) fn token_response(tokens: &Tokens, native: bool, mode: http::CookieMode) -> Reply {
     let mut body = json!({
         "access_token": tokens.access_token,
         "token_type": "bearer",
@@ -62,7 +67,7 @@ pub(crate) fn token_response(tokens: &Tokens, native: bool) -> Reply {
     if !native {
         response.set(
             "Set-Cookie",
-            http::refresh_cookie(&tokens.refresh_token, tokens.refresh_max_age),
+            http::refresh_cookie(&tokens.refresh_token, tokens.refresh_max_age, mode),
         );
     }
     response.with("Pragma", "no-cache")
