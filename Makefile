@@ -98,10 +98,7 @@ test-ts-unit: client react ## The TypeScript packages' unit tests (vitest, real 
 	npm run --silent -w @tollgate/react test
 
 test-ts-pack: client react ## Packaging tests: npm pack into scratch projects; Node, tsc, Vite/esbuild/plain pages and a Vite-built React app signing in (Chromium, wrangler dev)
-	@# One file at a time, as tests/run.mjs runs the e2e files: two files each start a
-	@# `wrangler dev` over the same worker/build, and one's build step can reload the other's
-	@# server mid-request (seen once as a dropped first request under load).
-	node --test --test-reporter=spec --test-concurrency=1 tests/packaging/
+	node --test --test-reporter=spec tests/packaging/
 
 test-e2e: assets ## HTTP and browser tests against one real `wrangler dev`
 	node tests/run.mjs

@@ -7,6 +7,7 @@
 // it through silent refreshes in two tabs, and signs out in both. Run by `make test-ts-pack`.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -182,12 +183,28 @@ export const page = <AuthProvider {...props}><Who /></AuthProvider>;
   }
 });
 
+/**
+ * Registers a new user over a connection of its own. Not `fetch`: its pool keeps the
+ * connection of the readiness check alive, the synchronous `tsc` and `npm` runs of the tests
+ * before this one block the event loop past the server's keep-alive timeout, and the request
+ * then went out on a socket the server had already closed ("other side closed").
+ */
 async function register() {
   const email = `react-${Math.random().toString(16).slice(2)}@example.com`;
-  const res = await fetch(`${worker.url}/auth/register`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email, password: PASSWORD }),
+  const body = JSON.stringify({ email, password: PASSWORD });
+  const { status, text } = await new Promise((resolve, reject) => {
+    const req = httpRequest(`${worker.url}/auth/register`, {
+      method: 'POST', agent: false, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => { text += chunk; });
+      res.on('end', () => resolve({ status: res.statusCode, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
   });
-  assert.equal(res.status, 201, await res.text());
+  assert.equal(status, 201, text);
   return email;
 }
 
