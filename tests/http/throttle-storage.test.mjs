@@ -34,10 +34,17 @@ function storedObjects() {
   const stored = new Map();
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.sqlite') && f !== 'metadata.sqlite')) {
     const path = join(dir, file);
-    // An object whose storage was deleted keeps an empty file: no tables at all.
-    if (sql(path, "select count(*) from sqlite_master where name = '_cf_KV'") === '0') continue;
-    const values = Number(sql(path, 'select count(*) from _cf_KV'));
-    if (values > 0) stored.set(sql(path, 'select name from __miniflare_do_name'), values);
+    // An object whose storage was deleted keeps an empty file: no tables at all. The files
+    // are live, so an object may also delete its storage between two of these reads: a
+    // missing table then means the same, nothing stored.
+    try {
+      if (sql(path, "select count(*) from sqlite_master where name = '_cf_KV'") === '0') continue;
+      const values = Number(sql(path, 'select count(*) from _cf_KV'));
+      if (values > 0) stored.set(sql(path, 'select name from __miniflare_do_name'), values);
+    } catch (e) {
+      if (/no such table/.test(String(e.stderr ?? e.message))) continue;
+      throw e;
+    }
   }
   return stored;
 }
