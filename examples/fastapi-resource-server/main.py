@@ -8,11 +8,13 @@ scope and `/admin/users` one with `users:read` (an admin's). Run it beside a Tol
 See README.md beside this file for both ways of verifying, and what they mean.
 """
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from auth import CurrentUser, User, get_verifier, require_scope
 
@@ -24,6 +26,15 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
 
 
 app = FastAPI(title="Notes, a Tollgate resource server", lifespan=lifespan)
+# Browser apps on other origins call this service with `auth.fetch` (their client lists this
+# origin in `apiOrigins`). ALLOWED_ORIGINS is comma-separated, like Tollgate's; the token
+# travels in the Authorization header, never a cookie, so credentials stay off.
+app.add_middleware(
+    CORSMiddleware,
+    allow_origins=[o.strip() for o in os.environ.get("ALLOWED_ORIGINS", "").split(",") if o.strip()],
+    allow_methods=["*"],
+    allow_headers=["Authorization", "Content-Type"],
+)
 
 
 @app.get("/public")
