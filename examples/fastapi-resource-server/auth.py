@@ -138,7 +138,8 @@ class TokenVerifier:
         if jwks_url is not None:
             url = urlsplit(jwks_url)
             # Keys fetched over plain HTTP could be swapped on the way: only for a local Tollgate.
-            if url.scheme != "https" and not (url.scheme == "http" and url.hostname in ("localhost", "127.0.0.1")):
+            local = url.scheme == "http" and url.hostname in ("localhost", "127.0.0.1")
+            if url.scheme != "https" and not local:
                 raise ValueError("JWKS_URL must be https (http only to localhost or 127.0.0.1)")
             self._jwks = jwt.PyJWKClient(
                 jwks_url,

@@ -29,9 +29,10 @@ app = FastAPI(title="Notes, a Tollgate resource server", lifespan=lifespan)
 # Browser apps on other origins call this service with `auth.fetch` (their client lists this
 # origin in `apiOrigins`). ALLOWED_ORIGINS is comma-separated, like Tollgate's; the token
 # travels in the Authorization header, never a cookie, so credentials stay off.
+allowed_origins = [o.strip() for o in os.environ.get("ALLOWED_ORIGINS", "").split(",")]
 app.add_middleware(
     CORSMiddleware,
-    allow_origins=[o.strip() for o in os.environ.get("ALLOWED_ORIGINS", "").split(",") if o.strip()],
+    allow_origins=[o for o in allowed_origins if o],
     allow_methods=["*"],
     allow_headers=["Authorization", "Content-Type"],
 )
