@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every tool Tollgate builds and tests with, pinned, from the registries this
-# machine can reach (crates.io, npm, Debian). Idempotent: each step checks what is already
+# machine can reach (crates.io, npm, PyPI, Debian). Idempotent: each step checks what is already
 # there and skips itself, so the second run takes about a second.
 #
 #   scripts/setup.sh            everything
@@ -8,6 +8,8 @@
 #                               and the C toolchain and OpenSSL headers they build with)
 #   scripts/setup.sh browser    Debian chromium + chromium-driver only
 #   scripts/setup.sh node       npm packages only (root package-lock.json)
+#   scripts/setup.sh python     the FastAPI example's venv only (Debian python3 + python3-venv,
+#                               then its pinned requirements.txt from PyPI)
 #
 # npm: package.json pins rollup (a vite dependency) through "overrides" to 4.62.2, the newest
 # release whose per-platform packages are all on the registry mirror these machines use;
@@ -99,11 +101,32 @@ setup_node() {
   fi
 }
 
+# The FastAPI resource server example (examples/fastapi-resource-server) runs in the HTTP tests
+# from its own venv. Its requirements.txt pins the whole dependency tree, so it is installed
+# with --no-deps (nothing unlisted comes in) and checked with `pip check`. The stamp holds the
+# hash of requirements.txt and of the Python that made the venv; a change of either remakes it.
+PYTHON_EXAMPLE=examples/fastapi-resource-server
+setup_python() {
+  apt_install python3 python3-venv
+  local venv=$PYTHON_EXAMPLE/.venv want have=""
+  want=$( { cat "$PYTHON_EXAMPLE/requirements.txt"; command -v python3; python3 --version; } | sha256sum | cut -d' ' -f1)
+  [ -f "$venv/.tollgate-requirements-sha256" ] && have=$(cat "$venv/.tollgate-requirements-sha256")
+  if [ "$want" != "$have" ]; then
+    log "python venv for $PYTHON_EXAMPLE (pip install -r requirements.txt)"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --require-virtualenv --no-deps -r "$PYTHON_EXAMPLE/requirements.txt"
+    "$venv/bin/pip" check --disable-pip-version-check
+    echo "$want" > "$venv/.tollgate-requirements-sha256"
+  fi
+}
+
 check_prerequisites
 case "${1:-all}" in
   rust) setup_system; setup_rust ;;
   browser) setup_browser ;;
   node) setup_node ;;
-  all) setup_system; setup_browser; setup_node; setup_rust ;;
-  *) echo "usage: $0 [all|rust|browser|node]" >&2; exit 2 ;;
+  python) setup_python ;;
+  all) setup_system; setup_browser; setup_node; setup_python; setup_rust ;;
+  *) echo "usage: $0 [all|rust|browser|node|python]" >&2; exit 2 ;;
 esac

@@ -9,8 +9,12 @@ const OBSERVATIONS = process.env.TOLLGATE_OBSERVATIONS;
 /** The refresh cookie's name (worker/src/http.rs). */
 export const REFRESH_COOKIE = '__Host-tollgate_refresh';
 
-/** A client bound to one server's base URL. */
-export function client(base) {
+/**
+ * A client bound to one server's base URL. `record: false` keeps its responses out of the
+ * OpenAPI coverage check: for servers that are not Tollgate (an example service whose paths
+ * may share a name with Tollgate's).
+ */
+export function client(base, { record = true } = {}) {
   /**
    * @param {string} method
    * @param {string} path
@@ -32,7 +36,7 @@ export function client(base) {
     const text = res.text;
     let json;
     try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
-    if (OBSERVATIONS) {
+    if (OBSERVATIONS && record) {
       appendFileSync(OBSERVATIONS, JSON.stringify({ method, path: path.split('?')[0], status: res.status }) + '\n');
     }
     return { status: res.status, headers: res.headers, json, text, cookie: refreshCookie(res) };
