@@ -2,7 +2,7 @@
 // counts the storage calls it really makes, for the "KV operations per request" figure.
 //
 // Every request gets its own copy of `env` whose KV namespaces (USERS, TOKENS) and Durable
-// Object namespace (THROTTLE) are proxies: each method call on them (get, getWithMetadata,
+// Object namespaces (THROTTLE, USER_RECORDS, EMAIL_CLAIMS) are proxies: each method call on them (get, getWithMetadata,
 // put, delete, list; the Durable Object stubs' calls) is recorded with the first segment of
 // its key, and the list comes back in the `X-Bench-Storage-Calls` response header (and the
 // reads of `env` properties, counted per name, in `X-Bench-Env-Reads`; the calls the wasm
@@ -17,6 +17,9 @@ import Tollgate from '../../worker/build/index.js';
 export * from '../../worker/build/index.js';
 
 const HEADER = 'X-Bench-Storage-Calls';
+// The Durable Object namespaces: the throttle, and the writers of user records and email index
+// entries (whose own KV writes happen inside the objects, so they count here as object calls).
+const OBJECTS = ['THROTTLE', 'USER_RECORDS', 'EMAIL_CLAIMS'];
 const ENV_HEADER = 'X-Bench-Env-Reads';
 const WASM_HEADER = 'X-Bench-Wasm-Calls';
 
@@ -31,8 +34,8 @@ function observe(target, name, calls) {
         calls.push(`${name}.${String(prop)}${key}`);
         const result = value.apply(t, args);
         // A Durable Object stub is an object too: record what is called on it.
-        if (name === 'THROTTLE' && prop === 'get' && result && typeof result === 'object') {
-          return observe(result, 'THROTTLE.stub', calls);
+        if (OBJECTS.includes(name) && prop === 'get' && result && typeof result === 'object') {
+          return observe(result, `${name}.stub`, calls);
         }
         return result;
       };
@@ -45,7 +48,7 @@ export default class Observed extends WorkerEntrypoint {
     const calls = [];
     const env = { ...this.env };
     for (const name of ['USERS', 'TOKENS']) env[name] = observe(this.env[name], name, calls);
-    env.THROTTLE = observe(this.env.THROTTLE, 'THROTTLE', calls);
+    for (const name of OBJECTS) env[name] = observe(this.env[name], name, calls);
     // Also count how often the Worker reads a binding (var, secret or namespace) off `env`:
     // each read is a call out of the wasm and, for strings, a copy into it.
     const envReads = {};

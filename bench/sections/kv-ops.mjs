@@ -20,7 +20,7 @@ function tally(calls) {
       else if (method === 'put') kv.writes++;
       else if (method === 'delete') kv.deletes++;
       else if (method === 'list') kv.lists++;
-    } else if (binding === 'THROTTLE' && c.startsWith('THROTTLE.stub.')) {
+    } else if (['THROTTLE', 'USER_RECORDS', 'EMAIL_CLAIMS'].includes(binding) && c.startsWith(`${binding}.stub.`)) {
       durableObject++;
     }
   }
@@ -60,7 +60,7 @@ export async function kvOpsSection(vars, log) {
     record('POST /auth/refresh', refresh, 200);
     record('POST /auth/refresh (again, rotated cookie)', await api.post('/auth/refresh', { cookie: refresh.cookie.pair }), 200);
     return {
-      method: 'Tollgate\'s built Worker (unchanged) behind bench/kv-observer/entry.mjs, which wraps the USERS/TOKENS KV and THROTTLE Durable Object bindings in recording proxies, under wrangler dev; one request per flow',
+      method: 'Tollgate\'s built Worker (unchanged) behind bench/kv-observer/entry.mjs, which wraps the USERS/TOKENS KV and the THROTTLE, USER_RECORDS and EMAIL_CLAIMS Durable Object bindings in recording proxies (the objects\' own KV calls, made inside them, count as one object call each), under wrangler dev; one request per flow',
       flows,
     };
   } finally {

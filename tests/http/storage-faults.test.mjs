@@ -97,7 +97,9 @@ test('every storage-backed route answers 503 storage_unavailable when storage fa
   const admin = await logIn(hapi, boss.email);
   await healthy.stop();
   const plan = [
-    ...['get', 'put', 'delete', 'list'].flatMap((op) => ['user', 'email', 'family'].map((p) => `${op}:${p}=fail`)),
+    ...['get', 'put', 'delete', 'list'].flatMap((op) => ['user', 'email', 'family', 'revoked'].map((p) => `${op}:${p}=fail`)),
+    // The objects that write user records and email index entries (worker/src/records.rs).
+    'object:user=fail', 'object:email=fail',
     ...['reserve', 'release', 'clear'].flatMap((op) => ['account', 'address', 'register'].map((p) => `${op}:${p}=fail`)),
   ].join(',');
   const broken = await serve(healthy.persistDir, plan, secret);

@@ -10,7 +10,9 @@
 //! A plan is a comma-separated list of `operation:prefix=fault`. The operation is a KV call
 //! (`get`, `put`, `delete`, `list`; the prefix is the first segment of the KV key: `user`,
 //! `email`, `family`) or a call to the throttle Durable Object (`reserve`, `release`, `clear`;
-//! the prefix is the first segment of the throttle key: `account`, `address`, `register`).
+//! the prefix is the first segment of the throttle key: `account`, `address`, `register`), or
+//! `object`, a request to a user's sequencer or an email's claim object (prefix `user` or
+//! `email`; the objects' own KV calls obey the same plan).
 //! The fault is `fail` (the call throws) or `timeout` (the call stalls past
 //! `STORAGE_TIMEOUT_MS`, so the real timeout fires). Example:
 //! `put:email=fail,get:family=timeout,reserve:account=fail`.
@@ -32,6 +34,9 @@ pub enum StorageOp {
     Release,
     /// Clearing a throttle object after a success (an account's count).
     Clear,
+    /// A request to a user's sequencer or an address's claim object (`worker/src/records.rs`;
+    /// the prefix is the object's kind: `user` or `email`).
+    Object,
 }
 
 impl StorageOp {
@@ -45,11 +50,12 @@ impl StorageOp {
             StorageOp::Reserve => "reserve",
             StorageOp::Release => "release",
             StorageOp::Clear => "clear",
+            StorageOp::Object => "object",
         }
     }
 
     #[cfg(feature = "fault-injection")]
-    const ALL: [StorageOp; 7] = [
+    const ALL: [StorageOp; 8] = [
         StorageOp::Get,
         StorageOp::Put,
         StorageOp::Delete,
@@ -57,6 +63,7 @@ impl StorageOp {
         StorageOp::Reserve,
         StorageOp::Release,
         StorageOp::Clear,
+        StorageOp::Object,
     ];
 }
 

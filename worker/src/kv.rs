@@ -11,19 +11,27 @@ use std::pin::pin;
 use std::task::Poll;
 use std::time::Duration;
 
+use futures_util::future::join as join2;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tollgate_core::Error;
+use tollgate_core::error::TokenRejection;
 use tollgate_core::id::Id;
-use tollgate_core::refresh::Family;
+use tollgate_core::refresh::{Family, RevokeReason};
 use tollgate_core::store::records::{
-    USER_KEY_PREFIX, email_key, family_key, family_key_prefix, user_key,
+    USER_KEY_PREFIX, email_key, family_key, family_key_prefix, revoked_key, revoked_key_prefix,
+    user_key,
 };
-use tollgate_core::store::{FamilyStore, StoreError, UserPage, UserRecord, UserStore, UserSummary};
+use tollgate_core::store::{
+    ChangeError, ChangeRequest, Claim, FamilyStore, Put, StoreError, StoredFamily, UserPage,
+    UserRecord, UserStore, UserSummary,
+};
 use tollgate_core::time::UnixSeconds;
 use worker::kv::KvStore;
 use worker::{Delay, Env};
 
 use crate::faults::{FaultKind, Faults, StorageOp};
+use crate::records::{ClaimRequest, Refusal, SequencerRequest};
 
 /// KV metadata is limited to 1024 bytes of JSON; a family's user agent is cut to fit.
 const MAX_METADATA_BYTES: usize = 1024;
@@ -206,12 +214,16 @@ pub(crate) async fn timeout<T>(ms: u64, fut: impl Future<Output = T>) -> Option<
     .await
 }
 
-impl UserStore for WorkerStores {
-    async fn get_user(&self, id: &Id) -> Result<Option<UserRecord>, StoreError> {
+/// The raw KV calls the Durable Objects of [`crate::records`] make: they are the only writers
+/// of user records and email index entries.
+impl WorkerStores {
+    /// A user record as KV holds it here.
+    pub(crate) async fn kv_get_user(&self, id: &Id) -> Result<Option<UserRecord>, StoreError> {
         self.get_json(self.users()?, &user_key(id)).await
     }
 
-    async fn find_user_id(&self, email: &str) -> Result<Option<Id>, StoreError> {
+    /// The id the email index holds for `email` here.
+    pub(crate) async fn kv_find_user_id(&self, email: &str) -> Result<Option<Id>, StoreError> {
         let key = email_key(email);
         let value = self.get_text(self.users()?, &key).await?;
         value
@@ -222,7 +234,8 @@ impl UserStore for WorkerStores {
             .transpose()
     }
 
-    async fn put_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+    /// Writes a user record, with its listing summary as metadata.
+    pub(crate) async fn kv_put_user(&self, user: &UserRecord) -> Result<(), StoreError> {
         self.put_json(
             self.users()?,
             &user_key(&user.id),
@@ -233,18 +246,97 @@ impl UserStore for WorkerStores {
         .await
     }
 
-    async fn put_email(&self, email: &str, id: &Id) -> Result<(), StoreError> {
+    /// Points the email index entry of `email` at `id`.
+    pub(crate) async fn kv_put_email(&self, email: &str, id: &Id) -> Result<(), StoreError> {
         let key = email_key(email);
         self.put_text(self.users()?, &key, id.to_hyphenated(), None, None)
             .await
     }
 
-    async fn delete_user(&self, id: &Id) -> Result<(), StoreError> {
-        self.delete(self.users()?, &user_key(id)).await
+    /// Deletes one key of `USERS`.
+    pub(crate) async fn kv_delete(&self, key: &str) -> Result<(), StoreError> {
+        self.delete(self.users()?, key).await
     }
 
-    async fn delete_email(&self, email: &str) -> Result<(), StoreError> {
-        self.delete(self.users()?, &email_key(email)).await
+    /// A change's answer from the sequencer, as the core's [`ChangeError`].
+    fn refused(refusal: Refusal) -> ChangeError {
+        ChangeError::Refused(match refusal {
+            Refusal::SessionEnded => Error::InvalidToken(TokenRejection::SessionEnded),
+            Refusal::Corrupt => {
+                Error::Internal("the user record cannot take the change (session epoch)".into())
+            }
+        })
+    }
+}
+
+impl UserStore for WorkerStores {
+    async fn get_user(&self, id: &Id) -> Result<Option<UserRecord>, StoreError> {
+        self.kv_get_user(id).await
+    }
+
+    async fn get_user_current(&self, id: &Id) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self.ask_sequencer(id, &SequencerRequest::Get).await?.user)
+    }
+
+    async fn find_user_id(&self, email: &str) -> Result<Option<Id>, StoreError> {
+        self.kv_find_user_id(email).await
+    }
+
+    async fn claim_email(
+        &self,
+        email: &str,
+        id: &Id,
+        now: UnixSeconds,
+        replacing: Option<&Id>,
+    ) -> Result<Claim, StoreError> {
+        let request = ClaimRequest::Claim {
+            id: *id,
+            now,
+            replacing: replacing.copied(),
+        };
+        Ok(match self.ask_claims(email, &request).await?.taken {
+            None => Claim::Claimed,
+            Some((holder, since)) => Claim::Taken { holder, since },
+        })
+    }
+
+    async fn bind_email(&self, email: &str, id: &Id) -> Result<(), StoreError> {
+        self.ask_claims(email, &ClaimRequest::Bind { id: *id })
+            .await
+            .map(drop)
+    }
+
+    async fn release_email(&self, email: &str, id: &Id) -> Result<(), StoreError> {
+        self.ask_claims(email, &ClaimRequest::Release { id: *id })
+            .await
+            .map(drop)
+    }
+
+    async fn create_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+        let request = SequencerRequest::Create { user: user.clone() };
+        self.ask_sequencer(&user.id, &request).await.map(drop)
+    }
+
+    async fn change_user(
+        &self,
+        id: &Id,
+        request: &ChangeRequest,
+    ) -> Result<Option<UserRecord>, ChangeError> {
+        let request = SequencerRequest::Change {
+            request: request.clone(),
+        };
+        let answer = self.ask_sequencer(id, &request).await?;
+        match answer.refused {
+            Some(refusal) => Err(Self::refused(refusal)),
+            None => Ok(answer.user),
+        }
+    }
+
+    async fn remove_user(&self, id: &Id) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self
+            .ask_sequencer(id, &SequencerRequest::Remove)
+            .await?
+            .user)
     }
 
     async fn list_users(&self, cursor: Option<&str>, limit: u32) -> Result<UserPage, StoreError> {
@@ -289,13 +381,38 @@ impl UserStore for WorkerStores {
 }
 
 impl FamilyStore for WorkerStores {
-    async fn get_family(&self, user_id: &Id, family_id: &Id) -> Result<Option<Family>, StoreError> {
+    async fn get_family(&self, user_id: &Id, family_id: &Id) -> Result<StoredFamily, StoreError> {
+        // The record and its revocation marker are read at once: one round trip's wait.
+        let tokens = self.tokens()?;
+        let (record, revoked) = join2(
+            self.get_json::<Family>(tokens, &family_key(user_id, family_id)),
+            self.get_text(tokens, &revoked_key(user_id, family_id)),
+        )
+        .await;
+        Ok(StoredFamily {
+            record: record?,
+            revoked: revoked?.map(|r| revoke_reason(&r)).transpose()?,
+        })
+    }
+
+    async fn get_family_record(
+        &self,
+        user_id: &Id,
+        family_id: &Id,
+    ) -> Result<Option<Family>, StoreError> {
         self.get_json(self.tokens()?, &family_key(user_id, family_id))
             .await
     }
 
-    async fn put_family(&self, family: &Family, expires_at: UnixSeconds) -> Result<(), StoreError> {
-        // The whole record rides in the metadata too, so listing sessions is one operation.
+    async fn put_family(
+        &self,
+        family: &Family,
+        expires_at: UnixSeconds,
+        _replacing: Option<u32>,
+    ) -> Result<Put, StoreError> {
+        // KV cannot compare and set: the write is made whatever is stored (see the core's
+        // `Put`). The whole record rides in the metadata too, so listing sessions is one
+        // operation.
         let mut listed = family.clone();
         while serde_json::to_string(&listed).map_or(0, |s| s.len()) > MAX_METADATA_BYTES
             && !listed.user_agent.is_empty()
@@ -310,6 +427,26 @@ impl FamilyStore for WorkerStores {
             Some(&listed),
             Some(expires_at),
         )
+        .await?;
+        Ok(Put::Stored)
+    }
+
+    async fn revoke_family(
+        &self,
+        user_id: &Id,
+        family_id: &Id,
+        reason: RevokeReason,
+        until: UnixSeconds,
+    ) -> Result<(), StoreError> {
+        // The reason is the value and the metadata, so listing a user's markers reads none.
+        let reason = reason_name(reason);
+        self.put_text(
+            self.tokens()?,
+            &revoked_key(user_id, family_id),
+            reason.to_string(),
+            Some(serde_json::Value::from(reason)),
+            Some(until),
+        )
         .await
     }
 
@@ -319,38 +456,87 @@ impl FamilyStore for WorkerStores {
     }
 
     async fn list_families(&self, user_id: &Id) -> Result<Vec<Family>, StoreError> {
-        let prefix = family_key_prefix(user_id);
-        let mut families = Vec::new();
-        // Every page: KV returns at most 1,000 keys per call, and a user with more sessions
-        // than that (a script logging in in a loop) must still have all of them listed, so
-        // that logout-all paths and deleting the user reach each one.
+        let (families, markers) = join2(
+            self.list_all(&family_key_prefix(user_id)),
+            self.list_all(&revoked_key_prefix(user_id)),
+        )
+        .await;
+        let markers = markers?;
+        let marker_prefix = revoked_key_prefix(user_id);
+        let mut listed = Vec::new();
+        for key in families? {
+            let family = match key
+                .metadata
+                .and_then(|m| serde_json::from_value::<Family>(m).ok())
+            {
+                Some(family) => family,
+                // Records written without listing metadata (by hand, say) cost one read each.
+                None => match self.get_json::<Family>(self.tokens()?, &key.name).await? {
+                    Some(family) => family,
+                    None => continue,
+                },
+            };
+            let marker = markers.iter().find(|m| {
+                m.name.strip_prefix(&marker_prefix) == Some(family.id.to_hyphenated().as_str())
+            });
+            let revoked = match marker {
+                Some(m) => Some(match m.metadata.as_ref().and_then(|v| v.as_str()) {
+                    Some(reason) => revoke_reason(reason)?,
+                    None => match self.get_text(self.tokens()?, &m.name).await? {
+                        Some(reason) => revoke_reason(&reason)?,
+                        None => continue,
+                    },
+                }),
+                None => None,
+            };
+            listed.push(Family {
+                revoked: revoked.or(family.revoked),
+                ..family
+            });
+        }
+        Ok(listed)
+    }
+}
+
+impl WorkerStores {
+    /// Every key of `TOKENS` under `prefix`, with its metadata. Every page: KV returns at most
+    /// 1,000 keys per call, and a user with more sessions than that (a script logging in in a
+    /// loop) must still have all of them listed, so that logout-all and deleting the user
+    /// reach each one.
+    async fn list_all(&self, prefix: &str) -> Result<Vec<worker::kv::Key>, StoreError> {
+        let mut keys = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let mut list = self.tokens()?.list().prefix(prefix.clone());
+            let mut list = self.tokens()?.list().prefix(prefix.to_string());
             if let Some(c) = cursor.take() {
                 list = list.cursor(c);
             }
-            let page = self.call(StorageOp::List, &prefix, list.execute()).await?;
-            for key in page.keys {
-                match key
-                    .metadata
-                    .and_then(|m| serde_json::from_value::<Family>(m).ok())
-                {
-                    Some(family) => families.push(family),
-                    None => {
-                        if let Some(family) =
-                            self.get_json::<Family>(self.tokens()?, &key.name).await?
-                        {
-                            families.push(family);
-                        }
-                    }
-                }
-            }
+            let page = self.call(StorageOp::List, prefix, list.execute()).await?;
+            keys.extend(page.keys);
             match page.cursor.filter(|_| !page.list_complete) {
                 Some(next) if !next.is_empty() => cursor = Some(next),
                 _ => break,
             }
         }
-        Ok(families)
+        Ok(keys)
+    }
+}
+
+/// A revocation marker's stored name for `reason`.
+fn reason_name(reason: RevokeReason) -> &'static str {
+    match reason {
+        RevokeReason::Reuse => "reuse",
+        RevokeReason::Ended => "ended",
+    }
+}
+
+/// The reason a stored revocation marker names.
+fn revoke_reason(stored: &str) -> Result<RevokeReason, StoreError> {
+    match stored.trim() {
+        "reuse" => Ok(RevokeReason::Reuse),
+        "ended" => Ok(RevokeReason::Ended),
+        _ => Err(StoreError::Corrupt(
+            "revocation marker has an unknown reason".into(),
+        )),
     }
 }

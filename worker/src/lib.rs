@@ -32,12 +32,15 @@ mod http;
 mod incoming;
 mod jwks_cache;
 mod kv;
+mod records;
 mod routes;
 mod same_site;
 mod throttle;
 
 pub use error::AuthError;
 pub use guard::authenticate;
+#[cfg(feature = "entry")]
+pub use records::{EmailClaims, UserRecords};
 #[cfg(feature = "entry")]
 pub use throttle::LoginThrottle;
 pub use tollgate_core::roles::Principal;

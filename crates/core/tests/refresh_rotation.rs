@@ -10,6 +10,7 @@ use tollgate_core::refresh::family::{MIN_STORAGE_TTL_S, PROPAGATION_WINDOW_S};
 use tollgate_core::refresh::{
     Family, PresentedToken, RefreshKey, RefreshPolicy, RevokeReason, Rotation, decode_token, rotate,
 };
+use tollgate_core::store::SessionState;
 use wasm_bindgen_test::wasm_bindgen_test;
 
 #[cfg(target_arch = "wasm32")]
@@ -20,6 +21,12 @@ const POLICY: RefreshPolicy = RefreshPolicy {
     absolute_ttl_s: 30 * 86_400,
     idle_ttl_s: 7 * 86_400,
     reuse_grace_s: 30,
+};
+
+/// A user whose sessions were never ended.
+const LIVE: SessionState = SessionState {
+    epoch: 0,
+    kept: None,
 };
 
 fn key() -> RefreshKey {
@@ -57,7 +64,8 @@ fn refresh(store: &mut Family, generation: u32, now: u64) -> Rotation {
         &key(),
         &present(store, generation),
         Some(store),
-        Some(0),
+        None,
+        Some(&LIVE),
         now,
         &POLICY,
     );
@@ -127,7 +135,8 @@ fn two_concurrent_refreshes_with_the_same_token_agree() {
         &key(),
         &present(&store, 0),
         Some(&store),
-        Some(0),
+        None,
+        Some(&LIVE),
         T0 + 10,
         &POLICY,
     );
@@ -135,7 +144,8 @@ fn two_concurrent_refreshes_with_the_same_token_agree() {
         &key(),
         &present(&store, 0),
         Some(&store),
-        Some(0),
+        None,
+        Some(&LIVE),
         T0 + 11,
         &POLICY,
     );
@@ -167,7 +177,8 @@ fn a_stale_read_elsewhere_accepts_a_newer_generation_and_advances_from_it() {
         &key(),
         &present(&stale, 2),
         Some(&stale),
-        Some(0),
+        None,
+        Some(&LIVE),
         T0 + 300,
         &POLICY,
     ) {
@@ -254,12 +265,18 @@ fn idle_and_absolute_expiry_end_the_family() {
 #[wasm_bindgen_test(unsupported = test)]
 fn a_newer_session_epoch_or_a_deleted_user_ends_the_family() {
     let store = login();
-    let decide = |user_epoch, now| {
+    let ended = SessionState {
+        epoch: 1,
+        kept: None,
+    };
+    let decide = |user: Option<u64>, now| {
+        let state = user.map(|_| ended);
         rotate(
             &key(),
             &present(&store, 0),
             Some(&store),
-            user_epoch,
+            None,
+            state.as_ref(),
             now,
             &POLICY,
         )
@@ -313,7 +330,8 @@ fn a_missing_or_mismatched_record_is_an_unknown_family() {
                 &key(),
                 &present(&store, 0),
                 stored,
-                Some(0),
+                None,
+                Some(&LIVE),
                 SETTLED,
                 &POLICY
             ),
@@ -331,7 +349,15 @@ fn a_missing_record_of_a_young_family_is_not_visible_yet_and_nothing_is_forgotte
     // Any moment before the window closes, including a clock behind the login's.
     for now in [T0 - 5, T0, T0 + 1, SETTLED - 1] {
         assert_eq!(
-            rotate(&key(), &present(&store, 0), None, Some(0), now, &POLICY),
+            rotate(
+                &key(),
+                &present(&store, 0),
+                None,
+                None,
+                Some(&LIVE),
+                now,
+                &POLICY
+            ),
             Rotation::Refused {
                 reason: RefreshRejection::NotYetVisible,
                 forget: false
@@ -341,7 +367,15 @@ fn a_missing_record_of_a_young_family_is_not_visible_yet_and_nothing_is_forgotte
     }
     // A later generation of the same young family: the same answer.
     assert!(matches!(
-        rotate(&key(), &present(&store, 3), None, Some(0), T0 + 20, &POLICY),
+        rotate(
+            &key(),
+            &present(&store, 3),
+            None,
+            None,
+            Some(&LIVE),
+            T0 + 20,
+            &POLICY
+        ),
         Rotation::Refused {
             reason: RefreshRejection::NotYetVisible,
             ..
@@ -350,44 +384,79 @@ fn a_missing_record_of_a_young_family_is_not_visible_yet_and_nothing_is_forgotte
 }
 
 #[wasm_bindgen_test(unsupported = test)]
-fn an_ended_family_is_refused_as_revoked_and_kept_until_its_window_closes() {
+fn a_revocation_marker_refuses_the_family_whatever_its_record_says() {
     let store = login();
-    let ended = store.ended(T0 + 10);
-    assert_eq!(ended.revoked, Some(RevokeReason::Ended));
-    assert_eq!(ended.ended_expiration(T0 + 10), T0 + 10 + MIN_STORAGE_TTL_S);
-    // A clock behind the login's: kept until the window closes, whichever is later.
-    assert_eq!(ended.ended_expiration(T0 - 30), T0 + PROPAGATION_WINDOW_S);
-    for user_epoch in [Some(0), None] {
-        assert_eq!(
-            rotate(
-                &key(),
-                &present(&store, 0),
-                Some(&ended),
-                user_epoch,
-                T0 + 11,
-                &POLICY
-            ),
-            Rotation::Refused {
-                reason: RefreshRejection::Revoked,
-                forget: false
-            }
-        );
+    // The marker wins over a live record (a stale copy written back elsewhere), over a
+    // missing record, and whether or not the user is still there.
+    for stored in [Some(&store), None] {
+        for user in [Some(&LIVE), None] {
+            assert_eq!(
+                rotate(
+                    &key(),
+                    &present(&store, 0),
+                    stored,
+                    Some(RevokeReason::Ended),
+                    user,
+                    T0 + 11,
+                    &POLICY
+                ),
+                Rotation::Refused {
+                    reason: RefreshRejection::Revoked,
+                    forget: false
+                }
+            );
+        }
     }
-    // A logout writes the same kind of record from the token alone.
-    let from_token = Family::ended_from_token(&present(&store, 2), T0 + 10);
-    assert_eq!(
-        (
-            from_token.id,
-            from_token.user_id,
-            from_token.generation,
-            from_token.created_at
+    // Records of the first layout carry their revocation inside; they are still honoured.
+    let old_layout = Family {
+        revoked: Some(RevokeReason::Reuse),
+        ..store.clone()
+    };
+    assert!(matches!(
+        rotate(
+            &key(),
+            &present(&store, 0),
+            Some(&old_layout),
+            None,
+            Some(&LIVE),
+            T0 + 11,
+            &POLICY
         ),
-        (store.id, store.user_id, 2, store.created_at)
+        Rotation::Refused {
+            reason: RefreshRejection::Revoked,
+            ..
+        }
+    ));
+    // A marker outlives every token of the family, and is never kept for less than KV takes.
+    assert_eq!(
+        Family::revocation_expiration(store.created_at, &POLICY, T0 + 10),
+        T0 + POLICY.absolute_ttl_s
     );
-    assert_eq!(from_token.revoked, Some(RevokeReason::Ended));
-    // Stored as JSON, the reason reads "ended".
-    let json = serde_json::to_value(&ended).unwrap();
-    assert_eq!(json["revoked"], "ended");
+    assert_eq!(
+        Family::revocation_expiration(T0 - POLICY.absolute_ttl_s, &POLICY, T0),
+        T0 + MIN_STORAGE_TTL_S
+    );
+    assert!(Family::revocation_expiration(store.created_at, &POLICY, T0) >= store.ends_at(&POLICY));
+    // A kept session (a password change's own) survives the epoch that ends the others.
+    let after_change = SessionState {
+        epoch: 1,
+        kept: Some(tollgate_core::store::records::KeptSession {
+            family: store.id,
+            epoch: 0,
+        }),
+    };
+    assert!(matches!(
+        rotate(
+            &key(),
+            &present(&store, 0),
+            Some(&store),
+            None,
+            Some(&after_change),
+            SETTLED,
+            &POLICY
+        ),
+        Rotation::Advanced { .. }
+    ));
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -469,7 +538,7 @@ mod properties {
                 let newest = history.last().unwrap().clone();
                 let view = match s.stale { Some(i) if i < history.len() => history[i].clone(), _ => newest.clone() };
                 let presented_gen = if s.ahead { issued_max } else { issued_max.saturating_sub(s.behind) };
-                let decision = rotate(&key(), &present(&newest, presented_gen), Some(&view), Some(0), now, &POLICY);
+                let decision = rotate(&key(), &present(&newest, presented_gen), Some(&view), None, Some(&LIVE), now, &POLICY);
                 match decision {
                     Rotation::Advanced { family, token } => {
                         prop_assert_eq!(family.generation, presented_gen + 1);
@@ -498,7 +567,7 @@ mod properties {
             store.generation = 5;
             store.revoked = Some(RevokeReason::Reuse);
             for g in gens {
-                let d = rotate(&key(), &present(&store, g), Some(&store), Some(0), T0 + 1, &POLICY);
+                let d = rotate(&key(), &present(&store, g), Some(&store), None, Some(&LIVE), T0 + 1, &POLICY);
                 prop_assert_eq!(d, Rotation::Refused { reason: RefreshRejection::Revoked, forget: false });
             }
         }

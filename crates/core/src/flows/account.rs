@@ -3,15 +3,15 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::Flows;
 use super::login::{account_limit, login_throttled};
-use crate::error::{Error, FieldError};
+use super::{Flows, principal_id, principal_record};
+use crate::error::{Error, FieldError, TokenRejection};
 use crate::events::SecurityEvent;
 use crate::id::Id;
 use crate::password::{Verified, check_policy};
 use crate::random::Random;
 use crate::roles::{Principal, SCOPE_PROFILE, SCOPE_SESSIONS};
-use crate::store::{Stores, UserRecord};
+use crate::store::{ChangeRequest, Stores, UserChange, UserRecord};
 use crate::time::UnixSeconds;
 
 /// One live session, as listed to its user.
@@ -37,7 +37,8 @@ impl<S: Stores> Flows<'_, S> {
     /// account no longer exists.
     pub async fn me(&self, principal: &Principal) -> Result<UserRecord, Error> {
         principal.require_scope(SCOPE_PROFILE)?;
-        self.principal_user(principal).await
+        let id = principal_id(principal)?;
+        principal_record(principal, self.store.get_user_replica(&id).await?)
     }
 
     /// The caller's live sessions, most recently used first.
@@ -58,7 +59,7 @@ impl<S: Stores> Flows<'_, S> {
             .list_families(&user.id)
             .await?
             .into_iter()
-            .filter(|f| f.dead_reason(policy, user.session_epoch, now).is_none())
+            .filter(|f| f.dead_reason(policy, &user.sessions(), now).is_none())
             .map(|f| SessionInfo {
                 current: f.id.to_hyphenated() == principal.session_id,
                 id: f.id,
@@ -71,10 +72,8 @@ impl<S: Stores> Flows<'_, S> {
         Ok(sessions)
     }
 
-    /// Ends one of the caller's sessions at `now`: a session still in its propagation window
-    /// ([`crate::refresh::family::PROPAGATION_WINDOW_S`]) is overwritten with a revoked record
-    /// that storage keeps until that window closes, an older one is deleted (see
-    /// [`crate::refresh::family`]).
+    /// Ends one of the caller's sessions at `now` by writing its revocation marker (see
+    /// [`crate::refresh::family`], "Ending a session").
     ///
     /// # Errors
     /// [`Error::Forbidden`] without the `sessions` scope; [`Error::NotFound`] when the caller
@@ -88,16 +87,16 @@ impl<S: Stores> Flows<'_, S> {
         principal.require_scope(SCOPE_SESSIONS)?;
         let user_id = Id::parse(&principal.user_id).ok_or(Error::NotFound)?;
         let family_id = Id::parse(session_id).ok_or(Error::NotFound)?;
-        // A revoked record is a session that has already ended (and is not listed).
-        let Some(family) = self
-            .store
-            .get_family(&user_id, &family_id)
-            .await?
-            .filter(|f| f.revoked.is_none())
+        // A revoked family is a session that has already ended (and is not listed).
+        let stored = self.store.get_family(&user_id, &family_id).await?;
+        let Some(family) = stored
+            .record
+            .filter(|f| f.revoked.is_none() && stored.revoked.is_none())
         else {
             return Err(Error::NotFound);
         };
-        self.end_family(&family, now).await?;
+        self.end_session(&user_id, &family_id, family.created_at, now)
+            .await?;
         self.events.record(SecurityEvent::SessionRevoked {
             user_id,
             session_id: family_id,
@@ -105,18 +104,27 @@ impl<S: Stores> Flows<'_, S> {
         Ok(())
     }
 
-    /// Ends every session of the caller by moving their session epoch on (one read, one
-    /// write; no family is listed). Access tokens already issued are refused wherever the
-    /// user record is read; routes that read only the token accept them until they expire.
+    /// Ends every session of the caller by moving their session epoch on, at the user's
+    /// sequencer (one call; no family is listed). Access tokens already issued are refused
+    /// wherever the user record is read; routes that read only the token accept them until
+    /// they expire.
     ///
     /// # Errors
-    /// [`Error::InvalidToken`] when the account no longer exists.
+    /// [`Error::InvalidToken`] when the account no longer exists or the caller's sessions were
+    /// already ended.
     pub async fn logout_all(&self, principal: &Principal, now: UnixSeconds) -> Result<(), Error> {
-        let user = self.principal_user(principal).await?;
-        let user = user.with_sessions_ended(now)?;
-        self.store.put_user(&user).await?;
+        let id = principal_id(principal)?;
+        let request = ChangeRequest {
+            change: UserChange::EndSessions,
+            now,
+            caller_issued_at: Some(principal.issued_at),
+        };
+        self.store
+            .change_user(&id, &request)
+            .await?
+            .ok_or(Error::InvalidToken(TokenRejection::UnknownSubject))?;
         self.events
-            .record(SecurityEvent::LoggedOutAll { user_id: user.id });
+            .record(SecurityEvent::LoggedOutAll { user_id: id });
         Ok(())
     }
 
@@ -153,21 +161,21 @@ impl<S: Stores> Flows<'_, S> {
         self.attempt_succeeded(&reservation).await?;
         check_policy(new_password).map_err(|e| rename_field(e, "new_password"))?;
         let password_hash = self.auth.hasher.hash(new_password, rng)?;
-        let user = UserRecord {
-            password_hash,
-            ..user.with_sessions_ended(now)?
+        // At the sequencer: the caller's own session goes on (it becomes the record's
+        // `kept_session`), every other one ends, and a caller whose token an ending elsewhere
+        // already revoked is refused there even if this location has not seen it.
+        let request = ChangeRequest {
+            change: UserChange::SetPassword {
+                password_hash,
+                keep: Id::parse(&principal.session_id),
+            },
+            now,
+            caller_issued_at: Some(principal.issued_at),
         };
-        let epoch = user.session_epoch;
-        self.store.put_user(&user).await?;
-        // The epoch bump ended every session; carry the caller's own across it. If this write
-        // fails the password is still changed and the caller simply signs in again.
-        if let Some(family_id) = Id::parse(&principal.session_id)
-            && let Ok(Some(mut family)) = self.store.get_family(&user.id, &family_id).await
-        {
-            family.epoch = epoch;
-            let expires = family.storage_expiration(&self.auth.config.refresh, now);
-            let _ = self.store.put_family(&family, expires).await;
-        }
+        self.store
+            .change_user(&user.id, &request)
+            .await?
+            .ok_or(Error::InvalidToken(TokenRejection::UnknownSubject))?;
         self.events
             .record(SecurityEvent::PasswordChanged { user_id: user.id });
         Ok(())

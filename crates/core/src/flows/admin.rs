@@ -8,12 +8,12 @@
 
 use alloc::string::String;
 
-use super::Flows;
+use super::{Flows, principal_id, principal_record};
 use crate::error::Error;
 use crate::events::SecurityEvent;
 use crate::id::Id;
 use crate::roles::{Principal, ROLE_ADMIN, SCOPE_USERS_READ, SCOPE_USERS_WRITE};
-use crate::store::{Stores, UserPage, UserRecord};
+use crate::store::{ChangeRequest, Stores, UserChange, UserPage, UserRecord};
 use crate::time::UnixSeconds;
 
 /// Users per admin page: KV lists up to 1000 keys per call; 100 keeps responses small.
@@ -61,11 +61,16 @@ impl<S: Stores> Flows<'_, S> {
             self.require_another_admin(&caller.id).await?;
         }
         let admin = caller.id;
-        let user = UserRecord {
-            role,
-            ..user.with_sessions_ended(now)?
+        let request = ChangeRequest {
+            change: UserChange::SetRole { role },
+            now,
+            caller_issued_at: None,
         };
-        self.store.put_user(&user).await?;
+        let user = self
+            .store
+            .change_user(&user.id, &request)
+            .await?
+            .ok_or(Error::NotFound)?;
         self.events.record(SecurityEvent::RoleChanged {
             user_id: user.id,
             by: admin,
@@ -89,8 +94,16 @@ impl<S: Stores> Flows<'_, S> {
     ) -> Result<(), Error> {
         let admin = self.admin_caller(principal, SCOPE_USERS_WRITE).await?.id;
         let user = self.user_by_id(user_id).await?;
-        let user = user.with_sessions_ended(now)?;
-        self.store.put_user(&user).await?;
+        let request = ChangeRequest {
+            change: UserChange::EndSessions,
+            now,
+            caller_issued_at: None,
+        };
+        let user = self
+            .store
+            .change_user(&user.id, &request)
+            .await?
+            .ok_or(Error::NotFound)?;
         self.events.record(SecurityEvent::UserSessionsEnded {
             user_id: user.id,
             by: admin,
@@ -98,12 +111,12 @@ impl<S: Stores> Flows<'_, S> {
         Ok(())
     }
 
-    /// Deletes a user and their sessions at `now`. The email index goes first, so a failure
-    /// part-way leaves an account nobody can log in to rather than an email that cannot
-    /// register. Sessions still in their propagation window
-    /// ([`crate::refresh::family::PROPAGATION_WINDOW_S`]) are overwritten with revoked records
-    /// that storage keeps until that window closes, older ones deleted (see
-    /// [`crate::refresh::family`]).
+    /// Deletes a user and their sessions at `now`. The address goes first (its claim and index
+    /// entry), so a failure part-way leaves an account nobody can log in to rather than an
+    /// email that cannot register; then the record at its sequencer. The user's
+    /// sessions are refused wherever the deletion has arrived (a refresh reads the user);
+    /// their revocation markers, written after, refuse them as revoked even where a young
+    /// session's missing user would otherwise read as "not arrived yet".
     ///
     /// # Errors
     /// [`Error::InvalidToken`] or [`Error::Forbidden`] unless the caller is an admin now;
@@ -120,14 +133,21 @@ impl<S: Stores> Flows<'_, S> {
         if user.id == admin {
             self.require_another_admin(&admin).await?;
         }
-        self.store.delete_email(&user.email).await?;
-        self.store.delete_user(&user.id).await?;
-        // Families of a deleted user are refused at refresh anyway (the user read finds
-        // nothing, once the deletion has reached that location); ending them now frees
-        // storage sooner and refuses them as revoked at once.
+        self.store.release_email(&user.email, &user.id).await?;
+        self.store.remove_user(&user.id).await?;
+        // The removal is what ends the sessions: a refresh needs the user, and only the
+        // user's sequencer writes its record, so no stale location can bring it back. The
+        // families are the deleted user's data, and go (best effort: they expire anyway). A
+        // family young enough that its absence reads as "not arrived yet" also gets its
+        // marker, so that its tokens are refused at once rather than told to retry.
         if let Ok(families) = self.store.list_families(&user.id).await {
-            for family in families {
-                let _ = self.end_family(&family, now).await;
+            for family in &families {
+                if family.may_be_unpropagated(now) {
+                    let _ = self
+                        .end_session(&family.user_id, &family.id, family.created_at, now)
+                        .await;
+                }
+                let _ = self.store.delete_family(&family.user_id, &family.id).await;
             }
         }
         self.events.record(SecurityEvent::UserDeleted {
@@ -147,7 +167,10 @@ impl<S: Stores> Flows<'_, S> {
         // security log's `access_denied` says `role admin`, not the scope a user never has).
         principal.require_role(ROLE_ADMIN)?;
         principal.require_scope(scope)?;
-        let caller = self.principal_user(principal).await?;
+        // The sequencer's record, never a copy that may lag: a demotion elsewhere a second ago
+        // already counts.
+        let id = principal_id(principal)?;
+        let caller = principal_record(principal, self.store.get_user_current(&id).await?)?;
         if caller.role != ROLE_ADMIN {
             return Err(Error::Forbidden(String::from("role admin")));
         }

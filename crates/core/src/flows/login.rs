@@ -14,7 +14,7 @@ use crate::password::{Verified, check_policy};
 use crate::random::Random;
 use crate::refresh::Family;
 use crate::roles::ROLE_USER;
-use crate::store::{Stores, UserRecord};
+use crate::store::{ChangeRequest, Claim, Stores, UserChange, UserRecord};
 use crate::time::UnixSeconds;
 
 /// What a login request carries.
@@ -79,6 +79,11 @@ pub(super) fn login_throttled(scope: &'static str, retry_after_s: u64) -> Securi
 /// (it sets the UUID version and variant bits).
 const NO_USER: Id = Id::from_bytes([0; 16]);
 
+/// How old a claim on an address must be before a registration may take it over, if its
+/// account does not exist, in seconds: far longer than any registration takes between its
+/// claim and creating the account (one password hash).
+pub const ABANDONED_CLAIM_S: u64 = 600;
+
 impl<S: Stores> Flows<'_, S> {
     /// Creates an account with role `user`, for a client at `client_address` (empty if
     /// unknown), which is throttled per address: every valid request counts, answered 201 or
@@ -114,24 +119,76 @@ impl<S: Stores> Flows<'_, S> {
         if self.store.find_user_id(&email).await?.is_some() {
             return Err(Error::EmailTaken);
         }
-        let password_hash = self.auth.hasher.hash(password, rng)?;
-        let user = UserRecord::new(
-            Id::generate(rng),
-            email,
-            password_hash,
-            ROLE_USER.to_string(),
-            now,
-        );
-        // The record first, then the index that makes it reachable: if the index write
-        // fails, the record is unreachable and is removed (best effort; an orphan record
-        // is harmless and the email stays free to register again).
-        self.store.put_user(&user).await?;
-        if let Err(e) = self.store.put_email(&user.email, &user.id).await {
-            let _ = self.store.delete_user(&user.id).await;
-            return Err(e.into());
+        let id = Id::generate(rng);
+        self.claim(&email, &id, now).await?;
+        let created = self.create_claimed(id, email, password, now, rng).await;
+        if let Err(e) = &created {
+            // Nothing reachable was left behind (see `create_claimed`); free the address
+            // again, best effort (a claim whose account never came is taken over, below).
+            let _ = self.store.release_email(&e.1, &id).await;
         }
+        let user = created.map_err(|(e, _)| e)?;
         self.events
             .record(SecurityEvent::UserRegistered { user_id: user.id });
+        Ok(user)
+    }
+
+    /// Claims `email` for the new account `id`. The claim is what makes an address unique:
+    /// one strongly consistent object per address, so of any number of concurrent
+    /// registrations, at one location or many, exactly one gets it (the index lags; the claim
+    /// does not). A claim whose account was never created (a registration that failed and
+    /// could not release it) is taken over once it is [`ABANDONED_CLAIM_S`] old and its
+    /// account is not at its sequencer: an address is never blocked for good.
+    ///
+    /// # Errors
+    /// [`Error::EmailTaken`]; [`Error::StorageUnavailable`].
+    async fn claim(&self, email: &str, id: &Id, now: UnixSeconds) -> Result<(), Error> {
+        let Claim::Taken { holder, since } = self.store.claim_email(email, id, now, None).await?
+        else {
+            return Ok(());
+        };
+        let abandoned = now >= since.saturating_add(ABANDONED_CLAIM_S)
+            && self.store.get_user_current(&holder).await?.is_none();
+        if !abandoned {
+            return Err(Error::EmailTaken);
+        }
+        match self
+            .store
+            .claim_email(email, id, now, Some(&holder))
+            .await?
+        {
+            Claim::Claimed => Ok(()),
+            Claim::Taken { .. } => Err(Error::EmailTaken),
+        }
+    }
+
+    /// Creates the account `id` for a claimed `email`: the record at its sequencer, then the
+    /// index entry that makes it reachable (a record before the pointer to it), written by the
+    /// claim's object. If the index write fails, the record is removed again. On failure, the
+    /// error and the email.
+    async fn create_claimed<R: Random + ?Sized>(
+        &self,
+        id: Id,
+        email: String,
+        password: &str,
+        now: UnixSeconds,
+        rng: &mut R,
+    ) -> Result<UserRecord, (Error, String)> {
+        let fail = |e: Error, email: &str| (e, email.to_string());
+        let password_hash = self
+            .auth
+            .hasher
+            .hash(password, rng)
+            .map_err(|e| fail(e, &email))?;
+        let user = UserRecord::new(id, email, password_hash, ROLE_USER.to_string(), now);
+        self.store
+            .create_user(&user)
+            .await
+            .map_err(|e| fail(e.into(), &user.email))?;
+        if let Err(e) = self.store.bind_email(&user.email, &user.id).await {
+            let _ = self.store.remove_user(&user.id).await;
+            return Err(fail(e.into(), &user.email));
+        }
         Ok(user)
     }
 
@@ -225,7 +282,7 @@ impl<S: Stores> Flows<'_, S> {
         let expires_at = family.storage_expiration(&config.refresh, now);
         let (settled, stored) = join2(
             self.attempt_succeeded(&reservation),
-            self.store.put_family(&family, expires_at),
+            self.store.put_family(&family, expires_at, None),
         )
         .await;
         stored?;
@@ -273,7 +330,9 @@ impl<S: Stores> Flows<'_, S> {
         Ok(user.filter(|u| u.email == email))
     }
 
-    /// Upgrades `user`'s hash to argon2id at the configured cost. A failure is logged and the
+    /// Upgrades `user`'s hash to argon2id at the configured cost, through the sequencer: only
+    /// if the stored hash is still the one that was verified (a password changed elsewhere
+    /// meanwhile is never overwritten with a hash of the old one). A failure is logged and the
     /// login goes on with the old hash: it still verifies, and the next login tries again.
     async fn rehash<R: Random + ?Sized>(
         &self,
@@ -285,14 +344,17 @@ impl<S: Stores> Flows<'_, S> {
         let Ok(password_hash) = self.auth.hasher.hash(password, rng) else {
             return user;
         };
-        let upgraded = UserRecord {
-            password_hash,
-            updated_at: now,
-            ..user.clone()
+        let request = ChangeRequest {
+            change: UserChange::Rehash {
+                password_hash,
+                replaces: user.password_hash.clone(),
+            },
+            now,
+            caller_issued_at: None,
         };
-        match self.store.put_user(&upgraded).await {
-            Ok(()) => upgraded,
-            Err(_) => {
+        match self.store.change_user(&user.id, &request).await {
+            Ok(Some(upgraded)) => upgraded,
+            Ok(None) | Err(_) => {
                 self.events
                     .record(SecurityEvent::RehashFailed { user_id: user.id });
                 user

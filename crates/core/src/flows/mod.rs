@@ -27,7 +27,7 @@ use crate::events::EventSink;
 use crate::id::Id;
 use crate::password::PasswordHasher;
 use crate::random::Random;
-use crate::refresh::{Family, RefreshKey, RefreshPolicy};
+use crate::refresh::{Family, RefreshKey, RefreshPolicy, RevokeReason};
 use crate::roles::{Principal, Roles};
 use crate::store::{Stores, UserRecord};
 use crate::throttle::ThrottlePolicy;
@@ -165,48 +165,44 @@ pub struct Flows<'a, S> {
 }
 
 impl<S: Stores> Flows<'_, S> {
-    /// Ends `family` at `now` (see [`Flows::end_session`]).
-    async fn end_family(&self, family: &Family, now: UnixSeconds) -> Result<(), Error> {
-        let ended = family.may_be_unpropagated(now).then(|| family.ended(now));
-        self.end_session(&family.user_id, &family.id, ended, now)
-            .await
-    }
-
-    /// Ends the session `family_id` of `user_id` at `now`, given the revoked record that would
-    /// replace it (if one can be made): while the family is young, by writing that record,
-    /// kept until the propagation window closes, so that its absence never reads as "not
-    /// arrived yet" for a session that ended; otherwise by deleting the record.
+    /// Ends the session `family_id` of `user_id`, created at `created_at`, by writing its
+    /// revocation marker (one write, no read; see [`crate::refresh::family`], "Ending a
+    /// session"), kept for as long as any token of the family could otherwise be accepted.
     pub(super) async fn end_session(
         &self,
         user_id: &Id,
         family_id: &Id,
-        ended: Option<Family>,
+        created_at: UnixSeconds,
         now: UnixSeconds,
     ) -> Result<(), Error> {
-        match ended.filter(|f| f.may_be_unpropagated(now)) {
-            Some(ended) => Ok(self
-                .store
-                .put_family(&ended, ended.ended_expiration(now))
-                .await?),
-            None => Ok(self.store.delete_family(user_id, family_id).await?),
-        }
+        let until = Family::revocation_expiration(created_at, &self.auth.config.refresh, now);
+        Ok(self
+            .store
+            .revoke_family(user_id, family_id, RevokeReason::Ended, until)
+            .await?)
     }
 
-    /// The user a principal names: `invalid_token` if the account is gone, or if its sessions
-    /// were ended after the token was issued (logout-all, password or role change).
+    /// The user a principal names, as this request's decisions see it: `invalid_token` if the
+    /// account is gone, or if its sessions were ended after the token was issued (logout-all,
+    /// password or role change).
     async fn principal_user(&self, principal: &Principal) -> Result<UserRecord, Error> {
-        let id = Id::parse(&principal.user_id)
-            .ok_or(Error::InvalidToken(TokenRejection::UnknownSubject))?;
-        let user = self
-            .store
-            .get_user(&id)
-            .await?
-            .ok_or(Error::InvalidToken(TokenRejection::UnknownSubject))?;
-        if principal.issued_at < user.sessions_ended_at {
-            return Err(Error::InvalidToken(TokenRejection::SessionEnded));
-        }
-        Ok(user)
+        let id = principal_id(principal)?;
+        principal_record(principal, self.store.get_user(&id).await?)
     }
+}
+
+/// The user id a principal names.
+fn principal_id(principal: &Principal) -> Result<Id, Error> {
+    Id::parse(&principal.user_id).ok_or(Error::InvalidToken(TokenRejection::UnknownSubject))
+}
+
+/// `user`, if it exists and its sessions were not ended after `principal`'s token was issued.
+fn principal_record(principal: &Principal, user: Option<UserRecord>) -> Result<UserRecord, Error> {
+    let user = user.ok_or(Error::InvalidToken(TokenRejection::UnknownSubject))?;
+    if principal.issued_at < user.sessions_ended_at {
+        return Err(Error::InvalidToken(TokenRejection::SessionEnded));
+    }
+    Ok(user)
 }
 
 #[cfg(test)]

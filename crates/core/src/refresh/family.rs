@@ -39,13 +39,25 @@
 //! [`RefreshRejection::UnknownFamily`]; a missing user ends the family
 //! ([`RefreshRejection::UnknownUser`], record deleted).
 //!
-//! For "missing" to keep meaning "not arrived yet" inside the window, Tollgate never makes a
-//! young family's record disappear: ending it (logout, revoking the session, deleting the
-//! user) writes a revoked record ([`RevokeReason::Ended`], [`Family::ended`]) that storage
-//! keeps until the window has closed ([`Family::ended_expiration`]), and [`rotate`] never asks
-//! to forget a young dead family. So at the location that ended a session, and everywhere
-//! once that write has arrived, its tokens are refused as revoked at once; a location the
-//! ending has not reached yet behaves as KV allows for any write (see the README's table).
+//! # Ending a session
+//!
+//! A session ends by a *revocation marker* (`revoked:{user}:{family}`, see
+//! [`crate::store::records::revoked_key`]): logout, revoking the session, reuse detection and
+//! deleting the user write one, and nothing else does. A refresh never writes it: KV resolves
+//! concurrent writes to one key last-write-wins on the whole value, so if ending a session
+//! rewrote the family record, a location still holding an older copy, rotating it, would write
+//! the family back alive over the ending, for good. A marker cannot be erased that way: once
+//! it has propagated (60 s), the family is refused at every location, whatever was written to
+//! its record meanwhile. The marker is kept until the family could no longer be used anyway
+//! ([`Family::revocation_expiration`]).
+//!
+//! Ending every session of a user (logout-all, a password or role change, an admin) moves
+//! the user's session epoch on instead (see [`crate::store::records::SessionState`]); the
+//! user record is written only by its sequencer, so that epoch never moves back.
+//!
+//! A missing family record with a marker is revoked; a missing record without one is decided
+//! by the family's age, as above. Records written before markers existed may carry `revoked`
+//! themselves ([`RevokeReason::Ended`] or [`RevokeReason::Reuse`]); they are refused alike.
 
 use alloc::string::String;
 
@@ -55,6 +67,7 @@ use super::token::{PresentedToken, RefreshKey};
 use crate::error::RefreshRejection;
 use crate::id::Id;
 use crate::random::Random;
+use crate::store::records::SessionState;
 use crate::time::UnixSeconds;
 
 /// Default absolute lifetime of a family, in seconds (30 days).
@@ -73,9 +86,17 @@ pub const MAX_USER_AGENT_CHARS: usize = 256;
 pub const MIN_STORAGE_TTL_S: u64 = 65;
 /// How long after a family's creation a location may still not see its record (or its
 /// user's), in seconds: Workers KV makes a write visible everywhere "within 60 seconds or
-/// less" (Cloudflare's KV documentation, "How KV works"). Within it, a missing record is
+/// less" (Cloudflare's KV documentation, "How KV works"), and the creation time was read from
+/// another location's clock, which may differ from this one's by a few seconds
+/// ([`CLOCK_ALLOWANCE_S`]). Within it, a missing record is
 /// [`RefreshRejection::NotYetVisible`] rather than the end of the session.
-pub const PROPAGATION_WINDOW_S: u64 = 60;
+pub const PROPAGATION_WINDOW_S: u64 = 60 + CLOCK_ALLOWANCE_S;
+
+/// How far apart two locations' clocks are allowed to be, in seconds. Cloudflare's servers
+/// keep NTP time; a few seconds covers a request's own duration on top (the multi-location
+/// simulator of `tests/consistency.rs` draws offsets of up to ±3 s, and found the refusal
+/// this prevents: a family 55 s old, read at a location 6 s ahead, reported as unknown).
+pub const CLOCK_ALLOWANCE_S: u64 = 10;
 
 /// How long families live and how forgiving rotation is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,15 +119,13 @@ impl Default for RefreshPolicy {
     }
 }
 
-/// Why a family was revoked.
+/// Why a family was revoked (the value of its revocation marker).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RevokeReason {
     /// A rotated token was replayed after its grace window.
     Reuse,
-    /// The session was ended (logout, a revoked session, a deleted user) while it was young
-    /// enough that a missing record would read as "not arrived yet" (see the module docs): the
-    /// record stays, revoked, until that window has closed everywhere.
+    /// The session was ended: logout, a revoked session, a deleted user.
     Ended,
 }
 
@@ -178,54 +197,38 @@ impl Family {
     }
 
     /// Whether, at `now`, the family is so young that a location may not see it yet (see
-    /// [`PROPAGATION_WINDOW_S`]). While it is, ending the family must leave a revoked record
-    /// ([`Family::ended`]) rather than delete it.
+    /// [`PROPAGATION_WINDOW_S`]). While it is, its record must not be deleted: its absence
+    /// would read as "not arrived yet".
     pub fn may_be_unpropagated(&self, now: UnixSeconds) -> bool {
         within_propagation_window(self.created_at, now)
     }
 
-    /// The record that ends this family at `now` while it [may be
-    /// unpropagated](Family::may_be_unpropagated): revoked ([`RevokeReason::Ended`]), to be
-    /// stored until [`Family::ended_expiration`].
-    pub fn ended(&self, now: UnixSeconds) -> Family {
-        Family {
-            rotated_at: now,
-            revoked: Some(RevokeReason::Ended),
-            ..self.clone()
-        }
-    }
-
-    /// The record that ends the family a token names, built from the token alone (a logout
-    /// reads nothing): revoked, with the token's ids, generation and creation time, and
-    /// expired at `now`.
-    pub fn ended_from_token(token: &PresentedToken, now: UnixSeconds) -> Family {
-        Family {
-            id: token.family_id,
-            user_id: token.user_id,
-            generation: token.generation,
-            rotated_at: now,
-            created_at: token.created_at,
-            last_used_at: now,
-            expires_at: now,
-            epoch: 0,
-            user_agent: String::new(),
-            revoked: Some(RevokeReason::Ended),
-        }
-    }
-
-    /// When storage may forget an [ended](Family::ended) record: once the propagation window
-    /// of the family has closed (and never sooner than KV accepts). After that a missing record
-    /// reads as an unknown family again, which is what it is.
-    pub fn ended_expiration(&self, now: UnixSeconds) -> UnixSeconds {
-        self.created_at
-            .saturating_add(PROPAGATION_WINDOW_S)
+    /// When storage may forget a revocation marker of this family: once no token of the
+    /// family could be accepted anyway, at the end of its absolute lifetime, and never sooner
+    /// than KV accepts. (The idle limit moves on with every refresh, so only the absolute one
+    /// bounds the family.)
+    pub fn revocation_expiration(
+        created_at: UnixSeconds,
+        policy: &RefreshPolicy,
+        now: UnixSeconds,
+    ) -> UnixSeconds {
+        created_at
+            .saturating_add(policy.absolute_ttl_s)
             .max(now.saturating_add(MIN_STORAGE_TTL_S))
     }
 
-    /// When the family dies of old age or idleness, whichever comes first.
+    /// When the family dies of old age or idleness, whichever comes first. The absolute end
+    /// is also bounded by the *current* absolute lifetime from its creation, so that a shorter
+    /// `REFRESH_TOKEN_TTL_SECONDS` applies to existing sessions, and so that a revocation
+    /// marker kept that long ([`Family::revocation_expiration`]) always outlives the family.
     pub fn ends_at(&self, policy: &RefreshPolicy) -> UnixSeconds {
-        self.expires_at
+        self.absolute_end(policy)
             .min(self.last_used_at.saturating_add(policy.idle_ttl_s))
+    }
+
+    fn absolute_end(&self, policy: &RefreshPolicy) -> UnixSeconds {
+        self.expires_at
+            .min(self.created_at.saturating_add(policy.absolute_ttl_s))
     }
 
     /// Seconds left of the absolute lifetime at `now` (the refresh cookie's `Max-Age`).
@@ -239,20 +242,21 @@ impl Family {
             .max(now.saturating_add(MIN_STORAGE_TTL_S))
     }
 
-    /// Why the family can no longer be used at `now`, if it cannot.
+    /// Why the family can no longer be used at `now`, if it cannot, given its user's
+    /// `sessions` (a revocation marker is the caller's to check).
     pub fn dead_reason(
         &self,
         policy: &RefreshPolicy,
-        user_epoch: u64,
+        sessions: &SessionState,
         now: UnixSeconds,
     ) -> Option<RefreshRejection> {
         if self.revoked.is_some() {
             Some(RefreshRejection::Revoked)
-        } else if now >= self.expires_at {
+        } else if now >= self.absolute_end(policy) {
             Some(RefreshRejection::Expired)
         } else if now >= self.last_used_at.saturating_add(policy.idle_ttl_s) {
             Some(RefreshRejection::Idle)
-        } else if self.epoch < user_epoch {
+        } else if sessions.ends(&self.id, self.epoch) {
             Some(RefreshRejection::Superseded)
         } else {
             None
@@ -275,9 +279,10 @@ pub enum Rotation {
         /// The current refresh token (the same successor the first request got).
         token: String,
     },
-    /// An old token came back: store `family` (now revoked) and answer `refresh_token_reused`.
+    /// An old token came back: write the family's revocation marker and answer
+    /// `refresh_token_reused`.
     ReuseDetected {
-        /// The revoked family to write back.
+        /// The family as read, marked revoked (for the event; the marker is what is stored).
         family: Family,
     },
     /// Refuse with `invalid_refresh_token` (or, for [`RefreshRejection::NotYetVisible`], ask
@@ -299,7 +304,8 @@ fn within_propagation_window(created_at: UnixSeconds, now: UnixSeconds) -> bool 
 /// Decides what a presented (and MAC-verified) refresh token gets.
 ///
 /// `stored` is the family as this reader sees it (possibly stale, possibly missing);
-/// `user_epoch` is the user's current session epoch, or `None` when this reader finds no user.
+/// `revoked` is its revocation marker, if this reader sees one; `user` is the user's session
+/// state, or `None` when this reader finds no user.
 /// A record whose id, user or creation time differs from the token's is not this family's.
 /// Missing records are decided by the family's age (see the module docs): within
 /// [`PROPAGATION_WINDOW_S`] of its creation, [`RefreshRejection::NotYetVisible`] without
@@ -309,10 +315,18 @@ pub fn rotate(
     key: &RefreshKey,
     presented: &PresentedToken,
     stored: Option<&Family>,
-    user_epoch: Option<u64>,
+    revoked: Option<RevokeReason>,
+    user: Option<&SessionState>,
     now: UnixSeconds,
     policy: &RefreshPolicy,
 ) -> Rotation {
+    if revoked.is_some() {
+        // The marker is kept for the family's whole life; its record may even be gone.
+        return Rotation::Refused {
+            reason: RefreshRejection::Revoked,
+            forget: false,
+        };
+    }
     let Some(family) = stored.filter(|f| {
         f.id == presented.family_id
             && f.user_id == presented.user_id
@@ -335,7 +349,7 @@ pub fn rotate(
             forget: false,
         };
     }
-    let Some(user_epoch) = user_epoch else {
+    let Some(user) = user else {
         // The user was written before the family, so it is visible everywhere by the time
         // the family's window closes; before that, its absence proves nothing.
         if family.may_be_unpropagated(now) {
@@ -349,7 +363,7 @@ pub fn rotate(
             forget: true,
         };
     };
-    if let Some(reason) = family.dead_reason(policy, user_epoch, now) {
+    if let Some(reason) = family.dead_reason(policy, user, now) {
         // A dead record may be deleted, except while the family is young: then its absence
         // would read as "not arrived yet", so it is left to expire.
         return Rotation::Refused {

@@ -10,10 +10,13 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
-use super::records::{UserRecord, user_key};
-use super::{FamilyStore, StoreError, ThrottleStore, UserPage, UserStore};
+use super::records::{ChangeRequest, UserRecord, user_key};
+use super::{
+    ChangeError, Claim, FamilyStore, Put, StoreError, StoredFamily, ThrottleStore, UserPage,
+    UserStore,
+};
 use crate::id::Id;
-use crate::refresh::Family;
+use crate::refresh::{Family, RevokeReason};
 use crate::throttle::{Admission, ThrottlePolicy, ThrottleState};
 use crate::time::UnixSeconds;
 
@@ -22,22 +25,32 @@ use crate::time::UnixSeconds;
 pub enum Op {
     /// [`UserStore::get_user`]
     GetUser,
+    /// [`UserStore::get_user_current`] (a call to the user's sequencer)
+    GetUserCurrent,
     /// [`UserStore::find_user_id`]
     FindUserId,
-    /// [`UserStore::put_user`]
-    PutUser,
-    /// [`UserStore::put_email`]
-    PutEmail,
-    /// [`UserStore::delete_user`]
-    DeleteUser,
-    /// [`UserStore::delete_email`]
-    DeleteEmail,
+    /// [`UserStore::claim_email`] (a call to the email's claim object)
+    ClaimEmail,
+    /// [`UserStore::release_email`] (a call to the email's claim object)
+    ReleaseEmail,
+    /// [`UserStore::create_user`] (a call to the user's sequencer)
+    CreateUser,
+    /// [`UserStore::change_user`] (a call to the user's sequencer)
+    ChangeUser,
+    /// [`UserStore::remove_user`] (a call to the user's sequencer)
+    RemoveUser,
+    /// [`UserStore::bind_email`] (a call to the email's claim object)
+    BindEmail,
     /// [`UserStore::list_users`]
     ListUsers,
-    /// [`FamilyStore::get_family`]
+    /// [`FamilyStore::get_family`]: the family record (one KV read)
     GetFamily,
+    /// [`FamilyStore::get_family`]: the revocation marker (a second KV read, in parallel)
+    GetRevoked,
     /// [`FamilyStore::put_family`]
     PutFamily,
+    /// [`FamilyStore::revoke_family`]
+    RevokeFamily,
     /// [`FamilyStore::delete_family`]
     DeleteFamily,
     /// [`FamilyStore::list_families`]
@@ -55,20 +68,37 @@ impl Op {
     pub fn is_kv_read(self) -> bool {
         matches!(
             self,
-            Op::GetUser | Op::FindUserId | Op::GetFamily | Op::ListUsers | Op::ListFamilies
+            Op::GetUser
+                | Op::FindUserId
+                | Op::GetFamily
+                | Op::GetRevoked
+                | Op::ListUsers
+                | Op::ListFamilies
         )
     }
 
     /// Whether the operation writes users or families (a KV write or delete in the Worker).
+    /// Writes of user records are not here: the sequencer makes them (see
+    /// [`Op::is_object_call`]).
     pub fn is_kv_write(self) -> bool {
+        matches!(self, Op::PutFamily | Op::RevokeFamily | Op::DeleteFamily)
+    }
+
+    /// Whether the operation is a call to a Durable Object in the Worker (the user's
+    /// sequencer, an email claim, a throttle).
+    pub fn is_object_call(self) -> bool {
         matches!(
             self,
-            Op::PutUser
-                | Op::PutEmail
-                | Op::DeleteUser
-                | Op::DeleteEmail
-                | Op::PutFamily
-                | Op::DeleteFamily
+            Op::GetUserCurrent
+                | Op::ClaimEmail
+                | Op::BindEmail
+                | Op::ReleaseEmail
+                | Op::CreateUser
+                | Op::ChangeUser
+                | Op::RemoveUser
+                | Op::Reserve
+                | Op::Release
+                | Op::Clear
         )
     }
 }
@@ -86,7 +116,9 @@ pub enum Fault {
 struct Inner {
     users: BTreeMap<String, UserRecord>,
     emails: BTreeMap<String, Id>,
+    claims: BTreeMap<String, (Id, UnixSeconds)>,
     families: BTreeMap<(Id, Id), (Family, UnixSeconds)>,
+    revoked: BTreeMap<(Id, Id), (RevokeReason, UnixSeconds)>,
     throttle: BTreeMap<String, ThrottleState>,
     log: Vec<Op>,
     /// Faults armed per operation: fire on the call whose index (counting from the moment
@@ -166,6 +198,21 @@ impl MemoryStore {
         self.inner.borrow().families.values().cloned().collect()
     }
 
+    /// Every revocation marker: (user, family, reason, kept until).
+    pub fn revocations(&self) -> Vec<(Id, Id, RevokeReason, UnixSeconds)> {
+        self.inner
+            .borrow()
+            .revoked
+            .iter()
+            .map(|((u, f), (r, t))| (*u, *f, *r, *t))
+            .collect()
+    }
+
+    /// How many email claims are held.
+    pub fn claim_count(&self) -> usize {
+        self.inner.borrow().claims.len()
+    }
+
     /// How many attempts count against throttle `key` now (reservations and failures within
     /// the window, as last stored).
     pub fn throttle_count(&self, key: &str) -> usize {
@@ -176,7 +223,8 @@ impl MemoryStore {
             .map_or(0, |s| s.failures.len())
     }
 
-    /// Replaces a stored user record directly (for tests that plant legacy or corrupt data).
+    /// Replaces a stored user record directly, as an operator's `wrangler kv bulk put` would
+    /// (for tests that plant admins, legacy or corrupt data).
     pub fn plant_user(&self, user: UserRecord) {
         let mut inner = self.inner.borrow_mut();
         inner.emails.insert(user.email.clone(), user.id);
@@ -217,13 +265,72 @@ impl UserStore for MemoryStore {
         Ok(self.inner.borrow().users.get(&user_key(id)).cloned())
     }
 
+    async fn get_user_current(&self, id: &Id) -> Result<Option<UserRecord>, StoreError> {
+        self.enter(Op::GetUserCurrent)?;
+        Ok(self.inner.borrow().users.get(&user_key(id)).cloned())
+    }
+
     async fn find_user_id(&self, email: &str) -> Result<Option<Id>, StoreError> {
         self.enter(Op::FindUserId)?;
         Ok(self.inner.borrow().emails.get(email).copied())
     }
 
-    async fn put_user(&self, user: &UserRecord) -> Result<(), StoreError> {
-        self.enter(Op::PutUser)?;
+    async fn claim_email(
+        &self,
+        email: &str,
+        id: &Id,
+        now: UnixSeconds,
+        replacing: Option<&Id>,
+    ) -> Result<Claim, StoreError> {
+        self.enter(Op::ClaimEmail)?;
+        let mut inner = self.inner.borrow_mut();
+        match inner.claims.get(email) {
+            Some((holder, since)) if holder != id && Some(holder) != replacing => {
+                Ok(Claim::Taken {
+                    holder: *holder,
+                    since: *since,
+                })
+            }
+            _ => {
+                inner.claims.insert(email.to_string(), (*id, now));
+                Ok(Claim::Claimed)
+            }
+        }
+    }
+
+    async fn bind_email(&self, email: &str, id: &Id) -> Result<(), StoreError> {
+        self.enter(Op::BindEmail)?;
+        let mut inner = self.inner.borrow_mut();
+        if inner
+            .claims
+            .get(email)
+            .is_some_and(|(holder, _)| holder == id)
+        {
+            inner.emails.insert(email.to_string(), *id);
+        }
+        Ok(())
+    }
+
+    async fn release_email(&self, email: &str, id: &Id) -> Result<(), StoreError> {
+        self.enter(Op::ReleaseEmail)?;
+        let mut inner = self.inner.borrow_mut();
+        if inner
+            .claims
+            .get(email)
+            .is_some_and(|(holder, _)| holder == id)
+        {
+            inner.claims.remove(email);
+        }
+        // An index entry of this account goes too (one written before claims existed, by an
+        // import, has no claim).
+        if inner.emails.get(email) == Some(id) {
+            inner.emails.remove(email);
+        }
+        Ok(())
+    }
+
+    async fn create_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+        self.enter(Op::CreateUser)?;
         self.inner
             .borrow_mut()
             .users
@@ -231,25 +338,28 @@ impl UserStore for MemoryStore {
         Ok(())
     }
 
-    async fn put_email(&self, email: &str, id: &Id) -> Result<(), StoreError> {
-        self.enter(Op::PutEmail)?;
-        self.inner
-            .borrow_mut()
-            .emails
-            .insert(email.to_string(), *id);
-        Ok(())
+    async fn change_user(
+        &self,
+        id: &Id,
+        request: &ChangeRequest,
+    ) -> Result<Option<UserRecord>, ChangeError> {
+        self.enter(Op::ChangeUser)?;
+        let mut inner = self.inner.borrow_mut();
+        let Some(current) = inner.users.get(&user_key(id)) else {
+            return Ok(None);
+        };
+        match current.apply(request).map_err(ChangeError::Refused)? {
+            Some(next) => {
+                inner.users.insert(user_key(id), next.clone());
+                Ok(Some(next))
+            }
+            None => Ok(Some(current.clone())),
+        }
     }
 
-    async fn delete_user(&self, id: &Id) -> Result<(), StoreError> {
-        self.enter(Op::DeleteUser)?;
-        self.inner.borrow_mut().users.remove(&user_key(id));
-        Ok(())
-    }
-
-    async fn delete_email(&self, email: &str) -> Result<(), StoreError> {
-        self.enter(Op::DeleteEmail)?;
-        self.inner.borrow_mut().emails.remove(email);
-        Ok(())
+    async fn remove_user(&self, id: &Id) -> Result<Option<UserRecord>, StoreError> {
+        self.enter(Op::RemoveUser)?;
+        Ok(self.inner.borrow_mut().users.remove(&user_key(id)))
     }
 
     async fn list_users(&self, cursor: Option<&str>, limit: u32) -> Result<UserPage, StoreError> {
@@ -279,17 +389,37 @@ impl UserStore for MemoryStore {
 }
 
 impl FamilyStore for MemoryStore {
-    async fn get_family(&self, user_id: &Id, family_id: &Id) -> Result<Option<Family>, StoreError> {
+    async fn get_family(&self, user_id: &Id, family_id: &Id) -> Result<StoredFamily, StoreError> {
+        // The Worker reads the record and the marker at once: two KV reads.
         self.enter(Op::GetFamily)?;
-        Ok(self
-            .inner
-            .borrow()
+        self.enter(Op::GetRevoked)?;
+        let inner = self.inner.borrow();
+        let key = (*user_id, *family_id);
+        Ok(StoredFamily {
+            record: inner.families.get(&key).map(|(f, _)| f.clone()),
+            revoked: inner.revoked.get(&key).map(|(r, _)| *r),
+        })
+    }
+
+    async fn get_family_record(
+        &self,
+        user_id: &Id,
+        family_id: &Id,
+    ) -> Result<Option<Family>, StoreError> {
+        self.enter(Op::GetFamily)?;
+        let inner = self.inner.borrow();
+        Ok(inner
             .families
             .get(&(*user_id, *family_id))
             .map(|(f, _)| f.clone()))
     }
 
-    async fn put_family(&self, family: &Family, expires_at: UnixSeconds) -> Result<(), StoreError> {
+    async fn put_family(
+        &self,
+        family: &Family,
+        expires_at: UnixSeconds,
+        replacing: Option<u32>,
+    ) -> Result<Put, StoreError> {
         self.enter(Op::PutFamily)?;
         let mut inner = self.inner.borrow_mut();
         if let Some((winner, winner_expires)) = inner.rival.take() {
@@ -300,9 +430,31 @@ impl FamilyStore for MemoryStore {
                 "injected 429: the key was written by another request this second".into(),
             ));
         }
-        inner
-            .families
-            .insert((family.user_id, family.id), (family.clone(), expires_at));
+        let key = (family.user_id, family.id);
+        if let Some(expected) = replacing
+            && inner
+                .families
+                .get(&key)
+                .is_some_and(|(f, _)| f.generation != expected)
+        {
+            return Ok(Put::Conflict);
+        }
+        inner.families.insert(key, (family.clone(), expires_at));
+        Ok(Put::Stored)
+    }
+
+    async fn revoke_family(
+        &self,
+        user_id: &Id,
+        family_id: &Id,
+        reason: RevokeReason,
+        until: UnixSeconds,
+    ) -> Result<(), StoreError> {
+        self.enter(Op::RevokeFamily)?;
+        self.inner
+            .borrow_mut()
+            .revoked
+            .insert((*user_id, *family_id), (reason, until));
         Ok(())
     }
 
@@ -322,7 +474,13 @@ impl FamilyStore for MemoryStore {
             .families
             .values()
             .filter(|(f, _)| f.user_id == *user_id)
-            .map(|(f, _)| f.clone())
+            .map(|(f, _)| {
+                let mut f = f.clone();
+                if let Some((reason, _)) = inner.revoked.get(&(f.user_id, f.id)) {
+                    f.revoked = Some(*reason);
+                }
+                f
+            })
             .collect())
     }
 }

@@ -11,16 +11,18 @@
 
 pub mod memory;
 pub mod records;
+#[cfg(any(test, feature = "test-support"))]
+pub mod simulated;
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::error::Error;
 use crate::id::Id;
-use crate::refresh::Family;
+use crate::refresh::{Family, RevokeReason};
 use crate::throttle::{Admission, ThrottlePolicy};
 use crate::time::UnixSeconds;
-pub use records::{UserRecord, UserSummary};
+pub use records::{ChangeRequest, SessionState, UserChange, UserRecord, UserSummary};
 
 /// Why a storage call failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,35 +51,159 @@ pub struct UserPage {
     pub cursor: Option<String>,
 }
 
-/// Users and the email index.
+/// What a claim on an email address found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// The address is now (or already was) claimed for the given user.
+    Claimed,
+    /// Another account holds the address, and has since `since`.
+    Taken {
+        /// The account holding it.
+        holder: Id,
+        /// When it was claimed.
+        since: UnixSeconds,
+    },
+}
+
+/// Users, their sequencer, the email claims and the email index.
+///
+/// Reads come in three strengths, because hosts differ in what each costs:
+/// - [`UserStore::get_user`]: the record as this request's security decisions see it (in the
+///   Worker's default mode, KV at this location, which may lag by up to 60 s);
+/// - [`UserStore::get_user_replica`]: the record for display (`/me`, listings), which may lag;
+/// - [`UserStore::get_user_current`]: the sequencer's record, which never lags (admin checks).
+///
+/// Writes of a user record go only through the sequencer ([`UserStore::create_user`],
+/// [`UserStore::change_user`], [`UserStore::remove_user`]), which applies them in order to
+/// the current record, so that no stale copy is ever written back (see
+/// [`records`](crate::store::records)).
 #[allow(async_fn_in_trait)]
 pub trait UserStore {
-    /// The user with `id`, if any.
+    /// The user with `id`, if any, as this request's decisions see it.
     async fn get_user(&self, id: &Id) -> Result<Option<UserRecord>, StoreError>;
+    /// The user with `id`, for display; may lag behind [`UserStore::get_user`].
+    async fn get_user_replica(&self, id: &Id) -> Result<Option<UserRecord>, StoreError> {
+        self.get_user(id).await
+    }
+    /// The user with `id` as its sequencer holds it now: never stale.
+    async fn get_user_current(&self, id: &Id) -> Result<Option<UserRecord>, StoreError> {
+        self.get_user(id).await
+    }
     /// The id the email index holds for a normalised email, if any.
     async fn find_user_id(&self, email: &str) -> Result<Option<Id>, StoreError>;
-    /// Creates or replaces a user record (and its listing summary).
-    async fn put_user(&self, user: &UserRecord) -> Result<(), StoreError>;
-    /// Points the email index at `id`.
-    async fn put_email(&self, email: &str, id: &Id) -> Result<(), StoreError>;
-    /// Removes a user record; absent records are not an error.
-    async fn delete_user(&self, id: &Id) -> Result<(), StoreError>;
-    /// Removes an email index entry; absent entries are not an error.
-    async fn delete_email(&self, email: &str) -> Result<(), StoreError>;
+    /// Claims `email` for the account `id` about to be created, at `now`: atomically,
+    /// wherever asked. A claim held by `replacing` is taken over (a claim whose account was
+    /// never created, see [`crate::flows`]).
+    async fn claim_email(
+        &self,
+        email: &str,
+        id: &Id,
+        now: UnixSeconds,
+        replacing: Option<&Id>,
+    ) -> Result<Claim, StoreError>;
+    /// Points the email index at `id`, which holds the claim on `email`. The claim's object
+    /// writes the index entry, so that every write of one entry comes from one place, in
+    /// order (two edge locations writing it would be ordered by their clocks).
+    async fn bind_email(&self, email: &str, id: &Id) -> Result<(), StoreError>;
+    /// Gives up `id`'s claim on `email` and removes its index entry (a claim of another
+    /// account is left alone).
+    async fn release_email(&self, email: &str, id: &Id) -> Result<(), StoreError>;
+    /// Creates a new user at its sequencer (and the record readers see).
+    async fn create_user(&self, user: &UserRecord) -> Result<(), StoreError>;
+    /// Applies `request` to the user's current record at its sequencer
+    /// ([`UserRecord::apply`]) and stores the result; the record after it, or `None` when
+    /// there is no such user.
+    ///
+    /// # Errors
+    /// What [`UserRecord::apply`] refuses, as [`ChangeError::Refused`].
+    async fn change_user(
+        &self,
+        id: &Id,
+        request: &ChangeRequest,
+    ) -> Result<Option<UserRecord>, ChangeError>;
+    /// Removes a user at its sequencer; the record it had, or `None` if there was none.
+    async fn remove_user(&self, id: &Id) -> Result<Option<UserRecord>, StoreError>;
     /// A page of at most `limit` users, starting at `cursor`.
     async fn list_users(&self, cursor: Option<&str>, limit: u32) -> Result<UserPage, StoreError>;
 }
 
-/// Refresh-token families.
+/// Why [`UserStore::change_user`] failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChangeError {
+    /// The storage call failed.
+    Store(StoreError),
+    /// The sequencer refused the change ([`UserRecord::apply`]'s error).
+    Refused(Error),
+}
+
+impl From<StoreError> for ChangeError {
+    fn from(e: StoreError) -> ChangeError {
+        ChangeError::Store(e)
+    }
+}
+
+impl From<ChangeError> for Error {
+    fn from(e: ChangeError) -> Error {
+        match e {
+            ChangeError::Store(e) => e.into(),
+            ChangeError::Refused(e) => e,
+        }
+    }
+}
+
+/// A family as one read sees it: its record and its revocation marker, either of which may
+/// be missing (see [`crate::refresh::family`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoredFamily {
+    /// The family record.
+    pub record: Option<Family>,
+    /// The revocation marker's reason, if one is stored.
+    pub revoked: Option<RevokeReason>,
+}
+
+/// What a conditional family write did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Put {
+    /// The record was stored.
+    Stored,
+    /// The stored generation was no longer the one expected: nothing was written. Only
+    /// stores that can compare and set answer this (a Durable Object); KV cannot, and stores.
+    Conflict,
+}
+
+/// Refresh-token families and their revocation markers.
 #[allow(async_fn_in_trait)]
 pub trait FamilyStore {
-    /// The family `family_id` of `user_id`, if any.
-    async fn get_family(&self, user_id: &Id, family_id: &Id) -> Result<Option<Family>, StoreError>;
-    /// Creates or replaces a family; storage may forget it after `expires_at`.
-    async fn put_family(&self, family: &Family, expires_at: UnixSeconds) -> Result<(), StoreError>;
-    /// Removes a family; absent families are not an error.
+    /// The family `family_id` of `user_id` and its revocation marker.
+    async fn get_family(&self, user_id: &Id, family_id: &Id) -> Result<StoredFamily, StoreError>;
+    /// The family record alone (one read): for reading a family again right after its marker
+    /// was found absent, as a refresh does when its write was refused.
+    async fn get_family_record(
+        &self,
+        user_id: &Id,
+        family_id: &Id,
+    ) -> Result<Option<Family>, StoreError>;
+    /// Stores a family; storage may forget it after `expires_at`. With `replacing`, a store
+    /// that can compare and set writes only if the stored generation is still that one.
+    async fn put_family(
+        &self,
+        family: &Family,
+        expires_at: UnixSeconds,
+        replacing: Option<u32>,
+    ) -> Result<Put, StoreError>;
+    /// Writes the revocation marker of a family (see [`crate::store::records::revoked_key`]),
+    /// kept until `until`.
+    async fn revoke_family(
+        &self,
+        user_id: &Id,
+        family_id: &Id,
+        reason: RevokeReason,
+        until: UnixSeconds,
+    ) -> Result<(), StoreError>;
+    /// Removes a dead family record; absent families are not an error.
     async fn delete_family(&self, user_id: &Id, family_id: &Id) -> Result<(), StoreError>;
-    /// All families stored for `user_id` (live or not; the caller filters).
+    /// All families stored for `user_id` (live or not; the caller filters), each with its
+    /// revocation marker applied (`revoked` set).
     async fn list_families(&self, user_id: &Id) -> Result<Vec<Family>, StoreError>;
 }
 

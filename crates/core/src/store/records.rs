@@ -9,12 +9,23 @@
 //! | `USERS`   | `user:{id}`                  | [`UserRecord`] JSON           |
 //! | `USERS`   | `email:{normalised email}`   | the user's id                 |
 //! | `TOKENS`  | `family:{user id}:{family id}` | [`crate::refresh::Family`] JSON |
+//! | `TOKENS`  | `revoked:{user id}:{family id}` | [`crate::refresh::RevokeReason`] JSON |
+//!
+//! # Who writes a user record
+//!
+//! KV resolves concurrent writes to a key last-write-wins, by the writer's clock, on the whole
+//! value. A location that changed a copy it read before another location's change arrived
+//! would write the older facts back: a stale logout-all could restore a demoted admin's role.
+//! So a user record is never written from a copy read at an edge location: every change is a
+//! [`UserChange`], applied by the record's *sequencer* (the Worker's per-user Durable Object,
+//! see [`crate::store::UserStore::change_user`]) to the current record, and written to KV from
+//! there, in order. Edge locations only read records.
 
 use alloc::string::String;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Error;
+use crate::error::{Error, TokenRejection};
 use crate::id::Id;
 use crate::time::UnixSeconds;
 
@@ -46,6 +57,78 @@ pub struct UserRecord {
     /// so that the fresh token a client fetches right after a password change works.)
     #[serde(default, skip_serializing_if = "is_zero")]
     pub sessions_ended_at: UnixSeconds,
+    /// The one session that outlived the last session ending: the session of a password
+    /// change, which ends every *other* session. Cleared by the next ending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_session: Option<KeptSession>,
+}
+
+/// A session exempt from the latest session ending (see [`UserRecord::kept_session`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeptSession {
+    /// The session (refresh family) id.
+    pub family: Id,
+    /// The session epoch the family was started or carried in, before the ending.
+    pub epoch: u64,
+}
+
+/// A change to a user record, applied by its sequencer to the current record
+/// ([`UserRecord::apply`]): never a whole record computed from a copy that may be stale.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum UserChange {
+    /// Ends every session (logout-all, an admin ending a user's sessions).
+    EndSessions,
+    /// Sets the role, and ends every session so that it applies from the next login.
+    SetRole {
+        /// The new role (checked against the deployment's roles by the caller).
+        role: String,
+    },
+    /// Sets a new password hash and ends every session but `keep` (the changer's own).
+    SetPassword {
+        /// The new hash (argon2id PHC).
+        password_hash: String,
+        /// The session that goes on, if any.
+        keep: Option<Id>,
+    },
+    /// Replaces the stored hash with an upgraded hash of the same password, only if the stored
+    /// hash is still `replaces`: a password changed meanwhile is never overwritten.
+    Rehash {
+        /// The upgraded hash.
+        password_hash: String,
+        /// The hash that was verified and is being upgraded.
+        replaces: String,
+    },
+}
+
+/// `Debug` names the change and never prints a hash.
+impl core::fmt::Debug for UserChange {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            UserChange::EndSessions => f.write_str("EndSessions"),
+            UserChange::SetRole { role } => f.debug_struct("SetRole").field("role", role).finish(),
+            UserChange::SetPassword { keep, .. } => f
+                .debug_struct("SetPassword")
+                .field("password_hash", &"[redacted]")
+                .field("keep", keep)
+                .finish(),
+            UserChange::Rehash { .. } => f.write_str("Rehash { [redacted] }"),
+        }
+    }
+}
+
+/// A [`UserChange`] with who asks for it and when: what a sequencer is sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeRequest {
+    /// The change.
+    pub change: UserChange,
+    /// When the change is made (the request's time).
+    pub now: UnixSeconds,
+    /// When the caller's access token was issued, if the caller is the user themselves: the
+    /// change is refused if their sessions were ended after that (a location that has not
+    /// seen the ending yet must not act on a token that ending revoked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller_issued_at: Option<UnixSeconds>,
 }
 
 fn is_zero(t: &UnixSeconds) -> bool {
@@ -65,7 +148,27 @@ impl core::fmt::Debug for UserRecord {
             .field("updated_at", &self.updated_at)
             .field("session_epoch", &self.session_epoch)
             .field("sessions_ended_at", &self.sessions_ended_at)
+            .field("kept_session", &self.kept_session)
             .finish()
+    }
+}
+
+/// A user's session state as refresh families are judged against it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SessionState {
+    /// The user's session epoch: families started in an earlier one have ended.
+    pub epoch: u64,
+    /// The one family of the previous epoch that goes on (a password change's own session).
+    pub kept: Option<KeptSession>,
+}
+
+impl SessionState {
+    /// Whether a family started or carried in `family_epoch` was ended by a later epoch.
+    pub fn ends(&self, family: &Id, family_epoch: u64) -> bool {
+        family_epoch < self.epoch
+            && self
+                .kept
+                .is_none_or(|k| k.family != *family || k.epoch != family_epoch)
     }
 }
 
@@ -102,6 +205,75 @@ impl UserRecord {
             updated_at: now,
             session_epoch: 0,
             sessions_ended_at: 0,
+            kept_session: None,
+        }
+    }
+
+    /// The record after `request`, decided from this (current) record: what a sequencer
+    /// stores. `Ok(None)` means the change does nothing (a rehash of a hash that was replaced
+    /// meanwhile).
+    ///
+    /// # Errors
+    /// [`Error::InvalidToken`] ([`TokenRejection::SessionEnded`]) when the caller's token was
+    /// issued before the user's sessions were ended; [`Error::Internal`] for a session epoch at
+    /// its maximum (see [`UserRecord::with_sessions_ended`]).
+    pub fn apply(&self, request: &ChangeRequest) -> Result<Option<UserRecord>, Error> {
+        if request
+            .caller_issued_at
+            .is_some_and(|iat| iat < self.sessions_ended_at)
+        {
+            return Err(Error::InvalidToken(TokenRejection::SessionEnded));
+        }
+        let now = request.now;
+        let next = match &request.change {
+            UserChange::EndSessions => self.clone().with_sessions_ended(now)?,
+            UserChange::SetRole { role } => UserRecord {
+                role: role.clone(),
+                ..self.clone().with_sessions_ended(now)?
+            },
+            UserChange::SetPassword {
+                password_hash,
+                keep,
+            } => {
+                // A family kept by the previous change keeps the epoch it started in; any
+                // other family is kept from the current one (if it is older, it has already
+                // ended, and naming it keeps nothing).
+                let kept_session = keep.map(|family| match self.kept_session {
+                    Some(k) if k.family == family => k,
+                    _ => KeptSession {
+                        family,
+                        epoch: self.session_epoch,
+                    },
+                });
+                UserRecord {
+                    password_hash: password_hash.clone(),
+                    kept_session,
+                    ..self.clone().with_sessions_ended(now)?
+                }
+            }
+            UserChange::Rehash {
+                password_hash,
+                replaces,
+            } => {
+                if self.password_hash != *replaces {
+                    return Ok(None);
+                }
+                UserRecord {
+                    password_hash: password_hash.clone(),
+                    updated_at: now.max(self.updated_at),
+                    ..self.clone()
+                }
+            }
+        };
+        Ok(Some(next))
+    }
+
+    /// What the sessions of this user are measured against (see
+    /// [`crate::refresh::Family::dead_reason`]).
+    pub fn sessions(&self) -> SessionState {
+        SessionState {
+            epoch: self.session_epoch,
+            kept: self.kept_session,
         }
     }
 
@@ -121,10 +293,13 @@ impl UserRecord {
                 u64::MAX
             )));
         };
+        // Times only move forward: a sequencer applies changes in order, but requests carry
+        // the clocks of the locations they came from, which may differ by seconds.
         Ok(UserRecord {
             session_epoch,
-            sessions_ended_at: now,
-            updated_at: now,
+            sessions_ended_at: now.max(self.sessions_ended_at),
+            updated_at: now.max(self.updated_at),
+            kept_session: None,
             ..self
         })
     }
@@ -161,4 +336,17 @@ pub fn family_key(user_id: &Id, family_id: &Id) -> String {
 /// The prefix of one user's refresh families (for listing their sessions).
 pub fn family_key_prefix(user_id: &Id) -> String {
     alloc::format!("family:{user_id}:")
+}
+
+/// The key of a family's revocation marker: written when a session ends (logout, a revoked
+/// session, reuse detection, a deleted user) and by nothing else. A refresh never writes it,
+/// so a location rotating a stale copy of the family cannot erase it: once it has propagated,
+/// the family is refused everywhere, whatever was written to the family record meanwhile.
+pub fn revoked_key(user_id: &Id, family_id: &Id) -> String {
+    alloc::format!("revoked:{user_id}:{family_id}")
+}
+
+/// The prefix of one user's revocation markers (for listing their sessions).
+pub fn revoked_key_prefix(user_id: &Id) -> String {
+    alloc::format!("revoked:{user_id}:")
 }
