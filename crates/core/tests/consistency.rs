@@ -18,13 +18,13 @@ use std::task::{Context, Poll, Waker};
 
 use tollgate_core::Error;
 use tollgate_core::events::EventLog;
-use tollgate_core::flows::{Auth, AuthConfig, LoginInput, Tokens};
+use tollgate_core::flows::{Auth, AuthConfig, Flows, LoginInput, Tokens};
 use tollgate_core::id::Id;
 use tollgate_core::password::{Argon2Params, PasswordHasher};
 use tollgate_core::random::SeededRandom;
 use tollgate_core::refresh::{RefreshKey, RefreshPolicy};
 use tollgate_core::roles::{Principal, Roles};
-use tollgate_core::store::simulated::Simulation;
+use tollgate_core::store::simulated::{SimulatedStores, Simulation};
 use tollgate_core::store::{UserRecord, UserStore};
 use tollgate_core::throttle::ThrottlePolicy;
 use tollgate_core::token::{KeySet, TokenConfig};
@@ -764,58 +764,54 @@ mod schedules {
                     to_admin,
                     at,
                 } => {
-                    let (Some(s), Some(target)) = (self.session(admin), self.live_account(email))
-                    else {
-                        return Ok(());
-                    };
-                    let Some(p) = self.principal(s, at) else {
-                        return Ok(());
-                    };
                     let role = if to_admin { "admin" } else { "user" };
-                    let now = self.edge.now(at);
-                    let store = self.edge.sim.at(at);
-                    let flows = self.edge.auth.flows(&store, &self.edge.events);
-                    let id = self.accounts[target].id.to_hyphenated();
-                    if run(flows.set_role(&p, &id, role, now)).is_ok() {
+                    if let Some(target) = self.as_admin(admin, email, at, |flows, p, id, now| {
+                        run(flows.set_role(p, id, role, now)).map(drop)
+                    }) {
                         self.accounts[target].role = role;
                         self.ended(target, None);
                     }
                 }
                 Act::EndSessions { admin, email, at } => {
-                    let (Some(s), Some(target)) = (self.session(admin), self.live_account(email))
-                    else {
-                        return Ok(());
-                    };
-                    let Some(p) = self.principal(s, at) else {
-                        return Ok(());
-                    };
-                    let now = self.edge.now(at);
-                    let store = self.edge.sim.at(at);
-                    let flows = self.edge.auth.flows(&store, &self.edge.events);
-                    let id = self.accounts[target].id.to_hyphenated();
-                    if run(flows.end_user_sessions(&p, &id, now)).is_ok() {
+                    if let Some(target) = self.as_admin(admin, email, at, |flows, p, id, now| {
+                        run(flows.end_user_sessions(p, id, now))
+                    }) {
                         self.ended(target, None);
                     }
                 }
                 Act::Delete { admin, email, at } => {
-                    let (Some(s), Some(target)) = (self.session(admin), self.live_account(email))
-                    else {
-                        return Ok(());
-                    };
-                    let Some(p) = self.principal(s, at) else {
-                        return Ok(());
-                    };
-                    let now = self.edge.now(at);
-                    let store = self.edge.sim.at(at);
-                    let flows = self.edge.auth.flows(&store, &self.edge.events);
-                    let id = self.accounts[target].id.to_hyphenated();
-                    if run(flows.delete_user_at(&p, &id, now)).is_ok() {
+                    if let Some(target) = self.as_admin(admin, email, at, |flows, p, id, now| {
+                        run(flows.delete_user_at(p, id, now))
+                    }) {
                         self.ended(target, None);
                         self.accounts[target].deleted = true;
                     }
                 }
             }
             Ok(())
+        }
+
+        /// Runs an admin action: session `admin` (if any) acting at `at` on the live account
+        /// of `email` (if any), by its hyphenated id; the account, if the action succeeded.
+        fn as_admin(
+            &mut self,
+            admin: usize,
+            email: usize,
+            at: usize,
+            act: impl FnOnce(
+                &Flows<'_, SimulatedStores<'_>>,
+                &Principal,
+                &str,
+                u64,
+            ) -> Result<(), Error>,
+        ) -> Option<usize> {
+            let (s, target) = (self.session(admin)?, self.live_account(email)?);
+            let p = self.principal(s, at)?;
+            let now = self.edge.now(at);
+            let store = self.edge.sim.at(at);
+            let flows = self.edge.auth.flows(&store, &self.edge.events);
+            let id = self.accounts[target].id.to_hyphenated();
+            act(&flows, &p, &id, now).is_ok().then_some(target)
         }
 
         /// After a quiet minute: invariants 1, 4 and 5 at every location.

@@ -61,16 +61,9 @@ impl<S: Stores> Flows<'_, S> {
             self.require_another_admin(&caller.id).await?;
         }
         let admin = caller.id;
-        let request = ChangeRequest {
-            change: UserChange::SetRole { role },
-            now,
-            caller_issued_at: None,
-        };
         let user = self
-            .store
-            .change_user(&user.id, &request)
-            .await?
-            .ok_or(Error::NotFound)?;
+            .change_as_admin(&user.id, UserChange::SetRole { role }, now)
+            .await?;
         self.events.record(SecurityEvent::RoleChanged {
             user_id: user.id,
             by: admin,
@@ -94,16 +87,9 @@ impl<S: Stores> Flows<'_, S> {
     ) -> Result<(), Error> {
         let admin = self.admin_caller(principal, SCOPE_USERS_WRITE).await?.id;
         let user = self.user_by_id(user_id).await?;
-        let request = ChangeRequest {
-            change: UserChange::EndSessions,
-            now,
-            caller_issued_at: None,
-        };
         let user = self
-            .store
-            .change_user(&user.id, &request)
-            .await?
-            .ok_or(Error::NotFound)?;
+            .change_as_admin(&user.id, UserChange::EndSessions, now)
+            .await?;
         self.events.record(SecurityEvent::UserSessionsEnded {
             user_id: user.id,
             by: admin,
@@ -155,6 +141,25 @@ impl<S: Stores> Flows<'_, S> {
             by: admin,
         });
         Ok(())
+    }
+
+    /// Applies `change` to user `id` at its sequencer for an admin, whose own rights were
+    /// checked already (so no caller token is checked against the user's sessions).
+    async fn change_as_admin(
+        &self,
+        id: &Id,
+        change: UserChange,
+        now: UnixSeconds,
+    ) -> Result<UserRecord, Error> {
+        let request = ChangeRequest {
+            change,
+            now,
+            caller_issued_at: None,
+        };
+        self.store
+            .change_user(id, &request)
+            .await?
+            .ok_or(Error::NotFound)
     }
 
     /// The caller's stored record, if the caller may act as an admin with `scope` now: the
