@@ -134,7 +134,7 @@ export interface AuthClient {
   /**
    * Signs in with the OAuth 2 password flow (form-encoded `username`, `password`); the server
    * sets the refresh cookie. Other tabs of the origin are signed in too.
-   * @throws {AuthError} `invalid_credentials` (401), `too_many_attempts` (429, with `retryAfter`), `network_error`.
+   * @throws {AuthError} `invalid_credentials` (401), `account_disabled` (403: the right password, but an admin disabled the account), `too_many_attempts` (429, with `retryAfter`), `network_error`.
    */
   login(email: string, password: string): Promise<AccessClaims>;
   /**

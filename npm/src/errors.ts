@@ -26,6 +26,7 @@ export type AuthErrorCode =
   | 'forbidden'
   | 'incorrect_password'
   | 'cross_site_refused'
+  | 'account_disabled'
   | 'not_found'
   | 'method_not_allowed'
   | 'email_taken'

@@ -25,6 +25,7 @@ async function adminStatuses(http, token, self, target) {
     promoteSelf: (await http.put(`/admin/users/${self}/role`, { token, json: { role: 'admin' } })).status,
     promoteOther: (await http.put(`/admin/users/${target}/role`, { token, json: { role: 'admin' } })).status,
     endSessions: (await http.del(`/admin/users/${target}/sessions`, { token })).status,
+    enable: (await http.put(`/admin/users/${target}/disabled`, { token, json: { disabled: false } })).status,
     delete: (await http.del(`/admin/users/${target}`, { token })).status,
   };
 }
@@ -62,7 +63,7 @@ describe('admin rights come from the stored record', () => {
     await new Promise((r) => setTimeout(r, 1100));
     assert.equal((await api.del(`/admin/users/${a.id}/sessions`, { token: b.token })).status, 204);
     const statuses = await adminStatuses(api, a.token, a.id, fresh.id);
-    assert.deepEqual(Object.values(statuses), [401, 401, 401, 401, 401], JSON.stringify(statuses));
+    assert.deepEqual(Object.values(statuses), [401, 401, 401, 401, 401, 401], JSON.stringify(statuses));
     assert.equal((await api.get('/admin/users', { token: b.token })).status, 200);
   });
 
@@ -72,7 +73,7 @@ describe('admin rights come from the stored record', () => {
     const fresh = await signUp(api);
     assert.equal((await api.del(`/admin/users/${a.id}`, { token: b.token })).status, 204);
     const statuses = await adminStatuses(api, a.token, a.id, fresh.id);
-    assert.deepEqual(Object.values(statuses), [401, 401, 401, 401, 401], JSON.stringify(statuses));
+    assert.deepEqual(Object.values(statuses), [401, 401, 401, 401, 401, 401], JSON.stringify(statuses));
     assert.equal((await api.get(`/me`, { token: fresh.token })).json.role, 'user');
     assert.equal((await api.get('/admin/users', { token: b.token })).status, 200);
   });

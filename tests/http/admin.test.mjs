@@ -31,7 +31,7 @@ describe('admin', () => {
     assert.equal(allowed.status, 200);
     assert.ok(allowed.json.users.some((u) => u.id === user.id));
     assert.ok('cursor' in allowed.json);
-    for (const u of allowed.json.users) assert.deepEqual(Object.keys(u).sort(), ['created_at', 'email', 'id', 'role']);
+    for (const u of allowed.json.users) assert.deepEqual(Object.keys(u).sort(), ['created_at', 'disabled', 'email', 'id', 'role']);
   });
 
   test('pages through more than a page of users with the cursor, each exactly once', async () => {

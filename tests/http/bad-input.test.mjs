@@ -26,6 +26,7 @@ describe('every route that takes a body', () => {
     { method: 'POST', path: '/auth/logout', type: 'application/json' },
     { method: 'POST', path: '/auth/password', type: 'application/json', token: user.token },
     { method: 'PUT', path: `/admin/users/${user.id}/role`, type: 'application/json', token: admin.token },
+    { method: 'PUT', path: `/admin/users/${user.id}/disabled`, type: 'application/json', token: admin.token },
   ];
 
   test('bodies over 16 KiB are 413 payload_too_large', async () => {

@@ -116,6 +116,7 @@ test('every storage-backed route answers 503 storage_unavailable when storage fa
     api.get('/me', { token: user.token }),
     api.get('/admin/users', { token: admin.token }),
     api.put(`/admin/users/${user.id}/role`, { token: admin.token, json: { role: 'admin' } }),
+    api.put(`/admin/users/${user.id}/disabled`, { token: admin.token, json: { disabled: true } }),
     api.del(`/admin/users/${user.id}`, { token: admin.token }),
     api.del(`/admin/users/${user.id}/sessions`, { token: admin.token }),
   ];

@@ -262,6 +262,7 @@ impl WorkerStores {
     fn refused(refusal: Refusal) -> ChangeError {
         ChangeError::Refused(match refusal {
             Refusal::SessionEnded => Error::InvalidToken(TokenRejection::SessionEnded),
+            Refusal::AccountDisabled => Error::InvalidToken(TokenRejection::AccountDisabled),
             Refusal::Corrupt => {
                 Error::Internal("the user record cannot take the change (session epoch)".into())
             }

@@ -53,6 +53,8 @@ pub(crate) enum SequencerRequest {
 pub(crate) enum Refusal {
     /// The caller's token was issued before the user's sessions were ended.
     SessionEnded,
+    /// The caller is the user, and the account is disabled.
+    AccountDisabled,
     /// The record cannot be changed (a session epoch at its maximum).
     Corrupt,
 }
@@ -171,11 +173,11 @@ mod objects {
     use std::task::{Poll, Waker};
 
     use serde::{Deserialize, Serialize};
-    use tollgate_core::Error;
     use tollgate_core::id::Id;
     use tollgate_core::store::records::{email_key, user_key};
     use tollgate_core::store::{StoreError, UserRecord};
     use tollgate_core::time::UnixSeconds;
+    use tollgate_core::{Error, TokenRejection};
     use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
 
     use super::{ClaimAnswer, ClaimRequest, Envelope, Refusal, SequencerAnswer, SequencerRequest};
@@ -316,6 +318,12 @@ mod objects {
                             Ok(done(Some(next)))
                         }
                         Ok(None) => Ok(done(Some(current))),
+                        Err(Error::InvalidToken(TokenRejection::AccountDisabled)) => {
+                            Ok(SequencerAnswer {
+                                user: None,
+                                refused: Some(Refusal::AccountDisabled),
+                            })
+                        }
                         Err(Error::InvalidToken(_)) => Ok(SequencerAnswer {
                             user: None,
                             refused: Some(Refusal::SessionEnded),

@@ -32,6 +32,7 @@ enum Route {
     AdminSetRole(String),
     AdminDeleteUser(String),
     AdminEndSessions(String),
+    AdminSetDisabled(String),
     Calibrate,
 }
 
@@ -54,6 +55,7 @@ impl Route {
             | Route::AdminSetRole(_)
             | Route::AdminDeleteUser(_)
             | Route::AdminEndSessions(_)
+            | Route::AdminSetDisabled(_)
             | Route::Calibrate => false,
         }
     }
@@ -103,6 +105,11 @@ fn resolve(method: &Method, path: &str) -> Result<Route, AuthError> {
         ["admin", "users", id, "role"] if !id.is_empty() => only(
             is(Method::Put),
             Route::AdminSetRole((*id).to_string()),
+            "PUT",
+        ),
+        ["admin", "users", id, "disabled"] if !id.is_empty() => only(
+            is(Method::Put),
+            Route::AdminSetDisabled((*id).to_string()),
             "PUT",
         ),
         ["__tollgate", "calibrate"] => only(is(Method::Post), Route::Calibrate, "POST"),
@@ -210,6 +217,7 @@ async fn run(route: Route, req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, Aut
         Route::AdminSetRole(id) => admin::set_role(req, cx, &id).await,
         Route::AdminDeleteUser(id) => admin::delete_user(req, cx, &id).await,
         Route::AdminEndSessions(id) => admin::end_sessions(req, cx, &id).await,
+        Route::AdminSetDisabled(id) => admin::set_disabled(req, cx, &id).await,
         Route::Calibrate => crate::calibrate::calibrate(req, cx).await,
     }
 }
@@ -289,7 +297,7 @@ mod tests {
         );
     }
 
-    const ROUTES: usize = 17;
+    const ROUTES: usize = 18;
 
     /// The route's place in the table. Exhaustive on purpose: a new route fails to compile
     /// here until it gets a number, and then `EVERY_ROUTE` must name a path of it.
@@ -312,6 +320,7 @@ mod tests {
             Route::AdminDeleteUser(_) => 14,
             Route::AdminEndSessions(_) => 15,
             Route::Calibrate => 16,
+            Route::AdminSetDisabled(_) => 17,
         }
     }
 
@@ -333,6 +342,7 @@ mod tests {
         (Method::Delete, "/admin/users/abc"),
         (Method::Delete, "/admin/users/abc/sessions"),
         (Method::Put, "/admin/users/abc/role"),
+        (Method::Put, "/admin/users/abc/disabled"),
         (Method::Post, "/__tollgate/calibrate"),
     ];
 

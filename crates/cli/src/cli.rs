@@ -130,6 +130,10 @@ the old record stays in KV but can no longer be logged into. To be refused inste
         /// The user's role.
         #[arg(long, default_value = "user")]
         role: String,
+        /// Write the account disabled: nobody can log in to it until an admin enables it
+        /// (`PUT /admin/users/{id}/disabled`).
+        #[arg(long)]
+        disabled: bool,
         /// Where to write the bulk file (created 0600; `-` or omitted: stdout, unless a terminal).
         #[arg(long, value_name = "BULK_JSON")]
         out: Option<PathBuf>,
@@ -185,7 +189,9 @@ a login would.
 Rules:
   - Line numbers count every line from 1, blank lines included.
   - Blank lines are skipped (counted in the summary, not rejected).
-  - Other fields (id, username, is_active...) are ignored; the summary lists their names.
+  - Other fields (id, username...) are ignored; the summary lists their names.
+  - is_active is optional: false imports the account disabled (no login until an admin \
+enables it: PUT /admin/users/<id>/disabled); true, null or absent: active.
   - role is optional (absent or null: user) and must be exactly `user` or `admin`.
   - Emails are normalised (trimmed, domain lower-cased) before comparing. If two or more \
 lines share an email, all of them are rejected, each naming the others: decide which account \

@@ -1,7 +1,8 @@
 //! `tollgate import`: users exported from another app, one JSON object per line, checked line
 //! by line and turned into a bulk file for `wrangler kv bulk put --binding USERS`.
 //!
-//! Each line is `{"email": ..., "password_hash": ..., "role": ...?}`. Nothing is hashed here:
+//! Each line is `{"email": ..., "password_hash": ..., "role": ...?, "is_active": ...?}`. Nothing
+//! is hashed here:
 //! a stored hash is only inspected ([`inspect_stored_hash`], the same parser and bounds a login
 //! applies), so a line is accepted exactly when its user could log in, and the Worker upgrades
 //! the hash to argon2id at that first login.
@@ -9,8 +10,12 @@
 //! Decisions, also stated in `tollgate import --help`:
 //! - Line numbers count every physical line from 1, blank ones included, as editors do.
 //! - Blank (whitespace-only) lines are skipped and counted in the summary, never rejected.
-//! - Fields other than `email`, `password_hash` and `role` are ignored; their names are listed
-//!   in the summary with how many lines had them, so an operator sees what was left behind.
+//! - Fields other than `email`, `password_hash`, `role` and `is_active` are ignored; their names
+//!   are listed in the summary with how many lines had them, so an operator sees what was left
+//!   behind.
+//! - `is_active` is optional: `false` imports the account disabled (as Django and FastAPI-Users
+//!   export a deactivated user), `true`, `null` or no field an active one; any other value is
+//!   rejected, since guessing would either lock a user out or let a deactivated one in.
 //! - `role` is optional (absent or `null` means `user`) and must be a role of
 //!   [`Roles::default`] (`user`, `admin`), spelled exactly.
 //! - Emails are compared after [`normalize_email`]. When two or more lines share one, all of
@@ -47,7 +52,7 @@ use crate::os_random::OsRandom;
 use crate::output::Output;
 
 /// The fields an import line may carry; anything else is ignored and listed in the summary.
-const KNOWN_FIELDS: [&str; 3] = ["email", "password_hash", "role"];
+const KNOWN_FIELDS: [&str; 4] = ["email", "password_hash", "role", "is_active"];
 
 /// How many characters of a rejected value are echoed back in a report line.
 const ECHO_CHARS: usize = 80;
@@ -125,6 +130,7 @@ impl Rejection {
             Rejection::MissingField(field) => format!("no \"{field}\" field"),
             Rejection::WrongType(field) => match *field {
                 "role" => "\"role\" must be a string or null".into(),
+                "is_active" => "\"is_active\" must be true, false or null".into(),
                 _ => format!("\"{field}\" must be a string"),
             },
             Rejection::InvalidEmail(email) => {
@@ -177,6 +183,8 @@ pub struct ValidLine {
     pub password_hash: String,
     /// The role.
     pub role: String,
+    /// Whether the account arrives disabled (`is_active: false`).
+    pub disabled: bool,
     /// What the hash is, for the summary.
     pub hash_info: StoredHashInfo,
 }
@@ -185,7 +193,8 @@ pub struct ValidLine {
 /// the names of unknown fields.
 ///
 /// # Errors
-/// The first [`Rejection`] that applies, in field order `email`, `password_hash`, `role`.
+/// The first [`Rejection`] that applies, in field order `email`, `password_hash`, `role`,
+/// `is_active`.
 /// (Duplicates are found across lines, by [`ImportCheck`].)
 pub fn check_line(
     line: &[u8],
@@ -217,10 +226,16 @@ pub fn check_line(
             .map_err(|_| Rejection::InvalidRole(role.clone()))?,
         Some(_) => return Err(Rejection::WrongType("role")),
     };
+    let disabled = match object.get("is_active") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(active)) => !active,
+        Some(_) => return Err(Rejection::WrongType("is_active")),
+    };
     Ok(Some(ValidLine {
         email,
         password_hash: password_hash.to_string(),
         role,
+        disabled,
         hash_info,
     }))
 }
@@ -473,8 +488,9 @@ pub fn run(
     let records: Vec<UserRecord> = check
         .accepted
         .into_iter()
-        .map(|(_, valid)| {
-            new_user_record(valid.email, valid.password_hash, valid.role, now, &mut rng)
+        .map(|(_, valid)| UserRecord {
+            disabled: valid.disabled,
+            ..new_user_record(valid.email, valid.password_hash, valid.role, now, &mut rng)
         })
         .collect();
     let mut output = output;
@@ -529,6 +545,13 @@ fn report(check: &ImportCheck) {
         check.rejected.len(),
         check.blank
     );
+    let disabled = check.accepted.iter().filter(|(_, v)| v.disabled).count();
+    if disabled > 0 {
+        eprintln!(
+            "  {disabled} of them disabled (is_active: false): they cannot log in until an admin \
+             enables them (PUT /admin/users/{{id}}/disabled)"
+        );
+    }
     let rejected = check.rejected_by_reason();
     if !rejected.is_empty() {
         eprintln!("rejected by reason:");
@@ -682,7 +705,7 @@ mod tests {
             check_line(line.as_bytes(), &Roles::default(), &mut ignored),
             Ok(Some(_))
         ));
-        assert_eq!(ignored.keys().collect::<Vec<_>>(), ["id", "is_active"]);
+        assert_eq!(ignored.keys().collect::<Vec<_>>(), ["id"]);
     }
 
     #[test]

@@ -54,6 +54,7 @@ fn run(command: Command) -> Result<(), CliError> {
                 UserCommand::Add {
                     email,
                     role,
+                    disabled,
                     out,
                     existing,
                     argon2,
@@ -61,6 +62,7 @@ fn run(command: Command) -> Result<(), CliError> {
         } => user_add::run(
             &email,
             &role,
+            disabled,
             argon2.params()?,
             out.as_deref(),
             existing.as_deref(),

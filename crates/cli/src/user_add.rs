@@ -6,6 +6,7 @@ use std::path::Path;
 use tollgate_core::email::normalize_email;
 use tollgate_core::password::{Argon2Params, PasswordHasher, check_policy};
 use tollgate_core::roles::Roles;
+use tollgate_core::store::UserRecord;
 
 use crate::bulk::{new_user_record, now, write_bulk};
 use crate::error::{CliError, core_message};
@@ -16,7 +17,7 @@ use crate::password_input::{Confirm, read_password};
 
 /// Runs `tollgate user add`: checks the email and role (and, with `existing`, that the email
 /// has no account yet), reads and policy-checks the password, hashes it with argon2id at
-/// `params` and writes the user's two bulk entries.
+/// `params` and writes the user's two bulk entries (the account `disabled` if asked).
 ///
 /// # Errors
 /// [`CliError::InvalidArgument`] for a bad email or unknown role, or an `existing` file that
@@ -26,6 +27,7 @@ use crate::password_input::{Confirm, read_password};
 pub fn run(
     email: &str,
     role: &str,
+    disabled: bool,
     params: Argon2Params,
     out: Option<&Path>,
     existing: Option<&Path>,
@@ -58,18 +60,24 @@ pub fn run(
     })?;
     let mut rng = OsRandom::new()?;
     let hash = PasswordHasher::new(params).hash(&password, &mut rng)?;
-    let record = new_user_record(email, hash, role, now(), &mut rng);
+    let record = UserRecord {
+        disabled,
+        ..new_user_record(email, hash, role, now(), &mut rng)
+    };
     if let Err(e) = write_bulk(output.writer(), [&record]) {
         return Err(output.write_error(&e));
     }
     let target = output.describe();
     output.finish()?;
     eprintln!(
-        "wrote user {} ({}, role {}) to {target}; load it with:\n  \
+        "wrote user {} ({}, role {}{}) to {target}; load it with:\n  \
          npx wrangler kv bulk put --binding USERS --remote {target}   (production)\n  \
          npx wrangler kv bulk put --binding USERS --local --persist-to <dir> {target}   \
          (wrangler dev)",
-        record.id, record.email, record.role
+        record.id,
+        record.email,
+        record.role,
+        if record.disabled { ", disabled" } else { "" }
     );
     Ok(())
 }

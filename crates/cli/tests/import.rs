@@ -61,7 +61,12 @@ fn imports_passlib_and_pyca_bcrypt_users_who_then_verify_with_their_old_password
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("ignored fields (not part of a Tollgate user): \"is_active\" (1 lines), \"source\" (11 lines)"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("ignored fields (not part of a Tollgate user): \"source\" (11 lines)"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("5  bcrypt cost=10"), "{}", run.stderr);
     assert!(run.stderr.contains("2  bcrypt cost=12"), "{}", run.stderr);
     assert!(
@@ -487,6 +492,55 @@ fn reads_stdin_and_writes_stdout_when_asked() {
     assert_eq!(users_in(&run.stdout).len(), 1);
     let run = tollgate(&["import", "-", "--out", "-"], lines);
     assert_eq!(users_in(&run.stdout).len(), 1);
+}
+
+/// Accounts exported disabled (Django's and FastAPI-Users' `is_active: false`) arrive
+/// disabled: nobody can log in to them until an admin enables them. `true`, `null` or no field
+/// is an active account; any other value is a wrong type, rejected by line number.
+#[test]
+fn is_active_false_imports_a_disabled_account() {
+    let hash = "$2b$10$oIlDkrAhXqG/3F7T/PYPvez9Xk0YV6M/kG/xMYDEF5lvfd8xQ2cbW";
+    let lines = [
+        format!(r#"{{"email":"off@b.io","password_hash":"{hash}","is_active":false}}"#),
+        format!(r#"{{"email":"on@b.io","password_hash":"{hash}","is_active":true}}"#),
+        format!(r#"{{"email":"null@b.io","password_hash":"{hash}","is_active":null}}"#),
+        format!(r#"{{"email":"absent@b.io","password_hash":"{hash}"}}"#),
+        format!(r#"{{"email":"zero@b.io","password_hash":"{hash}","is_active":0}}"#),
+    ]
+    .join("\n");
+    let run = tollgate(&["import", "-"], &lines);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let users = users_in(&run.stdout);
+    let disabled: Vec<(&str, bool)> = ["off@b.io", "on@b.io", "null@b.io", "absent@b.io"]
+        .into_iter()
+        .map(|e| (e, users[e].disabled))
+        .collect();
+    assert_eq!(
+        disabled,
+        [
+            ("off@b.io", true),
+            ("on@b.io", false),
+            ("null@b.io", false),
+            ("absent@b.io", false)
+        ]
+    );
+    assert!(!users.contains_key("zero@b.io"));
+    assert!(
+        run.stderr
+            .contains("line 5: wrong_type: \"is_active\" must be true, false or null"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("1 of them disabled (is_active: false)"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("ignored fields"), "{}", run.stderr);
+    // The listing metadata carries the flag too (`users_in` checks it equals the record's
+    // summary), and neither says anything about the active accounts.
+    assert!(run.stdout.contains(r#""disabled":true"#));
+    assert_eq!(run.stdout.matches("disabled").count(), 2, "{}", run.stdout);
 }
 
 #[test]

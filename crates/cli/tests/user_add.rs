@@ -48,6 +48,24 @@ fn user_add_writes_an_admin_whose_password_verifies() {
     assert!(!run.stdout.contains(PASSWORD) && !run.stderr.contains(PASSWORD));
 }
 
+/// `--disabled` writes an account nobody can log in to until an admin enables it (as an
+/// import with `is_active: false` does); without it the record says nothing about it.
+#[test]
+fn user_add_disabled_writes_a_disabled_account() {
+    for (args, disabled) in [(&["--disabled"][..], true), (&[][..], false)] {
+        let mut argv = vec!["user", "add", "sam@example.com"];
+        argv.extend_from_slice(args);
+        let run = tollgate(&argv, &format!("{PASSWORD}\n"));
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let entries: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
+        let record: UserRecord =
+            serde_json::from_str(entries[0]["value"].as_str().unwrap()).unwrap();
+        assert_eq!(record.disabled, disabled);
+        assert_eq!(entries[0]["metadata"].get("disabled").is_some(), disabled);
+        assert_eq!(run.stderr.contains("disabled"), disabled, "{}", run.stderr);
+    }
+}
+
 #[test]
 fn user_add_hashes_at_the_given_cost_into_a_file() {
     let dir = tempfile::tempdir().unwrap();

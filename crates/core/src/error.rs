@@ -38,6 +38,10 @@ pub enum ErrorCode {
     /// that sets or clears the refresh cookie was refused; the `detail` names the setting that
     /// would allow it. Nothing was checked or set.
     CrossSiteRefused,
+    /// The email and password are right but an admin has disabled the account: no session
+    /// was started. (A wrong password is `invalid_credentials`, whether or not the account is
+    /// disabled: only someone with the password learns that it is.)
+    AccountDisabled,
 
     // --- Bad request (404, 405, 409, 413, 415, 422) ---
     /// No such route or resource.
@@ -46,8 +50,8 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// The email is already registered.
     EmailTaken,
-    /// The change would leave the system without any admin (the last admin demoting or
-    /// deleting themselves); nothing was changed.
+    /// The change would leave the system without any admin (the last admin demoting,
+    /// disabling or deleting themselves); nothing was changed.
     LastAdmin,
     /// The request body is larger than the server accepts.
     PayloadTooLarge,
@@ -105,6 +109,7 @@ impl ErrorCode {
         ErrorCode::Forbidden,
         ErrorCode::IncorrectPassword,
         ErrorCode::CrossSiteRefused,
+        ErrorCode::AccountDisabled,
         ErrorCode::NotFound,
         ErrorCode::MethodNotAllowed,
         ErrorCode::EmailTaken,
@@ -139,6 +144,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::IncorrectPassword => "incorrect_password",
             ErrorCode::CrossSiteRefused => "cross_site_refused",
+            ErrorCode::AccountDisabled => "account_disabled",
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::EmailTaken => "email_taken",
@@ -176,9 +182,10 @@ impl ErrorCode {
             | ErrorCode::InvalidToken
             | ErrorCode::InvalidRefreshToken
             | ErrorCode::RefreshTokenReused => 401,
-            ErrorCode::Forbidden | ErrorCode::IncorrectPassword | ErrorCode::CrossSiteRefused => {
-                403
-            }
+            ErrorCode::Forbidden
+            | ErrorCode::IncorrectPassword
+            | ErrorCode::CrossSiteRefused
+            | ErrorCode::AccountDisabled => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::EmailTaken | ErrorCode::LastAdmin => 409,
@@ -214,6 +221,9 @@ impl ErrorCode {
             ErrorCode::IncorrectPassword => "The current password is not correct.",
             ErrorCode::CrossSiteRefused => {
                 "A request from another site was refused; see ALLOWED_ORIGINS and CROSS_SITE_COOKIES."
+            }
+            ErrorCode::AccountDisabled => {
+                "This account has been disabled; contact an administrator."
             }
             ErrorCode::NotFound => "Not found.",
             ErrorCode::MethodNotAllowed => "Method not allowed.",
@@ -292,6 +302,8 @@ pub enum TokenRejection {
     UnknownSubject,
     /// When the user's sessions were ended after the token was issued.
     SessionEnded,
+    /// When the user's account is disabled.
+    AccountDisabled,
 }
 
 impl TokenRejection {
@@ -317,6 +329,7 @@ impl TokenRejection {
             TokenRejection::Audience => "audience mismatch",
             TokenRejection::UnknownSubject => "subject no longer exists",
             TokenRejection::SessionEnded => "issued before the user's sessions were ended",
+            TokenRejection::AccountDisabled => "the user's account is disabled",
         }
     }
 }
@@ -345,7 +358,8 @@ pub enum RefreshRejection {
     Expired,
     /// When the family was not used within its idle lifetime.
     Idle,
-    /// When the user's session epoch moved on (logout-all, password or role change).
+    /// When the user's session epoch moved on (logout-all, password or role change, disabling),
+    /// or the user is disabled.
     Superseded,
     /// When the family's user no longer exists.
     UnknownUser,
@@ -414,8 +428,10 @@ pub enum Error {
     IncorrectPassword,
     /// When the email is already registered.
     EmailTaken,
-    /// When the last admin would demote or delete themselves, leaving no admin.
+    /// When the last admin would demote, disable or delete themselves, leaving no admin.
     LastAdmin,
+    /// When the right password was given for an account an admin has disabled.
+    AccountDisabled,
     /// When a user or session named by the request does not exist.
     NotFound,
     /// When input fields are invalid, one entry per field.
@@ -446,6 +462,7 @@ impl Error {
             Error::IncorrectPassword => ErrorCode::IncorrectPassword,
             Error::EmailTaken => ErrorCode::EmailTaken,
             Error::LastAdmin => ErrorCode::LastAdmin,
+            Error::AccountDisabled => ErrorCode::AccountDisabled,
             Error::NotFound => ErrorCode::NotFound,
             Error::Validation(_) => ErrorCode::ValidationError,
             Error::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,

@@ -32,7 +32,8 @@ pub enum SecurityEvent {
         /// The account, when the email exists.
         #[serde(skip_serializing_if = "Option::is_none")]
         user_id: Option<Id>,
-        /// `unknown_user`, `wrong_password` or `stored_hash_refused`.
+        /// `unknown_user`, `wrong_password`, `stored_hash_refused`, or `account_disabled` (the
+        /// right password for a disabled account).
         reason: &'static str,
     },
     /// A login or password check was refused by the throttle.
@@ -112,6 +113,20 @@ pub enum SecurityEvent {
         /// The deleted user.
         user_id: Id,
         /// The admin who deleted them.
+        by: Id,
+    },
+    /// An admin disabled a user's account; the user's sessions ended.
+    UserDisabled {
+        /// The disabled user.
+        user_id: Id,
+        /// The admin who disabled them.
+        by: Id,
+    },
+    /// An admin enabled a user's account again.
+    UserEnabled {
+        /// The enabled user.
+        user_id: Id,
+        /// The admin who enabled them.
         by: Id,
     },
     /// An admin ended every session of a user.

@@ -6,8 +6,9 @@
 //! 2. No fork: no generation ever gets two different successors.
 //! 3. No false sign-out: concurrent or retried refreshes by the legitimate holder never end
 //!    the session.
-//! 4. No reverted security change: a demotion, password change or session ending is never
-//!    undone by a write from a location that had not seen it.
+//! 4. No reverted security change: a demotion, password change, session ending or disabling
+//!    is never undone by a write from a location that had not seen it; and once a disabling
+//!    has had 60 s to propagate, the account gets no session at any location until enabled.
 //! 5. One account per email after quiet.
 #![cfg(all(feature = "server", not(target_arch = "wasm32")))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -245,6 +246,54 @@ fn a_stale_logout_all_cannot_revert_a_demotion() {
     }
 }
 
+/// A location that has not seen an enabling yet holds the disabled copy of the record; a
+/// session started after the enabling must survive a refresh there (it is of the epoch the
+/// enabling began), while a login there is still refused until the enabling arrives.
+#[test]
+fn a_lagging_location_does_not_end_a_session_started_after_an_enabling() {
+    let mut edge = Edge::new(2, 3);
+    let admin = edge.register(0, "admin@example.com").unwrap();
+    let sam = edge.register(0, "sam@example.com").unwrap();
+    edge.wait(1);
+    edge.make_admin(0, &admin);
+    edge.wait(PROPAGATION_S + 1);
+    let admin_tokens = edge.login(0, "admin@example.com").unwrap();
+    let admin_principal = edge.principal(0, &admin_tokens);
+    let set_disabled = |edge: &mut Edge, disabled: bool| {
+        let now = edge.now(0);
+        let store = edge.sim.at(0);
+        let flows = edge.auth.flows(&store, &edge.events);
+        run(flows.set_disabled(&admin_principal, &sam.id.to_hyphenated(), disabled, now)).unwrap();
+    };
+    set_disabled(&mut edge, true);
+    edge.wait(PROPAGATION_S + 1);
+    assert!(edge.stored_user(1, &sam.id).unwrap().disabled);
+    // The enabling, made at location 0, takes 50 s to reach location 1.
+    edge.sim.kv.set_delay_to(1, 50_000);
+    edge.sim.kv.set_clock_offset(0, 0);
+    edge.sim.kv.set_clock_offset(1, 0);
+    set_disabled(&mut edge, false);
+    // The session's own records travel fast: only the enabling lags.
+    edge.sim.kv.set_delay_to(1, 1_000);
+    let tokens = edge.login(0, "sam@example.com").unwrap();
+    edge.wait(2);
+    assert!(
+        edge.stored_user(1, &sam.id).unwrap().disabled,
+        "location 1 has not seen the enabling"
+    );
+    assert_eq!(
+        edge.login(1, "sam@example.com").map(drop),
+        Err(Error::AccountDisabled)
+    );
+    let next = edge.refresh(1, &tokens.refresh_token);
+    assert!(
+        next.is_ok(),
+        "a false sign-out at the lagging location: {next:?}"
+    );
+    edge.wait(PROPAGATION_S + 1);
+    assert!(edge.login(1, "sam@example.com").is_ok());
+}
+
 // --- random schedules ----------------------------------------------------------------------
 
 /// Random schedules of every flow at random locations, with time moving on at random,
@@ -320,6 +369,12 @@ mod schedules {
             email: usize,
             at: usize,
         },
+        SetDisabled {
+            admin: usize,
+            email: usize,
+            disabled: bool,
+            at: usize,
+        },
         Delete {
             admin: usize,
             email: usize,
@@ -349,6 +404,8 @@ mod schedules {
             1 => (s.clone(), e.clone(), any::<bool>(), at.clone())
                 .prop_map(|(admin, email, to_admin, at)| Act::SetRole { admin, email, to_admin, at }),
             1 => (s.clone(), e.clone(), at.clone()).prop_map(|(admin, email, at)| Act::EndSessions { admin, email, at }),
+            1 => (s.clone(), e.clone(), any::<bool>(), at.clone())
+                .prop_map(|(admin, email, disabled, at)| Act::SetDisabled { admin, email, disabled, at }),
             1 => (s.clone(), e.clone(), at.clone()).prop_map(|(admin, email, at)| Act::Delete { admin, email, at }),
             4 => prop_oneof![0u64..2_000, 0u64..30_000, 0u64..90_000].prop_map(|ms| Act::Wait { ms }),
         ]
@@ -361,9 +418,12 @@ mod schedules {
         id: Id,
         password: String,
         role: &'static str,
-        /// Session-ending changes that succeeded (logout-all, password, role, admin ending).
+        /// Session-ending changes that succeeded (logout-all, password, role, admin ending,
+        /// disabling and enabling).
         endings: u64,
         deleted: bool,
+        /// When the account was disabled (real time), while it is.
+        disabled_ms: Option<u64>,
     }
 
     /// A session as its holder (and perhaps a thief) knows it.
@@ -421,6 +481,7 @@ mod schedules {
                     role: "admin",
                     endings: 0,
                     deleted: false,
+                    disabled_ms: None,
                 }],
                 sessions: Vec::new(),
                 successors: HashMap::new(),
@@ -460,8 +521,10 @@ mod schedules {
             let now = self.real_ms();
             self.accounts[account].endings += 1;
             self.ending_times.entry(account).or_default().push(now);
+            // A login in the same millisecond ran before this ending (acts run in order), so
+            // the ending covers it too.
             for (i, s) in self.sessions.iter_mut().enumerate() {
-                if s.account == account && s.login_ms < now && Some(i) != keep {
+                if s.account == account && s.login_ms <= now && Some(i) != keep {
                     s.ended_ms.get_or_insert(now);
                 }
             }
@@ -567,6 +630,7 @@ mod schedules {
                             role: "user",
                             endings: 0,
                             deleted: false,
+                            disabled_ms: None,
                         });
                     }
                 }
@@ -596,6 +660,17 @@ mod schedules {
                         let in_doubt = self.ending_times.get(&account).is_some_and(|times| {
                             times.iter().any(|t| login_ms <= t + ENDING_WINDOW_MS)
                         });
+                        // A location that has not seen a disabling yet may still log in; its
+                        // session is of an epoch the disabling ended, so it ends with it.
+                        let disabled_ms = self.accounts[account].disabled_ms;
+                        if let Some(disabled) = disabled_ms {
+                            prop_assert!(
+                                login_ms <= disabled + ENDING_WINDOW_MS,
+                                "invariant 4: an account disabled at {} ms logged in {} ms later",
+                                disabled,
+                                login_ms - disabled
+                            );
+                        }
                         let tokens = outcome.tokens;
                         self.sessions.push(Session {
                             account,
@@ -603,7 +678,7 @@ mod schedules {
                             tokens: HashMap::from([(0, tokens)]),
                             newest: 0,
                             login_ms,
-                            ended_ms: None,
+                            ended_ms: disabled_ms,
                             tainted: false,
                             in_doubt,
                         });
@@ -779,6 +854,31 @@ mod schedules {
                         self.ended(target, None);
                     }
                 }
+                Act::SetDisabled {
+                    admin,
+                    email,
+                    disabled,
+                    at,
+                } => {
+                    let was = self
+                        .live_account(email)
+                        .is_some_and(|t| self.accounts[t].disabled_ms.is_some());
+                    let changed = self.as_admin(admin, email, at, |flows, p, id, now| {
+                        run(flows.set_disabled(p, id, disabled, now)).map(drop)
+                    });
+                    if let Some(target) = changed.filter(|_| was != disabled) {
+                        if disabled {
+                            self.ended(target, None);
+                            self.accounts[target].disabled_ms = Some(self.real_ms());
+                        } else {
+                            // Enabling moves the epoch on too, but ends no session the model
+                            // counts as live: a session started after it must survive the
+                            // locations that still hold the disabled copy (invariant 3).
+                            self.accounts[target].endings += 1;
+                            self.accounts[target].disabled_ms = None;
+                        }
+                    }
+                }
                 Act::Delete { admin, email, at } => {
                     if let Some(target) = self.as_admin(admin, email, at, |flows, p, id, now| {
                         run(flows.delete_user_at(p, id, now))
@@ -864,6 +964,13 @@ mod schedules {
                         at
                     );
                     prop_assert_eq!(
+                        stored.disabled,
+                        a.disabled_ms.is_some(),
+                        "invariant 4: disabled flag of {} at location {}",
+                        EMAILS[a.email],
+                        at
+                    );
+                    prop_assert_eq!(
                         stored.session_epoch,
                         a.endings,
                         "invariant 4: session endings of {} at location {}",
@@ -938,8 +1045,20 @@ mod schedules {
         (ra.unwrap(), rb.unwrap())
     }
 
+    /// A whole number from the environment variable `name`, if it is set.
+    fn env_number(name: &str) -> Option<u64> {
+        std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig { cases: std::env::var("SCHEDULE_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2_000), failure_persistence: None, ..ProptestConfig::default() })]
+        // Seeded, so that make test runs the same schedules every time (a failure is
+        // reproducible, and CI never fails by chance): SCHEDULE_SEED picks other ones.
+        #![proptest_config(ProptestConfig {
+            cases: env_number("SCHEDULE_CASES").map_or(2_000, |n| n as u32),
+            rng_seed: proptest::test_runner::RngSeed::Fixed(env_number("SCHEDULE_SEED").unwrap_or(13)),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
         #[test]
         fn random_schedules_keep_the_five_invariants(seed in any::<u64>(), acts in prop::collection::vec(act(), 1..60)) {
             let mut schedule = Schedule::new(seed);

@@ -1580,6 +1580,7 @@ fn admin_statuses(w: &World, principal: &Principal, target: &str, now: u64) -> V
         status(run(flows.set_role(principal, &principal.user_id, "admin", now)).map(drop)),
         status(run(flows.set_role(principal, target, "admin", now)).map(drop)),
         status(run(flows.end_user_sessions(principal, target, now))),
+        status(run(flows.set_disabled(principal, target, false, now)).map(drop)),
         status(run(flows.delete_user_at(principal, target, now))),
     ]
 }
@@ -1617,7 +1618,7 @@ fn a_demoted_admin_keeps_no_admin_rights_for_the_rest_of_the_token() {
     run(flows.set_role(&b, &a.user_id, "user", T0 + 1)).unwrap();
     // A's token still says admin and has not expired; the stored record decides. Demotion
     // also ended A's sessions, so every admin route refuses A's token as ended (401).
-    assert_eq!(admin_statuses(&w, &a, &fresh, T0 + 2), [401; 5]);
+    assert_eq!(admin_statuses(&w, &a, &fresh, T0 + 2), [401; 6]);
     // A fresh token of the demoted user is refused for want of the role (403).
     let again = w
         .login_from("a@example.com", PASSWORD, "192.0.2.1", T0 + 2)
@@ -1629,7 +1630,7 @@ fn a_demoted_admin_keeps_no_admin_rights_for_the_rest_of_the_token() {
         scope: "users:read users:write".into(),
         ..a_user
     };
-    assert_eq!(admin_statuses(&w, &forged, &fresh, T0 + 2), [403; 5]);
+    assert_eq!(admin_statuses(&w, &forged, &fresh, T0 + 2), [403; 6]);
     // B still works.
     let flows = w.auth.flows(&w.store, &w.events);
     assert!(run(flows.list_users(&b, None)).is_ok());
@@ -1643,12 +1644,12 @@ fn a_deleted_or_ended_admin_keeps_no_admin_rights() {
     let fresh = w.register("fresh@example.com").unwrap().id.to_hyphenated();
     let flows = w.auth.flows(&w.store, &w.events);
     run(flows.end_user_sessions(&b, &a.user_id, T0 + 1)).unwrap();
-    assert_eq!(admin_statuses(&w, &a, &fresh, T0 + 2), [401; 5]);
+    assert_eq!(admin_statuses(&w, &a, &fresh, T0 + 2), [401; 6]);
 
     let c = admin_in(&mut w, "c@example.com");
     let flows = w.auth.flows(&w.store, &w.events);
     run(flows.delete_user_at(&b, &c.user_id, T0 + 1)).unwrap();
-    assert_eq!(admin_statuses(&w, &c, &fresh, T0 + 2), [401; 5]);
+    assert_eq!(admin_statuses(&w, &c, &fresh, T0 + 2), [401; 6]);
     let flows = w.auth.flows(&w.store, &w.events);
     assert!(run(flows.list_users(&b, None)).is_ok());
 }
@@ -1686,4 +1687,228 @@ fn the_last_admin_cannot_demote_or_delete_themselves() {
         run(flows.delete_user_at(&b, &b.user_id, T0 + 2)),
         Err(Error::LastAdmin)
     );
+}
+
+// --- disabled accounts --------------------------------------------------------------------
+
+fn user_of(p: &Principal) -> tollgate_core::id::Id {
+    tollgate_core::id::Id::parse(&p.user_id).unwrap()
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_disabled_user_loses_every_session_and_cannot_log_in_with_the_right_password() {
+    let mut w = World::new();
+    let admin = admin_in(&mut w, "admin@example.com");
+    w.register("sam@example.com").unwrap();
+    let old = w.login("sam@example.com", PASSWORD).unwrap();
+    // A token issued in the very second of the disabling: `sessions_ended_at` lets it pass,
+    // so only the flag can refuse it.
+    let same_second = w
+        .login_from("sam@example.com", PASSWORD, "192.0.2.1", T0 + 1)
+        .unwrap();
+    let sam = w.principal(&old);
+    let flows = w.auth.flows(&w.store, &w.events);
+    let user = run(flows.set_disabled(&admin, &sam.user_id, true, T0 + 1)).unwrap();
+    assert!(user.disabled);
+    assert!(w.events().contains(&SecurityEvent::UserDisabled {
+        user_id: user.id,
+        by: user_of(&admin),
+    }));
+
+    // Every session ended: refresh answers 401.
+    for tokens in [&old, &same_second] {
+        let refused = w.refresh(&tokens.refresh_token, T0 + 2).unwrap_err();
+        assert!(
+            matches!(refused, Error::InvalidRefreshToken(_)),
+            "{refused:?}"
+        );
+        assert_eq!(refused.http_status(), 401);
+    }
+    // Routes that read the user refuse its access tokens, even one from the same second.
+    let flows = w.auth.flows(&w.store, &w.events);
+    assert_eq!(
+        run(flows.me(&w.principal(&same_second))),
+        Err(Error::InvalidToken(TokenRejection::AccountDisabled))
+    );
+    assert!(matches!(run(flows.me(&sam)), Err(Error::InvalidToken(_))));
+
+    // The right password: 403 account_disabled, no session; the attempt counts as a failure.
+    let refused = w
+        .login_from("sam@example.com", PASSWORD, "192.0.2.1", T0 + 2)
+        .unwrap_err();
+    assert_eq!(refused, Error::AccountDisabled);
+    assert_eq!(refused.http_status(), 403);
+    assert_eq!(refused.code().as_str(), "account_disabled");
+    assert_eq!(w.store.throttle_count("account:sam@example.com"), 1);
+    assert!(w.events().contains(&SecurityEvent::LoginFailed {
+        user_id: Some(user.id),
+        reason: "account_disabled",
+    }));
+    // A wrong password learns nothing: the usual 401, counted as before.
+    assert_eq!(
+        w.login_from("sam@example.com", "wrong password!", "192.0.2.1", T0 + 2),
+        Err(Error::InvalidCredentials)
+    );
+    assert_eq!(w.store.throttle_count("account:sam@example.com"), 2);
+    let live = w
+        .store
+        .families()
+        .into_iter()
+        .filter(|(f, _)| f.user_id == user.id && f.epoch == user.session_epoch)
+        .count();
+    assert_eq!(live, 0, "no session was started while disabled");
+
+    // The listing shows the flag.
+    let flows = w.auth.flows(&w.store, &w.events);
+    let page = run(flows.list_users(&admin, None)).unwrap();
+    let listed = page.users.iter().find(|u| u.id == user.id).unwrap();
+    assert!(listed.disabled);
+    assert!(
+        page.users
+            .iter()
+            .filter(|u| u.id != user.id)
+            .all(|u| !u.disabled)
+    );
+
+    // Enabled again: the right password logs in (and clears the count), old sessions stay ended.
+    let user = run(flows.set_disabled(&admin, &sam.user_id, false, T0 + 3)).unwrap();
+    assert!(!user.disabled);
+    assert!(w.events().contains(&SecurityEvent::UserEnabled {
+        user_id: user.id,
+        by: user_of(&admin),
+    }));
+    let again = w
+        .login_from("sam@example.com", PASSWORD, "192.0.2.1", T0 + 3)
+        .unwrap();
+    assert!(w.refresh(&again.refresh_token, T0 + 4).is_ok());
+    assert!(w.refresh(&old.refresh_token, T0 + 4).is_err());
+    assert_eq!(w.store.throttle_count("account:sam@example.com"), 0);
+}
+
+/// A record that says disabled is refused whatever its epoch says: `tollgate import` writes
+/// `"disabled": true` records, and a record could be re-imported over a user with sessions.
+#[wasm_bindgen_test(unsupported = test)]
+fn a_record_marked_disabled_refuses_refresh_and_tokens_without_an_epoch_change() {
+    let (mut w, tokens) = signed_in("sam@example.com");
+    let p = w.principal(&tokens);
+    let user = run(w.store.get_user(&user_of(&p))).unwrap().unwrap();
+    w.store.plant_user(UserRecord {
+        disabled: true,
+        ..user
+    });
+    assert_eq!(
+        w.refresh(&tokens.refresh_token, T0 + 1),
+        Err(Error::InvalidRefreshToken(RefreshRejection::Superseded))
+    );
+    let flows = w.auth.flows(&w.store, &w.events);
+    assert_eq!(
+        run(flows.me(&p)),
+        Err(Error::InvalidToken(TokenRejection::AccountDisabled))
+    );
+    assert!(matches!(
+        run(flows.logout_all(&p, T0 + 1)),
+        Err(Error::InvalidToken(_))
+    ));
+}
+
+/// An enabling takes up to 60 s to reach every location. A session started after it must not
+/// be ended by a location that still has the disabled copy of the record: enabling moves the
+/// epoch on, so such a session is newer than anything that copy knows, and a lagging refresh
+/// goes on. (Access tokens are refused there until the enabling arrives: a 401 the client
+/// answers by refreshing, never a sign-out.) Re-enabling an enabled account ends nothing.
+#[wasm_bindgen_test(unsupported = test)]
+fn a_location_that_has_not_seen_the_enabling_does_not_end_the_new_session() {
+    let mut w = World::new();
+    let admin = admin_in(&mut w, "admin@example.com");
+    let sam = w.register("sam@example.com").unwrap().id.to_hyphenated();
+    let flows = w.auth.flows(&w.store, &w.events);
+    let stale = run(flows.set_disabled(&admin, &sam, true, T0 + 1)).unwrap();
+    let enabled = run(flows.set_disabled(&admin, &sam, false, T0 + 100)).unwrap();
+    assert!(enabled.session_epoch > stale.session_epoch);
+    let tokens = w
+        .login_from("sam@example.com", PASSWORD, "192.0.2.1", T0 + 101)
+        .unwrap();
+    let flows = w.auth.flows(&w.store, &w.events);
+    let again = run(flows.set_disabled(&admin, &sam, false, T0 + 102)).unwrap();
+    assert_eq!(
+        again, enabled,
+        "enabling an enabled account changes nothing"
+    );
+    // The location's copy is the record as disabling left it.
+    w.store.plant_user(stale);
+    let next = w.refresh(&tokens.refresh_token, T0 + 103).unwrap();
+    let bearer = format!("Bearer {}", next.access_token);
+    let p = w.auth.authenticate(Some(&bearer), T0 + 103).unwrap();
+    let flows = w.auth.flows(&w.store, &w.events);
+    assert_eq!(
+        run(flows.me(&p)),
+        Err(Error::InvalidToken(TokenRejection::AccountDisabled))
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_last_admin_cannot_disable_themselves_and_a_disabled_admin_is_no_other_admin() {
+    let mut w = World::new();
+    let a = admin_in(&mut w, "a@example.com");
+    let b = admin_in(&mut w, "b@example.com");
+    let flows = w.auth.flows(&w.store, &w.events);
+    // B disabled: A is the last admin who can act.
+    run(flows.set_disabled(&a, &b.user_id, true, T0 + 1)).unwrap();
+    for result in [
+        run(flows.set_disabled(&a, &a.user_id, true, T0 + 1)).map(drop),
+        run(flows.set_role(&a, &a.user_id, "user", T0 + 1)).map(drop),
+        run(flows.delete_user_at(&a, &a.user_id, T0 + 1)),
+    ] {
+        assert_eq!(result, Err(Error::LastAdmin));
+    }
+    let me = run(w.store.get_user(&user_of(&a))).unwrap().unwrap();
+    assert!(!me.disabled, "nothing changed");
+    // Enabling oneself is never refused by the rule; with B back, A may step away.
+    run(flows.set_disabled(&a, &a.user_id, false, T0 + 1)).unwrap();
+    run(flows.set_disabled(&a, &b.user_id, false, T0 + 1)).unwrap();
+    assert!(
+        run(flows.set_disabled(&a, &a.user_id, true, T0 + 2))
+            .unwrap()
+            .disabled
+    );
+    // A's own token died with the disabling.
+    assert!(matches!(
+        run(flows.list_users(&a, None)),
+        Err(Error::InvalidToken(_))
+    ));
+    // B's token ended with B's disabling; a fresh one works.
+    let b_again = w
+        .login_from("b@example.com", PASSWORD, "192.0.2.1", T0 + 2)
+        .unwrap();
+    let b = w.principal(&b_again);
+    let flows = w.auth.flows(&w.store, &w.events);
+    assert_eq!(
+        run(flows.set_disabled(&b, "not-an-id", true, T0 + 2)),
+        Err(Error::NotFound)
+    );
+    assert!(run(flows.list_users(&b, None)).is_ok());
+}
+
+/// The KV format only grows optional fields: `disabled` is absent while false, and records and
+/// summaries written before it existed read as enabled.
+#[wasm_bindgen_test(unsupported = test)]
+fn the_disabled_flag_is_an_optional_field_of_the_record_and_its_summary() {
+    let id = tollgate_core::id::Id::from_bytes([7; 16]);
+    let user = UserRecord::new(id, "sam@example.com".into(), "x".into(), "user".into(), T0);
+    let enabled = serde_json::to_string(&user).unwrap();
+    let summary = serde_json::to_string(&user.summary()).unwrap();
+    assert!(!enabled.contains("disabled") && !summary.contains("disabled"));
+    let back: UserRecord = serde_json::from_str(&enabled).unwrap();
+    assert!(!back.disabled);
+    let disabled = UserRecord {
+        disabled: true,
+        ..user
+    };
+    assert!(
+        serde_json::to_string(&disabled)
+            .unwrap()
+            .contains(r#""disabled":true"#)
+    );
+    let summary = serde_json::to_value(disabled.summary()).unwrap();
+    assert_eq!(summary["disabled"], true);
 }

@@ -1,6 +1,8 @@
-//! `/admin/users`: listing users, changing roles, deleting users (role `admin` only).
+//! `/admin/users`: listing users, changing roles, disabling and deleting users (role `admin`
+//! only).
 
 use serde_json::{Value, json};
+use tollgate_core::store::UserRecord;
 use tollgate_core::time::format_rfc3339;
 use tollgate_core::{Error, ErrorCode};
 
@@ -45,7 +47,7 @@ pub async fn list_users(req: &Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError>
     let users: Vec<Value> = page
         .users
         .iter()
-        .map(|u| json!({ "id": u.id, "email": u.email, "role": u.role, "created_at": format_rfc3339(u.created_at) }))
+        .map(|u| json!({ "id": u.id, "email": u.email, "role": u.role, "created_at": format_rfc3339(u.created_at), "disabled": u.disabled }))
         .collect();
     Ok(Reply::json(
         200,
@@ -66,7 +68,37 @@ pub async fn set_role(req: &mut Incoming, cx: &Cx<'_>, id: &str) -> Result<Reply
         .flows(&stores, &cx.events)
         .set_role(&principal, id, role, cx.now)
         .await?;
-    Ok(Reply::json(200, &user_json(&user, cx)))
+    Ok(Reply::json(200, &admin_user_json(&user, cx)))
+}
+
+/// `PUT /admin/users/{id}/disabled` JSON `{"disabled": true|false}` → 200 with the updated
+/// user. Disabling ends the user's sessions; while disabled, the user cannot log in or refresh.
+///
+/// # Errors
+/// 422 `validation_error` (`disabled`: `missing_field`) when `disabled` is absent or not a
+/// boolean.
+pub async fn set_disabled(req: &mut Incoming, cx: &Cx<'_>, id: &str) -> Result<Reply, AuthError> {
+    let principal = principal(req, cx)?;
+    require_media_type(req, "application/json")?;
+    let body = json_object(&read_body(req).await?)?;
+    let Some(&Value::Bool(disabled)) = body.get("disabled") else {
+        return Err(Error::field("disabled", ErrorCode::MissingField).into());
+    };
+    let stores = stores(cx);
+    let user = cx
+        .settings
+        .auth
+        .flows(&stores, &cx.events)
+        .set_disabled(&principal, id, disabled, cx.now)
+        .await?;
+    Ok(Reply::json(200, &admin_user_json(&user, cx)))
+}
+
+/// A user as the admin routes show it: as `/me` does, plus whether the account is disabled.
+fn admin_user_json(user: &UserRecord, cx: &Cx<'_>) -> Value {
+    let mut json = user_json(user, cx);
+    json["disabled"] = Value::Bool(user.disabled);
+    json
 }
 
 /// `DELETE /admin/users/{id}/sessions` → 204; every session of the user ends.

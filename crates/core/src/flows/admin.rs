@@ -72,6 +72,45 @@ impl<S: Stores> Flows<'_, S> {
         Ok(user)
     }
 
+    /// Disables or enables a user's account. Disabling ends every session (as a role change
+    /// does); while disabled, logins with the right password answer `account_disabled`, and
+    /// refreshes and access tokens of the user are refused. Enabling lets the user log in
+    /// again; it restores no session.
+    ///
+    /// # Errors
+    /// [`Error::InvalidToken`] or [`Error::Forbidden`] unless the caller is an admin now;
+    /// [`Error::NotFound`]; [`Error::LastAdmin`] when the last admin would disable themselves;
+    /// [`Error::StorageUnavailable`].
+    pub async fn set_disabled(
+        &self,
+        principal: &Principal,
+        user_id: &str,
+        disabled: bool,
+        now: UnixSeconds,
+    ) -> Result<UserRecord, Error> {
+        let caller = self.admin_caller(principal, SCOPE_USERS_WRITE).await?;
+        let user = self.user_by_id(user_id).await?;
+        if user.id == caller.id && disabled {
+            self.require_another_admin(&caller.id).await?;
+        }
+        let admin = caller.id;
+        let user = self
+            .change_as_admin(&user.id, UserChange::SetDisabled { disabled }, now)
+            .await?;
+        self.events.record(if disabled {
+            SecurityEvent::UserDisabled {
+                user_id: user.id,
+                by: admin,
+            }
+        } else {
+            SecurityEvent::UserEnabled {
+                user_id: user.id,
+                by: admin,
+            }
+        });
+        Ok(user)
+    }
+
     /// Ends every session of a user: their refresh tokens stop working at once, and older
     /// access tokens are refused wherever the user record is read (token-only routes accept
     /// them until they expire).
@@ -182,8 +221,9 @@ impl<S: Stores> Flows<'_, S> {
         Ok(caller)
     }
 
-    /// Succeeds if some admin other than `admin` exists, paging through the users' listing
-    /// (their roles ride in it) until one is found.
+    /// Succeeds if some enabled admin other than `admin` exists, paging through the users'
+    /// listing (their roles and flags ride in it) until one is found: a disabled admin cannot
+    /// log in, so it leaves no one to administer.
     ///
     /// # Errors
     /// [`Error::LastAdmin`] when there is none; [`Error::StorageUnavailable`].
@@ -197,7 +237,7 @@ impl<S: Stores> Flows<'_, S> {
             if page
                 .users
                 .iter()
-                .any(|u| u.role == ROLE_ADMIN && u.id != *admin)
+                .any(|u| u.role == ROLE_ADMIN && !u.disabled && u.id != *admin)
             {
                 return Ok(());
             }

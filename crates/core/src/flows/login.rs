@@ -203,8 +203,10 @@ impl<S: Stores> Flows<'_, S> {
     /// hash is upgraded after a success.
     ///
     /// # Errors
-    /// [`Error::TooManyAttempts`], [`Error::InvalidCredentials`], [`Error::StorageUnavailable`]
-    /// (before any password is judged when the attempt cannot be counted).
+    /// [`Error::TooManyAttempts`], [`Error::InvalidCredentials`], [`Error::AccountDisabled`]
+    /// (the right password for a disabled account: a failed attempt all the same),
+    /// [`Error::StorageUnavailable`] (before any password is judged when the attempt cannot be
+    /// counted).
     pub async fn login<R: Random + ?Sized>(
         &self,
         input: &LoginInput<'_>,
@@ -260,6 +262,16 @@ impl<S: Stores> Flows<'_, S> {
             }
         };
 
+        if user.disabled {
+            // Only after the password matched, so only someone who has it learns that the
+            // account is disabled; and counted as a failure (the reservation stands), so the
+            // answer cannot be asked for faster than passwords can be tried.
+            self.events.record(SecurityEvent::LoginFailed {
+                user_id: Some(user.id),
+                reason: "account_disabled",
+            });
+            return Err(Error::AccountDisabled);
+        }
         let user = if needs_rehash {
             self.rehash(user, input.password, now, rng).await
         } else {

@@ -183,7 +183,7 @@ impl<S: Stores> Flows<'_, S> {
     }
 
     /// The user a principal names, as this request's decisions see it: `invalid_token` if the
-    /// account is gone, or if its sessions were ended after the token was issued (logout-all,
+    /// account is gone or disabled, or if its sessions were ended after the token was issued (logout-all,
     /// password or role change).
     async fn principal_user(&self, principal: &Principal) -> Result<UserRecord, Error> {
         let id = principal_id(principal)?;
@@ -196,11 +196,17 @@ fn principal_id(principal: &Principal) -> Result<Id, Error> {
     Id::parse(&principal.user_id).ok_or(Error::InvalidToken(TokenRejection::UnknownSubject))
 }
 
-/// `user`, if it exists and its sessions were not ended after `principal`'s token was issued.
+/// `user`, if it exists, is not disabled, and its sessions were not ended after `principal`'s
+/// token was issued.
 fn principal_record(principal: &Principal, user: Option<UserRecord>) -> Result<UserRecord, Error> {
     let user = user.ok_or(Error::InvalidToken(TokenRejection::UnknownSubject))?;
     if principal.issued_at < user.sessions_ended_at {
         return Err(Error::InvalidToken(TokenRejection::SessionEnded));
+    }
+    // Disabling ended the sessions too, but a token from that very second passes the check
+    // above, and a record imported as disabled ended nothing: the flag itself refuses.
+    if user.disabled {
+        return Err(Error::InvalidToken(TokenRejection::AccountDisabled));
     }
     Ok(user)
 }

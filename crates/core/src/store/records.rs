@@ -49,7 +49,7 @@ pub struct UserRecord {
     pub created_at: UnixSeconds,
     /// When the record last changed.
     pub updated_at: UnixSeconds,
-    /// Bumped by logout-all, password change, role change: ends every older session.
+    /// Bumped by logout-all, password change, role change, disabling or enabling: ends every older session.
     pub session_epoch: u64,
     /// When every session was last ended (0: never). Access tokens issued in an earlier second
     /// are refused wherever the user record is read, so those routes see a logout-all at once.
@@ -61,6 +61,10 @@ pub struct UserRecord {
     /// change, which ends every *other* session. Cleared by the next ending.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kept_session: Option<KeptSession>,
+    /// Set while an admin has disabled the account (absent when false): no login, refresh or
+    /// access token of the user is accepted. Disabling also ended every session.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub disabled: bool,
 }
 
 /// A session exempt from the latest session ending (see [`UserRecord::kept_session`]).
@@ -99,6 +103,15 @@ pub enum UserChange {
         /// The hash that was verified and is being upgraded.
         replaces: String,
     },
+    /// Disables or enables the account. Both end every session, as a role change does: a
+    /// disabled account has none that should go on, and a session started after an enabling
+    /// is then of a later epoch than any disabled copy of the record knows, so a location that
+    /// has not seen the enabling yet does not end it (see [`UserRecord::sessions`]). Enabling
+    /// an enabled account, or disabling a disabled one, changes nothing.
+    SetDisabled {
+        /// Whether the account is disabled from now on.
+        disabled: bool,
+    },
 }
 
 /// `Debug` names the change and never prints a hash.
@@ -113,6 +126,10 @@ impl core::fmt::Debug for UserChange {
                 .field("keep", keep)
                 .finish(),
             UserChange::Rehash { .. } => f.write_str("Rehash { [redacted] }"),
+            UserChange::SetDisabled { disabled } => f
+                .debug_struct("SetDisabled")
+                .field("disabled", disabled)
+                .finish(),
         }
     }
 }
@@ -135,6 +152,10 @@ fn is_zero(t: &UnixSeconds) -> bool {
     *t == 0
 }
 
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 /// `Debug` shows everything but the password hash, so a record can be logged safely.
 impl core::fmt::Debug for UserRecord {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -149,6 +170,7 @@ impl core::fmt::Debug for UserRecord {
             .field("session_epoch", &self.session_epoch)
             .field("sessions_ended_at", &self.sessions_ended_at)
             .field("kept_session", &self.kept_session)
+            .field("disabled", &self.disabled)
             .finish()
     }
 }
@@ -184,6 +206,9 @@ pub struct UserSummary {
     pub role: String,
     /// When the account was created.
     pub created_at: UnixSeconds,
+    /// Whether the account is disabled (absent when false).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub disabled: bool,
 }
 
 impl UserRecord {
@@ -206,6 +231,7 @@ impl UserRecord {
             session_epoch: 0,
             sessions_ended_at: 0,
             kept_session: None,
+            disabled: false,
         }
     }
 
@@ -215,14 +241,19 @@ impl UserRecord {
     ///
     /// # Errors
     /// [`Error::InvalidToken`] ([`TokenRejection::SessionEnded`]) when the caller's token was
-    /// issued before the user's sessions were ended; [`Error::Internal`] for a session epoch at
-    /// its maximum (see [`UserRecord::with_sessions_ended`]).
+    /// issued before the user's sessions were ended, ([`TokenRejection::AccountDisabled`]) when
+    /// the caller is the user and the account is disabled; [`Error::Internal`] for a session
+    /// epoch at its maximum (see [`UserRecord::with_sessions_ended`]).
     pub fn apply(&self, request: &ChangeRequest) -> Result<Option<UserRecord>, Error> {
         if request
             .caller_issued_at
             .is_some_and(|iat| iat < self.sessions_ended_at)
         {
             return Err(Error::InvalidToken(TokenRejection::SessionEnded));
+        }
+        // A location that has not seen the disabling yet may still act on the user's token.
+        if request.caller_issued_at.is_some() && self.disabled {
+            return Err(Error::InvalidToken(TokenRejection::AccountDisabled));
         }
         let now = request.now;
         let next = match &request.change {
@@ -264,6 +295,13 @@ impl UserRecord {
                     ..self.clone()
                 }
             }
+            UserChange::SetDisabled { disabled } if *disabled == self.disabled => {
+                return Ok(None);
+            }
+            UserChange::SetDisabled { disabled } => UserRecord {
+                disabled: *disabled,
+                ..self.clone().with_sessions_ended(now)?
+            },
         };
         Ok(Some(next))
     }
@@ -271,6 +309,15 @@ impl UserRecord {
     /// What the sessions of this user are measured against (see
     /// [`crate::refresh::Family::dead_reason`]).
     pub fn sessions(&self) -> SessionState {
+        if self.disabled {
+            // Every session this copy knows of has ended, its own epoch's too (a record written
+            // disabled without an epoch change, by hand or by an import). Only a session of a
+            // later epoch goes on: one started after an enabling this copy has not seen yet.
+            return SessionState {
+                epoch: self.session_epoch.saturating_add(1),
+                kept: None,
+            };
+        }
         SessionState {
             epoch: self.session_epoch,
             kept: self.kept_session,
@@ -311,6 +358,7 @@ impl UserRecord {
             email: self.email.clone(),
             role: self.role.clone(),
             created_at: self.created_at,
+            disabled: self.disabled,
         }
     }
 }
