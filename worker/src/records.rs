@@ -35,7 +35,7 @@ pub const EMAIL_CLAIMS: &str = "EMAIL_CLAIMS";
 
 /// What the Worker asks a user's sequencer.
 #[derive(Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum SequencerRequest {
     /// The current record.
     Get,
@@ -69,7 +69,7 @@ pub(crate) struct SequencerAnswer {
 
 /// What the Worker asks an address's claim object.
 #[derive(Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum ClaimRequest {
     /// Claims the address for `id` (taking over a claim of `replacing`).
     Claim {

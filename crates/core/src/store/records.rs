@@ -79,7 +79,7 @@ pub struct KeptSession {
 /// A change to a user record, applied by its sequencer to the current record
 /// ([`UserRecord::apply`]): never a whole record computed from a copy that may be stale.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "change", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum UserChange {
     /// Ends every session (logout-all, an admin ending a user's sessions).
     EndSessions,
