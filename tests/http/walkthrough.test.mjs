@@ -34,6 +34,14 @@ test('register, log in, read /me, and a tampered or garbage token gets 401 — w
   assert.equal(me.status, 200, me.body);
   assert.equal(me.json.email, sam);
 
+  // The README's one-liner that sets TOKEN, as written there (only the address differs).
+  const script = `TOKEN=$(curl -s -X POST ${BASE}/auth/login \\
+  -d 'username=${sam}&password=${password}' \\
+  | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).access_token')
+curl -s ${BASE}/me -H "Authorization: Bearer $TOKEN"`;
+  const viaOneLiner = JSON.parse(execFileSync('bash', ['-c', script], { encoding: 'utf8' }));
+  assert.equal(viaOneLiner.email, sam);
+
   const [h, p, s] = token.split('.');
   const flipped = s[0] === 'A' ? `B${s.slice(1)}` : `A${s.slice(1)}`;
   for (const bad of [`${h}.${p}.${flipped}`, 'garbage']) {
