@@ -19,8 +19,8 @@ use tollgate_core::error::TokenRejection;
 use tollgate_core::id::Id;
 use tollgate_core::refresh::{Family, RevokeReason};
 use tollgate_core::store::records::{
-    USER_KEY_PREFIX, email_key, family_key, family_key_prefix, revoked_key, revoked_key_prefix,
-    user_key,
+    USER_KEY_PREFIX, email_key, family_key, family_key_prefix, revocation_reason, revoked_key,
+    revoked_key_prefix, user_key,
 };
 use tollgate_core::store::{
     ChangeError, ChangeRequest, Claim, FamilyStore, Put, StoreError, StoredFamily, UserPage,
@@ -392,7 +392,7 @@ impl FamilyStore for WorkerStores {
         .await;
         Ok(StoredFamily {
             record: record?,
-            revoked: revoked?.map(|r| revoke_reason(&r)).transpose()?,
+            revoked: revoked?.map(|r| revocation_reason(&r)).transpose()?,
         })
     }
 
@@ -440,7 +440,7 @@ impl FamilyStore for WorkerStores {
         until: UnixSeconds,
     ) -> Result<(), StoreError> {
         // The reason is the value and the metadata, so listing a user's markers reads none.
-        let reason = reason_name(reason);
+        let reason = reason.as_str();
         self.put_text(
             self.tokens()?,
             &revoked_key(user_id, family_id),
@@ -482,9 +482,9 @@ impl FamilyStore for WorkerStores {
             });
             let revoked = match marker {
                 Some(m) => Some(match m.metadata.as_ref().and_then(|v| v.as_str()) {
-                    Some(reason) => revoke_reason(reason)?,
+                    Some(reason) => revocation_reason(reason)?,
                     None => match self.get_text(self.tokens()?, &m.name).await? {
-                        Some(reason) => revoke_reason(&reason)?,
+                        Some(reason) => revocation_reason(&reason)?,
                         None => continue,
                     },
                 }),
@@ -520,24 +520,5 @@ impl WorkerStores {
             }
         }
         Ok(keys)
-    }
-}
-
-/// A revocation marker's stored name for `reason`.
-fn reason_name(reason: RevokeReason) -> &'static str {
-    match reason {
-        RevokeReason::Reuse => "reuse",
-        RevokeReason::Ended => "ended",
-    }
-}
-
-/// The reason a stored revocation marker names.
-fn revoke_reason(stored: &str) -> Result<RevokeReason, StoreError> {
-    match stored.trim() {
-        "reuse" => Ok(RevokeReason::Reuse),
-        "ended" => Ok(RevokeReason::Ended),
-        _ => Err(StoreError::Corrupt(
-            "revocation marker has an unknown reason".into(),
-        )),
     }
 }

@@ -573,3 +573,27 @@ mod properties {
         }
     }
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_revocation_marker_stores_the_same_word_as_older_family_records() {
+    // Markers hold the bare word (README, "Storage"); family records of the first layout held
+    // it as their `revoked` field. Both are the serde form, so an operator reads one vocabulary.
+    for reason in [RevokeReason::Reuse, RevokeReason::Ended] {
+        let word = reason.as_str();
+        assert_eq!(serde_json::to_value(reason).unwrap(), word);
+        assert_eq!(
+            tollgate_core::store::records::revocation_reason(word),
+            Ok(reason)
+        );
+        assert_eq!(
+            tollgate_core::store::records::revocation_reason(&format!(" {word}\n")),
+            Ok(reason)
+        );
+    }
+    for bad in ["", "revoked", "\"ended\"", "Ended"] {
+        assert!(
+            tollgate_core::store::records::revocation_reason(bad).is_err(),
+            "{bad}"
+        );
+    }
+}

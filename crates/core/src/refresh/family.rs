@@ -129,6 +129,26 @@ pub enum RevokeReason {
     Ended,
 }
 
+impl RevokeReason {
+    /// The word a revocation marker stores (its value and its KV metadata): `reuse` or
+    /// `ended`, the same words the serde form uses inside older family records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevokeReason::Reuse => "reuse",
+            RevokeReason::Ended => "ended",
+        }
+    }
+
+    /// The reason a stored revocation marker names, if it names one.
+    pub fn from_stored(stored: &str) -> Option<RevokeReason> {
+        match stored.trim() {
+            "reuse" => Some(RevokeReason::Reuse),
+            "ended" => Some(RevokeReason::Ended),
+            _ => None,
+        }
+    }
+}
+
 /// One session's refresh-token family, as stored (`family:{user_id}:{id}` in `TOKENS`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Family {

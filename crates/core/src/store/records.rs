@@ -9,7 +9,7 @@
 //! | `USERS`   | `user:{id}`                  | [`UserRecord`] JSON           |
 //! | `USERS`   | `email:{normalised email}`   | the user's id                 |
 //! | `TOKENS`  | `family:{user id}:{family id}` | [`crate::refresh::Family`] JSON |
-//! | `TOKENS`  | `revoked:{user id}:{family id}` | [`crate::refresh::RevokeReason`] JSON |
+//! | `TOKENS`  | `revoked:{user id}:{family id}` | `reuse` or `ended` ([`RevokeReason::as_str`]) |
 //!
 //! # Who writes a user record
 //!
@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, TokenRejection};
 use crate::id::Id;
+use crate::refresh::RevokeReason;
 use crate::time::UnixSeconds;
 
 /// The current user-record format version.
@@ -392,6 +393,15 @@ pub fn family_key_prefix(user_id: &Id) -> String {
 /// the family is refused everywhere, whatever was written to the family record meanwhile.
 pub fn revoked_key(user_id: &Id, family_id: &Id) -> String {
     alloc::format!("revoked:{user_id}:{family_id}")
+}
+
+/// The reason a stored revocation marker names (its value, or its KV metadata).
+///
+/// # Errors
+/// [`super::StoreError::Corrupt`] for anything but the two words [`RevokeReason::as_str`] writes.
+pub fn revocation_reason(stored: &str) -> Result<RevokeReason, super::StoreError> {
+    RevokeReason::from_stored(stored)
+        .ok_or_else(|| super::StoreError::Corrupt("revocation marker has an unknown reason".into()))
 }
 
 /// The prefix of one user's revocation markers (for listing their sessions).

@@ -27,7 +27,7 @@ pub use kv::{SimulatedKv, Stored, YieldOnce};
 
 use super::records::{
     ChangeRequest, USER_KEY_PREFIX, UserRecord, UserSummary, email_key, family_key,
-    family_key_prefix, revoked_key, revoked_key_prefix, user_key,
+    family_key_prefix, revocation_reason, revoked_key, revoked_key_prefix, user_key,
 };
 use super::{
     ChangeError, Claim, FamilyStore, Put, StoreError, StoredFamily, ThrottleStore, UserPage,
@@ -151,6 +151,19 @@ impl SimulatedStores<'_> {
 }
 
 impl SimulatedStores<'_> {
+    /// What user `id`'s sequencer starts each change from: its home, the record's key and the
+    /// record as KV holds it there (read and written with nothing in between, as the object
+    /// serialises its requests).
+    fn current_at_home(&self, id: &Id) -> Result<(usize, String, Option<UserRecord>), StoreError> {
+        let home = self.sim.home_of(id, self.at);
+        let key = user_key(id);
+        let current = match self.kv().get(home, &key) {
+            Some(stored) => Some(serde_json::from_str(&stored.value).map_err(corrupt)?),
+            None => None,
+        };
+        Ok((home, key, current))
+    }
+
     /// The user record at its sequencer's home, where every write to it is made.
     fn at_home(&self, id: &Id) -> SimulatedStores<'_> {
         SimulatedStores {
@@ -279,12 +292,10 @@ impl UserStore for SimulatedStores<'_> {
         // One call to the sequencer: it reads and writes at its home with nothing in between
         // (the object serialises its requests), so it always changes the latest record.
         YieldOnce::new().await;
-        let home = self.sim.home_of(id, self.at);
-        let key = user_key(id);
-        let Some(stored) = self.kv().get(home, &key) else {
+        let (home, key, current) = self.current_at_home(id)?;
+        let Some(current) = current else {
             return Ok(None);
         };
-        let current: UserRecord = serde_json::from_str(&stored.value).map_err(corrupt)?;
         let Some(next) = current.apply(request).map_err(ChangeError::Refused)? else {
             return Ok(Some(current));
         };
@@ -294,14 +305,11 @@ impl UserStore for SimulatedStores<'_> {
 
     async fn remove_user(&self, id: &Id) -> Result<Option<UserRecord>, StoreError> {
         YieldOnce::new().await;
-        let home = self.sim.home_of(id, self.at);
-        let key = user_key(id);
-        let Some(stored) = self.kv().get(home, &key) else {
-            return Ok(None);
-        };
-        let current: UserRecord = serde_json::from_str(&stored.value).map_err(corrupt)?;
-        self.sequenced_put(home, &key, None)?;
-        Ok(Some(current))
+        let (home, key, current) = self.current_at_home(id)?;
+        if current.is_some() {
+            self.sequenced_put(home, &key, None)?;
+        }
+        Ok(current)
     }
 
     async fn list_users(&self, cursor: Option<&str>, limit: u32) -> Result<UserPage, StoreError> {
@@ -327,7 +335,10 @@ impl UserStore for SimulatedStores<'_> {
 impl FamilyStore for SimulatedStores<'_> {
     async fn get_family(&self, user_id: &Id, family_id: &Id) -> Result<StoredFamily, StoreError> {
         let record = self.read_json(&family_key(user_id, family_id)).await?;
-        let revoked = self.read_json(&revoked_key(user_id, family_id)).await?;
+        let revoked = match self.read(&revoked_key(user_id, family_id)).await {
+            Some(marker) => Some(revocation_reason(&marker.value)?),
+            None => None,
+        };
         Ok(StoredFamily { record, revoked })
     }
 
@@ -366,12 +377,12 @@ impl FamilyStore for SimulatedStores<'_> {
         reason: RevokeReason,
         until: UnixSeconds,
     ) -> Result<(), StoreError> {
-        let value = serde_json::to_string(&reason).map_err(corrupt)?;
+        // The Worker's format: the reason's word, as value and metadata.
         self.write(
             &revoked_key(user_id, family_id),
             Some(Stored {
-                metadata: None,
-                value,
+                metadata: Some(reason.as_str().into()),
+                value: reason.as_str().into(),
                 expires_at: Some(until),
             }),
         )
@@ -390,13 +401,13 @@ impl FamilyStore for SimulatedStores<'_> {
         let (markers, _) = self
             .kv()
             .list(self.at, &revoked_key_prefix(user_id), None, usize::MAX);
-        let revoked: BTreeMap<String, RevokeReason> = markers
+        let revoked = markers
             .into_iter()
-            .filter_map(|(k, s)| {
-                let id = k.rsplit(':').next()?.to_string();
-                Some((id, serde_json::from_str(&s.value).ok()?))
+            .map(|(k, s)| {
+                let id = k.rsplit(':').next().unwrap_or_default().to_string();
+                Ok((id, revocation_reason(&s.value)?))
             })
-            .collect();
+            .collect::<Result<BTreeMap<String, RevokeReason>, StoreError>>()?;
         families
             .into_iter()
             .map(|(_, s)| {
