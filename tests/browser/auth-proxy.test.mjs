@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { launchBrowser } from '../harness/browser.mjs';
 import { ROOT, startWorker, testConfigPath } from '../harness/worker.mjs';
-import { PASSWORD, registerAccount } from './client-helpers.mjs';
+import { meStatusesFor, PASSWORD, registerAccount } from './client-helpers.mjs';
 
 const EXAMPLE = join(ROOT, 'examples/auth-proxy');
 const TTL_SECONDS = 4;
@@ -71,14 +71,7 @@ test('the app behind its own Worker signs in, survives a reload and a silent ref
   await page.reload();
   await page.waitForSelector('#status[data-state="signed-in"]');
 
-  const statuses = await page.evaluate(async (ms) => {
-    const out = [];
-    for (const end = Date.now() + ms; Date.now() < end;) {
-      out.push((await window.auth.fetch('/me')).status);
-      await new Promise((r) => setTimeout(r, 300));
-    }
-    return out;
-  }, 2 * TTL_SECONDS * 1000);
+  const statuses = await meStatusesFor(page, 2 * TTL_SECONDS * 1000);
   assert.deepEqual([...new Set(statuses)], [200]);
 
   const api = seen.filter((r) => /^\/(auth|me)/.test(new URL(r.url()).pathname));

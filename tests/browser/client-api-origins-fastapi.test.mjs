@@ -5,15 +5,13 @@
 // Authorization header at all, which FastAPI's OAuth2PasswordBearer reports as
 // "Not authenticated" (any token, even a bad one, would be "Could not validate credentials").
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { serveApp } from '../harness/app-server.mjs';
 import { launchBrowser } from '../harness/browser.mjs';
 import { startFastApi } from '../harness/fastapi.mjs';
-import { ROOT, startWorker } from '../harness/worker.mjs';
-import { PASSWORD, registerAccount } from './client-helpers.mjs';
+import { startWorker } from '../harness/worker.mjs';
+import { PASSWORD, registerAccount, writeApiOriginsApp } from './client-helpers.mjs';
 
 let dir;
 let app;
@@ -23,15 +21,7 @@ let unlisted;
 let browser;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'tollgate-api-origins-fastapi-'));
-  cpSync(join(ROOT, 'npm/dist'), join(dir, 'client'), { recursive: true });
-  writeFileSync(join(dir, 'index.html'), '<!doctype html><meta charset="utf-8"><title>app</title><script type="module" src="/main.js"></script>');
-  // The page reads its API's origin from the query: the ports are known only at run time.
-  writeFileSync(join(dir, 'main.js'), `import { createAuthClient } from '/client/index.js';
-const api = new URLSearchParams(location.search).get('api');
-window.auth = createAuthClient({ baseUrl: location.origin, apiOrigins: [api] });
-document.body.dataset.ready = 'true';
-`);
+  dir = writeApiOriginsApp('tollgate-api-origins-fastapi-');
   app = await serveApp({ dir });
   worker = await startWorker({ vars: { ALLOWED_ORIGINS: app.origin } });
   app.proxyTo(worker.url);

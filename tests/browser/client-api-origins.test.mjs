@@ -4,14 +4,12 @@
 // The API gets the token, and a 401 from it refreshes the session and retries with the new
 // token; the third party never sees an Authorization header.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { serveApp } from '../harness/app-server.mjs';
 import { launchBrowser } from '../harness/browser.mjs';
-import { ROOT, startWorker } from '../harness/worker.mjs';
-import { PASSWORD, registerAccount } from './client-helpers.mjs';
+import { startWorker } from '../harness/worker.mjs';
+import { PASSWORD, registerAccount, writeApiOriginsApp } from './client-helpers.mjs';
 
 let dir;
 let app;
@@ -39,15 +37,7 @@ const seenByApi = [];
 const refusedOnce = new Set();
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'tollgate-api-origins-'));
-  cpSync(join(ROOT, 'npm/dist'), join(dir, 'client'), { recursive: true });
-  writeFileSync(join(dir, 'index.html'), '<!doctype html><meta charset="utf-8"><title>app</title><script type="module" src="/main.js"></script>');
-  // The page reads its API's origin from the query: the ports are known only at run time.
-  writeFileSync(join(dir, 'main.js'), `import { createAuthClient } from '/client/index.js';
-const api = new URLSearchParams(location.search).get('api');
-window.auth = createAuthClient({ baseUrl: location.origin, apiOrigins: [api] });
-document.body.dataset.ready = 'true';
-`);
+  dir = writeApiOriginsApp('tollgate-api-origins-');
   app = await serveApp({ dir });
   api = await serveApp({
     routes: {

@@ -1,6 +1,10 @@
 // Shared steps of the client's browser tests (tests/browser/client-*.test.mjs): accounts,
 // the demo page's controls, and network watching.
 import { randomBytes } from 'node:crypto';
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from '../harness/worker.mjs';
 
 export const PASSWORD = 'correct horse battery staple 42';
 
@@ -68,4 +72,36 @@ export async function callMeRepeatedly(page, forMs, everyMs = 250) {
 /** The event lines the demo page logged, oldest first. */
 export async function demoEvents(page) {
   return (await page.locator('#events li').allTextContents()).reverse();
+}
+
+/**
+ * Calls `auth.fetch('/me')` in `page` every 300 ms for `ms` milliseconds (across silent
+ * refreshes); the statuses it got, in order.
+ */
+export function meStatusesFor(page, ms) {
+  return page.evaluate(async (ms) => {
+    const out = [];
+    for (const end = Date.now() + ms; Date.now() < end;) {
+      out.push((await window.auth.fetch('/me')).status);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    return out;
+  }, ms);
+}
+
+/**
+ * A scratch app (under a new temporary directory, which the caller removes): the built
+ * client and a page whose `window.auth` lists one API origin, read from the page's `?api=`
+ * query because the ports are known only at run time.
+ */
+export function writeApiOriginsApp(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  cpSync(join(ROOT, 'npm/dist'), join(dir, 'client'), { recursive: true });
+  writeFileSync(join(dir, 'index.html'), '<!doctype html><meta charset="utf-8"><title>app</title><script type="module" src="/main.js"></script>');
+  writeFileSync(join(dir, 'main.js'), `import { createAuthClient } from '/client/index.js';
+const api = new URLSearchParams(location.search).get('api');
+window.auth = createAuthClient({ baseUrl: location.origin, apiOrigins: [api] });
+document.body.dataset.ready = 'true';
+`);
+  return dir;
 }

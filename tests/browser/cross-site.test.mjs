@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import { serveApp } from '../harness/app-server.mjs';
 import { launchBrowser } from '../harness/browser.mjs';
 import { ROOT, startWorker } from '../harness/worker.mjs';
-import { PASSWORD, registerAccount } from './client-helpers.mjs';
+import { meStatusesFor, PASSWORD, registerAccount } from './client-helpers.mjs';
 
 const TTL_SECONDS = 4;
 let dir;
@@ -89,14 +89,7 @@ test('with CROSS_SITE_COOKIES, an app on another site keeps its session across r
 
   // Silent refresh over three token lifetimes: every call succeeds.
   const before = refreshes.length;
-  const statuses = await page.evaluate(async (ms) => {
-    const out = [];
-    for (const end = Date.now() + ms; Date.now() < end;) {
-      out.push((await window.auth.fetch('/me')).status);
-      await new Promise((r) => setTimeout(r, 300));
-    }
-    return out;
-  }, 3 * TTL_SECONDS * 1000);
+  const statuses = await meStatusesFor(page, 3 * TTL_SECONDS * 1000);
   assert.deepEqual([...new Set(statuses)], [200]);
   const silent = refreshes.slice(before);
   assert.ok(silent.length >= 2, `${silent.length} silent refreshes in three lifetimes`);
