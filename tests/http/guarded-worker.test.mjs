@@ -9,11 +9,13 @@
 // Tokens come from Tollgate's real login, or are signed here with Node's Ed25519.
 import assert from 'node:assert/strict';
 import { createHmac, generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { client, logIn, signUp } from '../harness/api.mjs';
 import { promoteToAdmin } from '../harness/kv.mjs';
-import { buildWorkerCrate, startWorker } from '../harness/worker.mjs';
+import { buildWorkerCrate, startWorker, testConfigPath } from '../harness/worker.mjs';
 
 /** The guard's refetch bound (worker/src/guard.rs, via tollgate_core::token::RemoteKeys). */
 const REFETCH_COOLDOWN_MS = 10_000;
@@ -57,6 +59,9 @@ before(async () => {
       JWT_PRIVATE_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }),
       REFRESH_SECRET: randomBytes(32).toString('base64url'),
     },
+    // Lists single-session endings in the user record, for the session-checking guard below;
+    // the guards that do not check are unaffected.
+    vars: { ACCESS_TOKEN_REVOCATION: 'session' },
   });
   api = client(tollgate.url);
   jwksText = (await api.get('/.well-known/jwks.json')).text;
@@ -195,4 +200,41 @@ test('JWKS_URL keys are cached with the Cache API, refetched on an unknown kid, 
   assert.equal(await status(mint(c)), 200);
   assert.equal(jwksServer.fetches, 3, 'one refetch after the cooldown');
   assert.equal(await status(mint(a)), 401, 'a key removed from the JWKS is no longer accepted');
+});
+
+test('with ACCESS_TOKEN_REVOCATION=session, a guard bound to USERS refuses a token whose session ended', async () => {
+  // The example's configuration plus the binding its wrangler.toml shows commented out: the
+  // auth Worker's USERS namespace, which two `wrangler dev`s share through one state directory.
+  const path = join(dirname(testConfigPath(GUARD.config)), 'session-guard.toml');
+  writeFileSync(path, `${readFileSync(testConfigPath(GUARD.config), 'utf8')}\n[[kv_namespaces]]\nbinding = "USERS"\n`);
+  const guard = await startWorker({
+    configPath: path, readyPath: '/public', persistDir: tollgate.persistDir,
+    secrets: { JWT_SECRET: undefined }, vars: { JWT_PUBLIC_KEYS: jwksText, ACCESS_TOKEN_REVOCATION: 'session' },
+  });
+  try {
+    const app = client(guard.url);
+    const user = await signUp(api);
+    const other = await logIn(api, user.email);
+    assert.equal((await app.get('/notes', { token: user.token })).status, 200, 'a live session passes');
+    assert.equal((await api.post('/auth/logout', { cookie: user.cookie })).status, 204);
+    const ended = await app.get('/notes', { token: user.token });
+    assert.equal(ended.status, 401, ended.text);
+    assert.equal(ended.json.code, 'invalid_token');
+    assert.equal((await app.get('/notes', { token: other.token })).status, 200, 'the other session goes on');
+    // Without the binding, the guard refuses to serve rather than skip the check.
+    const unbound = await startWorker({
+      ...GUARD, secrets: { JWT_SECRET: undefined },
+      vars: { JWT_PUBLIC_KEYS: jwksText, ACCESS_TOKEN_REVOCATION: 'session' },
+    });
+    try {
+      const res = await client(unbound.url).get('/notes', { token: other.token });
+      assert.equal(res.status, 503, res.text);
+      assert.equal(res.json.code, 'misconfigured');
+      await unbound.waitForLog(/misconfigured: ACCESS_TOKEN_REVOCATION is session, but USERS is not bound/);
+    } finally {
+      await unbound.dispose();
+    }
+  } finally {
+    await guard.dispose();
+  }
 });

@@ -8,7 +8,7 @@ use std::cell::OnceCell;
 use std::rc::Rc;
 
 use tollgate_core::Error;
-use tollgate_core::flows::{Auth, AuthConfig};
+use tollgate_core::flows::{AccessTokenRevocation, Auth, AuthConfig};
 use tollgate_core::password::{Argon2Params, PasswordHasher};
 use tollgate_core::refresh::{RefreshKey, RefreshPolicy};
 use tollgate_core::roles::Roles;
@@ -46,6 +46,7 @@ const NAMES: &[&str] = &[
     "REGISTER_WINDOW_SECONDS",
     "ALLOWED_ORIGINS",
     "CROSS_SITE_COOKIES",
+    "ACCESS_TOKEN_REVOCATION",
     "STORAGE_TIMEOUT_MS",
     "TOLLGATE_CALIBRATION",
     "TOLLGATE_FAULT_INJECTION",
@@ -233,6 +234,7 @@ fn parse(raw: &[Option<String>]) -> Result<Settings, Error> {
                 address_throttle,
                 register_throttle,
                 roles: Roles::default(),
+                access_token_revocation: access_token_revocation(get("ACCESS_TOKEN_REVOCATION"))?,
             },
             keys,
             refresh_key,
@@ -243,6 +245,20 @@ fn parse(raw: &[Option<String>]) -> Result<Settings, Error> {
         storage_timeout_ms: positive("STORAGE_TIMEOUT_MS", DEFAULT_STORAGE_TIMEOUT_MS)?,
         calibration: get("TOLLGATE_CALIBRATION") == Some("enabled"),
         faults,
+    })
+}
+
+/// `ACCESS_TOKEN_REVOCATION` (trimmed, if set): `expiry` (the default) or `session`.
+///
+/// # Errors
+/// [`Error::Misconfigured`] naming the variable for any other value.
+pub(crate) fn access_token_revocation(value: Option<&str>) -> Result<AccessTokenRevocation, Error> {
+    value.map_or(Ok(AccessTokenRevocation::Expiry), |v| {
+        AccessTokenRevocation::parse(v).ok_or_else(|| {
+            Error::Misconfigured(format!(
+                "ACCESS_TOKEN_REVOCATION must be expiry or session, got {v:?}"
+            ))
+        })
     })
 }
 

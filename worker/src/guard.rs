@@ -16,14 +16,18 @@
 use std::cell::OnceCell;
 use std::rc::Rc;
 
-use tollgate_core::Error;
-use tollgate_core::flows::bearer_token;
+use tollgate_core::flows::{AccessTokenRevocation, bearer_token, check_principal};
+use tollgate_core::id::Id;
 use tollgate_core::roles::Principal;
+use tollgate_core::store::UserStore;
 use tollgate_core::token::{self, PublicKeySet, TokenConfig};
+use tollgate_core::{Error, TokenRejection};
 use worker::{Env, Request, Url};
 
 use crate::config::{self, DEFAULT_STORAGE_TIMEOUT_MS};
 use crate::error::AuthError;
+use crate::faults::Faults;
+use crate::kv::WorkerStores;
 
 /// Every binding the guard's own configuration reads.
 const NAMES: &[&str] = &[
@@ -37,6 +41,7 @@ const NAMES: &[&str] = &[
     "REFRESH_SECRET",
     "JWT_PREVIOUS_SECRETS",
     "JWT_PREVIOUS_PUBLIC_KEYS",
+    "ACCESS_TOKEN_REVOCATION",
 ];
 
 /// Secrets that sign or MAC tokens (a previous HS256 secret still makes tokens the issuer
@@ -65,8 +70,11 @@ struct Guard {
     keys: Keys,
     /// Issuer and audience the tokens must name (a verify-only guard's own vars).
     token: TokenConfig,
-    /// How long a JWKS fetch may take, in milliseconds (`STORAGE_TIMEOUT_MS`).
+    /// How long a JWKS fetch or a user read may take, in milliseconds (`STORAGE_TIMEOUT_MS`).
     timeout_ms: u64,
+    /// Whether a token's session is checked in the `USERS` namespace
+    /// (`ACCESS_TOKEN_REVOCATION`, as the auth Worker's).
+    revocation: AccessTokenRevocation,
 }
 
 thread_local! {
@@ -76,14 +84,16 @@ thread_local! {
 
 /// Verifies the request's `Authorization: Bearer` access token: with public keys only
 /// (`JWT_PUBLIC_KEYS` or `JWKS_URL`), or with the auth Worker's configuration (`JWT_SECRET` or
-/// `JWT_PRIVATE_KEY`); `JWT_ISSUER` and `JWT_AUDIENCE` either way. No storage access: guarding
-/// a route costs one signature check, plus, with `JWKS_URL`, a fetch of the key set when the
-/// isolate has none fresh (the Cache API first).
+/// `JWT_PRIVATE_KEY`); `JWT_ISSUER` and `JWT_AUDIENCE` either way. Guarding a route costs one
+/// signature check, plus, with `JWKS_URL`, a fetch of the key set when the isolate has none
+/// fresh (the Cache API first). No storage access by default; with `ACCESS_TOKEN_REVOCATION =
+/// "session"`, one read of the user's record in the bound `USERS` namespace, so that a token
+/// whose session ended is refused here as on the auth Worker's own routes.
 ///
 /// # Errors
 /// [`AuthError`] with code `not_authenticated` (no bearer token), `invalid_token`,
 /// `misconfigured` (named in one log line), or `storage_unavailable` (`JWKS_URL` could not be
-/// fetched and no fresh keys are held); render it with [`AuthError::into_response`].
+/// fetched and no fresh keys are held, or the user record could not be read); render it with [`AuthError::into_response`].
 pub async fn authenticate(req: &Request, env: &Env) -> Result<Principal, AuthError> {
     let guard = guard(env);
     let guard = guard
@@ -93,21 +103,39 @@ pub async fn authenticate(req: &Request, env: &Env) -> Result<Principal, AuthErr
     let authorization = req.headers().get("Authorization").ok().flatten();
     let bearer = || bearer_token(authorization.as_deref()).ok_or(Error::NotAuthenticated);
     let now = crate::now();
-    let claims = match &guard.keys {
+    let principal = match &guard.keys {
         Keys::Shared => {
             let settings = config::settings(env);
             let settings = settings
                 .as_ref()
                 .as_ref()
                 .map_err(|e| AuthError::Core(e.clone()))?;
-            return Ok(settings.auth.authenticate(authorization.as_deref(), now)?);
+            settings.auth.authenticate(authorization.as_deref(), now)?
         }
-        Keys::Public(keys) => token::verify(keys, &guard.token, bearer()?, now)?,
-        Keys::Remote(url) => {
-            crate::jwks_cache::verify(url, &guard.token, bearer()?, guard.timeout_ms).await?
-        }
+        Keys::Public(keys) => Principal::from(token::verify(keys, &guard.token, bearer()?, now)?),
+        Keys::Remote(url) => Principal::from(
+            crate::jwks_cache::verify(url, &guard.token, bearer()?, guard.timeout_ms).await?,
+        ),
     };
-    Ok(Principal::from(claims))
+    if guard.revocation == AccessTokenRevocation::Session {
+        check_session(&principal, env, guard.timeout_ms).await?;
+    }
+    Ok(principal)
+}
+
+/// With `ACCESS_TOKEN_REVOCATION = "session"`: one read of the user's record in the auth
+/// Worker's `USERS` namespace (bound here too), refusing a token whose session has ended as
+/// the auth Worker's own routes do ([`check_principal`]).
+///
+/// # Errors
+/// `invalid_token`; `storage_unavailable`.
+async fn check_session(principal: &Principal, env: &Env, timeout_ms: u64) -> Result<(), AuthError> {
+    let id =
+        Id::parse(&principal.user_id).ok_or(Error::InvalidToken(TokenRejection::UnknownSubject))?;
+    let stores = WorkerStores::new(env, timeout_ms, Faults::none());
+    let user = stores.get_user(&id).await.map_err(Error::from)?;
+    check_principal(principal, user)?;
+    Ok(())
 }
 
 /// The guard's configuration, read and parsed once per isolate (a failure logged once).
@@ -115,7 +143,16 @@ fn guard(env: &Env) -> Rc<Result<Guard, Error>> {
     GUARD.with(|cell| {
         cell.get_or_init(|| {
             let raw: Vec<Option<String>> = NAMES.iter().map(|n| config::read(env, n)).collect();
-            let parsed = parse(&raw);
+            let parsed = parse(&raw).and_then(|guard| {
+                if guard.revocation == AccessTokenRevocation::Session && env.kv("USERS").is_err() {
+                    return Err(Error::Misconfigured(
+                        "ACCESS_TOKEN_REVOCATION is session, but USERS is not bound: bind the \
+                         auth Worker's USERS namespace to this Worker, or set expiry"
+                            .into(),
+                    ));
+                }
+                Ok(guard)
+            });
             if let Err(e) = &parsed {
                 worker::console_error!("{}", serde_json::json!({"level": "error", "event": "misconfigured", "detail": e.to_string()}));
             }
@@ -145,12 +182,14 @@ fn parse(raw: &[Option<String>]) -> Result<Guard, Error> {
             ))
         })?,
     };
+    let revocation = config::access_token_revocation(get("ACCESS_TOKEN_REVOCATION"))?;
     let (mode, keys) = match (get("JWT_PUBLIC_KEYS"), get("JWKS_URL")) {
         (None, None) => {
             return Ok(Guard {
                 keys: Keys::Shared,
                 token,
                 timeout_ms,
+                revocation,
             });
         }
         (Some(_), Some(_)) => {
@@ -182,6 +221,7 @@ fn parse(raw: &[Option<String>]) -> Result<Guard, Error> {
         keys,
         token,
         timeout_ms,
+        revocation,
     })
 }
 

@@ -7,8 +7,9 @@
 //!
 //! As a library (`default-features = false`), another workers-rs app guards its routes with
 //! [`authenticate`] and [`require_scope`], verifying Tollgate's access tokens with no storage
-//! access. With an EdDSA issuer the guard holds public keys only (`JWT_PUBLIC_KEYS`, or
-//! `JWKS_URL` to fetch them), so it cannot mint a token ([`guard`] has the modes):
+//! access (one read with `ACCESS_TOKEN_REVOCATION = "session"`). With an EdDSA issuer the
+//! guard holds public keys only (`JWT_PUBLIC_KEYS`, or `JWKS_URL` to fetch them), so it
+//! cannot mint a token ([`guard`] has the modes):
 //!
 //! ```ignore
 //! let principal = tollgate_worker::authenticate(&req, &env).await?;

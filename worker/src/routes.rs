@@ -211,7 +211,7 @@ async fn run(route: Route, req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, Aut
         Route::Sessions => account::sessions(req, cx).await,
         Route::RevokeSession(id) => account::revoke_session(req, cx, &id).await,
         Route::Password => account::change_password(req, cx).await,
-        Route::Claims => account::claims(req, cx),
+        Route::Claims => account::claims(req, cx).await,
         Route::Me => account::me(req, cx).await,
         Route::AdminUsers => admin::list_users(req, cx).await,
         Route::AdminSetRole(id) => admin::set_role(req, cx, &id).await,

@@ -302,6 +302,8 @@ pub enum TokenRejection {
     UnknownSubject,
     /// When the user's sessions were ended after the token was issued.
     SessionEnded,
+    /// When the token's own session was ended (logout, a revoked session, reuse detection).
+    SessionRevoked,
     /// When the user's account is disabled.
     AccountDisabled,
 }
@@ -329,6 +331,7 @@ impl TokenRejection {
             TokenRejection::Audience => "audience mismatch",
             TokenRejection::UnknownSubject => "subject no longer exists",
             TokenRejection::SessionEnded => "issued before the user's sessions were ended",
+            TokenRejection::SessionRevoked => "its session was ended",
             TokenRejection::AccountDisabled => "the user's account is disabled",
         }
     }

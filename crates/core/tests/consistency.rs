@@ -65,6 +65,7 @@ fn auth() -> Auth {
                 window_s: 3600,
             },
             roles: Roles::default(),
+            access_token_revocation: Default::default(),
         },
         keys: KeySet::hs256(SECRET).unwrap(),
         refresh_key: RefreshKey::derive_from_jwt_secret(SECRET).unwrap(),

@@ -57,6 +57,7 @@ fn auth() -> Auth {
                 window_s: 3600,
             },
             roles: Roles::default(),
+            access_token_revocation: Default::default(),
         },
         keys: KeySet::hs256(SECRET).unwrap(),
         refresh_key: RefreshKey::derive_from_jwt_secret(SECRET).unwrap(),
@@ -1912,3 +1913,6 @@ fn the_disabled_flag_is_an_optional_field_of_the_record_and_its_summary() {
     let summary = serde_json::to_value(disabled.summary()).unwrap();
     assert_eq!(summary["disabled"], true);
 }
+
+#[path = "flows/access.rs"]
+mod access;

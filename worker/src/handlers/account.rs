@@ -42,9 +42,16 @@ pub(crate) fn user_json(user: &UserRecord, cx: &Cx<'_>) -> Value {
 }
 
 /// `GET /auth/claims` (bearer): the verified claims of the caller's token, with no storage
-/// access at all — the cheapest protected route, and a way for a backend to check a token.
-pub fn claims(req: &Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
+/// access by default — the cheapest protected route, and a way for a backend to check a token.
+/// With `ACCESS_TOKEN_REVOCATION = "session"`, one read checks that its session is live.
+pub async fn claims(req: &Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
     let p = principal(req, cx)?;
+    let stores = stores(cx);
+    cx.settings
+        .auth
+        .flows(&stores, &cx.events)
+        .check_access(&p)
+        .await?;
     Ok(Reply::json(
         200,
         &json!({

@@ -4,7 +4,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::login::{account_limit, login_throttled};
-use super::{Flows, principal_id, principal_record};
+use super::{Flows, principal_id};
 use crate::error::{Error, FieldError, TokenRejection};
 use crate::events::SecurityEvent;
 use crate::id::Id;
@@ -37,8 +37,7 @@ impl<S: Stores> Flows<'_, S> {
     /// account no longer exists.
     pub async fn me(&self, principal: &Principal) -> Result<UserRecord, Error> {
         principal.require_scope(SCOPE_PROFILE)?;
-        let id = principal_id(principal)?;
-        principal_record(principal, self.store.get_user_replica(&id).await?)
+        self.principal_user_for_display(principal).await
     }
 
     /// The caller's live sessions, most recently used first.
@@ -85,6 +84,7 @@ impl<S: Stores> Flows<'_, S> {
         now: UnixSeconds,
     ) -> Result<(), Error> {
         principal.require_scope(SCOPE_SESSIONS)?;
+        self.check_access(principal).await?;
         let user_id = Id::parse(&principal.user_id).ok_or(Error::NotFound)?;
         let family_id = Id::parse(session_id).ok_or(Error::NotFound)?;
         // A revoked family is a session that has already ended (and is not listed).
@@ -113,6 +113,8 @@ impl<S: Stores> Flows<'_, S> {
     /// [`Error::InvalidToken`] when the account no longer exists or the caller's sessions were
     /// already ended.
     pub async fn logout_all(&self, principal: &Principal, now: UnixSeconds) -> Result<(), Error> {
+        // The sequencer checks the epoch; a session ended on its own is in the record.
+        self.check_access(principal).await?;
         let id = principal_id(principal)?;
         let request = ChangeRequest {
             change: UserChange::EndSessions,

@@ -11,6 +11,7 @@
 //! - a failed step is undone where it left something reachable (a registration whose index
 //!   write failed removes the user record it wrote).
 
+mod access;
 mod account;
 mod admin;
 mod login;
@@ -19,6 +20,7 @@ mod throttle;
 
 use alloc::string::String;
 
+pub use access::{AccessTokenRevocation, check_principal};
 pub use account::SessionInfo;
 pub use login::{LoginInput, LoginOutcome};
 
@@ -29,7 +31,7 @@ use crate::password::PasswordHasher;
 use crate::random::Random;
 use crate::refresh::{Family, RefreshKey, RefreshPolicy, RevokeReason};
 use crate::roles::{Principal, Roles};
-use crate::store::{Stores, UserRecord};
+use crate::store::{Stores, UserRecord, ended_sessions};
 use crate::throttle::ThrottlePolicy;
 use crate::time::UnixSeconds;
 use crate::token::{self, KeySet, NewAccessToken, TokenConfig};
@@ -49,6 +51,9 @@ pub struct AuthConfig {
     pub register_throttle: ThrottlePolicy,
     /// Roles and the scopes they grant.
     pub roles: Roles,
+    /// Whether bearer routes check that a token's session is still live
+    /// (`ACCESS_TOKEN_REVOCATION`; see [`AccessTokenRevocation`]).
+    pub access_token_revocation: AccessTokenRevocation,
 }
 
 /// The immutable parts of a deployment: configuration, keys and the password hasher.
@@ -168,6 +173,8 @@ impl<S: Stores> Flows<'_, S> {
     /// Ends the session `family_id` of `user_id`, created at `created_at`, by writing its
     /// revocation marker (one write, no read; see [`crate::refresh::family`], "Ending a
     /// session"), kept for as long as any token of the family could otherwise be accepted.
+    /// With `ACCESS_TOKEN_REVOCATION = "session"`, its access tokens end too, first: a failure
+    /// there leaves the session live for the client to end again.
     pub(super) async fn end_session(
         &self,
         user_id: &Id,
@@ -175,6 +182,7 @@ impl<S: Stores> Flows<'_, S> {
         created_at: UnixSeconds,
         now: UnixSeconds,
     ) -> Result<(), Error> {
+        self.revoke_access_tokens(user_id, family_id, now).await?;
         let until = Family::revocation_expiration(created_at, &self.auth.config.refresh, now);
         Ok(self
             .store
@@ -196,12 +204,16 @@ fn principal_id(principal: &Principal) -> Result<Id, Error> {
     Id::parse(&principal.user_id).ok_or(Error::InvalidToken(TokenRejection::UnknownSubject))
 }
 
-/// `user`, if it exists, is not disabled, and its sessions were not ended after `principal`'s
-/// token was issued.
+/// `user`, if it exists, is not disabled, its sessions were not ended after `principal`'s
+/// token was issued, and the token's own session is not listed as ended.
 fn principal_record(principal: &Principal, user: Option<UserRecord>) -> Result<UserRecord, Error> {
     let user = user.ok_or(Error::InvalidToken(TokenRejection::UnknownSubject))?;
     if principal.issued_at < user.sessions_ended_at {
         return Err(Error::InvalidToken(TokenRejection::SessionEnded));
+    }
+    // Listed only while revoking access tokens with their session, and only until they expire.
+    if ended_sessions::lists(&user.ended_sessions, &principal.session_id) {
+        return Err(Error::InvalidToken(TokenRejection::SessionRevoked));
     }
     // Disabling ended the sessions too, but a token from that very second passes the check
     // above, and a record imported as disabled ended nothing: the flag itself refuses.

@@ -133,6 +133,9 @@ impl<S: Stores> Flows<'_, S> {
                 // token is still old.
                 let until = Family::revocation_expiration(revoked.created_at, policy, now);
                 let _ = self
+                    .revoke_access_tokens(&revoked.user_id, &revoked.id, now)
+                    .await;
+                let _ = self
                     .store
                     .revoke_family(&revoked.user_id, &revoked.id, RevokeReason::Reuse, until)
                     .await;

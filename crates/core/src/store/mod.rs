@@ -9,6 +9,7 @@
 //! call (the flows answer 503 and leave nothing half-written), `Corrupt` for a record that
 //! cannot be read back.
 
+pub mod ended_sessions;
 pub mod memory;
 pub mod records;
 #[cfg(any(test, feature = "test-support"))]

@@ -22,6 +22,7 @@
 //! there, in order. Edge locations only read records.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +30,8 @@ use crate::error::{Error, TokenRejection};
 use crate::id::Id;
 use crate::refresh::RevokeReason;
 use crate::time::UnixSeconds;
+
+use super::ended_sessions::{self, EndedSession, MAX_ENDED_SESSIONS};
 
 /// The current user-record format version.
 pub const USER_RECORD_VERSION: u32 = 1;
@@ -66,6 +69,11 @@ pub struct UserRecord {
     /// access token of the user is accepted. Disabling also ended every session.
     #[serde(default, skip_serializing_if = "is_false")]
     pub disabled: bool,
+    /// Sessions ended one at a time (logout, a revoked session, reuse) whose access tokens may
+    /// not have expired yet: listed only with `ACCESS_TOKEN_REVOCATION = "session"`, so that
+    /// checking an access token stays one read (see [`super::ended_sessions`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ended_sessions: Vec<EndedSession>,
 }
 
 /// A session exempt from the latest session ending (see [`UserRecord::kept_session`]).
@@ -113,6 +121,14 @@ pub enum UserChange {
         /// Whether the account is disabled from now on.
         disabled: bool,
     },
+    /// Lists one session as ended until `until`, so that its access tokens are refused where
+    /// the record is read (see [`super::ended_sessions`]). Entries past their time go.
+    EndSession {
+        /// The session (refresh family) that ended.
+        family: Id,
+        /// When its last access token has expired.
+        until: UnixSeconds,
+    },
 }
 
 /// `Debug` names the change and never prints a hash.
@@ -130,6 +146,11 @@ impl core::fmt::Debug for UserChange {
             UserChange::SetDisabled { disabled } => f
                 .debug_struct("SetDisabled")
                 .field("disabled", disabled)
+                .finish(),
+            UserChange::EndSession { family, until } => f
+                .debug_struct("EndSession")
+                .field("family", family)
+                .field("until", until)
                 .finish(),
         }
     }
@@ -172,6 +193,7 @@ impl core::fmt::Debug for UserRecord {
             .field("sessions_ended_at", &self.sessions_ended_at)
             .field("kept_session", &self.kept_session)
             .field("disabled", &self.disabled)
+            .field("ended_sessions", &self.ended_sessions)
             .finish()
     }
 }
@@ -233,6 +255,7 @@ impl UserRecord {
             sessions_ended_at: 0,
             kept_session: None,
             disabled: false,
+            ended_sessions: Vec::new(),
         }
     }
 
@@ -303,8 +326,38 @@ impl UserRecord {
                 disabled: *disabled,
                 ..self.clone().with_sessions_ended(now)?
             },
+            UserChange::EndSession { family, until } => {
+                let earlier = self
+                    .ended_sessions
+                    .iter()
+                    .find(|e| e.family == *family)
+                    .map_or(0, |e| e.until);
+                let mut next = UserRecord {
+                    ended_sessions: ended_sessions::without_expired(
+                        &self.ended_sessions,
+                        Some(family),
+                        now,
+                    ),
+                    updated_at: now.max(self.updated_at),
+                    ..self.clone()
+                };
+                if next.ended_sessions.len() >= MAX_ENDED_SESSIONS {
+                    // Fail closed: every session ends, which covers every listed one.
+                    next = next.with_sessions_ended(now)?;
+                    next.ended_sessions.clear();
+                }
+                next.ended_sessions.push(EndedSession {
+                    family: *family,
+                    until: (*until).max(earlier),
+                });
+                return Ok(Some(next));
+            }
         };
-        Ok(Some(next))
+        // Every change drops the listed endings that have served their time.
+        Ok(Some(UserRecord {
+            ended_sessions: ended_sessions::without_expired(&next.ended_sessions, None, now),
+            ..next
+        }))
     }
 
     /// What the sessions of this user are measured against (see
