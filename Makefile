@@ -24,7 +24,7 @@ DEV_FLAGS := $(call dev_default,--ip,127.0.0.1) $(call dev_default,--port,8787) 
 CLIENT_SRC := $(shell find crates/client/src crates/core/src npm/src npm/scripts -type f 2>/dev/null) crates/client/Cargo.toml crates/core/Cargo.toml npm/package.json npm/tsconfig.json
 SWAGGER := node_modules/swagger-ui-dist
 
-.PHONY: help setup build client react assets worker dev test test-rust test-wasm test-wasm-core test-wasm-client test-ts test-ts-unit test-ts-pack test-e2e test-http test-browser bench clean
+.PHONY: help setup build client react assets worker dev test test-rust test-wasm test-wasm-core test-wasm-client test-ts test-ts-unit test-ts-pack test-e2e test-http test-http-strict test-browser bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -105,6 +105,9 @@ test-e2e: assets ## HTTP and browser tests against one real `wrangler dev`
 
 test-http: assets ## HTTP tests against a real `wrangler dev`
 	node tests/run.mjs http
+
+test-http-strict: assets ## The HTTP tests again, every Tollgate server in strict mode (CONSISTENCY=strict)
+	TOLLGATE_CONSISTENCY=strict node tests/run.mjs http
 
 test-browser: assets ## Playwright tests in headless Chromium against a real `wrangler dev`
 	node tests/run.mjs browser

@@ -19,13 +19,14 @@ import { httpSection } from './sections/http.mjs';
 import { coreSection } from './sections/core.mjs';
 import { importSection } from './sections/import.mjs';
 import { kvOpsSection } from './sections/kv-ops.mjs';
+import { modesSection } from './sections/modes.mjs';
 import { sizeSection } from './sections/size.mjs';
 import { evaluate } from './lib/goals.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const PLAN = QUICK
-  ? { warmupSeconds: 1, seconds: 2, runs: 2, connections: 8, loginSeconds: 2, loginRuns: 2, loginWarmupSeconds: 1, hashRuns: 3, hashCount: 4, decodeRounds: 3, decodeSliceMs: 200, profileSeconds: 2, coreMeasureSeconds: 1 }
-  : { warmupSeconds: 3, seconds: 6, runs: 5, connections: 8, loginSeconds: 8, loginRuns: 4, loginWarmupSeconds: 2, hashRuns: 7, hashCount: 10, decodeRounds: 15, decodeSliceMs: 300, profileSeconds: 5, coreMeasureSeconds: 3 };
+  ? { warmupSeconds: 1, seconds: 2, runs: 2, connections: 8, loginSeconds: 2, loginRuns: 2, loginWarmupSeconds: 1, hashRuns: 3, hashCount: 4, decodeRounds: 3, decodeSliceMs: 200, profileSeconds: 2, coreMeasureSeconds: 1, modeLogins: 10, modeRefreshes: 40 }
+  : { warmupSeconds: 3, seconds: 6, runs: 5, connections: 8, loginSeconds: 8, loginRuns: 4, loginWarmupSeconds: 2, hashRuns: 7, hashCount: 10, decodeRounds: 15, decodeSliceMs: 300, profileSeconds: 5, coreMeasureSeconds: 3, modeLogins: 40, modeRefreshes: 200 };
 
 const started = Date.now();
 const log = (msg) => console.log(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${msg}`);
@@ -84,6 +85,9 @@ log(`machine: ${results.machine.cpu}, ${results.machine.cores} cores, load ${res
 
 results.size = sizeSection(log);
 results.kv_ops = await kvOpsSection(TOLLGATE_VARS, log);
+// The same flows with every user's state in its object (README, "Consistency modes").
+results.kv_ops_strict = await kvOpsSection({ ...TOLLGATE_VARS, CONSISTENCY: 'strict' }, log);
+results.modes = await modesSection(PLAN, log);
 
 log('starting Tollgate (as shipped, and API-only), the Hono peer, the do-nothing Worker and the FastAPI peer');
 const fleet = await startFleet();

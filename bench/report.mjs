@@ -233,6 +233,29 @@ if (r.kv_ops) {
   w();
 }
 
+if (r.modes) {
+  const m = r.modes;
+  w('## 7b. Consistency modes and access-token revocation, side by side');
+  w();
+  w('Two API-only Tollgate servers of the same build, one with `CONSISTENCY=eventual` (the default) and one with `strict` (README, "Consistency modes"), measured in the same run (bench/sections/modes.mjs): logins and refreshes one at a time from Node, alternating between the servers in short blocks (a refresh presents the cookie the previous one set), `/me` latency the same way. Durable Object calls per request come from section 7\'s observer, run in both modes. Under `wrangler dev` every object is local, so strict mode\'s cost here is the object call itself; in production it is a round trip to wherever the user\'s object lives.');
+  w();
+  const dos = (mode, flow) => {
+    const f = (mode === 'strict' ? r.kv_ops_strict : r.kv_ops)?.flows?.[flow];
+    return f ? `${f.durable_object_calls} (KV: ${f.reads} reads, ${f.writes} writes)` : '–';
+  };
+  const c = m.consistency;
+  table(['Request', 'eventual p50 / p90', 'strict p50 / p90', 'strict / eventual (p50)', 'eventual: object calls', 'strict: object calls'], [
+    ['login', `${num(c.login.eventual.p50_ms, 1)} / ${num(c.login.eventual.p90_ms, 1)} ms`, `${num(c.login.strict.p50_ms, 1)} / ${num(c.login.strict.p90_ms, 1)} ms`, `${num(c.login.strict.p50_ms / c.login.eventual.p50_ms, 2)}×`, dos('eventual', 'login'), dos('strict', 'login')],
+    ['refresh', `${num(c.refresh.eventual.p50_ms, 2)} / ${num(c.refresh.eventual.p90_ms, 2)} ms`, `${num(c.refresh.strict.p50_ms, 2)} / ${num(c.refresh.strict.p90_ms, 2)} ms`, `${num(c.refresh.strict.p50_ms / c.refresh.eventual.p50_ms, 2)}×`, dos('eventual', 'POST /auth/refresh'), dos('strict', 'POST /auth/refresh')],
+    ['`GET /me`', `${num(c.me_latency.eventual.p50_ms, 2)} / ${num(c.me_latency.eventual.p90_ms, 2)} ms`, `${num(c.me_latency.strict.p50_ms, 2)} / ${num(c.me_latency.strict.p90_ms, 2)} ms`, `${num(c.me_latency.strict.p50_ms / c.me_latency.eventual.p50_ms, 2)}×`, dos('eventual', 'GET /me'), dos('strict', 'GET /me')],
+  ]);
+  w(`\`/me\` throughput under wrk (${r.plan.connections} connections, up to 3 runs of ${r.plan.seconds} s per server): eventual ${num(c.me_throughput.eventual.rps_median)} req/s, strict ${num(c.me_throughput.strict.rps_median)} req/s (both read the KV replica).`);
+  w();
+  const a = m.access_token_revocation.claims;
+  w(`\`ACCESS_TOKEN_REVOCATION\`: \`/auth/claims\` throughput with \`expiry\` (signature only) ${num(a.expiry.rps_median)} req/s, with \`session\` (plus one KV read of the user record) ${num(a.session.rps_median)} req/s: **${num(a.session.rps_median / a.expiry.rps_median, 2)}×** (median of ${a.expiry.rps_runs.length} interleaved runs each).`);
+  w();
+}
+
 w('## 8. `tollgate import` of 100,000 lines');
 w();
 if (!r.import || r.import.skipped) {

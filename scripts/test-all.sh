@@ -21,5 +21,6 @@ run_layer wasm-client test-wasm-client
 run_layer ts-unit test-ts-unit
 run_layer ts-pack test-ts-pack
 run_layer e2e test-e2e
+run_layer e2e-strict test-http-strict
 
-node scripts/test-summary.mjs "$logs" rust wasm-core wasm-client ts-unit ts-pack e2e
+node scripts/test-summary.mjs "$logs" rust wasm-core wasm-client ts-unit ts-pack e2e e2e-strict

@@ -5,6 +5,9 @@
 //   node tests/run.mjs http auth lockout
 //                                only the files of those layers whose names contain one of
 //                                the other words (for working on one area; make test runs all)
+//   TOLLGATE_CONSISTENCY=strict node tests/run.mjs http
+//                                every Tollgate server of the run in strict mode
+//                                (`make test-http-strict`)
 // It builds the Worker, starts the server, runs each layer with node's test runner (each
 // layer's own output, ending in its `ℹ pass N` / `ℹ fail N` lines), and always stops the server.
 import { spawn, spawnSync } from 'node:child_process';
@@ -45,7 +48,8 @@ try {
       failed = true;
       continue;
     }
-    console.log(`\n=== e2e ${layer}: ${files.length} files against ${server.url}`);
+    const mode = process.env.TOLLGATE_CONSISTENCY ? ` (CONSISTENCY=${process.env.TOLLGATE_CONSISTENCY})` : '';
+    console.log(`\n=== e2e ${layer}: ${files.length} files against ${server.url}${mode}`);
     const code = await new Promise((ok) => {
       // One file at a time, in name order: test files start servers of their own, and on two
       // cores running them side by side only makes every timing worse; zz-openapi.test.mjs

@@ -20,11 +20,15 @@ export function kvGetJson(server, binding, key) {
   return out && out !== 'Value not found' ? JSON.parse(out) : null;
 }
 
-/** Makes user `id` an admin by editing their record, as an operator could. */
+/**
+ * Makes user `id` an admin by editing their record, as an operator could: moving `updated_at`
+ * on, as README "Storage" asks of a hand edit, so that strict mode's object takes it up.
+ */
 export function promoteToAdmin(server, id) {
   const record = kvGetJson(server, 'USERS', `user:${id}`);
   if (!record) throw new Error(`no user ${id}`);
   record.role = 'admin';
+  record.updated_at = Math.max(record.updated_at + 1, Math.floor(Date.now() / 1000));
   const summary = { id: record.id, email: record.email, role: record.role, created_at: record.created_at };
   wranglerKv(server, ['key', 'put', `user:${id}`, JSON.stringify(record), '--binding', 'USERS', '--metadata', JSON.stringify(summary)]);
 }

@@ -147,8 +147,13 @@ export async function startWorker(opts = {}) {
   writeFileSync(envFile, Object.entries(secrets).filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k}=${JSON.stringify(v)}\n`).join(''));
 
+  // `TOLLGATE_CONSISTENCY=strict` (`make test-http-strict`) runs every Tollgate server of the
+  // suite in strict mode; a test that sets CONSISTENCY itself keeps its own, and the other
+  // Workers (examples, peers) get nothing they do not read.
+  const tollgate = !opts.configPath && (opts.config ?? 'wrangler.toml') === 'wrangler.toml';
+  const mode = tollgate && process.env.TOLLGATE_CONSISTENCY ? { CONSISTENCY: process.env.TOLLGATE_CONSISTENCY } : {};
   const server = {
-    dir, persistDir, envFile, secrets, vars: opts.vars ?? {}, log: '', url: '', proc: null,
+    dir, persistDir, envFile, secrets, vars: { ...mode, ...opts.vars }, log: '', url: '', proc: null,
     config: opts.config ?? 'wrangler.toml', readyPath: opts.readyPath ?? '/health',
     build: opts.build ?? 'deploy',
     configPath: opts.configPath, also: opts.also ?? [],
@@ -178,7 +183,7 @@ async function launch(server) {
     ...server.also.flatMap((c) => ['--config', c]), '--local', '--ip', '127.0.0.1', '--port', String(port),
     '--inspector-ip', '127.0.0.1', '--inspector-port', String(inspectorPort),
     '--persist-to', server.persistDir, '--env-file', server.envFile,
-    '--show-interactive-dev-session=false', '--log-level', 'log',
+    '--show-interactive-dev-session=false', '--log-level', process.env.TOLLGATE_WRANGLER_LOG_LEVEL ?? 'log',
     ...Object.entries(server.vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
   ];
   const proc = spawn(WRANGLER, args, {

@@ -47,6 +47,7 @@ const NAMES: &[&str] = &[
     "ALLOWED_ORIGINS",
     "CROSS_SITE_COOKIES",
     "ACCESS_TOKEN_REVOCATION",
+    "CONSISTENCY",
     "STORAGE_TIMEOUT_MS",
     "TOLLGATE_CALIBRATION",
     "TOLLGATE_FAULT_INJECTION",
@@ -63,6 +64,9 @@ pub struct Settings {
     pub cross_site_cookies: bool,
     /// Per-call storage timeout, in milliseconds.
     pub storage_timeout_ms: u64,
+    /// `CONSISTENCY = "strict"`: every user's security state in its object (README,
+    /// "Consistency modes"); the default `eventual` decides from KV.
+    pub strict: bool,
     /// Whether `POST /__tollgate/calibrate` is served (never in production).
     pub calibration: bool,
     /// Storage faults to inject (the test build only; always none in the deployed build).
@@ -243,6 +247,15 @@ fn parse(raw: &[Option<String>]) -> Result<Settings, Error> {
         allowed_origins,
         cross_site_cookies,
         storage_timeout_ms: positive("STORAGE_TIMEOUT_MS", DEFAULT_STORAGE_TIMEOUT_MS)?,
+        strict: match get("CONSISTENCY") {
+            None | Some("eventual") => false,
+            Some("strict") => true,
+            Some(v) => {
+                return Err(Error::Misconfigured(format!(
+                    "CONSISTENCY must be eventual or strict, got {v:?}"
+                )));
+            }
+        },
         calibration: get("TOLLGATE_CALIBRATION") == Some("enabled"),
         faults,
     })

@@ -47,6 +47,9 @@ pub struct WorkerStores {
     pub(crate) env: Env,
     pub(crate) timeout_ms: u64,
     pub(crate) faults: Faults,
+    /// `CONSISTENCY = "strict"`: user reads and every family call go to the user's object
+    /// (see `tollgate_core::store::strict`).
+    strict: bool,
 }
 
 impl WorkerStores {
@@ -58,7 +61,13 @@ impl WorkerStores {
             env: env.clone(),
             timeout_ms,
             faults,
+            strict: false,
         }
+    }
+
+    /// These stores in strict mode (`CONSISTENCY = "strict"`) or not.
+    pub fn strict(self, strict: bool) -> WorkerStores {
+        WorkerStores { strict, ..self }
     }
 
     /// The `USERS` namespace.
@@ -253,6 +262,18 @@ impl WorkerStores {
             .await
     }
 
+    /// A family's revocation marker as KV holds it here.
+    pub(crate) async fn get_marker(
+        &self,
+        user_id: &Id,
+        family_id: &Id,
+    ) -> Result<Option<RevokeReason>, StoreError> {
+        let marker = self
+            .get_text(self.tokens()?, &revoked_key(user_id, family_id))
+            .await?;
+        marker.map(|r| revocation_reason(&r)).transpose()
+    }
+
     /// Deletes one key of `USERS`.
     pub(crate) async fn kv_delete(&self, key: &str) -> Result<(), StoreError> {
         self.delete(self.users()?, key).await
@@ -272,6 +293,13 @@ impl WorkerStores {
 
 impl UserStore for WorkerStores {
     async fn get_user(&self, id: &Id) -> Result<Option<UserRecord>, StoreError> {
+        if self.strict {
+            return self.get_user_current(id).await;
+        }
+        self.kv_get_user(id).await
+    }
+
+    async fn get_user_replica(&self, id: &Id) -> Result<Option<UserRecord>, StoreError> {
         self.kv_get_user(id).await
     }
 
@@ -280,6 +308,10 @@ impl UserStore for WorkerStores {
     }
 
     async fn find_user_id(&self, email: &str) -> Result<Option<Id>, StoreError> {
+        // KV in either mode: the index only points at a record, and strict mode reads that
+        // record in its object. Asking each address's object instead would make a login with
+        // an unknown address start an object of its own, measurably slower than a known one:
+        // a timing oracle for which addresses have accounts.
         self.kv_find_user_id(email).await
     }
 
@@ -383,6 +415,14 @@ impl UserStore for WorkerStores {
 
 impl FamilyStore for WorkerStores {
     async fn get_family(&self, user_id: &Id, family_id: &Id) -> Result<StoredFamily, StoreError> {
+        if self.strict {
+            let request = SequencerRequest::GetFamily { family: *family_id };
+            let answer = self.ask_sequencer(user_id, &request).await?;
+            return Ok(StoredFamily {
+                record: answer.family,
+                revoked: answer.revoked,
+            });
+        }
         // The record and its revocation marker are read at once: one round trip's wait.
         let tokens = self.tokens()?;
         let (record, revoked) = join2(
@@ -401,6 +441,9 @@ impl FamilyStore for WorkerStores {
         user_id: &Id,
         family_id: &Id,
     ) -> Result<Option<Family>, StoreError> {
+        if self.strict {
+            return Ok(self.get_family(user_id, family_id).await?.record);
+        }
         self.get_json(self.tokens()?, &family_key(user_id, family_id))
             .await
     }
@@ -409,8 +452,21 @@ impl FamilyStore for WorkerStores {
         &self,
         family: &Family,
         expires_at: UnixSeconds,
-        _replacing: Option<u32>,
+        replacing: Option<u32>,
     ) -> Result<Put, StoreError> {
+        if self.strict {
+            let request = SequencerRequest::PutFamily {
+                family: family.clone(),
+                expires_at,
+                replacing,
+            };
+            let answer = self.ask_sequencer(&family.user_id, &request).await?;
+            return Ok(if answer.conflict {
+                Put::Conflict
+            } else {
+                Put::Stored
+            });
+        }
         // KV cannot compare and set: the write is made whatever is stored (see the core's
         // `Put`). The whole record rides in the metadata too, so listing sessions is one
         // operation.
@@ -439,6 +495,14 @@ impl FamilyStore for WorkerStores {
         reason: RevokeReason,
         until: UnixSeconds,
     ) -> Result<(), StoreError> {
+        if self.strict {
+            let request = SequencerRequest::RevokeFamily {
+                family: *family_id,
+                reason,
+                until,
+            };
+            return self.ask_sequencer(user_id, &request).await.map(drop);
+        }
         // The reason is the value and the metadata, so listing a user's markers reads none.
         let reason = reason.as_str();
         self.put_text(
@@ -452,11 +516,21 @@ impl FamilyStore for WorkerStores {
     }
 
     async fn delete_family(&self, user_id: &Id, family_id: &Id) -> Result<(), StoreError> {
+        if self.strict {
+            let request = SequencerRequest::DeleteFamily { family: *family_id };
+            return self.ask_sequencer(user_id, &request).await.map(drop);
+        }
         self.delete(self.tokens()?, &family_key(user_id, family_id))
             .await
     }
 
     async fn list_families(&self, user_id: &Id) -> Result<Vec<Family>, StoreError> {
+        if self.strict {
+            let answer = self
+                .ask_sequencer(user_id, &SequencerRequest::ListFamilies)
+                .await?;
+            return Ok(answer.families);
+        }
         let (families, markers) = join2(
             self.list_all(&family_key_prefix(user_id)),
             self.list_all(&revoked_key_prefix(user_id)),

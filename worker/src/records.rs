@@ -21,6 +21,7 @@
 
 use serde::{Deserialize, Serialize};
 use tollgate_core::id::Id;
+use tollgate_core::refresh::{Family, RevokeReason};
 use tollgate_core::store::{ChangeRequest, StoreError, UserRecord};
 use tollgate_core::time::UnixSeconds;
 use worker::{Method, Request, RequestInit};
@@ -45,6 +46,25 @@ pub(crate) enum SequencerRequest {
     Change { request: ChangeRequest },
     /// Deletes the user.
     Remove,
+    /// Strict mode: a family of the user and its revocation marker.
+    GetFamily { family: Id },
+    /// Strict mode: stores a family if the stored generation is still `replacing`.
+    PutFamily {
+        family: Family,
+        expires_at: UnixSeconds,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replacing: Option<u32>,
+    },
+    /// Strict mode: writes a family's revocation marker.
+    RevokeFamily {
+        family: Id,
+        reason: RevokeReason,
+        until: UnixSeconds,
+    },
+    /// Strict mode: forgets a dead family.
+    DeleteFamily { family: Id },
+    /// Strict mode: every family of the user, with its marker applied.
+    ListFamilies,
 }
 
 /// Why a sequencer refused a change (the errors of [`UserRecord::apply`]).
@@ -59,12 +79,23 @@ pub(crate) enum Refusal {
     Corrupt,
 }
 
-/// A sequencer's answer: the record after the request (before it, for `remove`), or none.
-#[derive(Serialize, Deserialize)]
+/// A sequencer's answer: the record after the request (before it, for `remove`), or none;
+/// for the family requests of strict mode, the family, its marker, whether a put was stored,
+/// or the list.
+#[derive(Default, Serialize, Deserialize)]
 pub(crate) struct SequencerAnswer {
+    #[serde(default)]
     pub(crate) user: Option<UserRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) refused: Option<Refusal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) family: Option<Family>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) revoked: Option<RevokeReason>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) conflict: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) families: Vec<Family>,
 }
 
 /// What the Worker asks an address's claim object.
@@ -166,6 +197,9 @@ fn parse<T: for<'de> Deserialize<'de>>(answer: &str) -> Result<T, StoreError> {
 pub use objects::{EmailClaims, UserRecords};
 
 #[cfg(feature = "entry")]
+mod families;
+
+#[cfg(feature = "entry")]
 #[allow(missing_docs)] // the durable_object macro generates undocumented glue
 mod objects {
     use std::cell::{Cell, RefCell};
@@ -175,6 +209,7 @@ mod objects {
     use serde::{Deserialize, Serialize};
     use tollgate_core::id::Id;
     use tollgate_core::store::records::{email_key, user_key};
+    use tollgate_core::store::strict::current_user;
     use tollgate_core::store::{StoreError, UserRecord};
     use tollgate_core::time::UnixSeconds;
     use tollgate_core::{Error, TokenRejection};
@@ -186,6 +221,10 @@ mod objects {
 
     /// The storage key of a claim.
     const CLAIM: &str = "claim";
+    /// The storage key of a user's record, in its sequencer.
+    const STORED_USER: &str = "user";
+    /// The storage key of when a sequencer deleted its user.
+    const DELETED_AT: &str = "deleted_at";
 
     /// One request at a time, across awaits. The runtime serialises an object's storage
     /// calls, but a KV call is outside I/O, during which another request may start; each
@@ -258,32 +297,73 @@ mod objects {
         Response::error(why.as_str(), 503)
     }
 
-    /// A user's sequencer (see the module docs).
+    /// A user's sequencer (see the module docs), and in strict mode the keeper of the user's
+    /// refresh families (`super::families`).
     #[durable_object]
     pub struct UserRecords {
-        kv: WorkerStores,
+        pub(in crate::records) state: State,
+        pub(in crate::records) kv: WorkerStores,
         turns: Turns,
+        /// `CONSISTENCY = "strict"`: decisions read this object's own storage.
+        pub(in crate::records) strict: bool,
     }
 
     impl UserRecords {
-        /// The current record. KV makes a write visible at once at the location that made
-        /// it (Cloudflare's KV documentation, "How KV works"), and every write of a user
-        /// record is made here, one at a time, so KV here holds the latest record. (An
-        /// operator's `wrangler kv` edit, such as promoting the first admin, arrives like any
-        /// other write, within KV's propagation window.)
+        /// The current record. In the default mode, KV here: KV makes a write visible at once
+        /// at the location that made it (Cloudflare's KV documentation, "How KV works"), and
+        /// every write of a user record is made here, one at a time, so KV here holds the
+        /// latest record (an operator's `wrangler kv` edit, such as promoting the first admin,
+        /// arrives like any other write, within KV's propagation window). In strict mode, this
+        /// object's own storage, with KV consulted only for a record changed by someone else
+        /// later (`tollgate_core::store::strict::current_user`).
         async fn current(&self, id: &Id) -> std::result::Result<Option<UserRecord>, StoreError> {
-            self.kv.kv_get_user(id).await
+            if !self.strict {
+                return self.kv.kv_get_user(id).await;
+            }
+            let storage = self.state.storage();
+            let (stored, deleted, kv) = futures_util::future::join3(
+                storage.get::<String>(STORED_USER),
+                storage.get::<UnixSeconds>(DELETED_AT),
+                self.kv.kv_get_user(id),
+            )
+            .await;
+            let unavailable = |e: worker::Error| StoreError::Unavailable(e.to_string());
+            let stored = stored
+                .map_err(unavailable)?
+                .map(|json| {
+                    serde_json::from_str::<UserRecord>(&json)
+                        .map_err(|e| StoreError::Corrupt(format!("stored user: {e}")))
+                })
+                .transpose()?;
+            Ok(current_user(stored, deleted.map_err(unavailable)?, kv?))
         }
 
-        /// Stores the record after a change, or deletes it.
+        /// Stores the record after a change, or deletes it: in this object's storage first (in
+        /// either mode, so that a switch to strict mode finds every change), then in KV.
         async fn keep(
             &self,
             id: &Id,
             user: Option<&UserRecord>,
         ) -> std::result::Result<(), StoreError> {
+            let storage = self.state.storage();
+            let unavailable = |e: worker::Error| StoreError::Unavailable(e.to_string());
             match user {
-                Some(user) => self.kv.kv_put_user(user).await,
-                None => self.kv.kv_delete(&user_key(id)).await,
+                Some(user) => {
+                    let json = serde_json::to_string(user)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    storage.put(STORED_USER, json).await.map_err(unavailable)?;
+                    self.kv.kv_put_user(user).await
+                }
+                None => {
+                    // The record, and in strict mode the user's families and markers: nothing
+                    // of a deleted user is needed (its tokens are refused for the user alone).
+                    storage.delete_all().await.map_err(unavailable)?;
+                    storage
+                        .put(DELETED_AT, crate::now())
+                        .await
+                        .map_err(unavailable)?;
+                    self.kv.kv_delete(&user_key(id)).await
+                }
             }
         }
 
@@ -295,7 +375,7 @@ mod objects {
             let _turn = self.turns.take().await;
             let done = |user| SequencerAnswer {
                 user,
-                refused: None,
+                ..SequencerAnswer::default()
             };
             match request {
                 SequencerRequest::Get => Ok(done(self.current(id).await?)),
@@ -308,6 +388,11 @@ mod objects {
                     self.keep(id, None).await?;
                     Ok(done(before))
                 }
+                family_request @ (SequencerRequest::GetFamily { .. }
+                | SequencerRequest::PutFamily { .. }
+                | SequencerRequest::RevokeFamily { .. }
+                | SequencerRequest::DeleteFamily { .. }
+                | SequencerRequest::ListFamilies) => self.families(id, family_request).await,
                 SequencerRequest::Change { request } => {
                     let Some(current) = self.current(id).await? else {
                         return Ok(done(None));
@@ -319,30 +404,35 @@ mod objects {
                         }
                         Ok(None) => Ok(done(Some(current))),
                         Err(Error::InvalidToken(TokenRejection::AccountDisabled)) => {
-                            Ok(SequencerAnswer {
-                                user: None,
-                                refused: Some(Refusal::AccountDisabled),
-                            })
+                            Ok(refused(Refusal::AccountDisabled))
                         }
-                        Err(Error::InvalidToken(_)) => Ok(SequencerAnswer {
-                            user: None,
-                            refused: Some(Refusal::SessionEnded),
-                        }),
-                        Err(_) => Ok(SequencerAnswer {
-                            user: None,
-                            refused: Some(Refusal::Corrupt),
-                        }),
+                        Err(Error::InvalidToken(_)) => Ok(refused(Refusal::SessionEnded)),
+                        Err(_) => Ok(refused(Refusal::Corrupt)),
                     }
                 }
             }
         }
     }
 
+    fn refused(refusal: Refusal) -> SequencerAnswer {
+        SequencerAnswer {
+            refused: Some(refusal),
+            ..SequencerAnswer::default()
+        }
+    }
+
     impl DurableObject for UserRecords {
-        fn new(_state: State, env: Env) -> Self {
+        fn new(state: State, env: Env) -> Self {
+            // The Worker reads the same var and refuses any value but these two (503
+            // `misconfigured`), so no request reaches an object under a third.
+            let strict = env
+                .var("CONSISTENCY")
+                .is_ok_and(|v| v.to_string().trim() == "strict");
             UserRecords {
+                state,
                 kv: stores(&env),
                 turns: Turns::default(),
+                strict,
             }
         }
 

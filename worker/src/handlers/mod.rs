@@ -37,6 +37,7 @@ pub(crate) fn stores(cx: &Cx<'_>) -> WorkerStores {
         cx.settings.storage_timeout_ms,
         cx.settings.faults.clone(),
     )
+    .strict(cx.settings.strict)
 }
 
 /// Who is calling, from the bearer token (no storage access).

@@ -14,6 +14,7 @@ pub mod memory;
 pub mod records;
 #[cfg(any(test, feature = "test-support"))]
 pub mod simulated;
+pub mod strict;
 
 use alloc::string::String;
 use alloc::vec::Vec;
