@@ -155,10 +155,10 @@ impl<S: Stores> Flows<'_, S> {
         })
     }
 
-    /// Claims the address whose key is `email` for the new account `id`. The claim is what makes an address unique:
-    /// one strongly consistent object per address, so of any number of concurrent
-    /// registrations, at one location or many, exactly one gets it (the index lags; the claim
-    /// does not). A claim whose account was never created (a registration that failed and
+    /// Claims the address whose key is `email` for the new account `id`. The claim is what
+    /// makes an address unique: one strongly consistent object per key, so of any number of
+    /// concurrent registrations, in any case, at one location or many, exactly one gets it
+    /// (the index lags; the claim does not). A claim whose account was never created (a registration that failed and
     /// could not release it) is taken over once it is [`ABANDONED_CLAIM_S`] old and its
     /// account is not at its sequencer: an address is never blocked for good.
     ///
@@ -242,10 +242,8 @@ impl<S: Stores> Flows<'_, S> {
             )
             .await?;
 
-        let (user, unmigrated) = match self.find_by_email(input.username).await? {
-            Some((user, unmigrated)) => (Some(user), unmigrated),
-            None => (None, None),
-        };
+        let (user, unmigrated) = self.find_by_email(input.username).await?.unzip();
+        let unmigrated = unmigrated.flatten();
         let verified = match &user {
             Some(user) => {
                 let verified = self.auth.hasher.verify(input.password, &user.password_hash);
