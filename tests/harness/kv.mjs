@@ -20,6 +20,12 @@ export function kvGetJson(server, binding, key) {
   return out && out !== 'Value not found' ? JSON.parse(out) : null;
 }
 
+/** The text stored under `key` in namespace `binding` (an email index entry's id), or null. */
+export function kvGetText(server, binding, key) {
+  const out = wranglerKv(server, ['key', 'get', key, '--binding', binding, '--text']).trim();
+  return out && out !== 'Value not found' ? out : null;
+}
+
 /**
  * Makes user `id` an admin by editing their record, as an operator could: moving `updated_at`
  * on, as README "Storage" asks of a hand edit, so that strict mode's object takes it up.

@@ -88,3 +88,25 @@ test('records written straight into KV (tollgate user add, an older Tollgate) ke
   assert.equal((await api.get('/me', { token: next.token })).status, 401);
   assert.equal(kvGetJson(shared, 'USERS', `user:${id}`).email, address);
 });
+
+test('20 concurrent registrations of case variants of one email give one account', async () => {
+  const [local, domain] = email('caserace').split('@');
+  // Twenty spellings of one address: the first five letters ("caser") upper- or lower-cased
+  // as the bits of i say, and the domain in either case.
+  const variants = Array.from({ length: 20 }, (_, i) => {
+    const spelled = [...local].map((c, j) => (j < 5 && (i >> j) & 1 ? c.toUpperCase() : c)).join('');
+    return `${spelled}@${i % 3 ? domain : domain.toUpperCase()}`;
+  });
+  assert.equal(new Set(variants).size, 20);
+  const results = await Promise.all(variants.map((v, i) => register(v, `${PASSWORD} ${i}`)));
+  const created = results.filter((r) => r.status === 201);
+  assert.equal(created.length, 1, results.map((r) => `${r.status} ${r.json?.code ?? ''}`).join(', '));
+  for (const r of results.filter((x) => x.status !== 201)) {
+    assert.equal(r.status, 409, r.text);
+    assert.equal(r.json.code, 'email_taken');
+  }
+  // The winner logs in with any spelling.
+  const winner = results.indexOf(created[0]);
+  const session = await logIn(api, local.toUpperCase() + '@' + domain, `${PASSWORD} ${winner}`, { 'CF-Connecting-IP': anyAddress() });
+  assert.equal((await api.get('/me', { token: session.token })).json.id, created[0].json.id);
+});

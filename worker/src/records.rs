@@ -7,9 +7,10 @@
 //!   it applies each change to the current record ([`UserRecord::apply`]) and writes the
 //!   result to KV, one request at a time, at its own location. Whatever location asks, the
 //!   change starts from the latest record, never from a location's lagging copy.
-//! - [`EmailClaims`], one object per normalised email: who claimed the address, so that of any
-//!   number of concurrent registrations, at one location or many, exactly one gets it; it is
-//!   also the only writer of the address's index entry.
+//! - [`EmailClaims`], one object per email key (the address folded,
+//!   `tollgate_core::email::fold_email`, so every case of an address is one object): who
+//!   claimed the address, so that of any number of concurrent registrations, at one location
+//!   or many, exactly one gets it; it is also the only writer of the address's index entry.
 //!
 //! KV stays the read path (`/me`, logins, refreshes, the admin listing) and keeps its
 //! documented formats, so `tollgate import` and `tollgate user add` output still loads with
@@ -135,7 +136,7 @@ impl WorkerStores {
         parse(&answer)
     }
 
-    /// One request to the claim object of `email` (normalised).
+    /// One request to the claim object of an email key (the address folded).
     pub(crate) async fn ask_claims(
         &self,
         email: &str,

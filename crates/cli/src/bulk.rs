@@ -4,7 +4,9 @@
 //! A JSON array with, per user, two entries in this order:
 //! 1. `{"key": "user:{id}", "value": "<UserRecord JSON>", "metadata": <UserSummary>}`: the
 //!    record, with its listing summary as the key's KV metadata;
-//! 2. `{"key": "email:{normalised email}", "value": "{id}"}`: the email index.
+//! 2. `{"key": "email:{email key}", "value": "{id}"}`: the email index, under the whole
+//!    address case-folded (`tollgate_core::email::fold_email`); the record keeps the address
+//!    as typed.
 //!
 //! The record comes first so that a load interrupted between batches can leave a user nobody
 //! can find yet, but never an email pointing at a missing user. One entry per line, so the
@@ -13,6 +15,7 @@
 use std::io::{self, Write};
 
 use serde::Serialize;
+use tollgate_core::email::fold_email;
 use tollgate_core::id::Id;
 use tollgate_core::random::Random;
 use tollgate_core::store::records::{email_key, user_key};
@@ -43,7 +46,8 @@ pub fn new_user_record<R: Random + ?Sized>(
     UserRecord::new(Id::generate(rng), email, password_hash, role, now)
 }
 
-/// Writes the bulk array for `records`, each record followed by its email index entry.
+/// Writes the bulk array for `records`, each record followed by its email index entry (under
+/// the email's key).
 ///
 /// # Errors
 /// The writer's error.
@@ -51,29 +55,66 @@ pub fn write_bulk<'a>(
     out: &mut dyn Write,
     records: impl IntoIterator<Item = &'a UserRecord>,
 ) -> io::Result<()> {
-    out.write_all(b"[")?;
-    let mut first = true;
+    let mut array = BulkArray::start(out)?;
     for record in records {
         let summary = record.summary();
-        let entries = [
-            BulkEntry {
-                key: user_key(&record.id),
-                value: serde_json::to_string(record)?,
-                metadata: Some(&summary),
-            },
-            BulkEntry {
-                key: email_key(&record.email),
-                value: record.id.to_hyphenated(),
-                metadata: None,
-            },
-        ];
-        for entry in &entries {
-            out.write_all(if first { b"\n" } else { b",\n" })?;
-            first = false;
-            serde_json::to_writer(&mut *out, entry)?;
-        }
+        array.push(&BulkEntry {
+            key: user_key(&record.id),
+            value: serde_json::to_string(record)?,
+            metadata: Some(&summary),
+        })?;
+        array.push(&index_entry(&fold_email(&record.email), &record.id))?;
     }
-    out.write_all(if first { b"]\n" } else { b"\n]\n" })
+    array.finish()
+}
+
+/// Writes a bulk array of email index entries alone: `email:{key}` → id, for each pair.
+///
+/// # Errors
+/// The writer's error.
+pub fn write_index_entries<'a>(
+    out: &mut dyn Write,
+    entries: impl IntoIterator<Item = (&'a str, &'a Id)>,
+) -> io::Result<()> {
+    let mut array = BulkArray::start(out)?;
+    for (key, id) in entries {
+        array.push(&index_entry(key, id))?;
+    }
+    array.finish()
+}
+
+fn index_entry(key: &str, id: &Id) -> BulkEntry<'static> {
+    BulkEntry {
+        key: email_key(key),
+        value: id.to_hyphenated(),
+        metadata: None,
+    }
+}
+
+/// A JSON array written one entry per line.
+struct BulkArray<'w> {
+    out: &'w mut dyn Write,
+    first: bool,
+}
+
+impl<'w> BulkArray<'w> {
+    fn start(out: &'w mut dyn Write) -> io::Result<BulkArray<'w>> {
+        out.write_all(b"[")?;
+        Ok(BulkArray { out, first: true })
+    }
+
+    fn push(&mut self, entry: &BulkEntry<'_>) -> io::Result<()> {
+        self.out
+            .write_all(if self.first { b"\n" } else { b",\n" })?;
+        self.first = false;
+        serde_json::to_writer(&mut *self.out, entry)?;
+        Ok(())
+    }
+
+    fn finish(self) -> io::Result<()> {
+        self.out
+            .write_all(if self.first { b"]\n" } else { b"\n]\n" })
+    }
 }
 
 /// The current time in seconds since the Unix epoch (0 if the clock is before 1970).
@@ -115,6 +156,24 @@ mod tests {
             entries[1],
             serde_json::json!({"key": "email:sam@example.com", "value": id})
         );
+        Ok(())
+    }
+
+    #[test]
+    fn the_index_entry_is_under_the_folded_email_and_the_record_keeps_it_as_typed()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let record = new_user_record(
+            "Legacy.Admin@example.com".into(),
+            "$2b$10$abc".into(),
+            "user".into(),
+            1_700_000_000,
+            &mut SeededRandom::new(2),
+        );
+        let mut out = Vec::new();
+        write_bulk(&mut out, [&record])?;
+        let entries: Vec<Value> = serde_json::from_slice(&out)?;
+        assert_eq!(entries[1]["key"], "email:legacy.admin@example.com");
+        assert_eq!(entries[0]["metadata"]["email"], "Legacy.Admin@example.com");
         Ok(())
     }
 

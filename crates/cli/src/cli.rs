@@ -57,6 +57,21 @@ a trailing newline unless stdout is a terminal, because `wrangler secret put` wo
         existing: Option<PathBuf>,
     },
 
+    /// After upgrading to case-insensitive emails: index every account under its folded email.
+    #[command(after_help = FOLD_HELP)]
+    FoldEmails {
+        /// The USERS namespace's keys, with metadata, as `npx wrangler kv key list --binding
+        /// USERS --remote` prints them (no --prefix).
+        #[arg(value_name = "KEYS_JSON")]
+        listing: PathBuf,
+        /// Where to write the bulk file (created 0600; `-` or omitted: stdout, unless a terminal).
+        #[arg(long, value_name = "BULK_JSON")]
+        out: Option<PathBuf>,
+        /// Write nothing and exit 1 if any key collides or any record cannot be read.
+        #[arg(long)]
+        strict: bool,
+    },
+
     /// Create accounts.
     User {
         /// What to do with users.
@@ -193,8 +208,10 @@ Rules:
   - is_active is optional: false imports the account disabled (no login until an admin \
 enables it: PUT /admin/users/<id>/disabled); true, null or absent: active.
   - role is optional (absent or null: user) and must be exactly `user` or `admin`.
-  - Emails are normalised (trimmed, domain lower-cased) before comparing. If two or more \
-lines share an email, all of them are rejected, each naming the others: decide which account \
+  - Emails are compared in any case, as the Worker compares them (the record keeps the \
+address as typed, trimmed with its domain lower-cased; the index key is the whole address \
+lower-cased). If two or more lines share an email, in any case, all of them are rejected, \
+each naming the others by line number (and spelling, when it differs): decide which account \
 keeps the address, then import it again.
   - Rejected: invalid JSON or UTF-8, a missing or non-string email/password_hash, an invalid \
 email, an unknown or malformed hash, a hash whose cost exceeds what a login in a Worker may \
@@ -203,7 +220,7 @@ KiB), an unknown role, a duplicate email, an \
 email that already has an account (with --existing, see below). Each rejected line is reported on stderr with its number and reason, then a summary by reason.
 
 Output: a JSON array of {\"key\",\"value\",\"metadata\"} entries, per user `user:<id>` (the \
-record, with its listing summary as metadata) then `email:<email>` (the user's id). Load it \
+record, with its listing summary as metadata) then `email:<email lower-cased>` (the user's id). Load it \
 with `npx wrangler kv bulk put --binding USERS --remote <file>`. Every run draws new ids, so \
 import each export once.
 
@@ -221,6 +238,32 @@ Exit codes: 0 the bulk file was written, even if some lines were rejected (they 
 as warnings), so `tollgate import ... && wrangler kv bulk put ...` loads what could be \
 imported; 1 nothing was written: --strict and a line was rejected, no line could be imported, \
 or a file could not be read or written; 2 the command line is wrong.";
+
+const FOLD_HELP: &str = "\
+Emails are compared in any case: the email index key is the whole address lower-cased \
+(ASCII letters). Index entries written before that rule keep the local part as typed \
+(email:Sam@example.com); the Worker finds them only when the address is typed exactly so, and \
+adds the folded key at that login. Run this once after upgrading so that every account is \
+found in any case and no case variant of its address can register:
+  npx wrangler kv key list --binding USERS --remote > users-keys.json
+  tollgate fold-emails users-keys.json --out folded.json
+  npx wrangler kv bulk put --binding USERS --remote folded.json
+The listing must be of the whole namespace (no --prefix): each user:<id> key carries the \
+account's email as metadata. The bulk file holds only email:<key> -> id entries, for accounts \
+reachable by an old entry whose folded key is not in the listing; nothing is overwritten or \
+deleted (old entries stay and keep working).
+
+Collisions: accounts whose emails differ only by case are reported with their ids and emails, \
+and nothing is written for their key: keep one (delete the others with DELETE \
+/admin/users/<id>), then list and run again. Records without listing metadata (written by \
+hand) are reported by key.
+
+Load the file at once: a registration of a case variant made between the listing and the load \
+would be overwritten. Then list and run again: it should write nothing and report nothing new.
+
+Exit codes: 0 the bulk file was written (collisions, if any, are reported as warnings); 1 \
+--strict and a collision or unreadable record (nothing written), or a file could not be read \
+or written; 2 the command line is wrong.";
 
 const CALIBRATE_HELP: &str = "\
 Times each OWASP argon2id row (m=47104 t=1, m=19456 t=2, m=12288 t=3, m=9216 t=4, m=7168 t=5; \

@@ -54,6 +54,13 @@ pub enum CliError {
         /// The normalised email.
         email: String,
     },
+    /// When `fold-emails --strict` met a collision or a record it cannot read.
+    FoldRefused {
+        /// How many, already reported one by one.
+        message: String,
+        /// What to do.
+        hint: String,
+    },
     /// When hashing failed (argon2 could not allocate its memory, for example).
     Hashing {
         /// The core's description.
@@ -76,6 +83,7 @@ impl CliError {
             CliError::Io { .. } => "io_error",
             CliError::TerminalOutput => "terminal_output",
             CliError::ImportRejected { .. } => "import_rejected",
+            CliError::FoldRefused { .. } => "fold_refused",
             CliError::PasswordInput { .. } => "password_input",
             CliError::PasswordMismatch => "password_mismatch",
             CliError::EmailExists { .. } => "email_exists",
@@ -98,7 +106,8 @@ impl CliError {
             CliError::InvalidArgument { hint, .. }
             | CliError::PasswordInput { hint, .. }
             | CliError::Calibration { hint, .. }
-            | CliError::ImportRejected { hint, .. } => Some(hint),
+            | CliError::ImportRejected { hint, .. }
+            | CliError::FoldRefused { hint, .. } => Some(hint),
             CliError::TerminalOutput => Some(
                 "pass --out <file> (it is created with mode 0600), or redirect stdout to a file",
             ),
@@ -140,6 +149,7 @@ impl fmt::Display for CliError {
         match self {
             CliError::InvalidArgument { message, .. }
             | CliError::ImportRejected { message, .. }
+            | CliError::FoldRefused { message, .. }
             | CliError::PasswordInput { message, .. }
             | CliError::Hashing { message }
             | CliError::Calibration { message, .. } => f.write_str(message),

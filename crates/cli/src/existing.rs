@@ -1,6 +1,9 @@
 //! `--existing <keys.json>`: the accounts already in the `USERS` namespace, as
 //! `npx wrangler kv key list --binding USERS --prefix email:` prints them.
 //!
+//! Compared by key (the whole address case-folded), so a listing with `email:Sam@example.com`,
+//! an entry of the rule before emails were compared in any case, refuses `sam@example.com`.
+//!
 //! KV has no "put if absent", and `wrangler kv bulk put` overwrites. Loading a bulk file with
 //! an email that already has an account re-points `email:<address>` at the new record: the
 //! old account (its password, role and sessions' owner) can no longer be logged into, and
@@ -13,12 +16,12 @@ use std::io::BufReader;
 use std::path::Path;
 
 use serde::Deserialize;
-use tollgate_core::email::normalize_email;
+use tollgate_core::email::{fold_email, normalize_email};
 
 use crate::error::CliError;
 
-/// The prefix of the email index keys (`email:{normalised email}` → user id).
-const EMAIL_KEY_PREFIX: &str = "email:";
+/// The prefix of the email index keys (`email:{email key}` → user id).
+pub const EMAIL_KEY_PREFIX: &str = "email:";
 
 /// How many keys `wrangler kv key list --local` returns at most: it asks the local namespace
 /// once, without following the cursor, and a KV list page holds at most 1000 keys.
@@ -30,8 +33,41 @@ pub const LIST_COMMAND: &str =
 
 /// One entry of `wrangler kv key list`: `{"name", "expiration"?, "metadata"?}`.
 #[derive(Deserialize)]
-struct ListedKey {
-    name: String,
+pub struct ListedKey {
+    /// The key.
+    pub name: String,
+    /// Its KV metadata (a user record's listing summary), if any.
+    #[serde(default)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// Reads a `wrangler kv key list` output, as `--<flag> <path>`; `command` is how to make it.
+///
+/// # Errors
+/// [`CliError::Io`] when the file cannot be read; [`CliError::InvalidArgument`] when it is
+/// not a JSON array of `{"name": ...}` objects.
+pub fn read_listing(path: &Path, flag: &str, command: &str) -> Result<Vec<ListedKey>, CliError> {
+    let file = File::open(path).map_err(|e| CliError::io("reading", path, &e))?;
+    serde_json::from_reader(BufReader::new(file)).map_err(|e| {
+        CliError::invalid_argument(
+            format!(
+                "{flag} {}: not the JSON array of keys that `wrangler kv key list` prints ({e})",
+                path.display()
+            ),
+            format!("make it with `{command}`"),
+        )
+    })
+}
+
+/// A warning when a listing of `listed` keys may be cut short: exactly one local page.
+pub fn truncation_warning(listed: usize, flag: &str) -> Option<String> {
+    (listed == LOCAL_LIST_PAGE_KEYS).then(|| {
+        format!(
+            "warning: the {flag} listing has exactly {LOCAL_LIST_PAGE_KEYS} keys, where \
+             `wrangler kv key list --local` stops; if the namespace holds more, keys past \
+             them were not read (--remote lists every key)"
+        )
+    })
 }
 
 /// The normalised emails that already have an account.
@@ -51,17 +87,7 @@ impl ExistingEmails {
     /// not a JSON array of `{"name": ...}` objects, or lists keys but none of them `email:`
     /// (the wrong namespace or prefix, which would make the check pass vacuously).
     pub fn read(path: &Path) -> Result<ExistingEmails, CliError> {
-        let file = File::open(path).map_err(|e| CliError::io("reading", path, &e))?;
-        let keys: Vec<ListedKey> = serde_json::from_reader(BufReader::new(file)).map_err(|e| {
-            CliError::invalid_argument(
-                format!(
-                    "--existing {}: not the JSON array of keys that `wrangler kv key list` \
-                         prints ({e})",
-                    path.display()
-                ),
-                format!("make it with `{LIST_COMMAND}`"),
-            )
-        })?;
+        let keys = read_listing(path, "--existing", LIST_COMMAND)?;
         let existing = ExistingEmails::from_names(keys.iter().map(|k| k.name.as_str()));
         if existing.emails.is_empty() && existing.listed_keys > 0 {
             return Err(CliError::invalid_argument(
@@ -82,18 +108,18 @@ impl ExistingEmails {
         for name in names {
             existing.listed_keys += 1;
             if let Some(email) = name.strip_prefix(EMAIL_KEY_PREFIX) {
-                // Stored normalised already; normalising again is a no-op that also covers
-                // an index written by hand.
+                // Stored as a key already, or under the address as typed (the rule before
+                // emails were compared in any case), or by hand: normalised and folded alike.
                 let email = normalize_email(email).unwrap_or_else(|_| email.to_string());
-                existing.emails.insert(email);
+                existing.emails.insert(fold_email(&email));
             }
         }
         existing
     }
 
-    /// Whether the normalised `email` already has an account.
+    /// Whether the normalised `email`, in any case, already has an account.
     pub fn contains(&self, email: &str) -> bool {
-        self.emails.contains(email)
+        self.emails.contains(&fold_email(email))
     }
 
     /// How many accounts the listing names.
@@ -103,13 +129,7 @@ impl ExistingEmails {
 
     /// A warning when the listing may be cut short: exactly one local page of keys.
     pub fn truncation_warning(&self) -> Option<String> {
-        (self.listed_keys == LOCAL_LIST_PAGE_KEYS).then(|| {
-            format!(
-                "warning: the --existing listing has exactly {LOCAL_LIST_PAGE_KEYS} keys, where \
-                 `wrangler kv key list --local` stops; if the namespace holds more, emails past \
-                 them were not checked (--remote lists every key)"
-            )
-        })
+        truncation_warning(self.listed_keys, "--existing")
     }
 }
 
@@ -118,7 +138,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_email_keys_count_and_they_are_compared_normalised() {
+    fn only_email_keys_count_and_they_are_compared_in_any_case() {
         let existing = ExistingEmails::from_names([
             "email:sam@example.com",
             "email:Ann@example.org",
@@ -127,10 +147,9 @@ mod tests {
         assert_eq!((existing.len(), existing.listed_keys), (2, 3));
         assert!(existing.contains("sam@example.com"));
         assert!(existing.contains("Ann@example.org"));
-        assert!(
-            !existing.contains("ann@example.org"),
-            "local parts are kept as typed"
-        );
+        // `email:Ann@...` is an entry of the old rule: every spelling of it is taken.
+        assert!(existing.contains("ann@example.org"));
+        assert!(existing.contains("SAM@example.com"));
         assert!(!existing.contains("4b0a0000-0000-4000-8000-000000000000"));
     }
 

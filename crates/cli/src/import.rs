@@ -18,9 +18,12 @@
 //!   rejected, since guessing would either lock a user out or let a deactivated one in.
 //! - `role` is optional (absent or `null` means `user`) and must be a role of
 //!   [`Roles::default`] (`user`, `admin`), spelled exactly.
-//! - Emails are compared after [`normalize_email`]. When two or more lines share one, all of
-//!   them are rejected, each naming the others: which account should own the address (and
-//!   whose password should open it) is the operator's call, not a silent first-wins.
+//! - Emails are compared as the Worker compares them: by key ([`fold_email`] of
+//!   [`normalize_email`]), so `Sam@example.com` and `sam@EXAMPLE.com` are one address. When two
+//!   or more lines share one, all of them are rejected, each naming the others by line number
+//!   (and spelling, when it differs only by case): which account should own the address (and
+//!   whose password should open it) is the operator's call, not a silent first-wins. The
+//!   bulk file keeps each address as typed in the record and indexes it under its key.
 //! - With `--existing <keys.json>` (a `wrangler kv key list` of the `USERS` namespace), a line
 //!   whose email already has an account is rejected: loading it would re-point the address at
 //!   the new record and lock the existing account out (see [`crate::existing`]). Without it
@@ -37,7 +40,7 @@ use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Map, Value};
-use tollgate_core::email::normalize_email;
+use tollgate_core::email::{fold_email, normalize_email};
 use tollgate_core::password::{
     MAX_ARGON2_ITERATIONS, MAX_ARGON2_MEMORY_KIB, MAX_ARGON2_PARALLELISM, MAX_ARGON2_WORK_KIB,
     MAX_BCRYPT_COST, StoredHashError, StoredHashInfo, inspect_stored_hash,
@@ -80,12 +83,12 @@ pub enum Rejection {
     PasswordHash(StoredHashError, Option<&'static str>),
     /// When the role is not one of [`Roles::default`].
     InvalidRole(String),
-    /// When the normalised email is also on other lines (all of them are rejected).
+    /// When the email, in any case, is also on other lines (all of them are rejected).
     DuplicateEmail {
-        /// The normalised email.
+        /// The normalised email of this line.
         email: String,
-        /// The other lines with it.
-        other_lines: Vec<usize>,
+        /// The other lines with it, each with its spelling there.
+        others: Vec<(usize, String)>,
     },
     /// When the normalised email already has an account, per the `--existing` listing.
     EmailExists(String),
@@ -145,16 +148,28 @@ impl Rejection {
                 let known: Vec<&str> = roles.names().collect();
                 format!("role {} is not one of {}", echo(role), known.join(", "))
             }
-            Rejection::DuplicateEmail { email, other_lines } => format!(
-                "{} is also on line{} {}; none of them was imported",
-                echo(email),
-                if other_lines.len() == 1 { "" } else { "s" },
-                other_lines
+            Rejection::DuplicateEmail { email, others } => {
+                // A spelling is shown only where it differs (then only by case).
+                let lines: Vec<String> = others
                     .iter()
-                    .map(|l| l.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+                    .map(|(line, other)| match other == email {
+                        true => line.to_string(),
+                        false => format!("{line} (as {})", echo(other)),
+                    })
+                    .collect();
+                let by_case = others.iter().any(|(_, other)| other != email);
+                format!(
+                    "{} is also on line{} {}{}; none of them was imported",
+                    echo(email),
+                    if others.len() == 1 { "" } else { "s" },
+                    lines.join(", "),
+                    if by_case {
+                        " (emails are compared in any case: these are one address)"
+                    } else {
+                        ""
+                    }
+                )
+            }
             Rejection::EmailExists(email) => format!(
                 "{} already has an account (it is in the --existing listing); loading this line \
                  would point the address at a new account and lock the existing one out",
@@ -343,30 +358,36 @@ impl ImportCheck {
         Ok(check)
     }
 
-    /// Moves every line whose email is on another accepted line to `rejected`.
+    /// Moves every line whose email, in any case, is on another accepted line to `rejected`.
     fn reject_duplicates(&mut self) {
-        let mut lines_by_email: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut lines_by_key: HashMap<String, Vec<(usize, &str)>> = HashMap::new();
         for (line, valid) in &self.accepted {
-            lines_by_email.entry(&valid.email).or_default().push(*line);
+            lines_by_key
+                .entry(fold_email(&valid.email))
+                .or_default()
+                .push((*line, &valid.email));
         }
-        let duplicated: HashMap<String, Vec<usize>> = lines_by_email
+        let duplicated: HashMap<String, Vec<(usize, String)>> = lines_by_key
             .into_iter()
             .filter(|(_, lines)| lines.len() > 1)
-            .map(|(email, lines)| (email.to_string(), lines))
+            .map(|(key, lines)| {
+                let lines = lines.into_iter().map(|(l, e)| (l, e.to_string()));
+                (key, lines.collect())
+            })
             .collect();
         if duplicated.is_empty() {
             return;
         }
         let accepted = std::mem::take(&mut self.accepted);
         for (line, valid) in accepted {
-            match duplicated.get(&valid.email) {
+            match duplicated.get(&fold_email(&valid.email)) {
                 Some(lines) => {
-                    let other_lines = lines.iter().copied().filter(|l| *l != line).collect();
+                    let others = lines.iter().filter(|(l, _)| *l != line).cloned().collect();
                     self.rejected.push((
                         line,
                         Rejection::DuplicateEmail {
                             email: valid.email,
-                            other_lines,
+                            others,
                         },
                     ));
                 }
@@ -728,13 +749,63 @@ mod tests {
             .rejected
             .iter()
             .map(|(line, r)| match r {
-                Rejection::DuplicateEmail { other_lines, .. } => (*line, other_lines.clone()),
+                Rejection::DuplicateEmail { others, .. } => {
+                    (*line, others.iter().map(|(l, _)| *l).collect())
+                }
                 _ => (*line, vec![]),
             })
             .collect();
         assert_eq!(
             rejected,
             [(1, vec![4, 5]), (4, vec![1, 5]), (5, vec![1, 4])]
+        );
+        Ok(())
+    }
+
+    /// The user report of issue 19: `SAM@example.com` and `sam@example.com` were two accounts.
+    #[test]
+    fn addresses_that_differ_only_by_case_are_one_address_reported_by_line() -> io::Result<()> {
+        let input = format!(
+            "{{\"email\":\"SAM@example.com\",\"password_hash\":\"{h}\"}}\n\
+             {{\"email\":\"ann@example.com\",\"password_hash\":\"{h}\"}}\n\
+             {{\"email\":\"sam@Example.COM\",\"password_hash\":\"{h}\"}}\n\
+             {{\"email\":\"Legacy.Admin@Example.COM\",\"password_hash\":\"{h}\"}}\n",
+            h = BCRYPT
+        );
+        let check = ImportCheck::read(input.as_bytes(), &ProgressBar::hidden())?;
+        let accepted: Vec<(usize, &str)> = check
+            .accepted
+            .iter()
+            .map(|(l, v)| (*l, v.email.as_str()))
+            .collect();
+        // Kept as typed (domain lower-cased): the bulk file indexes them under their keys.
+        assert_eq!(
+            accepted,
+            [(2, "ann@example.com"), (4, "Legacy.Admin@example.com")]
+        );
+        let details: Vec<(usize, &str, String)> = check
+            .rejected
+            .iter()
+            .map(|(l, r)| (*l, r.code(), r.detail()))
+            .collect();
+        assert_eq!(
+            details,
+            [
+                (
+                    1,
+                    "duplicate_email",
+                    "\"SAM@example.com\" is also on line 3 (as \"sam@example.com\") (emails are \
+                     compared in any case: these are one address); none of them was imported"
+                        .to_string()
+                ),
+                (
+                    3,
+                    "duplicate_email",
+                    "\"sam@example.com\" is also on line 1 (as \"SAM@example.com\") (emails are \
+                     compared in any case: these are one address); none of them was imported"
+                        .to_string()
+                ),
+            ]
         );
         Ok(())
     }

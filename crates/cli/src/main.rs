@@ -1,4 +1,5 @@
-//! The `tollgate` command line: keys, user import, first admin, hashing cost calibration.
+//! The `tollgate` command line: keys, user import, first admin, folding the email index,
+//! hashing cost calibration.
 //!
 //! Every command is a thin layer over `tollgate-core`, so what it writes is exactly what the
 //! Worker reads and checks: the same record format, email normalisation, hash parser and
@@ -10,6 +11,7 @@ mod calibrate;
 mod cli;
 mod error;
 mod existing;
+mod fold;
 mod hash_check;
 mod import;
 mod keygen;
@@ -49,6 +51,11 @@ fn run(command: Command) -> Result<(), CliError> {
             strict,
             existing,
         } => import::run(&input, out.as_deref(), strict, existing.as_deref()),
+        Command::FoldEmails {
+            listing,
+            out,
+            strict,
+        } => fold::run(&listing, out.as_deref(), strict),
         Command::User {
             command:
                 UserCommand::Add {

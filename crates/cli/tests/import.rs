@@ -9,12 +9,14 @@ use std::fs;
 
 use common::{fixture, tollgate};
 use serde_json::Value;
+use tollgate_core::email::fold_email;
 use tollgate_core::password::{PasswordHasher, Verified};
 use tollgate_core::store::UserRecord;
 use tollgate_core::store::records::{USER_RECORD_VERSION, email_key, user_key};
 
 /// The users a bulk file creates, by email, checked for the Worker's layout on the way:
-/// `user:{id}` with the record and its summary as metadata, then `email:{email}` with the id.
+/// `user:{id}` with the record and its summary as metadata, then `email:{email lower-cased}`
+/// with the id.
 fn users_in(bulk: &str) -> HashMap<String, UserRecord> {
     let entries: Vec<Value> = serde_json::from_str(bulk).expect("the bulk file is a JSON array");
     assert_eq!(entries.len() % 2, 0);
@@ -30,7 +32,7 @@ fn users_in(bulk: &str) -> HashMap<String, UserRecord> {
             .unwrap(),
             record.summary()
         );
-        assert_eq!(pair[1]["key"], email_key(&record.email));
+        assert_eq!(pair[1]["key"], email_key(&fold_email(&record.email)));
         assert_eq!(pair[1]["value"], record.id.to_hyphenated());
         assert!(pair[1].get("metadata").is_none());
         assert_eq!((record.v, record.session_epoch), (USER_RECORD_VERSION, 0));
@@ -391,6 +393,101 @@ fn existing_accounts_in_the_listing_are_rejected_instead_of_taken_over() {
     assert!(!out.exists());
 }
 
+/// Issue 19: `SAM@example.com` and `sam@example.com` were two accounts. In one file they are
+/// one address: every line of it is reported by number, naming the other spellings, and
+/// `--strict` refuses the file.
+#[test]
+fn addresses_that_differ_only_by_case_are_reported_by_line_and_strict_refuses_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let hash = "$2b$10$Cs2q1S7uaqBeiV/f2.0LOe.yHrhsYgYVRd9kAfyZtKNA/NxvaQLTi";
+    let input = dir.path().join("users.jsonl");
+    let lines: Vec<String> = [
+        "SAM@example.com",
+        "ann@example.com",
+        "sam@Example.COM",
+        "Legacy.Admin@Example.COM",
+    ]
+    .iter()
+    .map(|e| format!(r#"{{"email": "{e}", "password_hash": "{hash}"}}"#))
+    .collect();
+    fs::write(&input, lines.join("\n")).unwrap();
+    let out = dir.path().join("bulk.json");
+    let args = [
+        "import",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+
+    let run = tollgate(&args, "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let reported: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("line "))
+        .collect();
+    assert_eq!(
+        reported,
+        [
+            "line 1: duplicate_email: \"SAM@example.com\" is also on line 3 (as \"sam@example.com\") \
+             (emails are compared in any case: these are one address); none of them was imported",
+            "line 3: duplicate_email: \"sam@example.com\" is also on line 1 (as \"SAM@example.com\") \
+             (emails are compared in any case: these are one address); none of them was imported",
+        ]
+    );
+    // The others are written: the record keeps the address as typed (domain lower-cased),
+    // the index entry is under the whole address lower-cased (checked by `users_in`).
+    let users = users_in(&fs::read_to_string(&out).unwrap());
+    let mut emails: Vec<&str> = users.keys().map(String::as_str).collect();
+    emails.sort_unstable();
+    assert_eq!(emails, ["Legacy.Admin@example.com", "ann@example.com"]);
+    assert!(
+        fs::read_to_string(&out)
+            .unwrap()
+            .contains("\"key\":\"email:legacy.admin@example.com\"")
+    );
+
+    fs::remove_file(&out).unwrap();
+    let strict = tollgate(&[&args[..], &["--strict"]].concat(), "");
+    assert_eq!(strict.code, 1, "{}", strict.stderr);
+    assert!(
+        strict
+            .stderr
+            .contains("error[import_rejected]: --strict: 2 of 4 lines rejected"),
+        "{}",
+        strict.stderr
+    );
+    assert!(!out.exists());
+}
+
+/// A listing from before emails were compared in any case names `email:Sam@example.com`:
+/// every spelling of that address already has an account.
+#[test]
+fn an_existing_entry_refuses_every_case_of_its_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let existing = key_listing(dir.path(), &["email:Passlib.Bcrypt.2A@example.com"]);
+    let input = fixture("legacy_users.jsonl");
+    let out = dir.path().join("bulk.json");
+    let run = tollgate(
+        &[
+            "import",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--existing",
+            existing.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("email_exists: \"passlib.bcrypt.2a@example.com\" already has an account"),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn import_help_warns_that_an_existing_email_is_taken_over_and_says_how_to_prevent_it() {
     let help = tollgate(&["import", "--help"], "").stdout;
@@ -593,6 +690,7 @@ fn every_command_has_help() {
         &["calibrate", "--help"],
         &["hash", "--help"],
         &["verify", "--help"],
+        &["fold-emails", "--help"],
     ] {
         let run = tollgate(args, "");
         assert_eq!(run.code, 0, "{args:?}");

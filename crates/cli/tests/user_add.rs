@@ -26,7 +26,8 @@ fn user_add_writes_an_admin_whose_password_verifies() {
         ("Root@example.com", "admin")
     );
     assert_eq!(entries[0]["metadata"]["role"], "admin");
-    assert_eq!(entries[1]["key"], "email:Root@example.com");
+    // The record keeps the address as typed; the index key is the whole address lower-cased.
+    assert_eq!(entries[1]["key"], "email:root@example.com");
     assert!(
         record
             .password_hash
@@ -210,6 +211,17 @@ fn user_add_refuses_an_email_the_existing_listing_has_before_asking_for_a_passwo
         run.stderr
     );
     assert!(!out.exists());
+    // Emails are compared in any case: the local part's case does not make another address.
+    let variant = args("ROOT@example.com");
+    let variant: Vec<&str> = variant.iter().map(String::as_str).collect();
+    let run = tollgate(&variant, "");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("error[email_exists]: ROOT@example.com already has an account"),
+        "{}",
+        run.stderr
+    );
 
     let free = args("second.admin@example.com");
     let free: Vec<&str> = free.iter().map(String::as_str).collect();

@@ -306,6 +306,20 @@ mod schedules {
     use tollgate_core::refresh::decode_token;
 
     const EMAILS: [&str; 3] = ["u0@example.com", "u1@example.com", "u2@example.com"];
+
+    /// How an address is typed at location `at`: as listed, with its local part in capitals,
+    /// or all in capitals. Emails are one identity in any case, so invariant 5 holds across
+    /// spellings (every index read below is of the listed, folded spelling).
+    fn spelled(email: &str, at: usize) -> String {
+        match at % 3 {
+            0 => email.to_string(),
+            1 => match email.split_once('@') {
+                Some((local, domain)) => format!("{}@{domain}", local.to_uppercase()),
+                None => email.to_string(),
+            },
+            _ => email.to_uppercase(),
+        }
+    }
     const LOCATIONS: usize = 3;
     /// How long after a session-ending event its sessions may still refresh somewhere: KV's
     /// propagation, plus the second a write may wait for KV's one-write-per-second limit.
@@ -623,7 +637,7 @@ mod schedules {
             match *act {
                 Act::Wait { ms } => self.edge.sim.kv.advance(ms),
                 Act::Register { email, at } => {
-                    if let Ok(user) = self.edge.register(at, EMAILS[email]) {
+                    if let Ok(user) = self.edge.register(at, &spelled(EMAILS[email], at)) {
                         self.accounts.push(Account {
                             email,
                             id: user.id,
@@ -643,8 +657,9 @@ mod schedules {
                     let now = self.edge.now(at);
                     let store = self.edge.sim.at(at);
                     let flows = self.edge.auth.flows(&store, &self.edge.events);
+                    let username = spelled(EMAILS[email], at + account);
                     let input = LoginInput {
-                        username: EMAILS[email],
+                        username: &username,
                         password: &password,
                         client_address: "192.0.2.1",
                         user_agent: "t",

@@ -9,6 +9,7 @@
 use alloc::string::String;
 
 use super::{Flows, principal_id, principal_record};
+use crate::email::Email;
 use crate::error::Error;
 use crate::events::SecurityEvent;
 use crate::id::Id;
@@ -158,7 +159,13 @@ impl<S: Stores> Flows<'_, S> {
         if user.id == admin {
             self.require_another_admin(&admin).await?;
         }
-        self.store.release_email(&user.email, &user.id).await?;
+        // Under its key, and under the key the old rule gave its address, if that differs
+        // and still names this account (each release leaves another account's entry alone).
+        let email = Email::of_stored(&user.email);
+        self.store.release_email(&email.key, &user.id).await?;
+        if let Some(legacy) = email.legacy_key() {
+            self.store.release_email(legacy, &user.id).await?;
+        }
         self.store.remove_user(&user.id).await?;
         // The removal is what ends the sessions: a refresh needs the user, and only the
         // user's sequencer writes its record, so no stale location can bring it back. The

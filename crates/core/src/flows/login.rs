@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use super::throttle::{Limit, OnSuccess};
 use super::{Flows, Tokens};
-use crate::email::normalize_email;
+use crate::email::{Email, fold_email, normalize_email, parse_email};
 use crate::error::{Error, ErrorCode, FieldError};
 use crate::events::SecurityEvent;
 use crate::id::Id;
@@ -47,12 +47,15 @@ pub struct LoginOutcome {
     pub user: UserRecord,
 }
 
-/// The throttle key for an account: the normalised email when it is one, otherwise the
-/// trimmed input with its ASCII letters lower-cased (as an email's domain is), so that
-/// lockout never depends on whether the account exists.
+/// The throttle key for an account: the email's key ([`fold_email`]) when it is one, otherwise
+/// the trimmed input folded alike, so that lockout never depends on whether the account
+/// exists. Folded because every case of an address reaches the one account: a key per
+/// spelling would give a guesser a fresh budget for each of them.
 pub(crate) fn account_key(username: &str) -> String {
-    let id = normalize_email(username).unwrap_or_else(|_| username.trim().to_ascii_lowercase());
-    alloc::format!("account:{id}")
+    let key = normalize_email(username)
+        .map(|address| fold_email(&address))
+        .unwrap_or_else(|_| fold_email(username.trim()));
+    alloc::format!("account:{key}")
 }
 
 /// The per-account limit on password checks for what was typed as `username`: a success
@@ -102,9 +105,7 @@ impl<S: Stores> Flows<'_, S> {
         rng: &mut R,
     ) -> Result<UserRecord, Error> {
         let mut fields: Vec<FieldError> = Vec::new();
-        let email = normalize_email(email)
-            .map_err(|e| collect(&mut fields, e))
-            .ok();
+        let email = parse_email(email).map_err(|e| collect(&mut fields, e)).ok();
         let _ = check_policy(password).map_err(|e| collect(&mut fields, e));
         let Some(email) = email.filter(|_| fields.is_empty()) else {
             return Err(Error::Validation(fields));
@@ -116,27 +117,48 @@ impl<S: Stores> Flows<'_, S> {
             SecurityEvent::RegistrationThrottled { retry_after_s }
         })
         .await?;
-        if self.store.find_user_id(&email).await?.is_some() {
+        // Under the key and, for an address with capitals in its local part, under the key an
+        // older Tollgate wrote for exactly this spelling (which it refused again too).
+        let (folded, legacy) = self.find_ids(&email).await?;
+        if folded.or(legacy).is_some() {
             return Err(Error::EmailTaken);
         }
         let id = Id::generate(rng);
-        self.claim(&email, &id, now).await?;
+        self.claim(&email.key, &id, now).await?;
+        let key = email.key.clone();
         let created = self.create_claimed(id, email, password, now, rng).await;
-        if let Err(e) = &created {
+        if created.is_err() {
             // Nothing reachable was left behind (see `create_claimed`); free the address
             // again, best effort (a claim whose account never came is taken over, below).
-            let _ = self.store.release_email(&e.1, &id).await;
+            let _ = self.store.release_email(&key, &id).await;
         }
-        let user = created.map_err(|(e, _)| e)?;
+        let user = created?;
         self.events
             .record(SecurityEvent::UserRegistered { user_id: user.id });
         Ok(user)
     }
 
-    /// Claims `email` for the new account `id`. The claim is what makes an address unique:
-    /// one strongly consistent object per address, so of any number of concurrent
-    /// registrations, at one location or many, exactly one gets it (the index lags; the claim
-    /// does not). A claim whose account was never created (a registration that failed and
+    /// The ids the email index holds for `email`: under its key, and under its
+    /// [`Email::legacy_key`] if it has one. Both are read at once, so a lookup makes the same
+    /// calls whether or not either entry exists.
+    async fn find_ids(&self, email: &Email) -> Result<(Option<Id>, Option<Id>), Error> {
+        Ok(match email.legacy_key() {
+            Some(legacy) => {
+                let (folded, legacy) = join2(
+                    self.store.find_user_id(&email.key),
+                    self.store.find_user_id(legacy),
+                )
+                .await;
+                (folded?, legacy?)
+            }
+            None => (self.store.find_user_id(&email.key).await?, None),
+        })
+    }
+
+    /// Claims the address whose key is `email` for the new account `id`. The claim is what
+    /// makes an address unique: one strongly consistent object per key, so of any number of
+    /// concurrent registrations, in any case, at one location or many, exactly one gets it
+    /// (the index lags; the claim does not). A claim whose account was never created (a registration that failed and
     /// could not release it) is taken over once it is [`ABANDONED_CLAIM_S`] old and its
     /// account is not at its sequencer: an address is never blocked for good.
     ///
@@ -162,32 +184,24 @@ impl<S: Stores> Flows<'_, S> {
         }
     }
 
-    /// Creates the account `id` for a claimed `email`: the record at its sequencer, then the
-    /// index entry that makes it reachable (a record before the pointer to it), written by the
-    /// claim's object. If the index write fails, the record is removed again. On failure, the
-    /// error and the email.
+    /// Creates the account `id` for a claimed `email`: the record (with the address as
+    /// typed) at its sequencer, then the index entry under the key that makes it reachable (a
+    /// record before the pointer to it), written by the claim's object. If the index write
+    /// fails, the record is removed again.
     async fn create_claimed<R: Random + ?Sized>(
         &self,
         id: Id,
-        email: String,
+        email: Email,
         password: &str,
         now: UnixSeconds,
         rng: &mut R,
-    ) -> Result<UserRecord, (Error, String)> {
-        let fail = |e: Error, email: &str| (e, email.to_string());
-        let password_hash = self
-            .auth
-            .hasher
-            .hash(password, rng)
-            .map_err(|e| fail(e, &email))?;
-        let user = UserRecord::new(id, email, password_hash, ROLE_USER.to_string(), now);
-        self.store
-            .create_user(&user)
-            .await
-            .map_err(|e| fail(e.into(), &user.email))?;
-        if let Err(e) = self.store.bind_email(&user.email, &user.id).await {
+    ) -> Result<UserRecord, Error> {
+        let password_hash = self.auth.hasher.hash(password, rng)?;
+        let user = UserRecord::new(id, email.address, password_hash, ROLE_USER.to_string(), now);
+        self.store.create_user(&user).await?;
+        if let Err(e) = self.store.bind_email(&email.key, &user.id).await {
             let _ = self.store.remove_user(&user.id).await;
-            return Err(fail(e.into(), &user.email));
+            return Err(e.into());
         }
         Ok(user)
     }
@@ -228,7 +242,8 @@ impl<S: Stores> Flows<'_, S> {
             )
             .await?;
 
-        let user = self.find_by_email(input.username).await?;
+        let (user, unmigrated) = self.find_by_email(input.username).await?.unzip();
+        let unmigrated = unmigrated.flatten();
         let verified = match &user {
             Some(user) => {
                 let verified = self.auth.hasher.verify(input.password, &user.password_hash);
@@ -277,6 +292,9 @@ impl<S: Stores> Flows<'_, S> {
         } else {
             user
         };
+        if let Some(key) = unmigrated {
+            self.migrate_email(&key, &user.id, now).await;
+        }
         let rehashed = needs_rehash && !self.auth.hasher.needs_rehash(&user.password_hash);
         let family = Family::start(
             user.id,
@@ -319,27 +337,53 @@ impl<S: Stores> Flows<'_, S> {
         Ok(LoginOutcome { tokens, user })
     }
 
-    /// The user whose (normalised) email is `email`, if any.
+    /// The user whose email, in any case, is `typed`, if any; with the key to bind to them
+    /// when only an index entry of the old rule found them (see [`Flows::migrate_email`]).
     ///
-    /// Always two reads, the email index and then a user record, whether the email is known
-    /// or not: one read fewer would tell an attacker timing logins that an email has no
-    /// account (the dummy verify only evens out the hashing). An unknown email reads the
-    /// record of [`NO_USER`], which no account has, and ignores it.
-    async fn find_by_email(&self, email: &str) -> Result<Option<UserRecord>, Error> {
-        let normalized = normalize_email(email).ok();
-        let id = match &normalized {
-            Some(email) => self.store.find_user_id(email).await?,
+    /// The index is read under the key and, when the typed local part has capitals, under
+    /// the key the old rule gave exactly this spelling ([`Email::legacy_key`]), both at once.
+    /// The old entry wins: the old rule kept `Sam@` and `sam@` apart, and each of two such
+    /// accounts still logs in with its own spelling (other spellings reach the folded key's).
+    ///
+    /// Always the same reads, the index (once or twice, by what was typed) and then a user
+    /// record, whether the email is known or not: one read fewer would tell an attacker timing
+    /// logins that an email has no account (the dummy verify only evens out the hashing). An
+    /// unknown email reads the record of [`NO_USER`], which no account has, and ignores it.
+    async fn find_by_email(
+        &self,
+        typed: &str,
+    ) -> Result<Option<(UserRecord, Option<String>)>, Error> {
+        let email = parse_email(typed).ok();
+        let (id, unmigrated) = match &email {
+            Some(email) => match self.find_ids(email).await? {
+                (folded, Some(legacy)) => (Some(legacy), folded.is_none()),
+                (folded, None) => (folded, false),
+            },
             // Not an email at all: the index is still read, for the same reason, at the
             // entry of the empty email, which no account can have (and which, unlike the
             // input, is a valid key whatever the input's length).
-            None => self.store.find_user_id("").await?.and(None),
+            None => (self.store.find_user_id("").await?.and(None), false),
         };
         let user = self.store.get_user(id.as_ref().unwrap_or(&NO_USER)).await?;
-        let (Some(email), Some(_)) = (normalized, id) else {
+        let (Some(email), Some(_)) = (email, id) else {
             return Ok(None);
         };
         // An index entry whose record is gone (a half-finished delete) is an unknown user.
-        Ok(user.filter(|u| u.email == email))
+        Ok(user
+            .filter(|u| fold_email(&u.email) == email.key)
+            .map(|u| (u, unmigrated.then_some(email.key))))
+    }
+
+    /// Binds the key `key` to `id`, an account only an index entry of the old rule reached,
+    /// through the key's claim object like a registration: so a migration and a registration
+    /// of another spelling cannot both get the address. If another account holds the key (a
+    /// case variant registered before this account was migrated), nothing changes and the
+    /// account keeps logging in with its old spelling; `tollgate fold-emails` reports such
+    /// pairs. Best effort: a failure is retried at the next login.
+    async fn migrate_email(&self, key: &str, id: &Id, now: UnixSeconds) {
+        if let Ok(Claim::Claimed) = self.store.claim_email(key, id, now, None).await {
+            let _ = self.store.bind_email(key, id).await;
+        }
     }
 
     /// Upgrades `user`'s hash to argon2id at the configured cost, through the sequencer: only

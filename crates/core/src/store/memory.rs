@@ -15,6 +15,7 @@ use super::{
     ChangeError, Claim, FamilyStore, Put, StoreError, StoredFamily, ThrottleStore, UserPage,
     UserStore,
 };
+use crate::email::fold_email;
 use crate::id::Id;
 use crate::refresh::{Family, RevokeReason};
 use crate::throttle::{Admission, ThrottlePolicy, ThrottleState};
@@ -223,12 +224,25 @@ impl MemoryStore {
             .map_or(0, |s| s.failures.len())
     }
 
-    /// Replaces a stored user record directly, as an operator's `wrangler kv bulk put` would
-    /// (for tests that plant admins, legacy or corrupt data).
+    /// Replaces a stored user record directly, with its index entry under the email's key, as
+    /// an operator's `wrangler kv bulk put` of `tollgate` output would (for tests that plant
+    /// admins, legacy hashes or corrupt data).
     pub fn plant_user(&self, user: UserRecord) {
+        let key = fold_email(&user.email);
+        self.plant_user_indexed_as(user, key);
+    }
+
+    /// Plants a user record with its index entry under `index_key`: an entry of an older rule
+    /// (`Sam@example.com` under the address as typed), or one planted by hand.
+    pub fn plant_user_indexed_as(&self, user: UserRecord, index_key: String) {
         let mut inner = self.inner.borrow_mut();
-        inner.emails.insert(user.email.clone(), user.id);
+        inner.emails.insert(index_key, user.id);
         inner.users.insert(user_key(&user.id), user);
+    }
+
+    /// The id the email index holds under `key`, read without logging an operation.
+    pub fn indexed(&self, key: &str) -> Option<Id> {
+        self.inner.borrow().emails.get(key).copied()
     }
 
     /// Logs `op` and fires an armed fault for it, if any.
@@ -284,12 +298,16 @@ impl UserStore for MemoryStore {
     ) -> Result<Claim, StoreError> {
         self.enter(Op::ClaimEmail)?;
         let mut inner = self.inner.borrow_mut();
-        match inner.claims.get(email) {
-            Some((holder, since)) if holder != id && Some(holder) != replacing => {
-                Ok(Claim::Taken {
-                    holder: *holder,
-                    since: *since,
-                })
+        // As the Worker's claim object: an address indexed without a claim (an import, an
+        // older Tollgate) is held by its account since forever.
+        let held = inner
+            .claims
+            .get(email)
+            .copied()
+            .or_else(|| inner.emails.get(email).map(|holder| (*holder, 0)));
+        match held {
+            Some((holder, since)) if holder != *id && Some(&holder) != replacing => {
+                Ok(Claim::Taken { holder, since })
             }
             _ => {
                 inner.claims.insert(email.to_string(), (*id, now));

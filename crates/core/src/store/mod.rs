@@ -91,10 +91,12 @@ pub trait UserStore {
     async fn get_user_current(&self, id: &Id) -> Result<Option<UserRecord>, StoreError> {
         self.get_user(id).await
     }
-    /// The id the email index holds for a normalised email, if any.
+    /// The id the email index holds under an email key ([`crate::email::fold_email`], or an
+    /// entry of the previous rule: [`crate::email::Email::legacy_key`]), if any.
     async fn find_user_id(&self, email: &str) -> Result<Option<Id>, StoreError>;
-    /// Claims `email` for the account `id` about to be created, at `now`: atomically,
-    /// wherever asked. A claim held by `replacing` is taken over (a claim whose account was
+    /// Claims the email key `email` for the account `id` about to be created (or migrated to
+    /// that key), at `now`: atomically, wherever asked. An address indexed without a claim (an
+    /// import, an older Tollgate) is held by its account. A claim held by `replacing` is taken over (a claim whose account was
     /// never created, see [`crate::flows`]).
     async fn claim_email(
         &self,

@@ -7,7 +7,7 @@
 //! | namespace | key                          | value                         |
 //! |-----------|------------------------------|-------------------------------|
 //! | `USERS`   | `user:{id}`                  | [`UserRecord`] JSON           |
-//! | `USERS`   | `email:{normalised email}`   | the user's id                 |
+//! | `USERS`   | `email:{email key}`          | the user's id                 |
 //! | `TOKENS`  | `family:{user id}:{family id}` | [`crate::refresh::Family`] JSON |
 //! | `TOKENS`  | `revoked:{user id}:{family id}` | `reuse` or `ended` ([`RevokeReason::as_str`]) |
 //!
@@ -20,6 +20,13 @@
 //! [`UserChange`], applied by the record's *sequencer* (the Worker's per-user Durable Object,
 //! see [`crate::store::UserStore::change_user`]) to the current record, and written to KV from
 //! there, in order. Edge locations only read records.
+//!
+//! # Email keys
+//!
+//! The index key is [`crate::email::fold_email`] of the address (the whole address with its
+//! ASCII letters lower-cased); the record's `email` keeps the address as typed. Entries written
+//! before that rule are under the address itself, and are still read (see
+//! [`crate::email::Email::legacy_key`]).
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -43,7 +50,9 @@ pub struct UserRecord {
     pub v: u32,
     /// The user's id.
     pub id: Id,
-    /// The normalised email (see [`crate::email::normalize_email`]).
+    /// The address as typed, trimmed with its domain lower-cased
+    /// ([`crate::email::normalize_email`]): shown and mailed at. The account is found by its
+    /// key, [`crate::email::fold_email`] of this.
     pub email: String,
     /// An argon2id PHC string, or a legacy hash (argon2i/d, bcrypt) awaiting re-hash at login.
     pub password_hash: String,
@@ -223,7 +232,7 @@ impl SessionState {
 pub struct UserSummary {
     /// The user's id.
     pub id: Id,
-    /// The normalised email.
+    /// The address as the record keeps it ([`UserRecord::email`]).
     pub email: String,
     /// The role.
     pub role: String,
@@ -425,9 +434,10 @@ pub fn user_key(id: &Id) -> String {
 /// The prefix of all user records (for listing).
 pub const USER_KEY_PREFIX: &str = "user:";
 
-/// The key of the email index entry.
-pub fn email_key(normalised_email: &str) -> String {
-    alloc::format!("email:{normalised_email}")
+/// The key of the email index entry for an email's key ([`crate::email::fold_email`]; or, to
+/// read an entry of the previous rule, the address itself).
+pub fn email_key(email: &str) -> String {
+    alloc::format!("email:{email}")
 }
 
 /// The key of a refresh family.

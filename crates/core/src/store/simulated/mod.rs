@@ -33,6 +33,7 @@ use super::{
     ChangeError, Claim, FamilyStore, Put, StoreError, StoredFamily, ThrottleStore, UserPage,
     UserStore,
 };
+use crate::email::fold_email;
 use crate::id::Id;
 use crate::refresh::{Family, RevokeReason};
 use crate::throttle::{Admission, ThrottlePolicy, ThrottleState};
@@ -63,8 +64,9 @@ impl Simulation {
         }
     }
 
-    /// Writes a user record and its index entry straight into KV at location `at`, as an
-    /// operator's `wrangler kv bulk put` of `tollgate user add` output does.
+    /// Writes a user record and its index entry (under the email's key) straight into KV at
+    /// location `at`, as an operator's `wrangler kv bulk put` of `tollgate user add` output
+    /// does.
     ///
     /// # Errors
     /// KV's refusal of a second write to a key within a second.
@@ -79,7 +81,7 @@ impl Simulation {
         self.kv
             .put(
                 at,
-                &email_key(&user.email),
+                &email_key(&fold_email(&user.email)),
                 Some(Stored {
                     value: user.id.to_hyphenated(),
                     metadata: None,
@@ -219,13 +221,20 @@ impl UserStore for SimulatedStores<'_> {
         replacing: Option<&Id>,
     ) -> Result<Claim, StoreError> {
         YieldOnce::new().await;
+        // As the Worker's claim object: an address indexed without a claim (an import, an
+        // older Tollgate) is held by its account since forever, as KV at the object's home
+        // has it.
+        let home = self.sim.email_home(email, self.at);
+        let indexed = || {
+            self.kv()
+                .get(home, &email_key(email))
+                .and_then(|s| Id::parse(&s.value))
+                .map(|holder| (holder, 0))
+        };
         let mut claims = self.sim.claims.borrow_mut();
-        match claims.get(email) {
-            Some((holder, since)) if holder != id && Some(holder) != replacing => {
-                Ok(Claim::Taken {
-                    holder: *holder,
-                    since: *since,
-                })
+        match claims.get(email).copied().or_else(indexed) {
+            Some((holder, since)) if holder != *id && Some(&holder) != replacing => {
+                Ok(Claim::Taken { holder, since })
             }
             _ => {
                 claims.insert(email.to_string(), (*id, now));
