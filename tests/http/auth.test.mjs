@@ -50,7 +50,7 @@ describe('login', () => {
     const { email: address } = await signUp(api);
     const res = await api.post('/auth/login', { form: { username: address, password: PASSWORD, grant_type: 'password', scope: 'profile' } });
     assert.equal(res.status, 200, res.text);
-    assert.deepEqual(Object.keys(res.json).sort(), ['access_token', 'expires_in', 'token_type']);
+    assert.deepEqual(Object.keys(res.json).sort(), ['access_token', 'expires_in', 'scope', 'token_type']);
     assert.equal(res.json.token_type, 'bearer');
     assert.equal(res.headers.get('cache-control'), 'no-store');
     const attrs = res.cookie.attrs;

@@ -411,7 +411,11 @@ mod tests {
             ("user", Some(""), ""),
             ("gone", None, ""),
         ] {
-            assert_eq!(roles.grant(role, requested), granted, "{role} {requested:?}");
+            assert_eq!(
+                roles.grant(role, requested),
+                granted,
+                "{role} {requested:?}"
+            );
         }
     }
 
@@ -455,7 +459,10 @@ mod tests {
                 "admin": ["users:read", "users:write"]}"#,
         )
         .unwrap();
-        assert_eq!(roles.names().collect::<Vec<_>>(), ["user", "editor", "admin"]);
+        assert_eq!(
+            roles.names().collect::<Vec<_>>(),
+            ["user", "editor", "admin"]
+        );
         assert_eq!(roles.grant("editor", None), "profile notes:write");
         assert_eq!(roles.parse("editor").as_deref(), Ok("editor"));
     }
@@ -485,21 +492,63 @@ mod tests {
             (r#"{"user": "profile"}"#.into(), "JSON object"),
             (r#"{"user": [1]}"#.into(), "JSON object"),
             (alloc::format!("{{{user}}}"), "admin"),
-            (alloc::format!(r#"{{{user}, "admin": ["users:read"]}}"#), "users:write"),
-            (alloc::format!(r#"{{{user}, "admin": ["profile"]}}"#), "users:read"),
+            (
+                alloc::format!(r#"{{{user}, "admin": ["users:read"]}}"#),
+                "users:write",
+            ),
+            (
+                alloc::format!(r#"{{{user}, "admin": ["profile"]}}"#),
+                "users:read",
+            ),
             (alloc::format!("{{{admin}}}"), "\"user\""),
-            (alloc::format!(r#"{{{user}, {admin}, "admin": ["profile"]}}"#), "twice"),
-            (alloc::format!(r#"{{{user}, {admin}, "Editor": []}}"#), "Editor"),
-            (alloc::format!(r#"{{{user}, {admin}, "": []}}"#), "lower-case"),
-            (alloc::format!(r#"{{{user}, {admin}, "{}": []}}"#, "a".repeat(33)), "lower-case"),
-            (alloc::format!(r#"{{{user}, {admin}, "e": ["a b"]}}"#), "RFC 6749"),
-            (alloc::format!(r#"{{{user}, {admin}, "e": ["a\"b"]}}"#), "RFC 6749"),
-            (alloc::format!(r#"{{{user}, {admin}, "e": [""]}}"#), "RFC 6749"),
-            (alloc::format!(r#"{{{user}, {admin}, "e": ["{}"]}}"#, "x".repeat(65)), "RFC 6749"),
-            (alloc::format!(r#"{{{user}, {admin}, "e": ["x", "x"]}}"#), "twice"),
-            (alloc::format!(r#"{{{user}, {admin}, "e": [{many_scopes}]}}"#), "more than 16"),
-            (alloc::format!(r#"{{{user}, {admin}, "e": [{long_scopes}]}}"#), "512"),
-            (alloc::format!(r#"{{{user}, {admin}, {many_roles}}}"#), "more than 32"),
+            (
+                alloc::format!(r#"{{{user}, {admin}, "admin": ["profile"]}}"#),
+                "twice",
+            ),
+            (
+                alloc::format!(r#"{{{user}, {admin}, "Editor": []}}"#),
+                "Editor",
+            ),
+            (
+                alloc::format!(r#"{{{user}, {admin}, "": []}}"#),
+                "lower-case",
+            ),
+            (
+                alloc::format!(r#"{{{user}, {admin}, "{}": []}}"#, "a".repeat(33)),
+                "lower-case",
+            ),
+            (
+                alloc::format!(r#"{{{user}, {admin}, "e": ["a b"]}}"#),
+                "RFC 6749",
+            ),
+            (
+                alloc::format!(r#"{{{user}, {admin}, "e": ["a\"b"]}}"#),
+                "RFC 6749",
+            ),
+            (
+                alloc::format!(r#"{{{user}, {admin}, "e": [""]}}"#),
+                "RFC 6749",
+            ),
+            (
+                alloc::format!(r#"{{{user}, {admin}, "e": ["{}"]}}"#, "x".repeat(65)),
+                "RFC 6749",
+            ),
+            (
+                alloc::format!(r#"{{{user}, {admin}, "e": ["x", "x"]}}"#),
+                "twice",
+            ),
+            (
+                alloc::format!(r#"{{{user}, {admin}, "e": [{many_scopes}]}}"#),
+                "more than 16",
+            ),
+            (
+                alloc::format!(r#"{{{user}, {admin}, "e": [{long_scopes}]}}"#),
+                "512",
+            ),
+            (
+                alloc::format!(r#"{{{user}, {admin}, {many_roles}}}"#),
+                "more than 32",
+            ),
         ];
         for (json, word) in cases {
             match Roles::from_json(&json) {

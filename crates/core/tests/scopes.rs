@@ -131,7 +131,10 @@ fn a_login_without_scope_gets_every_scope_of_its_role() {
     for absent in [None, Some(""), Some("   ")] {
         let tokens = w.login("ada@example.com", absent).unwrap();
         let all = "profile sessions users:read users:write";
-        assert_eq!((tokens.scope.as_str(), w.principal(&tokens).scope.as_str()), (all, all));
+        assert_eq!(
+            (tokens.scope.as_str(), w.principal(&tokens).scope.as_str()),
+            (all, all)
+        );
         assert_eq!(w.family(&tokens).scope, None, "{absent:?}");
     }
 }
@@ -146,9 +149,15 @@ fn a_requested_scope_narrows_the_token_and_every_refresh_of_the_session() {
     // The role's order, without the scope no role has.
     assert_eq!(tokens.scope, "profile users:read");
     assert_eq!(w.principal(&tokens).scope, "profile users:read");
-    assert_eq!(w.family(&tokens).scope.as_deref(), Some("profile users:read"));
+    assert_eq!(
+        w.family(&tokens).scope.as_deref(),
+        Some("profile users:read")
+    );
     let refreshed = w.refresh(&tokens.refresh_token, T0 + 60);
-    assert_eq!(w.principal_at(&refreshed, T0 + 60).scope, "profile users:read");
+    assert_eq!(
+        w.principal_at(&refreshed, T0 + 60).scope,
+        "profile users:read"
+    );
     let again = w.refresh(&refreshed.refresh_token, T0 + 120);
     assert_eq!(again.scope, "profile users:read");
     // The narrowed admin token cannot change roles, whatever the stored role says.
@@ -221,7 +230,10 @@ fn a_narrowed_session_loses_a_scope_its_role_no_longer_grants_and_gains_none() {
         r#"{"user": ["profile"], "admin": ["users:read", "users:write", "audit"]}"#,
     )
     .unwrap();
-    assert_eq!(w.refresh(&tokens.refresh_token, T0 + 60).scope, "users:read");
+    assert_eq!(
+        w.refresh(&tokens.refresh_token, T0 + 60).scope,
+        "users:read"
+    );
 }
 
 #[wasm_bindgen_test(unsupported = test)]

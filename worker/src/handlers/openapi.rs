@@ -25,7 +25,10 @@ use crate::routes::Cx;
 pub async fn openapi(req: &Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
     let unavailable =
         |why: &str| AuthError::Core(Error::StorageUnavailable(format!("openapi.json: {why}")));
-    let assets = cx.env.assets("ASSETS").map_err(|_| unavailable("no ASSETS binding"))?;
+    let assets = cx
+        .env
+        .assets("ASSETS")
+        .map_err(|_| unavailable("no ASSETS binding"))?;
     let url = format!("{}/openapi.json", http::own_origin(req));
     let mut response = assets
         .fetch(url, None)
@@ -139,11 +142,16 @@ mod tests {
             "serde_json's map is sorted; the set is what matters"
         );
         assert_eq!(scopes["notes:write"], "Granted to: editor.");
-        assert_eq!(scopes["profile"], "Read your profile. Granted to: user, editor.");
+        assert_eq!(
+            scopes["profile"],
+            "Read your profile. Granted to: user, editor."
+        );
         let mut expected: Value = serde_json::from_str(DOCUMENT).unwrap();
         let mut got: Value = serde_json::from_str(&served).unwrap();
         for doc in [&mut expected, &mut got] {
-            let schemes = doc["components"]["securitySchemes"].as_object_mut().unwrap();
+            let schemes = doc["components"]["securitySchemes"]
+                .as_object_mut()
+                .unwrap();
             for scheme in schemes.values_mut() {
                 if let Some(flow) = scheme.pointer_mut("/flows/password") {
                     flow["scopes"] = Value::Null;
