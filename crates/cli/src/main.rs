@@ -48,7 +48,14 @@ fn run(command: Command) -> Result<(), CliError> {
             out,
             strict,
             existing,
-        } => import::run(&input, out.as_deref(), strict, existing.as_deref()),
+            roles,
+        } => import::run(
+            &input,
+            out.as_deref(),
+            strict,
+            existing.as_deref(),
+            &cli::roles(roles.as_deref())?,
+        ),
         Command::User {
             command:
                 UserCommand::Add {
@@ -57,11 +64,13 @@ fn run(command: Command) -> Result<(), CliError> {
                     disabled,
                     out,
                     existing,
+                    roles,
                     argon2,
                 },
         } => user_add::run(
             &email,
             &role,
+            &cli::roles(roles.as_deref())?,
             disabled,
             argon2.params()?,
             out.as_deref(),
