@@ -381,7 +381,8 @@ describe('routing', () => {
   });
 
   test('the static files answer 405 with Allow: GET, HEAD to other methods', async () => {
-    // Answered by the assets layer before the Worker runs (worker/public/_headers adds Allow).
+    // Answered by the assets layer before the Worker runs (worker/public/_headers adds Allow);
+    // /openapi.json is the Worker's now (it fills in the configured scopes), which answers alike.
     // No request body: the assets layer answers without reading one, and under wrangler 4.86
     // an unread body sometimes turns into a 503 "Your worker restarted mid-request", or even
     // takes the local server down.
