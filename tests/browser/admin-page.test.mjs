@@ -75,6 +75,22 @@ async function search(page, text) {
   }, text.trim().toLowerCase());
 }
 
+/**
+ * The emails of the shown page and of every page after it ("Next page" until it is
+ * disabled). With `full`, every page but the last must hold exactly that many rows.
+ */
+async function everyPage(page, { full }) {
+  const seen = [];
+  for (let number = 1; ; number++) {
+    const shown = await emailsShown(page);
+    seen.push(...shown);
+    if (await page.isDisabled('#next-page')) return seen;
+    if (full !== undefined) assert.equal(shown.length, full, 'only the last page is short');
+    await page.click('#next-page');
+    await page.waitForFunction((n) => document.querySelector('#summary').textContent.startsWith(`Page ${n}:`), number + 1);
+  }
+}
+
 describe('the admin page', () => {
   test('is a static page under a strict CSP, beside the admin API, which the Worker still answers', async () => {
     const page = await fetch(`${BASE}/admin`);
@@ -104,29 +120,20 @@ describe('the admin page', () => {
     await page.waitForSelector('#status[data-state="admin"]');
     await page.waitForSelector('tr[data-testid=user-row]');
     // Without a search: the server's pages of 100, one after the other, every user once.
-    const seen = [];
-    for (;;) {
-      const shown = await emailsShown(page);
-      assert.ok(shown.length <= 100, `${shown.length} rows`);
-      seen.push(...shown);
-      if (await page.isDisabled('#next-page')) break;
-      assert.equal(shown.length, 100, 'only the last page is short');
-      const summary = await page.textContent('#summary');
-      await page.click('#next-page');
-      await page.waitForFunction((s) => document.querySelector('#summary').textContent !== s
-        || document.querySelector('tr[data-testid=user-row]') === null, summary);
-      await page.waitForSelector('tr[data-testid=user-row]');
-    }
+    await page.waitForFunction(() => document.querySelector('#summary').textContent.startsWith('Page 1:'));
+    const seen = await everyPage(page, { full: 100 });
     assert.equal(new Set(seen).size, seen.length, 'no user on two pages');
     assert.equal(seen.filter((e) => e.startsWith(`page-${tag}-`)).length, 130, 'every seeded user');
     assert.ok(seen.includes(admin.email) && seen.length >= 134);
-    // A search reads on through the server's pages until it has a page of matches.
+    // A search reads on through the server's pages until it has a page of matches; its pages
+    // together hold every match, and nothing else.
     await search(page, `PAGE-${tag}`);
-    const found = await emailsShown(page);
+    const found = await everyPage(page, {});
     assert.equal(found.length, 130);
+    assert.equal(new Set(found).size, 130);
     assert.ok(found.every((e) => e.startsWith(`page-${tag}-`)));
     await search(page, ` act-${tag.toUpperCase()} `);
-    assert.deepEqual((await emailsShown(page)).sort(), users.map((u) => u.email.toLowerCase()).sort());
+    assert.deepEqual((await everyPage(page, {})).sort(), users.map((u) => u.email.toLowerCase()).sort());
     assert.deepEqual(violations, []);
     await context.close();
   });

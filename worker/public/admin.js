@@ -19,6 +19,8 @@ const SEARCH_PAGES_PER_STEP = 20;
 
 // Where the next page starts (a KV list cursor; null when the shown page is the last).
 let nextCursor = null;
+// The shown page's number, counted from the first (a page is known only by its cursor).
+let pageNumber = 1;
 let prefix = '';
 const roles = new Set(['user', 'admin']);
 
@@ -69,7 +71,7 @@ function render() {
  * keeps the users whose email starts with the search, ignoring case, until it has a page of
  * them or has read SEARCH_PAGES_PER_STEP pages.
  */
-async function loadPage(cursor) {
+async function loadPage(cursor, number) {
   $('summary').textContent = prefix ? `Searching for “${prefix}”…` : 'Loading…';
   const found = [];
   let next = cursor;
@@ -83,12 +85,13 @@ async function loadPage(cursor) {
     next = page.cursor;
   } while (prefix && next && found.length < PAGE_ROWS && pages < SEARCH_PAGES_PER_STEP);
   nextCursor = next;
+  pageNumber = number;
   for (const u of found) roles.add(u.role);
   $('roles').replaceChildren(...[...roles].sort().map((r) => Object.assign(document.createElement('option'), { value: r })));
   $('users').replaceChildren(...found.map(row));
   $('next-page').disabled = next === null;
   $('first-page').disabled = cursor === null;
-  $('summary').textContent = (prefix
+  $('summary').textContent = `Page ${number}: ` + (prefix
     ? `${found.length} of ${read} users read have an email starting with “${prefix}”.`
     : `${found.length} users.`) + (next === null ? ' This is the last page.' : ' More on the next page.');
 }
@@ -171,7 +174,7 @@ async function guard(work) {
 
 auth.onChange((event) => {
   render();
-  if (event.type === 'signed_in' && isAdmin(auth.claims)) guard(() => loadPage(null));
+  if (event.type === 'signed_in' && isAdmin(auth.claims)) guard(() => loadPage(null, 1));
 });
 
 $('login-form').addEventListener('submit', (event) => {
@@ -182,10 +185,10 @@ $('logout').addEventListener('click', () => guard(() => auth.logout()));
 $('search-form').addEventListener('submit', (event) => {
   event.preventDefault();
   prefix = $('search').value.trim().toLowerCase();
-  guard(() => loadPage(null));
+  guard(() => loadPage(null, 1));
 });
-$('next-page').addEventListener('click', () => guard(() => loadPage(nextCursor)));
-$('first-page').addEventListener('click', () => guard(() => loadPage(null)));
+$('next-page').addEventListener('click', () => guard(() => loadPage(nextCursor, pageNumber + 1)));
+$('first-page').addEventListener('click', () => guard(() => loadPage(null, 1)));
 
 // Resume the session of an earlier visit (the refresh cookie), then show whatever we have.
 // (A resumed session is announced as `signed_in`, which loads the first page, above.)
