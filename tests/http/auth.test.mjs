@@ -50,7 +50,7 @@ describe('login', () => {
     const { email: address } = await signUp(api);
     const res = await api.post('/auth/login', { form: { username: address, password: PASSWORD, grant_type: 'password', scope: 'profile' } });
     assert.equal(res.status, 200, res.text);
-    assert.deepEqual(Object.keys(res.json).sort(), ['access_token', 'expires_in', 'token_type']);
+    assert.deepEqual(Object.keys(res.json).sort(), ['access_token', 'expires_in', 'scope', 'token_type']);
     assert.equal(res.json.token_type, 'bearer');
     assert.equal(res.headers.get('cache-control'), 'no-store');
     const attrs = res.cookie.attrs;
@@ -381,7 +381,8 @@ describe('routing', () => {
   });
 
   test('the static files answer 405 with Allow: GET, HEAD to other methods', async () => {
-    // Answered by the assets layer before the Worker runs (worker/public/_headers adds Allow).
+    // Answered by the assets layer before the Worker runs (worker/public/_headers adds Allow);
+    // /openapi.json is the Worker's now (it fills in the configured scopes), which answers alike.
     // No request body: the assets layer answers without reading one, and under wrangler 4.86
     // an unread body sometimes turns into a 503 "Your worker restarted mid-request", or even
     // takes the local server down.

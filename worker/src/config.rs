@@ -48,6 +48,7 @@ const NAMES: &[&str] = &[
     "CROSS_SITE_COOKIES",
     "ACCESS_TOKEN_REVOCATION",
     "CONSISTENCY",
+    "ROLES",
     "STORAGE_TIMEOUT_MS",
     "TOLLGATE_CALIBRATION",
     "TOLLGATE_FAULT_INJECTION",
@@ -224,6 +225,12 @@ fn parse(raw: &[Option<String>]) -> Result<Settings, Error> {
             "CROSS_SITE_COOKIES needs ALLOWED_ORIGINS: list the app's origin there".into(),
         ));
     }
+    // Checked like every other setting: a table that would lock admins out is refused (503
+    // `misconfigured` everywhere) rather than served.
+    let roles = match get("ROLES") {
+        None => Roles::default(),
+        Some(json) => Roles::from_json(json)?,
+    };
     let faults = match get("TOLLGATE_FAULT_INJECTION") {
         None => Faults::none(),
         Some(plan) => fault_plan(plan)?,
@@ -237,7 +244,7 @@ fn parse(raw: &[Option<String>]) -> Result<Settings, Error> {
                 account_throttle,
                 address_throttle,
                 register_throttle,
-                roles: Roles::default(),
+                roles,
                 access_token_revocation: access_token_revocation(get("ACCESS_TOKEN_REVOCATION"))?,
             },
             keys,
@@ -518,6 +525,25 @@ mod tests {
                 set.push((name, weak));
                 refused(&set, name);
             }
+        }
+    }
+
+    #[test]
+    fn roles_default_to_user_and_admin_and_a_table_that_locks_admins_out_is_refused() {
+        let settings = parse(&raw(SECRET, &[])).unwrap();
+        assert_eq!(settings.auth.config.roles, Roles::default());
+        let table = r#" {"user": ["profile"], "editor": ["profile", "notes:write"], "admin": ["users:read", "users:write"]} "#;
+        let settings = parse(&raw(SECRET, &[("ROLES", table)])).unwrap();
+        let names: Vec<&str> = settings.auth.config.roles.names().collect();
+        assert_eq!(names, ["user", "editor", "admin"]);
+        for bad in [
+            r#"{"user": ["profile"], "admin": ["profile"]}"#,
+            r#"{"user": ["profile"]}"#,
+            r#"{"admin": ["users:read", "users:write"]}"#,
+            "user, admin",
+        ] {
+            let message = refused(&[("JWT_SECRET", SECRET), ("ROLES", bad)], "ROLES ");
+            assert!(!message.contains(SECRET), "{message}");
         }
     }
 

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use tollgate_core::password::Argon2Params;
+use tollgate_core::roles::Roles;
 
 use crate::error::{CliError, core_message};
 
@@ -55,6 +56,11 @@ a trailing newline unless stdout is a terminal, because `wrangler secret put` wo
         /// (email_exists) instead of taking the address over.
         #[arg(long, value_name = "KEYS_JSON")]
         existing: Option<PathBuf>,
+        /// The deployment's `ROLES` var, when it sets one (JSON, as in `wrangler.toml`): roles
+        /// are checked against that table, as the Worker checks them. Default: `user` and
+        /// `admin`.
+        #[arg(long, value_name = "ROLES_JSON")]
+        roles: Option<String>,
     },
 
     /// After upgrading to case-insensitive emails: index every account under its folded email.
@@ -145,6 +151,11 @@ the old record stays in KV but can no longer be logged into. To be refused inste
         /// The user's role.
         #[arg(long, default_value = "user")]
         role: String,
+        /// The deployment's `ROLES` var, when it sets one (JSON, as in `wrangler.toml`): roles
+        /// are checked against that table, as the Worker checks them. Default: `user` and
+        /// `admin`.
+        #[arg(long, value_name = "ROLES_JSON")]
+        roles: Option<String>,
         /// Write the account disabled: nobody can log in to it until an admin enables it
         /// (`PUT /admin/users/{id}/disabled`).
         #[arg(long)]
@@ -174,6 +185,23 @@ pub struct Argon2Args {
     /// Argon2id lanes (ARGON2_PARALLELISM).
     #[arg(long, default_value_t = Argon2Params::DEFAULT.parallelism)]
     pub parallelism: u32,
+}
+
+/// The role table of `--roles` (the deployment's `ROLES` JSON), checked as the Worker checks
+/// it; the default table without one.
+///
+/// # Errors
+/// [`CliError::InvalidArgument`] naming what the Worker would refuse in the table.
+pub fn roles(json: Option<&str>) -> Result<Roles, CliError> {
+    match json {
+        None => Ok(Roles::default()),
+        Some(json) => Roles::from_json(json).map_err(|e| {
+            CliError::invalid_argument(
+                core_message(&e),
+                "pass the deployment's ROLES var exactly as the Worker has it",
+            )
+        }),
+    }
 }
 
 impl Argon2Args {
@@ -207,7 +235,8 @@ Rules:
   - Other fields (id, username...) are ignored; the summary lists their names.
   - is_active is optional: false imports the account disabled (no login until an admin \
 enables it: PUT /admin/users/<id>/disabled); true, null or absent: active.
-  - role is optional (absent or null: user) and must be exactly `user` or `admin`.
+  - role is optional (absent or null: user) and must be a role of the table: exactly `user` \
+or `admin`, or one of the deployment's ROLES passed with --roles.
   - Emails are compared in any case, as the Worker compares them (the record keeps the \
 address as typed, trimmed with its domain lower-cased; the index key is the whole address \
 lower-cased). If two or more lines share an email, in any case, all of them are rejected, \

@@ -16,8 +16,9 @@
 //! - `is_active` is optional: `false` imports the account disabled (as Django and FastAPI-Users
 //!   export a deactivated user), `true`, `null` or no field an active one; any other value is
 //!   rejected, since guessing would either lock a user out or let a deactivated one in.
-//! - `role` is optional (absent or `null` means `user`) and must be a role of
-//!   [`Roles::default`] (`user`, `admin`), spelled exactly.
+//! - `role` is optional (absent or `null` means `user`) and must be a role of the table, spelled
+//!   exactly: [`Roles::default`] (`user`, `admin`), or the deployment's `ROLES` given with
+//!   `--roles`.
 //! - Emails are compared as the Worker compares them: by key ([`fold_email`] of
 //!   [`normalize_email`]), so `Sam@example.com` and `sam@EXAMPLE.com` are one address. When two
 //!   or more lines share one, all of them are rejected, each naming the others by line number
@@ -81,8 +82,13 @@ pub enum Rejection {
     /// When the stored hash would be refused at login: unknown format, malformed, or cost
     /// outside the core's bounds.
     PasswordHash(StoredHashError, Option<&'static str>),
-    /// When the role is not one of [`Roles::default`].
-    InvalidRole(String),
+    /// When the role is not one of the table's (`--roles`, or [`Roles::default`]).
+    InvalidRole {
+        /// The role as written.
+        role: String,
+        /// The table's roles, comma-separated, for the report.
+        known: String,
+    },
     /// When the email, in any case, is also on other lines (all of them are rejected).
     DuplicateEmail {
         /// The normalised email of this line.
@@ -105,7 +111,7 @@ impl Rejection {
             Rejection::WrongType(_) => "wrong_type",
             Rejection::InvalidEmail(_) => "invalid_email",
             Rejection::PasswordHash(..) => "invalid_password_hash",
-            Rejection::InvalidRole(_) => "invalid_role",
+            Rejection::InvalidRole { .. } => "invalid_role",
             Rejection::DuplicateEmail { .. } => "duplicate_email",
             Rejection::EmailExists(_) => "email_exists",
         }
@@ -143,10 +149,8 @@ impl Rejection {
                 Some(hint) => format!("{}: {hint}", err.as_str()),
                 None => format!("{}: {}", err.as_str(), hash_advice(*err)),
             },
-            Rejection::InvalidRole(role) => {
-                let roles = Roles::default();
-                let known: Vec<&str> = roles.names().collect();
-                format!("role {} is not one of {}", echo(role), known.join(", "))
+            Rejection::InvalidRole { role, known } => {
+                format!("role {} is not one of {known}", echo(role))
             }
             Rejection::DuplicateEmail { email, others } => {
                 // A spelling is shown only where it differs (then only by case).
@@ -236,9 +240,10 @@ pub fn check_line(
         .map_err(|err| Rejection::PasswordHash(err, foreign_hash_hint(password_hash)))?;
     let role = match object.get("role") {
         None | Some(Value::Null) => ROLE_USER.to_string(),
-        Some(Value::String(role)) => roles
-            .parse(role)
-            .map_err(|_| Rejection::InvalidRole(role.clone()))?,
+        Some(Value::String(role)) => roles.parse(role).map_err(|_| Rejection::InvalidRole {
+            role: role.clone(),
+            known: roles.names().collect::<Vec<_>>().join(", "),
+        })?,
         Some(_) => return Err(Rejection::WrongType("role")),
     };
     let disabled = match object.get("is_active") {
@@ -323,8 +328,11 @@ impl ImportCheck {
     ///
     /// # Errors
     /// The reader's error.
-    pub fn read(input: impl BufRead, progress: &ProgressBar) -> io::Result<ImportCheck> {
-        let roles = Roles::default();
+    pub fn read(
+        input: impl BufRead,
+        progress: &ProgressBar,
+        roles: &Roles,
+    ) -> io::Result<ImportCheck> {
         let mut check = ImportCheck::default();
         let mut input = input;
         let mut line = Vec::with_capacity(512);
@@ -347,7 +355,7 @@ impl ImportCheck {
             }
             let content = content.strip_suffix(b"\n").unwrap_or(content);
             let content = content.strip_suffix(b"\r").unwrap_or(content);
-            match check_line(content, &roles, &mut check.ignored_fields) {
+            match check_line(content, roles, &mut check.ignored_fields) {
                 Ok(Some(valid)) => check.accepted.push((check.lines, valid)),
                 Ok(None) => check.blank += 1,
                 Err(rejection) => check.rejected.push((check.lines, rejection)),
@@ -450,13 +458,14 @@ pub fn run(
     out: Option<&Path>,
     strict: bool,
     existing: Option<&Path>,
+    roles: &Roles,
 ) -> Result<(), CliError> {
     // Checked before reading, so a forgotten --out fails at once rather than after the work.
     let output = Output::open(out)?;
     let existing = existing
         .map(|path| ExistingEmails::read(path).map(|emails| (path, emails)))
         .transpose()?;
-    let mut check = read_input(input)?;
+    let mut check = read_input(input, roles)?;
     if let Some((_, emails)) = &existing {
         check.reject_existing(emails);
     }
@@ -532,11 +541,11 @@ pub fn run(
 }
 
 /// Reads `input` (`-` for stdin) with a progress bar over its bytes.
-fn read_input(input: &Path) -> Result<ImportCheck, CliError> {
+fn read_input(input: &Path, roles: &Roles) -> Result<ImportCheck, CliError> {
     let read_error = |e: io::Error| CliError::io("reading", input, &e);
     if input.as_os_str() == "-" {
         let progress = ProgressBar::new_spinner();
-        let check = ImportCheck::read(io::stdin().lock(), &progress).map_err(read_error)?;
+        let check = ImportCheck::read(io::stdin().lock(), &progress, roles).map_err(read_error)?;
         progress.finish_and_clear();
         return Ok(check);
     }
@@ -549,7 +558,7 @@ fn read_input(input: &Path) -> Result<ImportCheck, CliError> {
         progress.set_style(style);
     }
     let reader = BufReader::with_capacity(1 << 20, file);
-    let check = ImportCheck::read(reader, &progress).map_err(read_error)?;
+    let check = ImportCheck::read(reader, &progress, roles).map_err(read_error)?;
     progress.finish_and_clear();
     Ok(check)
 }
@@ -739,7 +748,7 @@ mod tests {
              {{\"email\":\"Dup@EXAMPLE.com\",\"password_hash\":\"{h}\",\"role\":\"admin\"}}",
             h = BCRYPT
         );
-        let check = ImportCheck::read(input.as_bytes(), &ProgressBar::hidden())?;
+        let check = ImportCheck::read(input.as_bytes(), &ProgressBar::hidden(), &Roles::default())?;
         assert_eq!((check.lines, check.blank), (5, 1));
         assert_eq!(
             check.accepted.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
@@ -772,7 +781,7 @@ mod tests {
              {{\"email\":\"Legacy.Admin@Example.COM\",\"password_hash\":\"{h}\"}}\n",
             h = BCRYPT
         );
-        let check = ImportCheck::read(input.as_bytes(), &ProgressBar::hidden())?;
+        let check = ImportCheck::read(input.as_bytes(), &ProgressBar::hidden(), &Roles::default())?;
         let accepted: Vec<(usize, &str)> = check
             .accepted
             .iter()
@@ -813,7 +822,7 @@ mod tests {
     #[test]
     fn a_byte_order_mark_on_the_first_line_is_ignored() -> io::Result<()> {
         let input = format!("\u{feff}{{\"email\":\"a@b.io\",\"password_hash\":\"{BCRYPT}\"}}\n");
-        let check = ImportCheck::read(input.as_bytes(), &ProgressBar::hidden())?;
+        let check = ImportCheck::read(input.as_bytes(), &ProgressBar::hidden(), &Roles::default())?;
         assert_eq!(check.accepted.len(), 1);
         Ok(())
     }

@@ -15,7 +15,7 @@ use crate::os_random::OsRandom;
 use crate::output::Output;
 use crate::password_input::{Confirm, read_password};
 
-/// Runs `tollgate user add`: checks the email and role (and, with `existing`, that the email
+/// Runs `tollgate user add`: checks the email and the role against `roles` (and, with `existing`, that the email
 /// has no account yet), reads and policy-checks the password, hashes it with argon2id at
 /// `params` and writes the user's two bulk entries (the account `disabled` if asked).
 ///
@@ -27,6 +27,7 @@ use crate::password_input::{Confirm, read_password};
 pub fn run(
     email: &str,
     role: &str,
+    roles: &Roles,
     disabled: bool,
     params: Argon2Params,
     out: Option<&Path>,
@@ -38,7 +39,6 @@ pub fn run(
             "give the address the user will log in with, such as admin@example.com",
         )
     })?;
-    let roles = Roles::default();
     let role = roles.parse(role).map_err(|_| {
         let known: Vec<&str> = roles.names().collect();
         CliError::invalid_argument(

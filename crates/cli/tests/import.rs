@@ -784,3 +784,33 @@ fn hashes_over_the_workers_cost_bounds_are_rejected_by_line_number() {
         );
     }
 }
+
+/// A deployment with its own `ROLES` passes the same JSON to `--roles`: its roles are then
+/// accepted, and the default table's refusals name the roles it does have. A table the
+/// Worker would refuse is a usage error here too.
+#[test]
+fn roles_are_checked_against_the_deployments_table_given_with_roles() {
+    let hash = "$2b$10$oIlDkrAhXqG/3F7T/PYPvez9Xk0YV6M/kG/xMYDEF5lvfd8xQ2cbW";
+    let line = format!(r#"{{"email":"ed@b.io","password_hash":"{hash}","role":"editor"}}"#);
+    let run = tollgate(&["import", "-"], &line);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("line 1: invalid_role: role \"editor\" is not one of user, admin"),
+        "{}",
+        run.stderr
+    );
+    let table = r#"{"user": ["profile"], "editor": ["profile", "notes:write"], "admin": ["users:read", "users:write"]}"#;
+    let run = tollgate(&["import", "-", "--roles", table], &line);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(users_in(&run.stdout)["ed@b.io"].role, "editor");
+    let bad = r#"{"user": ["profile"], "admin": ["profile"]}"#;
+    let run = tollgate(&["import", "-", "--roles", bad], &line);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("error[invalid_argument]: ROLES must give \"admin\""),
+        "{}",
+        run.stderr
+    );
+}

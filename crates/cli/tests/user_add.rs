@@ -304,3 +304,34 @@ fn hash_warns_about_a_password_registration_would_refuse() {
         run.stderr
     );
 }
+
+/// `--roles` takes the deployment's `ROLES` JSON, so its own roles can be given.
+#[test]
+fn user_add_accepts_a_role_of_the_table_given_with_roles() {
+    let table = r#"{"user": ["profile"], "editor": ["profile", "notes:write"], "admin": ["users:read", "users:write"]}"#;
+    let run = tollgate(
+        &[
+            "user",
+            "add",
+            "ed@example.com",
+            "--role",
+            "editor",
+            "--roles",
+            table,
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let entries: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(entries[0]["metadata"]["role"], "editor");
+    let run = tollgate(
+        &["user", "add", "ed@example.com", "--role", "editor"],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("use one of: user, admin"),
+        "{}",
+        run.stderr
+    );
+}

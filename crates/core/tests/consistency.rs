@@ -119,6 +119,7 @@ impl Edge {
             password: PASSWORD,
             client_address: "192.0.2.1",
             user_agent: "test",
+            scope: None,
         };
         run(flows.login(&input, now, &mut self.rng)).map(|o| o.tokens)
     }
@@ -663,6 +664,7 @@ mod schedules {
                         password: &password,
                         client_address: "192.0.2.1",
                         user_agent: "t",
+                        scope: None,
                     };
                     let result = run(flows.login(&input, now, &mut self.edge.rng));
                     if let Ok(outcome) = result {

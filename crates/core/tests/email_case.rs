@@ -100,6 +100,7 @@ impl World {
             password,
             client_address: &address,
             user_agent: "test-agent",
+            scope: None,
         };
         run(flows.login(&input, T0, &mut self.rng)).map(|o| o.user.id)
     }
@@ -288,6 +289,7 @@ fn deleting_a_migrated_account_frees_both_keys() {
             password: PASSWORD,
             client_address: address,
             user_agent: "test-agent",
+            scope: None,
         };
         run(flows.login(&input, T0, &mut w.rng)).unwrap().tokens
     };

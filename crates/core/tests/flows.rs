@@ -115,6 +115,7 @@ impl World {
             password,
             client_address: address,
             user_agent: "test-agent",
+            scope: None,
         };
         run(flows.login(&input, now, &mut self.rng)).map(|o| o.tokens)
     }

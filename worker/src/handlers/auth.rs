@@ -58,7 +58,9 @@ pub async fn login(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> 
             false
         }
     };
-    // `scope` is accepted and ignored: tokens carry the scopes of the user's role.
+    // `scope` narrows the session to those of the role's scopes it names (RFC 6749 §3.3);
+    // the core checks its syntax and keeps the narrowing for the session's life.
+    let scope = form_field(&form, "scope")?;
     let (Some(username), Some(password)) = (username, password) else {
         return Err(Error::Validation(problems).into());
     };
@@ -74,6 +76,7 @@ pub async fn login(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> 
         password,
         client_address: &client_address,
         user_agent: &user_agent,
+        scope,
     };
     let outcome = cx
         .settings

@@ -1,5 +1,4 @@
-//! Health and the JWKS. (The OpenAPI document is a static asset: `worker/public/openapi.json`,
-//! copied from `worker/openapi.json` by `scripts/build-worker.sh`.)
+//! Health and the JWKS. (The OpenAPI document is in [`super::openapi`].)
 
 use serde_json::json;
 

@@ -4,6 +4,7 @@ pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod meta;
+pub mod openapi;
 
 use serde_json::json;
 use tollgate_core::flows::Tokens;
@@ -60,6 +61,9 @@ pub(crate) fn token_response(tokens: &Tokens, native: bool, mode: http::CookieMo
         "access_token": tokens.access_token,
         "token_type": "bearer",
         "expires_in": tokens.expires_in,
+        // Always, not only when it differs from what was asked (RFC 6749 §5.1 requires it
+        // then, and allows it otherwise): a client never has to work out what it was granted.
+        "scope": tokens.scope,
     });
     if native {
         body["refresh_token"] = json!(tokens.refresh_token);

@@ -13,7 +13,7 @@ use crate::join::join2;
 use crate::password::{Verified, check_policy};
 use crate::random::Random;
 use crate::refresh::Family;
-use crate::roles::ROLE_USER;
+use crate::roles::{ROLE_USER, requested_scope};
 use crate::store::{ChangeRequest, Claim, Stores, UserChange, UserRecord};
 use crate::time::UnixSeconds;
 
@@ -28,6 +28,9 @@ pub struct LoginInput<'a> {
     pub client_address: &'a str,
     /// The client's `User-Agent`, kept with the session so users can recognise it.
     pub user_agent: &'a str,
+    /// The form's `scope` as sent (`None` when absent): the scopes the session asks to be
+    /// narrowed to (see [`crate::roles::requested_scope`] and [`crate::roles::Roles::grant`]).
+    pub scope: Option<&'a str>,
 }
 
 impl core::fmt::Debug for LoginInput<'_> {
@@ -216,8 +219,13 @@ impl<S: Stores> Flows<'_, S> {
     /// account's count and takes back the address's count of this attempt. A legacy or weaker
     /// hash is upgraded after a success.
     ///
+    /// A `scope` in the input narrows the session (RFC 6749 §3.3): its tokens carry the
+    /// requested scopes that the role grants, at this login and at every refresh (the family
+    /// records them), and scopes the role does not grant are ignored.
+    ///
     /// # Errors
-    /// [`Error::TooManyAttempts`], [`Error::InvalidCredentials`], [`Error::AccountDisabled`]
+    /// [`Error::Validation`] (field `scope`) for a `scope` that is not scope-tokens, before
+    /// anything is counted or read; [`Error::TooManyAttempts`], [`Error::InvalidCredentials`], [`Error::AccountDisabled`]
     /// (the right password for a disabled account: a failed attempt all the same),
     /// [`Error::StorageUnavailable`] (before any password is judged when the attempt cannot be
     /// counted).
@@ -228,6 +236,7 @@ impl<S: Stores> Flows<'_, S> {
         rng: &mut R,
     ) -> Result<LoginOutcome, Error> {
         let config = &self.auth.config;
+        let requested = requested_scope(input.scope)?;
         // Counted before the password is looked at, atomically with the decision: however
         // many guesses arrive at once, at most the limit of them get to a verdict.
         let reservation = self
@@ -303,7 +312,8 @@ impl<S: Stores> Flows<'_, S> {
             now,
             &config.refresh,
             rng,
-        );
+        )
+        .with_scope(requested.map(|r| config.roles.grant(&user.role, Some(&r))));
         // Settling the reservation (clearing the account, releasing the address's attempt) and
         // storing the session are independent writes to two stores: both are sent at once, so
         // a login waits for the slower, not the sum. (Only here: before the password check,

@@ -83,6 +83,8 @@ pub struct Tokens {
     pub refresh_max_age: u64,
     /// The session (refresh family) id.
     pub session_id: Id,
+    /// The scopes the access token grants, space-separated (the token response's `scope`).
+    pub scope: String,
 }
 
 impl core::fmt::Debug for Tokens {
@@ -93,6 +95,7 @@ impl core::fmt::Debug for Tokens {
             .field("refresh_token", &"[redacted]")
             .field("refresh_max_age", &self.refresh_max_age)
             .field("session_id", &self.session_id)
+            .field("scope", &self.scope)
             .finish()
     }
 }
@@ -132,8 +135,9 @@ impl Auth {
         now: UnixSeconds,
         rng: &mut R,
     ) -> Result<Tokens, Error> {
-        // A role that the deployment no longer knows grants nothing rather than failing.
-        let scope = self.config.roles.scope_for(&user.role).unwrap_or_default();
+        // The role's scopes, narrowed to those the login asked for (kept by the family for
+        // the session's life); a role the deployment no longer knows grants nothing.
+        let scope = self.config.roles.grant(&user.role, family.scope.as_deref());
         let subject = user.id.to_hyphenated();
         let session_id = family.id.to_hyphenated();
         let new = NewAccessToken {
@@ -149,6 +153,7 @@ impl Auth {
             refresh_token,
             refresh_max_age: family.remaining_s(now),
             session_id: family.id,
+            scope,
         })
     }
 }

@@ -173,6 +173,13 @@ pub struct Family {
     /// Set when the family was revoked; a revoked family refuses every token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked: Option<RevokeReason>,
+    /// The scopes, space-separated, that the login narrowed the session to (the form's
+    /// `scope`, intersected with the role's), kept for the session's whole life: every
+    /// refresh grants the role's scopes intersected with these again, never more. Absent when
+    /// the login asked for no particular scopes (and in records written before it existed):
+    /// each token then gets everything the user's role grants at that moment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 impl Family {
@@ -202,7 +209,14 @@ impl Family {
                 .take(MAX_USER_AGENT_CHARS)
                 .collect(),
             revoked: None,
+            scope: None,
         }
+    }
+
+    /// The family, narrowed to `scope` (see [`Family::scope`]).
+    pub fn with_scope(mut self, scope: Option<String>) -> Family {
+        self.scope = scope;
+        self
     }
 
     /// The token for the family's current generation (it carries `created_at`).

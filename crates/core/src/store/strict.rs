@@ -106,6 +106,7 @@ mod tests {
             epoch: 0,
             user_agent: String::new(),
             revoked: None,
+            scope: None,
         }
     }
 
