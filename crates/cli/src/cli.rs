@@ -23,19 +23,25 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print a new JWT_SECRET, or with --ed25519 a JWT_PRIVATE_KEY and its public JWK.
+    /// Print a new JWT_SECRET, or with --ed25519 a JWT_PRIVATE_KEY and its public JWK, or with
+    /// --webhook an EMAIL_WEBHOOK_SECRET.
     #[command(after_help = "\
 The secret or PEM alone goes to stdout, so it can be piped straight into wrangler:
   tollgate keygen | npx wrangler secret put JWT_SECRET
   (umask 077; tollgate keygen --ed25519 > key.pem)
   npx wrangler secret put JWT_PRIVATE_KEY < key.pem
+  tollgate keygen --webhook | npx wrangler secret put EMAIL_WEBHOOK_SECRET
 (the umask makes key.pem readable by you alone; keep it somewhere safe or delete it.)
 The key id (kid) and, for Ed25519, the public JWK go to stderr. The secret is printed without \
 a trailing newline unless stdout is a terminal, because `wrangler secret put` would keep it.")]
     Keygen {
         /// An Ed25519 private key (PKCS#8 PEM) for EdDSA tokens instead of an HS256 secret.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "webhook")]
         ed25519: bool,
+        /// A Standard Webhooks signing secret (`whsec_<base64>`) for EMAIL_WEBHOOK_SECRET; give
+        /// the same value to the mailer that receives the messages.
+        #[arg(long)]
+        webhook: bool,
     },
 
     /// Turn users exported from another app (JSON lines) into a bulk file for `wrangler kv bulk put`.

@@ -42,7 +42,8 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> Result<(), CliError> {
     match command {
-        Command::Keygen { ed25519 } => keygen::run(ed25519),
+        Command::Keygen { webhook: true, .. } => keygen::run_webhook(),
+        Command::Keygen { ed25519, .. } => keygen::run(ed25519),
         Command::Import {
             input,
             out,

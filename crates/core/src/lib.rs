@@ -54,6 +54,8 @@ pub mod time;
 #[cfg(feature = "server")]
 pub mod token;
 pub mod unverified;
+#[cfg(feature = "server")]
+pub mod webhook;
 
 pub use error::{Error, ErrorCode, FieldError, RefreshRejection, Result, TokenRejection};
 
