@@ -9,7 +9,7 @@ use worker::{Env, Method};
 use crate::config::{self, Settings, SharedSettings};
 use crate::error::AuthError;
 use crate::events::LogSink;
-use crate::handlers::{account, admin, auth, meta};
+use crate::handlers::{account, admin, auth, meta, recovery};
 use crate::http::{self, Reply};
 use crate::incoming::Incoming;
 use crate::same_site;
@@ -34,6 +34,8 @@ enum Route {
     AdminEndSessions(String),
     AdminSetDisabled(String),
     Calibrate,
+    PasswordReset,
+    PasswordResetConfirm,
 }
 
 impl Route {
@@ -56,7 +58,9 @@ impl Route {
             | Route::AdminDeleteUser(_)
             | Route::AdminEndSessions(_)
             | Route::AdminSetDisabled(_)
-            | Route::Calibrate => false,
+            | Route::Calibrate
+            | Route::PasswordReset
+            | Route::PasswordResetConfirm => false,
         }
     }
 }
@@ -89,6 +93,10 @@ fn resolve(method: &Method, path: &str) -> Result<Route, AuthError> {
             "DELETE",
         ),
         ["auth", "password"] => only(is(Method::Post), Route::Password, "POST"),
+        ["auth", "password-reset"] => only(is(Method::Post), Route::PasswordReset, "POST"),
+        ["auth", "password-reset", "confirm"] => {
+            only(is(Method::Post), Route::PasswordResetConfirm, "POST")
+        }
         ["auth", "claims"] => only(get, Route::Claims, "GET, HEAD"),
         ["me"] => only(get, Route::Me, "GET, HEAD"),
         ["admin", "users"] => only(get, Route::AdminUsers, "GET, HEAD"),
@@ -127,10 +135,12 @@ pub(crate) struct Cx<'a> {
     pub now: UnixSeconds,
     /// Where events go.
     pub events: LogSink,
+    /// The request's execution context: work that runs after the response (`waitUntil`).
+    pub ctx: &'a worker::Context,
 }
 
 /// Handles one request and never fails: every error becomes its JSON response.
-pub async fn handle(mut req: Incoming, env: Env) -> Reply {
+pub async fn handle(mut req: Incoming, env: Env, ctx: worker::Context) -> Reply {
     let now = crate::now();
     let origin = req.header("Origin");
     let settings = config::settings(&env);
@@ -142,7 +152,7 @@ pub async fn handle(mut req: Incoming, env: Env) -> Reply {
     let response = if method == Method::Options {
         http::preflight(origin.as_deref(), allowed)
     } else {
-        let response = match dispatch(&mut req, &env, &settings, now).await {
+        let response = match dispatch(&mut req, &env, &ctx, &settings, now).await {
             Ok(response) => response,
             Err(e) => e.into_reply(),
         };
@@ -158,6 +168,7 @@ pub async fn handle(mut req: Incoming, env: Env) -> Reply {
 async fn dispatch(
     req: &mut Incoming,
     env: &Env,
+    ctx: &worker::Context,
     settings: &SharedSettings,
     now: UnixSeconds,
 ) -> Result<Reply, AuthError> {
@@ -176,6 +187,7 @@ async fn dispatch(
             // every header, and most requests log nothing.
             headers: worker::Headers(req.headers().0.clone()),
         },
+        ctx,
     };
     // Before the handler reads anything: a refused request changes nothing.
     let result = if route.sets_refresh_cookie() {
@@ -219,6 +231,8 @@ async fn run(route: Route, req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, Aut
         Route::AdminEndSessions(id) => admin::end_sessions(req, cx, &id).await,
         Route::AdminSetDisabled(id) => admin::set_disabled(req, cx, &id).await,
         Route::Calibrate => crate::calibrate::calibrate(req, cx).await,
+        Route::PasswordReset => recovery::request_password_reset(req, cx).await,
+        Route::PasswordResetConfirm => recovery::confirm_password_reset(req, cx).await,
     }
 }
 
@@ -297,7 +311,7 @@ mod tests {
         );
     }
 
-    const ROUTES: usize = 18;
+    const ROUTES: usize = 20;
 
     /// The route's place in the table. Exhaustive on purpose: a new route fails to compile
     /// here until it gets a number, and then `EVERY_ROUTE` must name a path of it.
@@ -321,6 +335,8 @@ mod tests {
             Route::AdminEndSessions(_) => 15,
             Route::Calibrate => 16,
             Route::AdminSetDisabled(_) => 17,
+            Route::PasswordReset => 18,
+            Route::PasswordResetConfirm => 19,
         }
     }
 
@@ -344,6 +360,8 @@ mod tests {
         (Method::Put, "/admin/users/abc/role"),
         (Method::Put, "/admin/users/abc/disabled"),
         (Method::Post, "/__tollgate/calibrate"),
+        (Method::Post, "/auth/password-reset"),
+        (Method::Post, "/auth/password-reset/confirm"),
     ];
 
     /// wrangler.toml's `assets.run_worker_first` sends every API route to the Worker before

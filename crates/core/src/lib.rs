@@ -45,6 +45,8 @@ mod mac;
 pub mod password;
 pub mod random;
 #[cfg(feature = "server")]
+pub mod recovery;
+#[cfg(feature = "server")]
 pub mod refresh;
 pub mod roles;
 #[cfg(feature = "server")]

@@ -4,6 +4,7 @@ pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod meta;
+pub mod recovery;
 
 use serde_json::json;
 use tollgate_core::flows::Tokens;

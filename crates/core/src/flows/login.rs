@@ -325,7 +325,7 @@ impl<S: Stores> Flows<'_, S> {
     /// or not: one read fewer would tell an attacker timing logins that an email has no
     /// account (the dummy verify only evens out the hashing). An unknown email reads the
     /// record of [`NO_USER`], which no account has, and ignores it.
-    async fn find_by_email(&self, email: &str) -> Result<Option<UserRecord>, Error> {
+    pub(super) async fn find_by_email(&self, email: &str) -> Result<Option<UserRecord>, Error> {
         let normalized = normalize_email(email).ok();
         let id = match &normalized {
             Some(email) => self.store.find_user_id(email).await?,

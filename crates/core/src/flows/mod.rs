@@ -14,6 +14,7 @@
 mod account;
 mod admin;
 mod login;
+mod recovery;
 mod refresh;
 mod throttle;
 
@@ -21,6 +22,7 @@ use alloc::string::String;
 
 pub use account::SessionInfo;
 pub use login::{LoginInput, LoginOutcome};
+pub use recovery::RecoveryConfig;
 
 use crate::error::{Error, TokenRejection};
 use crate::events::EventSink;
@@ -49,6 +51,9 @@ pub struct AuthConfig {
     pub register_throttle: ThrottlePolicy,
     /// Roles and the scopes they grant.
     pub roles: Roles,
+    /// Password reset and email ownership: token lifetimes, whether login needs a verified
+    /// address.
+    pub recovery: RecoveryConfig,
 }
 
 /// The immutable parts of a deployment: configuration, keys and the password hasher.

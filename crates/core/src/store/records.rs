@@ -66,6 +66,11 @@ pub struct UserRecord {
     /// access token of the user is accepted. Disabling also ended every session.
     #[serde(default, skip_serializing_if = "is_false")]
     pub disabled: bool,
+    /// When the account's current address was shown to reach its owner (a verification link
+    /// followed, or an address change confirmed from the new address); absent while it has
+    /// not been. An address change moves it with the address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified_at: Option<UnixSeconds>,
 }
 
 /// A session exempt from the latest session ending (see [`UserRecord::kept_session`]).
@@ -113,6 +118,33 @@ pub enum UserChange {
         /// Whether the account is disabled from now on.
         disabled: bool,
     },
+    /// A password reset: sets a new hash and ends every session, only if the stored hash is
+    /// still `replaces`, the one the reset token was checked against. A token confirmed twice,
+    /// at once or at two locations, changes the password once (the second finds the hash
+    /// replaced: nothing happens).
+    ResetPassword {
+        /// The new hash (argon2id PHC).
+        password_hash: String,
+        /// The hash the reset token was bound to.
+        replaces: String,
+    },
+    /// Marks the address verified, only if it is still `email` (the address the verification
+    /// was sent to); an already verified address keeps its first time.
+    VerifyEmail {
+        /// The address the verification token was bound to.
+        email: String,
+    },
+    /// Moves the account from `replaces` to `email` (already claimed for it), verified by the
+    /// change itself, and ends every session but `keep`. Nothing happens if the address is no
+    /// longer `replaces`.
+    SetEmail {
+        /// The new (normalised) address.
+        email: String,
+        /// The address the email-change token was bound to.
+        replaces: String,
+        /// The session that goes on (the confirming caller's), if any.
+        keep: Option<Id>,
+    },
 }
 
 /// `Debug` names the change and never prints a hash.
@@ -131,6 +163,15 @@ impl core::fmt::Debug for UserChange {
                 .debug_struct("SetDisabled")
                 .field("disabled", disabled)
                 .finish(),
+            UserChange::ResetPassword { .. } => f.write_str("ResetPassword { [redacted] }"),
+            UserChange::VerifyEmail { email } => {
+                f.debug_struct("VerifyEmail").field("email", email).finish()
+            }
+            UserChange::SetEmail { email, keep, .. } => f
+                .debug_struct("SetEmail")
+                .field("email", email)
+                .field("keep", keep)
+                .finish_non_exhaustive(),
         }
     }
 }
@@ -172,6 +213,7 @@ impl core::fmt::Debug for UserRecord {
             .field("sessions_ended_at", &self.sessions_ended_at)
             .field("kept_session", &self.kept_session)
             .field("disabled", &self.disabled)
+            .field("email_verified_at", &self.email_verified_at)
             .finish()
     }
 }
@@ -233,6 +275,7 @@ impl UserRecord {
             sessions_ended_at: 0,
             kept_session: None,
             disabled: false,
+            email_verified_at: None,
         }
     }
 
@@ -303,6 +346,51 @@ impl UserRecord {
                 disabled: *disabled,
                 ..self.clone().with_sessions_ended(now)?
             },
+            UserChange::ResetPassword {
+                password_hash,
+                replaces,
+            } => {
+                if self.password_hash != *replaces {
+                    return Ok(None);
+                }
+                UserRecord {
+                    password_hash: password_hash.clone(),
+                    ..self.clone().with_sessions_ended(now)?
+                }
+            }
+            UserChange::VerifyEmail { email } => {
+                if self.email != *email || self.email_verified_at.is_some() {
+                    return Ok(None);
+                }
+                UserRecord {
+                    email_verified_at: Some(now),
+                    updated_at: now.max(self.updated_at),
+                    ..self.clone()
+                }
+            }
+            UserChange::SetEmail {
+                email,
+                replaces,
+                keep,
+            } => {
+                if self.email != *replaces {
+                    return Ok(None);
+                }
+                // As for a password change: a family kept by the previous change keeps its epoch.
+                let kept_session = keep.map(|family| match self.kept_session {
+                    Some(k) if k.family == family => k,
+                    _ => KeptSession {
+                        family,
+                        epoch: self.session_epoch,
+                    },
+                });
+                UserRecord {
+                    email: email.clone(),
+                    email_verified_at: Some(now),
+                    kept_session,
+                    ..self.clone().with_sessions_ended(now)?
+                }
+            }
         };
         Ok(Some(next))
     }

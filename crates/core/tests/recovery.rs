@@ -1,0 +1,356 @@
+//! Password reset and email ownership over the in-memory store: what each token opens, what
+//! kills it, what an unknown address reveals, and the throttles.
+#![cfg(feature = "server")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use tollgate_core::events::{EventLog, SecurityEvent};
+use tollgate_core::flows::{Auth, AuthConfig, LoginInput, RecoveryConfig, Tokens};
+use tollgate_core::password::{Argon2Params, PasswordHasher};
+use tollgate_core::random::SeededRandom;
+use tollgate_core::refresh::{RefreshKey, RefreshPolicy};
+use tollgate_core::roles::Roles;
+use tollgate_core::store::memory::MemoryStore;
+use tollgate_core::store::{UserRecord, UserStore};
+use tollgate_core::throttle::ThrottlePolicy;
+use tollgate_core::token::{KeySet, TokenConfig};
+use tollgate_core::webhook::{EmailKind, EmailMessage};
+use tollgate_core::{Error, ErrorCode, FieldError};
+
+const T0: u64 = 1_700_000_000;
+const PASSWORD: &str = "correct horse battery staple";
+const NEW_PASSWORD: &str = "a brand new passphrase";
+const SECRET: &str = "Jq8vN2xWc5tR7yB1mK4pL9sD3fG6hZ0a";
+
+fn run<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(v) => v,
+        Poll::Pending => panic!("the memory store never waits"),
+    }
+}
+
+struct World {
+    auth: Auth,
+    store: MemoryStore,
+    events: EventLog,
+    rng: SeededRandom,
+}
+
+impl World {
+    fn new() -> World {
+        let policy = |max_failures, window_s| ThrottlePolicy {
+            max_failures,
+            window_s,
+        };
+        World {
+            auth: Auth {
+                config: AuthConfig {
+                    token: TokenConfig::new("tollgate", "tollgate", 900),
+                    refresh: RefreshPolicy::default(),
+                    account_throttle: policy(5, 900),
+                    address_throttle: policy(20, 900),
+                    register_throttle: policy(100, 3600),
+                    roles: Roles::default(),
+                    recovery: RecoveryConfig::default(),
+                },
+                keys: KeySet::hs256(SECRET).unwrap(),
+                refresh_key: RefreshKey::derive_from_jwt_secret(SECRET).unwrap(),
+                hasher: PasswordHasher::new(Argon2Params {
+                    memory_kib: 64,
+                    iterations: 1,
+                    parallelism: 1,
+                }),
+            },
+            store: MemoryStore::new(),
+            events: EventLog::default(),
+            rng: SeededRandom::new(7),
+        }
+    }
+
+    fn register(&mut self, email: &str) -> UserRecord {
+        let flows = self.auth.flows(&self.store, &self.events);
+        run(flows.register(email, PASSWORD, "198.51.100.1", T0, &mut self.rng)).unwrap()
+    }
+
+    fn login(&mut self, email: &str, password: &str) -> Result<Tokens, Error> {
+        let flows = self.auth.flows(&self.store, &self.events);
+        let input = LoginInput {
+            username: email,
+            password,
+            client_address: "192.0.2.1",
+            user_agent: "test",
+        };
+        run(flows.login(&input, T0, &mut self.rng)).map(|o| o.tokens)
+    }
+
+    fn request_reset(
+        &self,
+        email: &str,
+        from: &str,
+        now: u64,
+    ) -> Result<Option<EmailMessage>, Error> {
+        let flows = self.auth.flows(&self.store, &self.events);
+        run(flows.request_password_reset(email, from, now))
+    }
+
+    fn confirm_reset(&mut self, token: &str, password: &str, now: u64) -> Result<(), Error> {
+        let flows = self.auth.flows(&self.store, &self.events);
+        run(flows.confirm_password_reset(token, password, now, &mut self.rng))
+    }
+
+    fn reset_token(&self, email: &str) -> String {
+        let message = self
+            .request_reset(email, "203.0.113.7", T0)
+            .unwrap()
+            .unwrap();
+        assert_eq!(message.kind, EmailKind::PasswordReset);
+        assert_eq!(message.to, email);
+        assert_eq!(message.expires_at, Some(T0 + 1800));
+        message.token.unwrap()
+    }
+}
+
+#[test]
+fn a_reset_sets_the_password_and_ends_every_session() {
+    let mut w = World::new();
+    let user = w.register("sam@example.com");
+    let session = w.login("sam@example.com", PASSWORD).unwrap();
+    let token = w.reset_token("sam@example.com");
+    w.confirm_reset(&token, NEW_PASSWORD, T0 + 10).unwrap();
+    assert!(w.login("sam@example.com", NEW_PASSWORD).is_ok());
+    assert_eq!(
+        w.login("sam@example.com", PASSWORD).unwrap_err(),
+        Error::InvalidCredentials
+    );
+    // The session from before the reset is over.
+    let flows = w.auth.flows(&w.store, &w.events);
+    let refreshed = run(flows.refresh(Some(&session.refresh_token), T0 + 20, &mut w.rng));
+    assert_eq!(
+        refreshed.unwrap_err().code(),
+        ErrorCode::InvalidRefreshToken
+    );
+    assert!(
+        w.events()
+            .contains(&SecurityEvent::PasswordReset { user_id: user.id })
+    );
+}
+
+impl World {
+    fn events(&self) -> Vec<SecurityEvent> {
+        self.events.events()
+    }
+}
+
+#[test]
+fn a_reset_token_works_once() {
+    let mut w = World::new();
+    w.register("sam@example.com");
+    let token = w.reset_token("sam@example.com");
+    w.confirm_reset(&token, NEW_PASSWORD, T0 + 10).unwrap();
+    assert_eq!(
+        w.confirm_reset(&token, "yet another passphrase", T0 + 11),
+        Err(Error::InvalidActionToken)
+    );
+    assert!(w.login("sam@example.com", NEW_PASSWORD).is_ok());
+}
+
+#[test]
+fn two_tokens_of_one_password_die_together() {
+    let mut w = World::new();
+    w.register("sam@example.com");
+    let first = w.reset_token("sam@example.com");
+    let second = w.reset_token("sam@example.com");
+    w.confirm_reset(&second, NEW_PASSWORD, T0 + 10).unwrap();
+    assert_eq!(
+        w.confirm_reset(&first, "yet another passphrase", T0 + 11),
+        Err(Error::InvalidActionToken)
+    );
+}
+
+#[test]
+fn expired_tampered_and_foreign_tokens_are_refused_alike() {
+    let mut w = World::new();
+    w.register("sam@example.com");
+    let token = w.reset_token("sam@example.com");
+    assert_eq!(
+        w.confirm_reset(&token, NEW_PASSWORD, T0 + 1800),
+        Err(Error::InvalidActionToken)
+    );
+    let mut tampered = token.clone().into_bytes();
+    let last = tampered.len() - 2;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    assert_eq!(
+        w.confirm_reset(&tampered, NEW_PASSWORD, T0 + 1),
+        Err(Error::InvalidActionToken)
+    );
+    let mut other = World::new();
+    other.auth.refresh_key =
+        RefreshKey::derive_from_jwt_secret("Vb7Kp2Qx9Lm4Tz8Rw1Hn6Jc3Fd5Gs0Ya").unwrap();
+    other.register("sam@example.com");
+    let foreign = other.reset_token("sam@example.com");
+    assert_eq!(
+        w.confirm_reset(&foreign, NEW_PASSWORD, T0 + 1),
+        Err(Error::InvalidActionToken)
+    );
+    assert_eq!(
+        w.confirm_reset("", NEW_PASSWORD, T0 + 1),
+        Err(Error::InvalidActionToken)
+    );
+    assert_eq!(Error::InvalidActionToken.http_status(), 400);
+    // Still the password it was: nothing was changed by any of them.
+    assert!(w.login("sam@example.com", PASSWORD).is_ok());
+    assert!(w.events().iter().any(|e| matches!(
+        e,
+        SecurityEvent::ActionTokenRejected {
+            reason: "expired",
+            ..
+        }
+    )));
+}
+
+#[test]
+fn the_new_password_meets_the_policy_and_a_refused_one_keeps_the_token() {
+    let mut w = World::new();
+    w.register("sam@example.com");
+    let token = w.reset_token("sam@example.com");
+    assert_eq!(
+        w.confirm_reset(&token, "short", T0 + 1),
+        Err(Error::Validation(vec![FieldError::new(
+            "new_password",
+            ErrorCode::PasswordTooShort
+        )]))
+    );
+    w.confirm_reset(&token, NEW_PASSWORD, T0 + 2).unwrap();
+}
+
+#[test]
+fn an_unknown_address_makes_the_same_reads_and_sends_nothing() {
+    let w = World::new();
+    let mut known = World::new();
+    known.register("sam@example.com");
+    known.store.clear_operations();
+    assert!(
+        known
+            .request_reset("sam@example.com", "203.0.113.7", T0)
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        w.request_reset("nobody@example.com", "203.0.113.7", T0),
+        Ok(None)
+    );
+    assert_eq!(known.store.operations(), w.store.operations());
+    assert_eq!(
+        w.request_reset("not an address", "203.0.113.7", T0),
+        Ok(None)
+    );
+}
+
+#[test]
+fn reset_requests_are_throttled_per_address_asked_for_and_not_with_logins() {
+    let mut w = World::new();
+    w.register("sam@example.com");
+    for i in 0..5 {
+        assert!(
+            w.request_reset("sam@example.com", &format!("203.0.113.{i}"), T0)
+                .is_ok()
+        );
+    }
+    let refused = w
+        .request_reset("sam@example.com", "203.0.113.99", T0)
+        .unwrap_err();
+    assert!(matches!(refused, Error::TooManyAttempts { retry_after_s } if retry_after_s > 0));
+    // An unknown address is counted the same way.
+    for _ in 0..5 {
+        w.request_reset("ghost@example.com", "198.51.100.9", T0)
+            .unwrap();
+    }
+    assert!(
+        w.request_reset("ghost@example.com", "198.51.100.10", T0)
+            .is_err()
+    );
+    // Logins of the account are not locked by the resets.
+    assert!(w.login("sam@example.com", PASSWORD).is_ok());
+    assert!(w.events().iter().any(|e| matches!(
+        e,
+        SecurityEvent::RecoveryThrottled {
+            scope: "account",
+            ..
+        }
+    )));
+}
+
+#[test]
+fn a_reset_clears_the_login_throttle() {
+    let mut w = World::new();
+    w.register("sam@example.com");
+    let token = w.reset_token("sam@example.com");
+    for _ in 0..5 {
+        assert_eq!(
+            w.login("sam@example.com", "wrong password!"),
+            Err(Error::InvalidCredentials)
+        );
+    }
+    assert!(matches!(
+        w.login("sam@example.com", PASSWORD),
+        Err(Error::TooManyAttempts { .. })
+    ));
+    w.confirm_reset(&token, NEW_PASSWORD, T0 + 1).unwrap();
+    assert!(w.login("sam@example.com", NEW_PASSWORD).is_ok());
+}
+
+#[test]
+fn a_disabled_account_gets_no_reset_message() {
+    let w = World::new();
+    let mut w = w;
+    let user = w.register("sam@example.com");
+    run(w.store.change_user(
+        &user.id,
+        &tollgate_core::store::ChangeRequest {
+            change: tollgate_core::store::UserChange::SetDisabled { disabled: true },
+            now: T0,
+            caller_issued_at: None,
+        },
+    ))
+    .unwrap();
+    assert_eq!(
+        w.request_reset("sam@example.com", "203.0.113.7", T0),
+        Ok(None)
+    );
+}
+
+#[test]
+fn the_sequencer_applies_one_reset_of_two_checked_at_once() {
+    use tollgate_core::store::{ChangeRequest, UserChange};
+    let mut w = World::new();
+    let user = w.register("sam@example.com");
+    // Two locations checked the same token against the same record, then both send a reset.
+    let reset = |hash: &str| ChangeRequest {
+        change: UserChange::ResetPassword {
+            password_hash: hash.into(),
+            replaces: user.password_hash.clone(),
+        },
+        now: T0 + 1,
+        caller_issued_at: None,
+    };
+    let first = run(w.store.change_user(&user.id, &reset("$argon2id$first"))).unwrap();
+    assert_eq!(
+        first.map(|u| u.password_hash),
+        Some("$argon2id$first".into())
+    );
+    let second = run(w.store.change_user(&user.id, &reset("$argon2id$second"))).unwrap();
+    // A change that does nothing answers the record as it stands.
+    assert_eq!(
+        second.map(|u| u.password_hash),
+        Some("$argon2id$first".into()),
+        "the second reset finds the hash replaced"
+    );
+    let stored = run(w.store.get_user_current(&user.id)).unwrap().unwrap();
+    assert_eq!(stored.password_hash, "$argon2id$first");
+    let _ = &mut w;
+}

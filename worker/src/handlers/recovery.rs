@@ -1,0 +1,63 @@
+//! `/auth/password-reset`, `/auth/password-reset/confirm`: recovering an account through its
+//! mailbox (the flows are `tollgate_core::flows`' recovery flows; delivery is
+//! `crate::delivery`).
+
+use tollgate_core::Error;
+
+use super::{HostRandom, stores};
+use crate::delivery;
+use crate::error::AuthError;
+use crate::http::{Reply, json_object, read_body, require_media_type, string_fields};
+use crate::incoming::Incoming;
+use crate::routes::Cx;
+
+/// 503 `misconfigured` (logged once per request, naming the var) when no mailer is set up:
+/// these routes cannot do what they promise without one.
+fn require_delivery(cx: &Cx<'_>) -> Result<(), AuthError> {
+    if delivery::configured(cx) {
+        return Ok(());
+    }
+    Err(Error::Misconfigured(
+        "EMAIL_WEBHOOK_URL is not set: password reset and email verification need a mailer \
+         (see README, \"Email delivery\")"
+            .into(),
+    )
+    .into())
+}
+
+/// `POST /auth/password-reset` JSON `{"email"}` → 202, whether the address has an account or
+/// not; the message (if any) is sent after the response.
+pub async fn request_password_reset(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
+    require_delivery(cx)?;
+    require_media_type(req, "application/json")?;
+    let body = json_object(&read_body(req).await?)?;
+    let [email] = string_fields(&body, ["email"])?;
+    let stores = stores(cx);
+    let client_address = crate::events::client_address(req.headers());
+    let message = cx
+        .settings
+        .auth
+        .flows(&stores, &cx.events)
+        .request_password_reset(email, &client_address, cx.now)
+        .await?;
+    if let Some(message) = message {
+        delivery::send(cx, message);
+    }
+    Ok(Reply::empty(202))
+}
+
+/// `POST /auth/password-reset/confirm` JSON `{"token","new_password"}` → 204: the password is
+/// set, every session ends, the login throttle is cleared.
+pub async fn confirm_password_reset(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
+    require_delivery(cx)?;
+    require_media_type(req, "application/json")?;
+    let body = json_object(&read_body(req).await?)?;
+    let [token, new_password] = string_fields(&body, ["token", "new_password"])?;
+    let stores = stores(cx);
+    cx.settings
+        .auth
+        .flows(&stores, &cx.events)
+        .confirm_password_reset(token, new_password, cx.now, &mut HostRandom)
+        .await?;
+    Ok(Reply::empty(204))
+}
