@@ -12,7 +12,7 @@ import { Webhook } from 'standardwebhooks';
 /**
  * Starts a receiver on a free loopback port.
  * @param {{failFirst?: number}} opts `failFirst`: answer 503 to the first N attempts (of any
- *   message), to test retries.
+ *   message), to test retries; `failNext(n)` does the same from then on.
  * @returns {Promise<{url: string, secret: string, attempts: object[], messages: object[],
  *   waitFor: (pred: (m: object) => boolean, timeoutMs?: number) => Promise<object>,
  *   close: () => Promise<void>}>}
@@ -69,6 +69,7 @@ export async function startReceiver({ failFirst = 0 } = {}) {
   }
   return {
     url, secret, attempts, messages, waitFor,
+    failNext: (n) => { failuresLeft = n; },
     close: () => new Promise((ok) => { server.closeAllConnections?.(); server.close(() => ok()); }),
   };
 }

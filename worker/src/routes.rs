@@ -36,6 +36,8 @@ enum Route {
     Calibrate,
     PasswordReset,
     PasswordResetConfirm,
+    EmailVerification,
+    EmailVerificationConfirm,
 }
 
 impl Route {
@@ -60,7 +62,9 @@ impl Route {
             | Route::AdminSetDisabled(_)
             | Route::Calibrate
             | Route::PasswordReset
-            | Route::PasswordResetConfirm => false,
+            | Route::PasswordResetConfirm
+            | Route::EmailVerification
+            | Route::EmailVerificationConfirm => false,
         }
     }
 }
@@ -96,6 +100,10 @@ fn resolve(method: &Method, path: &str) -> Result<Route, AuthError> {
         ["auth", "password-reset"] => only(is(Method::Post), Route::PasswordReset, "POST"),
         ["auth", "password-reset", "confirm"] => {
             only(is(Method::Post), Route::PasswordResetConfirm, "POST")
+        }
+        ["auth", "email-verification"] => only(is(Method::Post), Route::EmailVerification, "POST"),
+        ["auth", "email-verification", "confirm"] => {
+            only(is(Method::Post), Route::EmailVerificationConfirm, "POST")
         }
         ["auth", "claims"] => only(get, Route::Claims, "GET, HEAD"),
         ["me"] => only(get, Route::Me, "GET, HEAD"),
@@ -233,6 +241,8 @@ async fn run(route: Route, req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, Aut
         Route::Calibrate => crate::calibrate::calibrate(req, cx).await,
         Route::PasswordReset => recovery::request_password_reset(req, cx).await,
         Route::PasswordResetConfirm => recovery::confirm_password_reset(req, cx).await,
+        Route::EmailVerification => recovery::request_email_verification(req, cx).await,
+        Route::EmailVerificationConfirm => recovery::confirm_email(req, cx).await,
     }
 }
 
@@ -311,7 +321,7 @@ mod tests {
         );
     }
 
-    const ROUTES: usize = 20;
+    const ROUTES: usize = 22;
 
     /// The route's place in the table. Exhaustive on purpose: a new route fails to compile
     /// here until it gets a number, and then `EVERY_ROUTE` must name a path of it.
@@ -337,6 +347,8 @@ mod tests {
             Route::AdminSetDisabled(_) => 17,
             Route::PasswordReset => 18,
             Route::PasswordResetConfirm => 19,
+            Route::EmailVerification => 20,
+            Route::EmailVerificationConfirm => 21,
         }
     }
 
@@ -362,6 +374,8 @@ mod tests {
         (Method::Post, "/__tollgate/calibrate"),
         (Method::Post, "/auth/password-reset"),
         (Method::Post, "/auth/password-reset/confirm"),
+        (Method::Post, "/auth/email-verification"),
+        (Method::Post, "/auth/email-verification/confirm"),
     ];
 
     /// wrangler.toml's `assets.run_worker_first` sends every API route to the Worker before

@@ -32,7 +32,9 @@ pub enum SecurityEvent {
         /// The account, when the email exists.
         #[serde(skip_serializing_if = "Option::is_none")]
         user_id: Option<Id>,
-        /// `unknown_user`, `wrong_password`, `stored_hash_refused`, or `account_disabled` (the
+        /// `unknown_user`, `wrong_password`, `stored_hash_refused`, `email_not_verified` (the
+        /// right password, an unverified address and `REQUIRE_VERIFIED_EMAIL`), or
+        /// `account_disabled` (the
         /// right password for a disabled account).
         reason: &'static str,
     },

@@ -354,3 +354,133 @@ fn the_sequencer_applies_one_reset_of_two_checked_at_once() {
     assert_eq!(stored.password_hash, "$argon2id$first");
     let _ = &mut w;
 }
+
+impl World {
+    fn principal(&self, tokens: &Tokens, now: u64) -> tollgate_core::roles::Principal {
+        self.auth
+            .authenticate(Some(&format!("Bearer {}", tokens.access_token)), now)
+            .unwrap()
+    }
+
+    fn claims(&self, tokens: &Tokens) -> serde_json::Value {
+        let payload = tokens.access_token.split('.').nth(1).unwrap();
+        let bytes = tollgate_core::unverified::decode_base64url(payload).unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    fn verification_token(&self, user: &UserRecord) -> String {
+        let flows = self.auth.flows(&self.store, &self.events);
+        let message = flows.verification_message(user, T0);
+        assert_eq!(message.kind, EmailKind::EmailVerification);
+        assert_eq!(message.expires_at, Some(T0 + 86_400));
+        message.token.unwrap()
+    }
+
+    fn confirm_email(&self, token: &str, now: u64) -> Result<(), Error> {
+        let flows = self.auth.flows(&self.store, &self.events);
+        run(flows.confirm_email(token, now))
+    }
+}
+
+#[test]
+fn verification_flips_the_record_and_the_claim() {
+    let mut w = World::new();
+    let user = w.register("sam@example.com");
+    let before = w.login("sam@example.com", PASSWORD).unwrap();
+    assert_eq!(w.claims(&before)["email_verified"], false);
+    let token = w.verification_token(&user);
+    w.confirm_email(&token, T0 + 5).unwrap();
+    let stored = run(w.store.get_user_current(&user.id)).unwrap().unwrap();
+    assert_eq!(stored.email_verified_at, Some(T0 + 5));
+    let after = w.login("sam@example.com", PASSWORD).unwrap();
+    assert_eq!(w.claims(&after)["email_verified"], true);
+    // The claim is read back by the verifier, too.
+    assert_eq!(
+        tollgate_core::token::verify(&w.auth.keys, &w.auth.config.token, &after.access_token, T0)
+            .unwrap()
+            .email_verified,
+        Some(true)
+    );
+    // Twice is fine, and keeps the first time.
+    w.confirm_email(&token, T0 + 9).unwrap();
+    let stored = run(w.store.get_user_current(&user.id)).unwrap().unwrap();
+    assert_eq!(stored.email_verified_at, Some(T0 + 5));
+    assert!(
+        w.events()
+            .contains(&SecurityEvent::EmailVerified { user_id: user.id })
+    );
+}
+
+#[test]
+fn verification_tokens_are_refused_when_expired_forged_or_for_a_reset() {
+    let mut w = World::new();
+    let user = w.register("sam@example.com");
+    let token = w.verification_token(&user);
+    assert_eq!(
+        w.confirm_email(&token, T0 + 86_400),
+        Err(Error::InvalidActionToken)
+    );
+    // A reset token is not a verification token, nor the reverse.
+    let reset = w.reset_token("sam@example.com");
+    assert_eq!(
+        w.confirm_email(&reset, T0 + 1),
+        Err(Error::InvalidActionToken)
+    );
+    assert_eq!(
+        w.confirm_reset(&token, NEW_PASSWORD, T0 + 1),
+        Err(Error::InvalidActionToken)
+    );
+    let stored = run(w.store.get_user_current(&user.id)).unwrap().unwrap();
+    assert_eq!(stored.email_verified_at, None);
+}
+
+#[test]
+fn a_signed_in_user_asks_for_a_verification_and_not_once_verified() {
+    let mut w = World::new();
+    let user = w.register("sam@example.com");
+    let tokens = w.login("sam@example.com", PASSWORD).unwrap();
+    let principal = w.principal(&tokens, T0);
+    let flows = w.auth.flows(&w.store, &w.events);
+    let message = run(flows.request_email_verification(&principal, "192.0.2.5", T0))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (message.to.as_str(), message.user_id),
+        ("sam@example.com", user.id)
+    );
+    w.confirm_email(message.token.as_deref().unwrap(), T0 + 1)
+        .unwrap();
+    let flows = w.auth.flows(&w.store, &w.events);
+    assert_eq!(
+        run(flows.request_email_verification(&principal, "192.0.2.5", T0 + 2)),
+        Ok(None)
+    );
+}
+
+#[test]
+fn with_require_verified_email_an_unverified_login_is_refused_after_the_password() {
+    let mut w = World::new();
+    w.auth.config.recovery.require_verified_email = true;
+    let user = w.register("sam@example.com");
+    // A wrong password is the usual answer: nothing is revealed to a guesser.
+    assert_eq!(
+        w.login("sam@example.com", "wrong password!"),
+        Err(Error::InvalidCredentials)
+    );
+    assert_eq!(
+        w.login("sam@example.com", PASSWORD),
+        Err(Error::EmailNotVerified)
+    );
+    assert_eq!(Error::EmailNotVerified.http_status(), 403);
+    let flows = w.auth.flows(&w.store, &w.events);
+    let resent = run(flows.resend_verification("sam@example.com", "192.0.2.5", T0)).unwrap();
+    let token = resent.unwrap().token.unwrap();
+    w.confirm_email(&token, T0 + 1).unwrap();
+    assert!(w.login("sam@example.com", PASSWORD).is_ok());
+    let flows = w.auth.flows(&w.store, &w.events);
+    assert_eq!(
+        run(flows.resend_verification("sam@example.com", "192.0.2.5", T0)),
+        Ok(None)
+    );
+    let _ = user;
+}

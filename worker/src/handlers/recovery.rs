@@ -1,10 +1,10 @@
-//! `/auth/password-reset`, `/auth/password-reset/confirm`: recovering an account through its
-//! mailbox (the flows are `tollgate_core::flows`' recovery flows; delivery is
-//! `crate::delivery`).
+//! `/auth/password-reset`, `/auth/email-verification` and their `/confirm` routes: recovering
+//! an account and proving its address through the mailbox (the flows are
+//! `tollgate_core::flows`' recovery and email flows; delivery is `crate::delivery`).
 
 use tollgate_core::Error;
 
-use super::{HostRandom, stores};
+use super::{HostRandom, principal, stores};
 use crate::delivery;
 use crate::error::AuthError;
 use crate::http::{Reply, json_object, read_body, require_media_type, string_fields};
@@ -58,6 +58,40 @@ pub async fn confirm_password_reset(req: &mut Incoming, cx: &Cx<'_>) -> Result<R
         .auth
         .flows(&stores, &cx.events)
         .confirm_password_reset(token, new_password, cx.now, &mut HostRandom)
+        .await?;
+    Ok(Reply::empty(204))
+}
+
+/// `POST /auth/email-verification` (bearer) → 202: a verification goes to the caller's
+/// current address (nothing when it is verified already). Throttled like a reset.
+pub async fn request_email_verification(req: &Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
+    require_delivery(cx)?;
+    let principal = principal(req, cx)?;
+    let stores = stores(cx);
+    let client_address = crate::events::client_address(req.headers());
+    let message = cx
+        .settings
+        .auth
+        .flows(&stores, &cx.events)
+        .request_email_verification(&principal, &client_address, cx.now)
+        .await?;
+    if let Some(message) = message {
+        delivery::send(cx, message);
+    }
+    Ok(Reply::empty(202))
+}
+
+/// `POST /auth/email-verification/confirm` JSON `{"token"}` → 204: the address is verified.
+pub async fn confirm_email(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
+    require_delivery(cx)?;
+    require_media_type(req, "application/json")?;
+    let body = json_object(&read_body(req).await?)?;
+    let [token] = string_fields(&body, ["token"])?;
+    let stores = stores(cx);
+    cx.settings
+        .auth
+        .flows(&stores, &cx.events)
+        .confirm_email(token, cx.now)
         .await?;
     Ok(Reply::empty(204))
 }

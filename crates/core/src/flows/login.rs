@@ -205,6 +205,8 @@ impl<S: Stores> Flows<'_, S> {
     /// # Errors
     /// [`Error::TooManyAttempts`], [`Error::InvalidCredentials`], [`Error::AccountDisabled`]
     /// (the right password for a disabled account: a failed attempt all the same),
+    /// [`Error::EmailNotVerified`] (the right password, an unverified address, and
+    /// `REQUIRE_VERIFIED_EMAIL`: a failed attempt too),
     /// [`Error::StorageUnavailable`] (before any password is judged when the attempt cannot be
     /// counted).
     pub async fn login<R: Random + ?Sized>(
@@ -271,6 +273,16 @@ impl<S: Stores> Flows<'_, S> {
                 reason: "account_disabled",
             });
             return Err(Error::AccountDisabled);
+        }
+        if config.recovery.require_verified_email && user.email_verified_at.is_none() {
+            // Like a disabled account: only after the right password, so it tells a guesser
+            // nothing, and counted as a failure. The host sends a fresh verification
+            // (`Flows::resend_verification`, throttled).
+            self.events.record(SecurityEvent::LoginFailed {
+                user_id: Some(user.id),
+                reason: "email_not_verified",
+            });
+            return Err(Error::EmailNotVerified);
         }
         let user = if needs_rehash {
             self.rehash(user, input.password, now, rng).await

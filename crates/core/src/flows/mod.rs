@@ -13,6 +13,7 @@
 
 mod account;
 mod admin;
+mod email;
 mod login;
 mod recovery;
 mod refresh;
@@ -141,6 +142,7 @@ impl Auth {
             session_id: &session_id,
             role: &user.role,
             scope: &scope,
+            email_verified: user.email_verified_at.is_some(),
         };
         let (access_token, _) = token::issue(&self.keys, &self.config.token, &new, now, rng)?;
         Ok(Tokens {
