@@ -38,6 +38,8 @@ enum Route {
     PasswordResetConfirm,
     EmailVerification,
     EmailVerificationConfirm,
+    EmailChange,
+    EmailChangeConfirm,
 }
 
 impl Route {
@@ -64,7 +66,9 @@ impl Route {
             | Route::PasswordReset
             | Route::PasswordResetConfirm
             | Route::EmailVerification
-            | Route::EmailVerificationConfirm => false,
+            | Route::EmailVerificationConfirm
+            | Route::EmailChange
+            | Route::EmailChangeConfirm => false,
         }
     }
 }
@@ -105,6 +109,8 @@ fn resolve(method: &Method, path: &str) -> Result<Route, AuthError> {
         ["auth", "email-verification", "confirm"] => {
             only(is(Method::Post), Route::EmailVerificationConfirm, "POST")
         }
+        ["auth", "email"] => only(is(Method::Post), Route::EmailChange, "POST"),
+        ["auth", "email", "confirm"] => only(is(Method::Post), Route::EmailChangeConfirm, "POST"),
         ["auth", "claims"] => only(get, Route::Claims, "GET, HEAD"),
         ["me"] => only(get, Route::Me, "GET, HEAD"),
         ["admin", "users"] => only(get, Route::AdminUsers, "GET, HEAD"),
@@ -243,6 +249,8 @@ async fn run(route: Route, req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, Aut
         Route::PasswordResetConfirm => recovery::confirm_password_reset(req, cx).await,
         Route::EmailVerification => recovery::request_email_verification(req, cx).await,
         Route::EmailVerificationConfirm => recovery::confirm_email(req, cx).await,
+        Route::EmailChange => recovery::request_email_change(req, cx).await,
+        Route::EmailChangeConfirm => recovery::confirm_email_change(req, cx).await,
     }
 }
 
@@ -321,7 +329,7 @@ mod tests {
         );
     }
 
-    const ROUTES: usize = 22;
+    const ROUTES: usize = 24;
 
     /// The route's place in the table. Exhaustive on purpose: a new route fails to compile
     /// here until it gets a number, and then `EVERY_ROUTE` must name a path of it.
@@ -349,6 +357,8 @@ mod tests {
             Route::PasswordResetConfirm => 19,
             Route::EmailVerification => 20,
             Route::EmailVerificationConfirm => 21,
+            Route::EmailChange => 22,
+            Route::EmailChangeConfirm => 23,
         }
     }
 
@@ -376,6 +386,8 @@ mod tests {
         (Method::Post, "/auth/password-reset/confirm"),
         (Method::Post, "/auth/email-verification"),
         (Method::Post, "/auth/email-verification/confirm"),
+        (Method::Post, "/auth/email"),
+        (Method::Post, "/auth/email/confirm"),
     ];
 
     /// wrangler.toml's `assets.run_worker_first` sends every API route to the Worker before

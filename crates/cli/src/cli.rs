@@ -140,6 +140,10 @@ the old record stays in KV but can no longer be logged into. To be refused inste
         /// (`PUT /admin/users/{id}/disabled`).
         #[arg(long)]
         disabled: bool,
+        /// Write the address as verified (`email_verified_at` set to now), for an operator who
+        /// knows it reaches the user; otherwise the user verifies it by link.
+        #[arg(long)]
+        email_verified: bool,
         /// Where to write the bulk file (created 0600; `-` or omitted: stdout, unless a terminal).
         #[arg(long, value_name = "BULK_JSON")]
         out: Option<PathBuf>,
@@ -198,6 +202,8 @@ Rules:
   - Other fields (id, username...) are ignored; the summary lists their names.
   - is_active is optional: false imports the account disabled (no login until an admin \
 enables it: PUT /admin/users/<id>/disabled); true, null or absent: active.
+  - email_verified is optional: true imports the address as verified (email_verified_at is \
+the import time); false, null or absent: unverified.
   - role is optional (absent or null: user) and must be exactly `user` or `admin`.
   - Emails are normalised (trimmed, domain lower-cased) before comparing. If two or more \
 lines share an email, all of them are rejected, each naming the others: decide which account \

@@ -17,7 +17,8 @@ use crate::password_input::{Confirm, read_password};
 
 /// Runs `tollgate user add`: checks the email and role (and, with `existing`, that the email
 /// has no account yet), reads and policy-checks the password, hashes it with argon2id at
-/// `params` and writes the user's two bulk entries (the account `disabled` if asked).
+/// `params` and writes the user's two bulk entries (the account `disabled`, the address
+/// `email_verified`, if asked).
 ///
 /// # Errors
 /// [`CliError::InvalidArgument`] for a bad email or unknown role, or an `existing` file that
@@ -28,6 +29,7 @@ pub fn run(
     email: &str,
     role: &str,
     disabled: bool,
+    email_verified: bool,
     params: Argon2Params,
     out: Option<&Path>,
     existing: Option<&Path>,
@@ -60,9 +62,11 @@ pub fn run(
     })?;
     let mut rng = OsRandom::new()?;
     let hash = PasswordHasher::new(params).hash(&password, &mut rng)?;
+    let at = now();
     let record = UserRecord {
         disabled,
-        ..new_user_record(email, hash, role, now(), &mut rng)
+        email_verified_at: email_verified.then_some(at),
+        ..new_user_record(email, hash, role, at, &mut rng)
     };
     if let Err(e) = write_bulk(output.writer(), [&record]) {
         return Err(output.write_error(&e));

@@ -484,3 +484,120 @@ fn with_require_verified_email_an_unverified_login_is_refused_after_the_password
     );
     let _ = user;
 }
+
+impl World {
+    fn request_change(
+        &self,
+        tokens: &Tokens,
+        new_email: &str,
+        password: &str,
+    ) -> Result<Vec<EmailMessage>, Error> {
+        let principal = self.principal(tokens, T0);
+        let flows = self.auth.flows(&self.store, &self.events);
+        run(flows.request_email_change(&principal, new_email, password, T0))
+    }
+
+    fn confirm_change(&self, token: &str, keep: Option<&Tokens>) -> Result<(), Error> {
+        let principal = keep.map(|t| self.principal(t, T0));
+        let flows = self.auth.flows(&self.store, &self.events);
+        run(flows.confirm_email_change(token, principal.as_ref(), T0 + 5))
+    }
+}
+
+#[test]
+fn an_email_change_moves_the_index_verifies_the_address_and_ends_other_sessions() {
+    let mut w = World::new();
+    let user = w.register("sam@example.com");
+    let mine = w.login("sam@example.com", PASSWORD).unwrap();
+    let other = w.login("sam@example.com", PASSWORD).unwrap();
+    let messages = w
+        .request_change(&mine, "Sam@New.Example", PASSWORD)
+        .unwrap();
+    let kinds: Vec<_> = messages.iter().map(|m| (m.kind, m.to.as_str())).collect();
+    assert_eq!(
+        kinds,
+        [
+            (EmailKind::EmailChange, "Sam@new.example"),
+            (EmailKind::EmailChangedNotice, "sam@example.com")
+        ]
+    );
+    assert!(messages[1].token.is_none());
+    let token = messages[0].token.clone().unwrap();
+    w.confirm_change(&token, Some(&mine)).unwrap();
+    let stored = run(w.store.get_user_current(&user.id)).unwrap().unwrap();
+    assert_eq!(stored.email, "Sam@new.example");
+    assert_eq!(stored.email_verified_at, Some(T0 + 5));
+    assert_eq!(
+        run(w.store.find_user_id("Sam@new.example")).unwrap(),
+        Some(user.id)
+    );
+    assert_eq!(run(w.store.find_user_id("sam@example.com")).unwrap(), None);
+    assert!(w.login("Sam@new.example", PASSWORD).is_ok());
+    assert_eq!(
+        w.login("sam@example.com", PASSWORD),
+        Err(Error::InvalidCredentials)
+    );
+    // The confirming session goes on; the other one ended.
+    let flows = w.auth.flows(&w.store, &w.events);
+    assert!(run(flows.refresh(Some(&mine.refresh_token), T0 + 6, &mut w.rng)).is_ok());
+    let flows = w.auth.flows(&w.store, &w.events);
+    assert!(run(flows.refresh(Some(&other.refresh_token), T0 + 6, &mut w.rng)).is_err());
+    // The old address is free again, and the token is dead.
+    let flows = w.auth.flows(&w.store, &w.events);
+    assert!(
+        run(flows.register(
+            "sam@example.com",
+            PASSWORD,
+            "198.51.100.2",
+            T0 + 7,
+            &mut w.rng
+        ))
+        .is_ok()
+    );
+    assert_eq!(
+        w.confirm_change(&token, None),
+        Err(Error::InvalidActionToken)
+    );
+}
+
+#[test]
+fn an_email_change_needs_the_password_and_a_free_address_now_and_at_confirmation() {
+    let mut w = World::new();
+    w.register("sam@example.com");
+    w.register("taken@example.com");
+    let mine = w.login("sam@example.com", PASSWORD).unwrap();
+    assert_eq!(
+        w.request_change(&mine, "new@example.com", "wrong password!"),
+        Err(Error::IncorrectPassword)
+    );
+    assert_eq!(
+        w.request_change(&mine, "taken@example.com", PASSWORD),
+        Err(Error::EmailTaken)
+    );
+    assert_eq!(
+        w.request_change(&mine, "not an address", PASSWORD),
+        Err(Error::field("new_email", ErrorCode::InvalidEmail))
+    );
+    assert_eq!(
+        w.request_change(&mine, "sam@EXAMPLE.com", PASSWORD),
+        Err(Error::field("new_email", ErrorCode::InvalidValue))
+    );
+    // Free when asked, taken by a registration before the confirmation: refused then.
+    let messages = w
+        .request_change(&mine, "late@example.com", PASSWORD)
+        .unwrap();
+    w.register("late@example.com");
+    let token = messages[0].token.clone().unwrap();
+    assert_eq!(w.confirm_change(&token, None), Err(Error::EmailTaken));
+    // Nothing moved, and the address belongs to the registration.
+    let sam = run(w.store.find_user_id("sam@example.com"))
+        .unwrap()
+        .unwrap();
+    let stored = run(w.store.get_user_current(&sam)).unwrap().unwrap();
+    assert_eq!(stored.email, "sam@example.com");
+    assert_ne!(
+        run(w.store.find_user_id("late@example.com")).unwrap(),
+        Some(sam)
+    );
+    assert!(w.login("sam@example.com", PASSWORD).is_ok());
+}

@@ -1,5 +1,5 @@
-//! `/auth/password-reset`, `/auth/email-verification` and their `/confirm` routes: recovering
-//! an account and proving its address through the mailbox (the flows are
+//! `/auth/password-reset`, `/auth/email-verification`, `/auth/email` and their `/confirm`
+//! routes: recovering an account, proving its address and moving it, through the mailbox (the flows are
 //! `tollgate_core::flows`' recovery and email flows; delivery is `crate::delivery`).
 
 use tollgate_core::Error;
@@ -92,6 +92,44 @@ pub async fn confirm_email(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, Aut
         .auth
         .flows(&stores, &cx.events)
         .confirm_email(token, cx.now)
+        .await?;
+    Ok(Reply::empty(204))
+}
+
+/// `POST /auth/email` (bearer) JSON `{"new_email","current_password"}` → 202: an
+/// `email_change` message goes to the new address and an `email_changed_notice` to the old.
+pub async fn request_email_change(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
+    require_delivery(cx)?;
+    let principal = principal(req, cx)?;
+    require_media_type(req, "application/json")?;
+    let body = json_object(&read_body(req).await?)?;
+    let [new_email, current_password] = string_fields(&body, ["new_email", "current_password"])?;
+    let stores = stores(cx);
+    let messages = cx
+        .settings
+        .auth
+        .flows(&stores, &cx.events)
+        .request_email_change(&principal, new_email, current_password, cx.now)
+        .await?;
+    for message in messages {
+        delivery::send(cx, message);
+    }
+    Ok(Reply::empty(202))
+}
+
+/// `POST /auth/email/confirm` JSON `{"token"}` → 204: the account moves to the new address.
+/// A valid bearer token of the same user, if sent, keeps that session; every other one ends.
+pub async fn confirm_email_change(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
+    require_delivery(cx)?;
+    require_media_type(req, "application/json")?;
+    let body = json_object(&read_body(req).await?)?;
+    let [token] = string_fields(&body, ["token"])?;
+    let keep = principal(req, cx).ok();
+    let stores = stores(cx);
+    cx.settings
+        .auth
+        .flows(&stores, &cx.events)
+        .confirm_email_change(token, keep.as_ref(), cx.now)
         .await?;
     Ok(Reply::empty(204))
 }

@@ -2,11 +2,17 @@
 //!
 //! The tokens are [`crate::recovery`]'s; sending is the host's (see [`super::recovery`]).
 
+use alloc::vec::Vec;
+
 use super::Flows;
-use crate::error::Error;
+use super::login::{account_limit, login_throttled};
+use crate::email::normalize_email;
+use crate::error::{Error, ErrorCode};
 use crate::events::SecurityEvent;
+use crate::id::Id;
+use crate::password::Verified;
 use crate::recovery::{ActionRejection, Purpose};
-use crate::roles::Principal;
+use crate::roles::{Principal, SCOPE_PROFILE};
 use crate::store::{ChangeRequest, Stores, UserChange, UserRecord};
 use crate::time::UnixSeconds;
 use crate::webhook::{EmailKind, EmailMessage};
@@ -83,6 +89,113 @@ impl<S: Stores> Flows<'_, S> {
             self.events
                 .record(SecurityEvent::EmailVerified { user_id: user.id });
         }
+        Ok(())
+    }
+
+    /// Asks to move the caller's account to `new_email`, confirmed with the current password
+    /// (counted against the account throttle first, like a password change): the messages to
+    /// send, an `email_change` token to the new address and an `email_changed_notice` to the
+    /// old one. Nothing changes until the new address confirms.
+    ///
+    /// # Errors
+    /// [`Error::TooManyAttempts`]; [`Error::IncorrectPassword`]; [`Error::Validation`] for
+    /// `new_email` (not an address: `invalid_email`; the current one: `invalid_value`);
+    /// [`Error::EmailTaken`] when another account has it; [`Error::StorageUnavailable`].
+    pub async fn request_email_change(
+        &self,
+        principal: &Principal,
+        new_email: &str,
+        current_password: &str,
+        now: UnixSeconds,
+    ) -> Result<Vec<EmailMessage>, Error> {
+        principal.require_scope(SCOPE_PROFILE)?;
+        let user = self.principal_user(principal).await?;
+        let new_email = normalize_email(new_email)
+            .map_err(|_| Error::field("new_email", ErrorCode::InvalidEmail))?;
+        let limit = account_limit(&user.email, self.auth.config.account_throttle);
+        let reservation = self
+            .reserve_attempt(limit, None, now, login_throttled)
+            .await?;
+        if !matches!(
+            self.auth
+                .hasher
+                .verify(current_password, &user.password_hash),
+            Ok(Verified::Match { .. })
+        ) {
+            return Err(Error::IncorrectPassword);
+        }
+        self.attempt_succeeded(&reservation).await?;
+        if new_email == user.email {
+            return Err(Error::field("new_email", ErrorCode::InvalidValue));
+        }
+        // Checked again, atomically, when the change is confirmed (the claim): this is only
+        // the early answer.
+        if self.store.find_user_id(&new_email).await?.is_some() {
+            return Err(Error::EmailTaken);
+        }
+        let change = self.message(EmailKind::EmailChange, &user, Some(&new_email), now);
+        let notice = self.message(EmailKind::EmailChangedNotice, &user, None, now);
+        self.events
+            .record(SecurityEvent::EmailChangeRequested { user_id: user.id });
+        Ok(alloc::vec![change, notice])
+    }
+
+    /// Moves the account to the address an email-change token names: the new address is
+    /// claimed (uniqueness is decided here, atomically), indexed, then the record changes at
+    /// its sequencer (verified, every session but `keep` ended), then the old address is
+    /// released. A failure before the record changes undoes the claim, and the token still
+    /// works for a retry.
+    ///
+    /// # Errors
+    /// [`Error::InvalidActionToken`] (also when the address changed since the token was
+    /// issued); [`Error::EmailTaken`] when another account took the address meanwhile;
+    /// [`Error::StorageUnavailable`].
+    pub async fn confirm_email_change(
+        &self,
+        token: &str,
+        keep: Option<&Principal>,
+        now: UnixSeconds,
+    ) -> Result<(), Error> {
+        let (presented, user) = self.checked(token, Purpose::EmailChange, now).await?;
+        let new_email = presented
+            .new_email
+            .as_deref()
+            .and_then(|e| normalize_email(e).ok())
+            .ok_or_else(|| self.refused(Purpose::EmailChange, ActionRejection::Malformed))?;
+        self.claim(&new_email, &user.id, now).await?;
+        if let Err(e) = self.store.bind_email(&new_email, &user.id).await {
+            let _ = self.store.release_email(&new_email, &user.id).await;
+            return Err(e.into());
+        }
+        // The caller's own session goes on when they confirm from it.
+        let keep = keep
+            .filter(|p| Id::parse(&p.user_id) == Some(user.id))
+            .and_then(|p| Id::parse(&p.session_id));
+        let request = ChangeRequest {
+            change: UserChange::SetEmail {
+                email: new_email.clone(),
+                replaces: user.email.clone(),
+                keep,
+            },
+            now,
+            caller_issued_at: None,
+        };
+        let after = match self.store.change_user(&user.id, &request).await {
+            Ok(after) => after,
+            Err(e) => {
+                let _ = self.store.release_email(&new_email, &user.id).await;
+                return Err(e.into());
+            }
+        };
+        if after.is_none_or(|u| u.email != new_email) {
+            let _ = self.store.release_email(&new_email, &user.id).await;
+            return Err(self.refused(Purpose::EmailChange, ActionRejection::Mismatch));
+        }
+        // Best effort: the account has moved; an old entry left behind points at a record
+        // with another address, which every lookup treats as unknown.
+        let _ = self.store.release_email(&user.email, &user.id).await;
+        self.events
+            .record(SecurityEvent::EmailChanged { user_id: user.id });
         Ok(())
     }
 }

@@ -142,7 +142,7 @@ impl<S: Stores> Flows<'_, S> {
     ///
     /// # Errors
     /// [`Error::EmailTaken`]; [`Error::StorageUnavailable`].
-    async fn claim(&self, email: &str, id: &Id, now: UnixSeconds) -> Result<(), Error> {
+    pub(super) async fn claim(&self, email: &str, id: &Id, now: UnixSeconds) -> Result<(), Error> {
         let Claim::Taken { holder, since } = self.store.claim_email(email, id, now, None).await?
         else {
             return Ok(());
