@@ -3,7 +3,7 @@
 // REQUIRE_VERIFIED_EMAIL an unverified login is refused after the password is checked.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { PASSWORD, client, email, fromAnywhere, logIn } from '../harness/api.mjs';
+import { PASSWORD, client, email, fromAnywhere, logIn, signUp } from '../harness/api.mjs';
 import { startReceiver } from '../harness/webhook-receiver.mjs';
 import { startWorker } from '../harness/worker.mjs';
 
@@ -85,8 +85,12 @@ test('a bad or foreign-purpose token is 400 invalid_action_token; bad bodies 413
 
 test('without EMAIL_WEBHOOK_URL the verification routes answer 503 misconfigured, and /me says unverified', async () => {
   const shared = client(process.env.TOLLGATE_URL);
-  for (const path of ['/auth/email-verification', '/auth/email-verification/confirm']) {
-    const res = await shared.post(path, { json: { token: 'x' } });
+  const user = await signUp(shared);
+  assert.equal((await shared.get('/me', { token: user.token })).json.email_verified, false);
+  // The bearer route checks the caller first (401 without a token), then the mailer.
+  assert.equal((await shared.post('/auth/email-verification')).status, 401);
+  for (const [path, token] of [['/auth/email-verification', user.token], ['/auth/email-verification/confirm', undefined]]) {
+    const res = await shared.post(path, { token, json: { token: 'x' } });
     assert.equal(res.status, 503, `${path}: ${res.text}`);
     assert.equal(res.json.code, 'misconfigured');
   }

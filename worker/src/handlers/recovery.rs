@@ -65,8 +65,9 @@ pub async fn confirm_password_reset(req: &mut Incoming, cx: &Cx<'_>) -> Result<R
 /// `POST /auth/email-verification` (bearer) → 202: a verification goes to the caller's
 /// current address (nothing when it is verified already). Throttled like a reset.
 pub async fn request_email_verification(req: &Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
-    require_delivery(cx)?;
+    // Who is asking comes first, as on every bearer route: 401 before anything else.
     let principal = principal(req, cx)?;
+    require_delivery(cx)?;
     let stores = stores(cx);
     let client_address = crate::events::client_address(req.headers());
     let message = cx
@@ -99,8 +100,8 @@ pub async fn confirm_email(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, Aut
 /// `POST /auth/email` (bearer) JSON `{"new_email","current_password"}` → 202: an
 /// `email_change` message goes to the new address and an `email_changed_notice` to the old.
 pub async fn request_email_change(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
-    require_delivery(cx)?;
     let principal = principal(req, cx)?;
+    require_delivery(cx)?;
     require_media_type(req, "application/json")?;
     let body = json_object(&read_body(req).await?)?;
     let [new_email, current_password] = string_fields(&body, ["new_email", "current_password"])?;
