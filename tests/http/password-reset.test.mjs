@@ -103,6 +103,32 @@ test('an unknown email gets the same 202, and nothing is sent', async () => {
   assert.ok(receiver.attempts.length > sent);
 });
 
+test('an unknown email is answered in the same time as a known one (medians within a factor of 1.5)', async () => {
+  // The message goes out after the response, and both make the same reads: what remains is
+  // noise. Interleaved, each address asked for once, from addresses of its own.
+  const ROUNDS = 7;
+  const known = [];
+  for (let i = 0; i <= ROUNDS; i++) known.push((await signUp(api, { tag: 'reset-timing' })).email);
+  const timed = async (address) => {
+    const started = process.hrtime.bigint();
+    const res = await requestReset(address);
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    assert.equal(res.status, 202, res.text);
+    return ms;
+  };
+  await timed(email('warmup'));
+  await timed(known.pop());
+  const knownMs = [];
+  const unknownMs = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    if (i % 2 === 0) { knownMs.push(await timed(known[i])); unknownMs.push(await timed(email('ghost'))); }
+    else { unknownMs.push(await timed(email('ghost'))); knownMs.push(await timed(known[i])); }
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const ratio = median(unknownMs) / median(knownMs);
+  assert.ok(ratio > 0.67 && ratio < 1.5, `unknown ${unknownMs.map(Math.round)} ms vs known ${knownMs.map(Math.round)} ms: ratio ${ratio.toFixed(2)}`);
+});
+
 test('reset requests are throttled per address asked for: 429 with Retry-After', async () => {
   const user = await signUp(api);
   for (let i = 0; i < 5; i++) assert.equal((await requestReset(user.email)).status, 202, `request ${i + 1}`);
