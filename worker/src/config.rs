@@ -81,8 +81,8 @@ pub struct Settings {
 /// The operator's mailer, reached through a signed webhook (see `crate::delivery`).
 #[derive(Clone, Debug)]
 pub struct EmailDelivery {
-    /// `EMAIL_WEBHOOK_URL`: where messages are POSTed.
-    pub url: worker::Url,
+    /// `EMAIL_WEBHOOK_URL`: where messages are POSTed (the runtime parses it when it sends).
+    pub url: String,
     /// `EMAIL_WEBHOOK_SECRET`: signs them (Standard Webhooks).
     pub secret: WebhookSecret,
     /// `APP_URL`: the page that completes a flow, which links point at.
@@ -311,9 +311,17 @@ fn email_delivery(
     secret: Option<&str>,
     app_url: Option<&str>,
 ) -> Result<Option<EmailDelivery>, Error> {
-    let http = |name: &str, value: &str| -> Result<worker::Url, Error> {
-        match worker::Url::parse(value) {
-            Ok(u) if matches!(u.scheme(), "https" | "http") && u.host().is_some() => Ok(u),
+    // A plain check, not `url::Url::parse`: linking that crate (with its IDNA tables) grew
+    // the Worker's wasm by 161 KB (72 KB gzipped), a fifth of it, and the runtime parses the
+    // URL anyway when the request is sent.
+    let http = |name: &str, value: &str| -> Result<String, Error> {
+        let rest = value
+            .strip_prefix("https://")
+            .or_else(|| value.strip_prefix("http://"));
+        let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default());
+        let clean = !value.chars().any(|c| c.is_whitespace() || c.is_control());
+        match host {
+            Some(host) if clean && !host.is_empty() && !host.contains('@') => Ok(value.to_string()),
             _ => Err(Error::Misconfigured(format!(
                 "{name} must be an http(s) URL"
             ))),
@@ -326,7 +334,7 @@ fn email_delivery(
                 "APP_URL must not have a fragment (#): links put the token there".into(),
             ));
         }
-        Some(v) => Some(http("APP_URL", v)?.to_string()),
+        Some(v) => Some(http("APP_URL", v)?),
     };
     let Some(url) = url else {
         return Ok(None);
@@ -564,7 +572,7 @@ mod tests {
         ))
         .unwrap();
         let email = on.email.unwrap();
-        assert_eq!(email.url.as_str(), "https://mail.example/hook");
+        assert_eq!(email.url, "https://mail.example/hook");
         assert_eq!(
             email.app_url.as_deref(),
             Some("https://app.example/recover")
@@ -582,14 +590,23 @@ mod tests {
             ],
             "EMAIL_WEBHOOK_SECRET",
         );
-        refused(
-            &[
-                ("JWT_SECRET", SECRET),
-                ("EMAIL_WEBHOOK_URL", "ftp://x.example/"),
-                ("EMAIL_WEBHOOK_SECRET", WHSEC),
-            ],
-            "EMAIL_WEBHOOK_URL",
-        );
+        for bad in [
+            "ftp://x.example/",
+            "https://",
+            "https:///path",
+            "mail.example/hook",
+            "https://a b.example/",
+            "https://user@x.example/",
+        ] {
+            refused(
+                &[
+                    ("JWT_SECRET", SECRET),
+                    ("EMAIL_WEBHOOK_URL", bad),
+                    ("EMAIL_WEBHOOK_SECRET", WHSEC),
+                ],
+                "EMAIL_WEBHOOK_URL",
+            );
+        }
         refused(
             &[
                 ("JWT_SECRET", SECRET),

@@ -91,7 +91,7 @@ async fn post(
         .with_headers(headers)
         .with_redirect(RequestRedirect::Manual)
         .with_body(Some(JsValue::from_str(body)));
-    let request = Request::new_with_init(delivery.url.as_str(), &init)
+    let request = Request::new_with_init(&delivery.url, &init)
         .map_err(|_| "could not build the request".to_string())?;
     // The error text is left out: it may quote the URL, and a webhook URL can hold a secret.
     match timeout(ATTEMPT_TIMEOUT_MS, Fetch::Request(request).send()).await {
