@@ -39,6 +39,8 @@ export interface AccessClaims {
   role: string;
   /** Granted scopes, space-separated (RFC 8693 §4.2). */
   scope: string;
+  /** Whether the user's address was verified when the token was issued (absent in tokens minted elsewhere). */
+  email_verified?: boolean;
   /** Any other claim. */
   [claim: string]: unknown;
 }

@@ -16,7 +16,7 @@ import { withLock } from './locks.js';
 import { retryDelayMs, Schedule } from './schedule.js';
 import { type AuthSnapshot, isolate, Store } from './store.js';
 import { openTabs, type TabMessage, type Tabs } from './tabs.js';
-import { call, type CallOptions, errorFrom, request, type Transport, unreachable } from './transport.js';
+import { call, type CallOptions, errorFrom, hasBody, request, type Transport, unreachable } from './transport.js';
 import { ready } from './wasm.js';
 
 /**
@@ -174,6 +174,70 @@ export interface AuthClient {
   sessions(): Promise<Session[]>;
   /** Revokes one session (this one included: that signs this page out). @throws {AuthError} `not_found`, `not_authenticated`, `network_error`. */
   revokeSession(id: string): Promise<void>;
+  /**
+   * Asks for a password-reset message to `email`. Resolves the same way whether the address
+   * has an account or not (the server answers 202 either way); the message goes to the
+   * server's mailer, whose link opens your app's `APP_URL` page with `#token=…`.
+   * @example
+   * ```ts
+   * await auth.requestPasswordReset(form.email.value);
+   * show('If that address has an account, a reset link is on its way.');
+   * ```
+   * @throws {AuthError} `too_many_attempts` (429, with `retryAfter`), `misconfigured` (503: the server has no mailer), `network_error`.
+   */
+  requestPasswordReset(email: string): Promise<void>;
+  /**
+   * Sets a new password with the token from a reset link. Every session of the account ends
+   * (this page's too): sign in again with the new password.
+   * @example
+   * ```ts
+   * const token = new URLSearchParams(location.hash.slice(1)).get('token');
+   * await auth.confirmPasswordReset(token, newPassword);
+   * await auth.login(email, newPassword);
+   * ```
+   * @throws {AuthError} `invalid_action_token` (400: used, expired or altered), `validation_error` (422, field `new_password`), `network_error`.
+   */
+  confirmPasswordReset(token: string, newPassword: string): Promise<void>;
+  /**
+   * Sends a verification message to the signed-in user's address (nothing if it is verified
+   * already). Registration sends the first one by itself.
+   * @example
+   * ```ts
+   * if (auth.claims?.email_verified === false) await auth.requestEmailVerification();
+   * ```
+   * @throws {AuthError} `not_authenticated`, `too_many_attempts` (429), `misconfigured` (503), `network_error`.
+   */
+  requestEmailVerification(): Promise<void>;
+  /**
+   * Marks the address verified with the token from a verification link. Tokens issued from
+   * then on carry `email_verified: true`.
+   * @example
+   * ```ts
+   * await auth.confirmEmail(new URLSearchParams(location.hash.slice(1)).get('token') ?? '');
+   * ```
+   * @throws {AuthError} `invalid_action_token` (400), `network_error`.
+   */
+  confirmEmail(token: string): Promise<void>;
+  /**
+   * Asks to move the signed-in account to `newEmail`: a confirmation link goes to the new
+   * address, a notice to the old one. Nothing changes until the link is followed.
+   * @example
+   * ```ts
+   * await auth.changeEmail('sam@new.example', currentPassword);
+   * ```
+   * @throws {AuthError} `incorrect_password` (403), `email_taken` (409), `validation_error` (422, field `new_email`), `too_many_attempts` (429), `not_authenticated`, `network_error`.
+   */
+  changeEmail(newEmail: string, currentPassword: string): Promise<void>;
+  /**
+   * Completes an address change with the token from the link sent to the new address. Every
+   * other session ends; when this page is signed in as the same user, its session goes on.
+   * @example
+   * ```ts
+   * await auth.confirmEmailChange(new URLSearchParams(location.hash.slice(1)).get('token') ?? '');
+   * ```
+   * @throws {AuthError} `invalid_action_token` (400), `email_taken` (409: someone took the address meanwhile), `network_error`.
+   */
+  confirmEmailChange(token: string): Promise<void>;
   /** Calls `listener` on every {@link AuthEvent}; returns the function that unsubscribes it. */
   onChange(listener: AuthListener): () => void;
   /**
@@ -355,6 +419,38 @@ class Client implements AuthClient {
     if (this.#claims?.sid === id) this.#signOut('revoked');
   }
 
+  async requestPasswordReset(email: string): Promise<void> {
+    ready();
+    await call(this.#t, '/auth/password-reset', { json: { email } });
+  }
+
+  async confirmPasswordReset(token: string, newPassword: string): Promise<void> {
+    ready();
+    await call(this.#t, '/auth/password-reset/confirm', { json: { token, new_password: newPassword } });
+  }
+
+  async requestEmailVerification(): Promise<void> {
+    ready();
+    await this.#authorized('/auth/email-verification', { method: 'POST' });
+  }
+
+  async confirmEmail(token: string): Promise<void> {
+    ready();
+    await call(this.#t, '/auth/email-verification/confirm', { json: { token } });
+  }
+
+  async changeEmail(newEmail: string, currentPassword: string): Promise<void> {
+    ready();
+    await this.#authorized('/auth/email', { json: { new_email: newEmail, current_password: currentPassword } });
+  }
+
+  async confirmEmailChange(token: string): Promise<void> {
+    ready();
+    // Signed in, the bearer token keeps this session; signed out, the link works all the same.
+    const bearer = await this.getAccessToken().catch(() => null);
+    await call(this.#t, '/auth/email/confirm', { json: { token }, token: bearer });
+  }
+
   readonly subscribe = (listener: () => void): (() => void) => (this.#closed ? () => undefined : this.#store.subscribe(listener));
 
   readonly getSnapshot = (): AuthSnapshot => this.#store.snapshot;
@@ -517,7 +613,7 @@ class Client implements AuthClient {
     }
     const response = await this.fetch(request(this.#t, path, options));
     if (!response.ok) throw await errorFrom(this.#t, response);
-    return (response.status === 204 ? undefined : await response.json()) as T;
+    return (hasBody(response) ? await response.json() : undefined) as T;
   }
 
   #emit(event: AuthEvent): void {

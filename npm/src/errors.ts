@@ -27,6 +27,8 @@ export type AuthErrorCode =
   | 'incorrect_password'
   | 'cross_site_refused'
   | 'account_disabled'
+  | 'email_not_verified'
+  | 'invalid_action_token'
   | 'not_found'
   | 'method_not_allowed'
   | 'email_taken'

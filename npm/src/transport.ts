@@ -120,14 +120,19 @@ export function request(t: Transport, path: string, options: CallOptions = {}): 
   });
 }
 
+/** Whether a successful response carries a JSON body: 202 and 204 answers do not. @internal */
+export function hasBody(response: Response): boolean {
+  return response.status !== 204 && response.status !== 202;
+}
+
 /**
- * Sends a request and returns its JSON body (`undefined` for 204), or throws the server's
+ * Sends a request and returns its JSON body (`undefined` for 202 and 204), or throws the server's
  * error as an {@link AuthError}. @internal
  */
 export async function call<T>(t: Transport, path: string, options: CallOptions = {}): Promise<T> {
   const response = await send(t, request(t, path, options));
   if (!response.ok) throw await errorFrom(t, response);
-  if (response.status === 204) return undefined as T;
+  if (!hasBody(response)) return undefined as T;
   try {
     return (await response.json()) as T;
   } catch (cause) {

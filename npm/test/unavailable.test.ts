@@ -59,6 +59,12 @@ describe('a client whose wasm could not be compiled', () => {
     ['fetch', (a) => a.fetch('/me')],
     ['sessions', (a) => a.sessions()],
     ['revokeSession', (a) => a.revokeSession('s')],
+    ['requestPasswordReset', (a) => a.requestPasswordReset('sam@example.com')],
+    ['confirmPasswordReset', (a) => a.confirmPasswordReset('t', 'correct horse battery staple')],
+    ['requestEmailVerification', (a) => a.requestEmailVerification()],
+    ['confirmEmail', (a) => a.confirmEmail('t')],
+    ['changeEmail', (a) => a.changeEmail('sam@example.com', 'correct horse battery staple')],
+    ['confirmEmailChange', (a) => a.confirmEmailChange('t')],
   ];
   for (const [name, call] of calls) {
     it(`rejects ${name} with client_unavailable, the engine's error as cause, before any request`, async () => {

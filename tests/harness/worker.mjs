@@ -129,7 +129,8 @@ export function freePort() {
  * Starts `wrangler dev` and resolves once `GET /health` answers (200, or 503 for a server
  * deliberately started misconfigured).
  * @param {{vars?: Record<string,string>, secrets?: Record<string,string>, persistDir?: string,
- *   config?: string, readyPath?: string, build?: 'deploy'|'test', configPath?: string, also?: string[]}} opts
+ *   config?: string, readyPath?: string, build?: 'deploy'|'test', configPath?: string, also?: string[],
+ *   port?: number}} opts
  *   `vars` become `--var K:V`; `secrets` are added to the server's own env file. `config` runs
  *   another Worker of the repository (its wrangler.toml, relative to the repository, built
  *   first with buildWorkerCrate), which is ready once `readyPath` answers anything below 500.
@@ -137,6 +138,8 @@ export function freePort() {
  *   `configPath` runs a configuration file as it is (an absolute path, nothing rewritten);
  *   `also` adds more Workers to the same `wrangler dev` (absolute config paths, for example
  *   `testConfigPath()` for Tollgate's), which the first reaches over service bindings.
+ *   `port` fixes the HTTP port (from `freePort()`), for a var that must name the server's own
+ *   URL before it starts (`APP_URL`).
  */
 export async function startWorker(opts = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-e2e-'));
@@ -156,7 +159,7 @@ export async function startWorker(opts = {}) {
     dir, persistDir, envFile, secrets, vars: { ...mode, ...opts.vars }, log: '', url: '', proc: null,
     config: opts.config ?? 'wrangler.toml', readyPath: opts.readyPath ?? '/health',
     build: opts.build ?? 'deploy',
-    configPath: opts.configPath, also: opts.also ?? [],
+    configPath: opts.configPath, also: opts.also ?? [], port: opts.port,
   };
   server.start = () => launch(server);
   // Log lines reach us a moment after the response that caused them.
@@ -176,7 +179,7 @@ export async function startWorker(opts = {}) {
 }
 
 async function launch(server) {
-  const port = await freePort();
+  const port = server.port ?? await freePort();
   const inspectorPort = await freePort();
   const args = [
     'dev', '--config', server.configPath ?? testConfigPath(server.config, { build: server.build }),

@@ -20,9 +20,14 @@ function showError(error) {
   if (error?.errors) $('error').textContent += ' ' + error.errors.map((e) => `${e.field}: ${e.detail}`).join('; ');
 }
 
+function notice(text) {
+  $('notice').textContent = text;
+}
+
 function render() {
   const claims = auth.claims;
   const signedIn = claims !== null;
+  $('unverified').hidden = !signedIn || claims.email_verified !== false;
   $('signed-in').hidden = !signedIn;
   $('signed-out').hidden = signedIn;
   $('status').dataset.state = signedIn ? 'signed-in' : 'signed-out';
@@ -108,6 +113,44 @@ $('call-me').addEventListener('click', () => act(async () => {
   const res = await auth.fetch('/me');
   $('me').textContent = `${res.status} ${JSON.stringify(await res.json(), null, 2)}`;
 }));
+
+$('forgot').addEventListener('click', () => act(async () => {
+  if (!$('email').reportValidity()) return;
+  await auth.requestPasswordReset($('email').value);
+  notice('If that address has an account, a link to choose a new password is on its way.');
+}));
+$('resend-verification').addEventListener('click', () => act(async () => {
+  await auth.requestEmailVerification();
+  notice('A new verification link is on its way.');
+}));
+
+// A link from a message: APP_URL#token=…&type=…. The fragment is read here and removed from
+// the address bar at once, so the token stays out of history and of any server's logs.
+const link = new URLSearchParams(location.hash.slice(1));
+const linkToken = link.get('token');
+if (linkToken) {
+  history.replaceState(null, '', location.pathname + location.search);
+  const type = link.get('type');
+  $('complete').hidden = false;
+  if (type === 'password_reset') {
+    $('reset-form').hidden = false;
+    $('reset-form').addEventListener('submit', (event) => {
+      event.preventDefault();
+      act(async () => {
+        await auth.confirmPasswordReset(linkToken, $('new-password').value);
+        $('complete').hidden = true;
+        notice('Your password is set. Every session was signed out: log in with the new password.');
+      });
+    });
+  } else {
+    $('complete-title').textContent = type === 'email_change' ? 'Confirming your new address…' : 'Verifying your address…';
+    act(async () => {
+      await (type === 'email_change' ? auth.confirmEmailChange(linkToken) : auth.confirmEmail(linkToken));
+      $('complete').hidden = true;
+      notice(type === 'email_change' ? 'Your address has changed.' : 'Your address is verified.');
+    });
+  }
+}
 
 // Resume the session of an earlier visit (the refresh cookie), then show whatever we have.
 act(() => auth.resume()).finally(() => {

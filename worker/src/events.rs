@@ -50,7 +50,9 @@ fn level(event: &SecurityEvent) -> &'static str {
         SecurityEvent::RefreshTokenReused { .. }
         | SecurityEvent::LoginThrottled { .. }
         | SecurityEvent::RegistrationThrottled { .. }
-        | SecurityEvent::RehashFailed { .. } => "warn",
+        | SecurityEvent::RehashFailed { .. }
+        | SecurityEvent::RecoveryThrottled { .. }
+        | SecurityEvent::EmailDeliveryFailed { .. } => "warn",
         _ => "info",
     }
 }

@@ -24,6 +24,7 @@
 
 mod calibrate;
 mod config;
+mod delivery;
 mod error;
 mod events;
 mod faults;
@@ -76,11 +77,11 @@ pub(crate) fn now() -> UnixSeconds {
 pub async fn fetch(
     req: worker::worker_sys::web_sys::Request,
     env: worker::Env,
-    _ctx: worker::Context,
+    ctx: worker::Context,
 ) -> worker::Result<worker::worker_sys::web_sys::Response> {
     // The runtime's request and response as they are, not `worker::Request` and
     // `worker::Response`: see `incoming` and `http::Reply`.
-    Ok(routes::handle(incoming::Incoming::new(req), env)
+    Ok(routes::handle(incoming::Incoming::new(req), env, ctx)
         .await
         .into_raw())
 }

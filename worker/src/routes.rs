@@ -9,7 +9,7 @@ use worker::{Env, Method};
 use crate::config::{self, Settings, SharedSettings};
 use crate::error::AuthError;
 use crate::events::LogSink;
-use crate::handlers::{account, admin, auth, meta, openapi};
+use crate::handlers::{account, admin, auth, meta, openapi, recovery};
 use crate::http::{self, Reply};
 use crate::incoming::Incoming;
 use crate::same_site;
@@ -35,6 +35,12 @@ enum Route {
     AdminSetDisabled(String),
     Calibrate,
     OpenApi,
+    PasswordReset,
+    PasswordResetConfirm,
+    EmailVerification,
+    EmailVerificationConfirm,
+    EmailChange,
+    EmailChangeConfirm,
 }
 
 impl Route {
@@ -58,7 +64,13 @@ impl Route {
             | Route::AdminEndSessions(_)
             | Route::AdminSetDisabled(_)
             | Route::Calibrate
-            | Route::OpenApi => false,
+            | Route::OpenApi
+            | Route::PasswordReset
+            | Route::PasswordResetConfirm
+            | Route::EmailVerification
+            | Route::EmailVerificationConfirm
+            | Route::EmailChange
+            | Route::EmailChangeConfirm => false,
         }
     }
 }
@@ -91,6 +103,16 @@ fn resolve(method: &Method, path: &str) -> Result<Route, AuthError> {
             "DELETE",
         ),
         ["auth", "password"] => only(is(Method::Post), Route::Password, "POST"),
+        ["auth", "password-reset"] => only(is(Method::Post), Route::PasswordReset, "POST"),
+        ["auth", "password-reset", "confirm"] => {
+            only(is(Method::Post), Route::PasswordResetConfirm, "POST")
+        }
+        ["auth", "email-verification"] => only(is(Method::Post), Route::EmailVerification, "POST"),
+        ["auth", "email-verification", "confirm"] => {
+            only(is(Method::Post), Route::EmailVerificationConfirm, "POST")
+        }
+        ["auth", "email"] => only(is(Method::Post), Route::EmailChange, "POST"),
+        ["auth", "email", "confirm"] => only(is(Method::Post), Route::EmailChangeConfirm, "POST"),
         ["auth", "claims"] => only(get, Route::Claims, "GET, HEAD"),
         ["me"] => only(get, Route::Me, "GET, HEAD"),
         ["admin", "users"] => only(get, Route::AdminUsers, "GET, HEAD"),
@@ -130,10 +152,12 @@ pub(crate) struct Cx<'a> {
     pub now: UnixSeconds,
     /// Where events go.
     pub events: LogSink,
+    /// The request's execution context: work that runs after the response (`waitUntil`).
+    pub ctx: &'a worker::Context,
 }
 
 /// Handles one request and never fails: every error becomes its JSON response.
-pub async fn handle(mut req: Incoming, env: Env) -> Reply {
+pub async fn handle(mut req: Incoming, env: Env, ctx: worker::Context) -> Reply {
     let now = crate::now();
     let origin = req.header("Origin");
     let settings = config::settings(&env);
@@ -145,7 +169,7 @@ pub async fn handle(mut req: Incoming, env: Env) -> Reply {
     let response = if method == Method::Options {
         http::preflight(origin.as_deref(), allowed)
     } else {
-        let response = match dispatch(&mut req, &env, &settings, now).await {
+        let response = match dispatch(&mut req, &env, &ctx, &settings, now).await {
             Ok(response) => response,
             Err(e) => e.into_reply(),
         };
@@ -161,6 +185,7 @@ pub async fn handle(mut req: Incoming, env: Env) -> Reply {
 async fn dispatch(
     req: &mut Incoming,
     env: &Env,
+    ctx: &worker::Context,
     settings: &SharedSettings,
     now: UnixSeconds,
 ) -> Result<Reply, AuthError> {
@@ -179,6 +204,7 @@ async fn dispatch(
             // every header, and most requests log nothing.
             headers: worker::Headers(req.headers().0.clone()),
         },
+        ctx,
     };
     // Before the handler reads anything: a refused request changes nothing.
     let result = if route.sets_refresh_cookie() {
@@ -223,6 +249,12 @@ async fn run(route: Route, req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, Aut
         Route::AdminSetDisabled(id) => admin::set_disabled(req, cx, &id).await,
         Route::Calibrate => crate::calibrate::calibrate(req, cx).await,
         Route::OpenApi => openapi::openapi(req, cx).await,
+        Route::PasswordReset => recovery::request_password_reset(req, cx).await,
+        Route::PasswordResetConfirm => recovery::confirm_password_reset(req, cx).await,
+        Route::EmailVerification => recovery::request_email_verification(req, cx).await,
+        Route::EmailVerificationConfirm => recovery::confirm_email(req, cx).await,
+        Route::EmailChange => recovery::request_email_change(req, cx).await,
+        Route::EmailChangeConfirm => recovery::confirm_email_change(req, cx).await,
     }
 }
 
@@ -301,7 +333,7 @@ mod tests {
         );
     }
 
-    const ROUTES: usize = 19;
+    const ROUTES: usize = 25;
 
     /// The route's place in the table. Exhaustive on purpose: a new route fails to compile
     /// here until it gets a number, and then `EVERY_ROUTE` must name a path of it.
@@ -326,6 +358,12 @@ mod tests {
             Route::Calibrate => 16,
             Route::AdminSetDisabled(_) => 17,
             Route::OpenApi => 18,
+            Route::PasswordReset => 19,
+            Route::PasswordResetConfirm => 20,
+            Route::EmailVerification => 21,
+            Route::EmailVerificationConfirm => 22,
+            Route::EmailChange => 23,
+            Route::EmailChangeConfirm => 24,
         }
     }
 
@@ -350,6 +388,12 @@ mod tests {
         (Method::Put, "/admin/users/abc/disabled"),
         (Method::Post, "/__tollgate/calibrate"),
         (Method::Get, "/openapi.json"),
+        (Method::Post, "/auth/password-reset"),
+        (Method::Post, "/auth/password-reset/confirm"),
+        (Method::Post, "/auth/email-verification"),
+        (Method::Post, "/auth/email-verification/confirm"),
+        (Method::Post, "/auth/email"),
+        (Method::Post, "/auth/email/confirm"),
     ];
 
     /// wrangler.toml's `assets.run_worker_first` sends every API route to the Worker before

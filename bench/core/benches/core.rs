@@ -51,6 +51,7 @@ fn tokens(c: &mut Criterion) {
         session_id: "cf1dcc80-9cdf-49fe-86e5-9ddb1cfd82db",
         role: "user",
         scope: "profile sessions",
+        email_verified: false,
     };
     let mut rng = SeededRandom::new(2);
     let mut group = c.benchmark_group("token");

@@ -24,19 +24,25 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print a new JWT_SECRET, or with --ed25519 a JWT_PRIVATE_KEY and its public JWK.
+    /// Print a new JWT_SECRET, or with --ed25519 a JWT_PRIVATE_KEY and its public JWK, or with
+    /// --webhook an EMAIL_WEBHOOK_SECRET.
     #[command(after_help = "\
 The secret or PEM alone goes to stdout, so it can be piped straight into wrangler:
   tollgate keygen | npx wrangler secret put JWT_SECRET
   (umask 077; tollgate keygen --ed25519 > key.pem)
   npx wrangler secret put JWT_PRIVATE_KEY < key.pem
+  tollgate keygen --webhook | npx wrangler secret put EMAIL_WEBHOOK_SECRET
 (the umask makes key.pem readable by you alone; keep it somewhere safe or delete it.)
 The key id (kid) and, for Ed25519, the public JWK go to stderr. The secret is printed without \
 a trailing newline unless stdout is a terminal, because `wrangler secret put` would keep it.")]
     Keygen {
         /// An Ed25519 private key (PKCS#8 PEM) for EdDSA tokens instead of an HS256 secret.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "webhook")]
         ed25519: bool,
+        /// A Standard Webhooks signing secret (`whsec_<base64>`) for EMAIL_WEBHOOK_SECRET; give
+        /// the same value to the mailer that receives the messages.
+        #[arg(long)]
+        webhook: bool,
     },
 
     /// Turn users exported from another app (JSON lines) into a bulk file for `wrangler kv bulk put`.
@@ -160,6 +166,10 @@ the old record stays in KV but can no longer be logged into. To be refused inste
         /// (`PUT /admin/users/{id}/disabled`).
         #[arg(long)]
         disabled: bool,
+        /// Write the address as verified (`email_verified_at` set to now), for an operator who
+        /// knows it reaches the user; otherwise the user verifies it by link.
+        #[arg(long)]
+        email_verified: bool,
         /// Where to write the bulk file (created 0600; `-` or omitted: stdout, unless a terminal).
         #[arg(long, value_name = "BULK_JSON")]
         out: Option<PathBuf>,
@@ -235,6 +245,8 @@ Rules:
   - Other fields (id, username...) are ignored; the summary lists their names.
   - is_active is optional: false imports the account disabled (no login until an admin \
 enables it: PUT /admin/users/<id>/disabled); true, null or absent: active.
+  - email_verified is optional: true imports the address as verified (email_verified_at is \
+the import time); false, null or absent: unverified.
   - role is optional (absent or null: user) and must be a role of the table: exactly `user` \
 or `admin`, or one of the deployment's ROLES passed with --roles.
   - Emails are compared in any case, as the Worker compares them (the record keeps the \

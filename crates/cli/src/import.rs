@@ -10,12 +10,16 @@
 //! Decisions, also stated in `tollgate import --help`:
 //! - Line numbers count every physical line from 1, blank ones included, as editors do.
 //! - Blank (whitespace-only) lines are skipped and counted in the summary, never rejected.
-//! - Fields other than `email`, `password_hash`, `role` and `is_active` are ignored; their names
+//! - Fields other than `email`, `password_hash`, `role`, `is_active` and `email_verified` are
+//!   ignored; their names
 //!   are listed in the summary with how many lines had them, so an operator sees what was left
 //!   behind.
 //! - `is_active` is optional: `false` imports the account disabled (as Django and FastAPI-Users
 //!   export a deactivated user), `true`, `null` or no field an active one; any other value is
 //!   rejected, since guessing would either lock a user out or let a deactivated one in.
+//! - `email_verified` is optional: `true` imports the address as verified (its
+//!   `email_verified_at` is the import time), `false`, `null` or no field unverified; any other
+//!   value is rejected.
 //! - `role` is optional (absent or `null` means `user`) and must be a role of the table, spelled
 //!   exactly: [`Roles::default`] (`user`, `admin`), or the deployment's `ROLES` given with
 //!   `--roles`.
@@ -56,7 +60,13 @@ use crate::os_random::OsRandom;
 use crate::output::Output;
 
 /// The fields an import line may carry; anything else is ignored and listed in the summary.
-const KNOWN_FIELDS: [&str; 4] = ["email", "password_hash", "role", "is_active"];
+const KNOWN_FIELDS: [&str; 5] = [
+    "email",
+    "password_hash",
+    "role",
+    "is_active",
+    "email_verified",
+];
 
 /// How many characters of a rejected value are echoed back in a report line.
 const ECHO_CHARS: usize = 80;
@@ -140,6 +150,7 @@ impl Rejection {
             Rejection::WrongType(field) => match *field {
                 "role" => "\"role\" must be a string or null".into(),
                 "is_active" => "\"is_active\" must be true, false or null".into(),
+                "email_verified" => "\"email_verified\" must be true, false or null".into(),
                 _ => format!("\"{field}\" must be a string"),
             },
             Rejection::InvalidEmail(email) => {
@@ -204,6 +215,8 @@ pub struct ValidLine {
     pub role: String,
     /// Whether the account arrives disabled (`is_active: false`).
     pub disabled: bool,
+    /// Whether the address arrives verified (`email_verified: true`).
+    pub email_verified: bool,
     /// What the hash is, for the summary.
     pub hash_info: StoredHashInfo,
 }
@@ -213,7 +226,7 @@ pub struct ValidLine {
 ///
 /// # Errors
 /// The first [`Rejection`] that applies, in field order `email`, `password_hash`, `role`,
-/// `is_active`.
+/// `is_active`, `email_verified`.
 /// (Duplicates are found across lines, by [`ImportCheck`].)
 pub fn check_line(
     line: &[u8],
@@ -251,11 +264,17 @@ pub fn check_line(
         Some(Value::Bool(active)) => !active,
         Some(_) => return Err(Rejection::WrongType("is_active")),
     };
+    let email_verified = match object.get("email_verified") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(verified)) => *verified,
+        Some(_) => return Err(Rejection::WrongType("email_verified")),
+    };
     Ok(Some(ValidLine {
         email,
         password_hash: password_hash.to_string(),
         role,
         disabled,
+        email_verified,
         hash_info,
     }))
 }
@@ -520,6 +539,7 @@ pub fn run(
         .into_iter()
         .map(|(_, valid)| UserRecord {
             disabled: valid.disabled,
+            email_verified_at: valid.email_verified.then_some(now),
             ..new_user_record(valid.email, valid.password_hash, valid.role, now, &mut rng)
         })
         .collect();

@@ -1,4 +1,5 @@
-//! `tollgate keygen`: a `JWT_SECRET`, or an Ed25519 `JWT_PRIVATE_KEY` with its public JWK.
+//! `tollgate keygen`: a `JWT_SECRET`, or an Ed25519 `JWT_PRIVATE_KEY` with its public JWK, or
+//! a Standard Webhooks `EMAIL_WEBHOOK_SECRET`.
 //!
 //! Both are checked with the same core constructors the Worker configures itself with
 //! ([`KeySet::hs256`], [`KeySet::ed25519_pem`]), so what this prints is what the Worker accepts.
@@ -12,6 +13,7 @@ use ed25519_dalek::pkcs8::{EncodePrivateKey, KeypairBytes};
 use serde_json::Value;
 use tollgate_core::random::Random;
 use tollgate_core::token::KeySet;
+use tollgate_core::webhook::WebhookSecret;
 
 use crate::error::{CliError, core_message};
 use crate::os_random::OsRandom;
@@ -115,5 +117,31 @@ pub fn run(ed25519: bool) -> Result<(), CliError> {
              tollgate keygen | npx wrangler secret put JWT_SECRET"
         );
     }
+    Ok(())
+}
+
+/// Runs `tollgate keygen --webhook`: a new `whsec_` secret alone on stdout (checked with the
+/// parser the Worker configures itself with), the next steps on stderr.
+///
+/// # Errors
+/// [`CliError::Io`] when stdout cannot be written or the OS generator fails;
+/// [`CliError::Hashing`] if the core refuses what it generated (a broken build).
+pub fn run_webhook() -> Result<(), CliError> {
+    let mut rng = OsRandom::new()?;
+    let secret = WebhookSecret::generate(&mut rng);
+    WebhookSecret::parse(&secret).map_err(|e| CliError::Hashing {
+        message: format!("the core refused the new secret: {}", core_message(&e)),
+    })?;
+    let mut stdout = std::io::stdout().lock();
+    let write_err = |e: std::io::Error| CliError::io_on("writing to stdout", &e);
+    // No newline when piped: `wrangler secret put` would keep it (see `run`).
+    let ending = if stdout.is_terminal() { "\n" } else { "" };
+    write!(stdout, "{secret}{ending}").map_err(write_err)?;
+    stdout.flush().map_err(write_err)?;
+    eprintln!(
+        "Store it (stdout) as the Worker's EMAIL_WEBHOOK_SECRET, and give the same value to the \
+         mailer that receives the messages (any Standard Webhooks library verifies them):\n  \
+         tollgate keygen --webhook | npx wrangler secret put EMAIL_WEBHOOK_SECRET"
+    );
     Ok(())
 }

@@ -44,7 +44,8 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> Result<(), CliError> {
     match command {
-        Command::Keygen { ed25519 } => keygen::run(ed25519),
+        Command::Keygen { webhook: true, .. } => keygen::run_webhook(),
+        Command::Keygen { ed25519, .. } => keygen::run(ed25519),
         Command::Import {
             input,
             out,
@@ -69,6 +70,7 @@ fn run(command: Command) -> Result<(), CliError> {
                     email,
                     role,
                     disabled,
+                    email_verified,
                     out,
                     existing,
                     roles,
@@ -78,7 +80,10 @@ fn run(command: Command) -> Result<(), CliError> {
             &email,
             &role,
             &cli::roles(roles.as_deref())?,
-            disabled,
+            user_add::Initially {
+                disabled,
+                email_verified,
+            },
             argon2.params()?,
             out.as_deref(),
             existing.as_deref(),

@@ -15,9 +15,19 @@ use crate::os_random::OsRandom;
 use crate::output::Output;
 use crate::password_input::{Confirm, read_password};
 
+/// How a new account starts (`--disabled`, `--email-verified`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Initially {
+    /// Disabled: nobody can log in until an admin enables it.
+    pub disabled: bool,
+    /// Its address counts as verified from the start.
+    pub email_verified: bool,
+}
+
 /// Runs `tollgate user add`: checks the email and the role against `roles` (and, with `existing`, that the email
 /// has no account yet), reads and policy-checks the password, hashes it with argon2id at
-/// `params` and writes the user's two bulk entries (the account `disabled` if asked).
+/// `params` and writes the user's two bulk entries (the account `disabled`, the address
+/// `email_verified`, if asked).
 ///
 /// # Errors
 /// [`CliError::InvalidArgument`] for a bad email or unknown role, or an `existing` file that
@@ -28,7 +38,7 @@ pub fn run(
     email: &str,
     role: &str,
     roles: &Roles,
-    disabled: bool,
+    initially: Initially,
     params: Argon2Params,
     out: Option<&Path>,
     existing: Option<&Path>,
@@ -60,9 +70,11 @@ pub fn run(
     })?;
     let mut rng = OsRandom::new()?;
     let hash = PasswordHasher::new(params).hash(&password, &mut rng)?;
+    let at = now();
     let record = UserRecord {
-        disabled,
-        ..new_user_record(email, hash, role, now(), &mut rng)
+        disabled: initially.disabled,
+        email_verified_at: initially.email_verified.then_some(at),
+        ..new_user_record(email, hash, role, at, &mut rng)
     };
     if let Err(e) = write_bulk(output.writer(), [&record]) {
         return Err(output.write_error(&e));

@@ -640,6 +640,34 @@ fn is_active_false_imports_a_disabled_account() {
     assert_eq!(run.stdout.matches("disabled").count(), 2, "{}", run.stdout);
 }
 
+/// `email_verified: true` imports the address as verified (the record's `email_verified_at`
+/// set); `false`, `null` or no field leaves it unverified; anything else is rejected.
+#[test]
+fn email_verified_true_imports_a_verified_address() {
+    let hash = "$2b$10$oIlDkrAhXqG/3F7T/PYPvez9Xk0YV6M/kG/xMYDEF5lvfd8xQ2cbW";
+    let lines = [
+        format!(r#"{{"email":"yes@b.io","password_hash":"{hash}","email_verified":true}}"#),
+        format!(r#"{{"email":"no@b.io","password_hash":"{hash}","email_verified":false}}"#),
+        format!(r#"{{"email":"absent@b.io","password_hash":"{hash}"}}"#),
+        format!(r#"{{"email":"str@b.io","password_hash":"{hash}","email_verified":"yes"}}"#),
+    ]
+    .join("\n");
+    let run = tollgate(&["import", "-"], &lines);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let users = users_in(&run.stdout);
+    assert!(users["yes@b.io"].email_verified_at.is_some());
+    assert!(users["no@b.io"].email_verified_at.is_none());
+    assert!(users["absent@b.io"].email_verified_at.is_none());
+    assert!(!users.contains_key("str@b.io"));
+    assert!(
+        run.stderr
+            .contains("line 4: wrong_type: \"email_verified\" must be true, false or null"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("ignored fields"), "{}", run.stderr);
+}
+
 #[test]
 fn an_input_with_nothing_to_import_fails() {
     for (input, why) in [

@@ -5,7 +5,7 @@
 mod common;
 
 use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use common::tollgate;
 use serde_json::Value;
 use tollgate_core::random::SeededRandom;
@@ -21,6 +21,7 @@ fn round_trip(keys: &KeySet) {
         session_id: "s",
         role: "user",
         scope: "profile sessions",
+        email_verified: false,
     };
     let (jwt, _) = token::issue(keys, &config, &new, NOW, &mut SeededRandom::new(1)).unwrap();
     let claims = token::verify(keys, &config, &jwt, NOW + 1).unwrap();
@@ -109,4 +110,23 @@ fn the_advice_to_redirect_a_private_key_sets_a_private_umask() {
             );
         }
     }
+}
+
+#[test]
+fn the_webhook_secret_is_whsec_base64_that_the_worker_accepts() {
+    let first = tollgate(&["keygen", "--webhook"], "");
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let secret = first.stdout.as_str();
+    let encoded = secret.strip_prefix("whsec_").expect("whsec_ prefix");
+    assert_eq!(STANDARD.decode(encoded).unwrap().len(), 32, "{secret:?}");
+    tollgate_core::webhook::WebhookSecret::parse(secret).expect("the Worker accepts it");
+    assert!(
+        first
+            .stderr
+            .contains("wrangler secret put EMAIL_WEBHOOK_SECRET")
+    );
+    let second = tollgate(&["keygen", "--webhook"], "");
+    assert_ne!(second.stdout, first.stdout);
+    let both = tollgate(&["keygen", "--webhook", "--ed25519"], "");
+    assert_ne!(both.code, 0, "--webhook and --ed25519 are exclusive");
 }

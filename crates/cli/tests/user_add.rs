@@ -67,6 +67,23 @@ fn user_add_disabled_writes_a_disabled_account() {
     }
 }
 
+/// `--email-verified` writes the address as verified; without it the record has no
+/// `email_verified_at`, and the user verifies by link.
+#[test]
+fn user_add_email_verified_writes_a_verified_address() {
+    for (args, verified) in [(&["--email-verified"][..], true), (&[][..], false)] {
+        let mut argv = vec!["user", "add", "sam@example.com"];
+        argv.extend_from_slice(args);
+        let run = tollgate(&argv, &format!("{PASSWORD}\n"));
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let entries: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
+        let value = entries[0]["value"].as_str().unwrap();
+        let record: UserRecord = serde_json::from_str(value).unwrap();
+        assert_eq!(record.email_verified_at.is_some(), verified);
+        assert_eq!(value.contains("email_verified_at"), verified, "{value}");
+    }
+}
+
 #[test]
 fn user_add_hashes_at_the_given_cost_into_a_file() {
     let dir = tempfile::tempdir().unwrap();

@@ -42,8 +42,16 @@ pub enum ErrorCode {
     /// was started. (A wrong password is `invalid_credentials`, whether or not the account is
     /// disabled: only someone with the password learns that it is.)
     AccountDisabled,
+    /// The email and password are right but the deployment requires a verified address
+    /// (`REQUIRE_VERIFIED_EMAIL`) and this account's is not: no session was started, and a
+    /// fresh verification message was sent (throttled).
+    EmailNotVerified,
 
-    // --- Bad request (404, 405, 409, 413, 415, 422) ---
+    // --- Bad request (400, 404, 405, 409, 413, 415, 422) ---
+    /// A password-reset, email-verification or email-change token was refused: used already,
+    /// expired, tampered with, from another deployment, or for another purpose. One code for
+    /// all of them, so a guesser learns nothing from the answer.
+    InvalidActionToken,
     /// No such route or resource.
     NotFound,
     /// The route exists but not with this method.
@@ -110,6 +118,8 @@ impl ErrorCode {
         ErrorCode::IncorrectPassword,
         ErrorCode::CrossSiteRefused,
         ErrorCode::AccountDisabled,
+        ErrorCode::EmailNotVerified,
+        ErrorCode::InvalidActionToken,
         ErrorCode::NotFound,
         ErrorCode::MethodNotAllowed,
         ErrorCode::EmailTaken,
@@ -145,6 +155,8 @@ impl ErrorCode {
             ErrorCode::IncorrectPassword => "incorrect_password",
             ErrorCode::CrossSiteRefused => "cross_site_refused",
             ErrorCode::AccountDisabled => "account_disabled",
+            ErrorCode::EmailNotVerified => "email_not_verified",
+            ErrorCode::InvalidActionToken => "invalid_action_token",
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::EmailTaken => "email_taken",
@@ -185,7 +197,9 @@ impl ErrorCode {
             ErrorCode::Forbidden
             | ErrorCode::IncorrectPassword
             | ErrorCode::CrossSiteRefused
-            | ErrorCode::AccountDisabled => 403,
+            | ErrorCode::AccountDisabled
+            | ErrorCode::EmailNotVerified => 403,
+            ErrorCode::InvalidActionToken => 400,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::EmailTaken | ErrorCode::LastAdmin => 409,
@@ -224,6 +238,12 @@ impl ErrorCode {
             }
             ErrorCode::AccountDisabled => {
                 "This account has been disabled; contact an administrator."
+            }
+            ErrorCode::EmailNotVerified => {
+                "This email address is not verified yet; follow the link just sent to it."
+            }
+            ErrorCode::InvalidActionToken => {
+                "This link is invalid or has expired; ask for a new one."
             }
             ErrorCode::NotFound => "Not found.",
             ErrorCode::MethodNotAllowed => "Method not allowed.",
@@ -435,6 +455,10 @@ pub enum Error {
     LastAdmin,
     /// When the right password was given for an account an admin has disabled.
     AccountDisabled,
+    /// When the right password was given but a verified address is required and missing.
+    EmailNotVerified,
+    /// When a password-reset or email token is refused (the reason is logged as an event).
+    InvalidActionToken,
     /// When a user or session named by the request does not exist.
     NotFound,
     /// When input fields are invalid, one entry per field.
@@ -466,6 +490,8 @@ impl Error {
             Error::EmailTaken => ErrorCode::EmailTaken,
             Error::LastAdmin => ErrorCode::LastAdmin,
             Error::AccountDisabled => ErrorCode::AccountDisabled,
+            Error::EmailNotVerified => ErrorCode::EmailNotVerified,
+            Error::InvalidActionToken => ErrorCode::InvalidActionToken,
             Error::NotFound => ErrorCode::NotFound,
             Error::Validation(_) => ErrorCode::ValidationError,
             Error::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,

@@ -32,7 +32,9 @@ pub enum SecurityEvent {
         /// The account, when the email exists.
         #[serde(skip_serializing_if = "Option::is_none")]
         user_id: Option<Id>,
-        /// `unknown_user`, `wrong_password`, `stored_hash_refused`, or `account_disabled` (the
+        /// `unknown_user`, `wrong_password`, `stored_hash_refused`, `email_not_verified` (the
+        /// right password, an unverified address and `REQUIRE_VERIFIED_EMAIL`), or
+        /// `account_disabled` (the
         /// right password for a disabled account).
         reason: &'static str,
     },
@@ -151,6 +153,64 @@ pub enum SecurityEvent {
     },
     /// A stored password hash could not be upgraded after a successful login.
     RehashFailed {
+        /// The user.
+        user_id: Id,
+    },
+    /// A password reset was asked for. No address is logged: an unknown one has no user id.
+    PasswordResetRequested {
+        /// The account, when the address has one (and a message is being sent).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        user_id: Option<Id>,
+    },
+    /// A password-reset or email-verification request was refused by its throttle.
+    RecoveryThrottled {
+        /// `account` or `address`.
+        scope: &'static str,
+        /// Seconds until a request may succeed again.
+        retry_after_s: u64,
+    },
+    /// A password was reset with a reset token; every session ended.
+    PasswordReset {
+        /// The user.
+        user_id: Id,
+    },
+    /// A password-reset or email token was refused.
+    ActionTokenRejected {
+        /// What the route expected it to be for ([`crate::recovery::Purpose::as_str`]).
+        purpose: &'static str,
+        /// Why ([`crate::recovery::ActionRejection::as_str`]).
+        reason: &'static str,
+    },
+    /// A message could not be handed to the mailer (`EMAIL_WEBHOOK_URL`) on one attempt.
+    EmailDeliveryFailed {
+        /// The message's type ([`crate::webhook::EmailKind::as_str`]).
+        kind: &'static str,
+        /// The account it was about.
+        user_id: Id,
+        /// Which attempt failed (1 is the first).
+        attempt: u32,
+        /// Whether no attempt is left: the message is lost.
+        gave_up: bool,
+        /// The HTTP status, or the network failure, for the operator (never the body).
+        detail: alloc::string::String,
+    },
+    /// A verification message was sent for the account's current address.
+    EmailVerificationRequested {
+        /// The user.
+        user_id: Id,
+    },
+    /// An address was verified.
+    EmailVerified {
+        /// The user.
+        user_id: Id,
+    },
+    /// A change of address was asked for (messages went to the new and the old address).
+    EmailChangeRequested {
+        /// The user.
+        user_id: Id,
+    },
+    /// The account moved to a new address; every other session ended.
+    EmailChanged {
         /// The user.
         user_id: Id,
     },

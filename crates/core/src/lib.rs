@@ -45,6 +45,8 @@ mod mac;
 pub mod password;
 pub mod random;
 #[cfg(feature = "server")]
+pub mod recovery;
+#[cfg(feature = "server")]
 pub mod refresh;
 pub mod roles;
 #[cfg(feature = "server")]
@@ -54,6 +56,8 @@ pub mod time;
 #[cfg(feature = "server")]
 pub mod token;
 pub mod unverified;
+#[cfg(feature = "server")]
+pub mod webhook;
 
 pub use error::{Error, ErrorCode, FieldError, RefreshRejection, Result, TokenRejection};
 

@@ -19,7 +19,7 @@ use std::task::{Context, Poll, Waker};
 
 use tollgate_core::Error;
 use tollgate_core::events::EventLog;
-use tollgate_core::flows::{Auth, AuthConfig, Flows, LoginInput, Tokens};
+use tollgate_core::flows::{Auth, AuthConfig, Flows, LoginInput, RecoveryConfig, Tokens};
 use tollgate_core::id::Id;
 use tollgate_core::password::{Argon2Params, PasswordHasher};
 use tollgate_core::random::SeededRandom;
@@ -66,6 +66,7 @@ fn auth() -> Auth {
             },
             roles: Roles::default(),
             access_token_revocation: Default::default(),
+            recovery: RecoveryConfig::default(),
         },
         keys: KeySet::hs256(SECRET).unwrap(),
         refresh_key: RefreshKey::derive_from_jwt_secret(SECRET).unwrap(),

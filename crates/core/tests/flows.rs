@@ -9,7 +9,7 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use tollgate_core::events::{EventLog, SecurityEvent};
-use tollgate_core::flows::{Auth, AuthConfig, LoginInput, Tokens};
+use tollgate_core::flows::{Auth, AuthConfig, LoginInput, RecoveryConfig, Tokens};
 use tollgate_core::password::{Argon2Params, PasswordHasher};
 use tollgate_core::random::SeededRandom;
 use tollgate_core::refresh::family::PROPAGATION_WINDOW_S;
@@ -58,6 +58,7 @@ fn auth() -> Auth {
             },
             roles: Roles::default(),
             access_token_revocation: Default::default(),
+            recovery: RecoveryConfig::default(),
         },
         keys: KeySet::hs256(SECRET).unwrap(),
         refresh_key: RefreshKey::derive_from_jwt_secret(SECRET).unwrap(),

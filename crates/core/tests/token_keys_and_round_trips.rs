@@ -26,6 +26,7 @@ fn new_token() -> NewAccessToken<'static> {
         session_id: "session-7",
         role: "admin",
         scope: "profile:read  users:write",
+        email_verified: false,
     }
 }
 
@@ -157,6 +158,7 @@ fn claims_strings_are_escaped_and_read_back_exactly() {
         session_id: "</script>",
         role: "a\"b",
         scope: "",
+        email_verified: true,
     };
     let (token, issued) =
         token::issue(&keys, &config, &new, NOW, &mut SeededRandom::new(1)).unwrap();

@@ -39,6 +39,7 @@ fn issue(keys: &KeySet) -> String {
         session_id: "session-7",
         role: "admin",
         scope: "profile sessions",
+        email_verified: false,
     };
     token::issue(keys, &config(), &new, NOW, &mut SeededRandom::new(9))
         .unwrap()
@@ -306,6 +307,7 @@ fn invented_kids_cannot_make_a_guard_hammer_the_issuer() {
         session_id: "session-7",
         role: "user",
         scope: "profile",
+        email_verified: false,
     };
     let mut rng = SeededRandom::new(3);
     let issuer = ed25519(10);

@@ -38,6 +38,7 @@ pub(crate) fn user_json(user: &UserRecord, cx: &Cx<'_>) -> Value {
         "role": user.role,
         "scopes": scope.split(' ').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
         "created_at": format_rfc3339(user.created_at),
+        "email_verified": user.email_verified_at.is_some(),
     })
 }
 

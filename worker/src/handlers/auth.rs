@@ -6,6 +6,7 @@ use tollgate_core::flows::LoginInput;
 use tollgate_core::{Error, ErrorCode, FieldError, RefreshRejection};
 
 use super::{HostRandom, cookie_mode, principal, stores, token_response};
+use crate::delivery;
 use crate::error::AuthError;
 use crate::http::{
     self, Reply, form_field, json_object, parse_form, read_body, require_media_type, string_fields,
@@ -20,12 +21,15 @@ pub async fn register(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthErro
     let [email, password] = string_fields(&body, ["email", "password"])?;
     let stores = stores(cx);
     let client_address = crate::events::client_address(req.headers());
-    let user = cx
-        .settings
-        .auth
-        .flows(&stores, &cx.events)
+    let flows = cx.settings.auth.flows(&stores, &cx.events);
+    let user = flows
         .register(email, password, &client_address, cx.now, &mut HostRandom)
         .await?;
+    // With a mailer, every new account gets its first verification by itself (after the
+    // response, like every message).
+    if delivery::configured(cx) {
+        delivery::send(cx, flows.verification_message(&user, cx.now));
+    }
     Ok(Reply::json(
         201,
         &json!({ "id": user.id, "email": user.email, "role": user.role }),
@@ -78,12 +82,21 @@ pub async fn login(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> 
         user_agent: &user_agent,
         scope,
     };
-    let outcome = cx
-        .settings
-        .auth
-        .flows(&stores, &cx.events)
-        .login(&input, cx.now, &mut HostRandom)
-        .await?;
+    let flows = cx.settings.auth.flows(&stores, &cx.events);
+    let outcome = match flows.login(&input, cx.now, &mut HostRandom).await {
+        Err(Error::EmailNotVerified) => {
+            // REQUIRE_VERIFIED_EMAIL, and the right password: a fresh verification goes out,
+            // throttled like a reset (a refusal by the throttle still answers 403).
+            if let Ok(Some(message)) = flows
+                .resend_verification(username, &client_address, cx.now)
+                .await
+            {
+                delivery::send(cx, message);
+            }
+            return Err(Error::EmailNotVerified.into());
+        }
+        result => result?,
+    };
     let mode = cookie_mode(cx);
     let mut response = token_response(&outcome.tokens, native, mode);
     if !native {

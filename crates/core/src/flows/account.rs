@@ -186,7 +186,7 @@ impl<S: Stores> Flows<'_, S> {
 
 /// The policy reports problems with field `password`; the change-password body calls it
 /// `new_password`.
-fn rename_field(e: Error, field: &str) -> Error {
+pub(super) fn rename_field(e: Error, field: &str) -> Error {
     match e {
         Error::Validation(errors) => Error::Validation(
             errors

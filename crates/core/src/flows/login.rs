@@ -167,7 +167,7 @@ impl<S: Stores> Flows<'_, S> {
     ///
     /// # Errors
     /// [`Error::EmailTaken`]; [`Error::StorageUnavailable`].
-    async fn claim(&self, email: &str, id: &Id, now: UnixSeconds) -> Result<(), Error> {
+    pub(super) async fn claim(&self, email: &str, id: &Id, now: UnixSeconds) -> Result<(), Error> {
         let Claim::Taken { holder, since } = self.store.claim_email(email, id, now, None).await?
         else {
             return Ok(());
@@ -227,6 +227,8 @@ impl<S: Stores> Flows<'_, S> {
     /// [`Error::Validation`] (field `scope`) for a `scope` that is not scope-tokens, before
     /// anything is counted or read; [`Error::TooManyAttempts`], [`Error::InvalidCredentials`], [`Error::AccountDisabled`]
     /// (the right password for a disabled account: a failed attempt all the same),
+    /// [`Error::EmailNotVerified`] (the right password, an unverified address, and
+    /// `REQUIRE_VERIFIED_EMAIL`: a failed attempt too),
     /// [`Error::StorageUnavailable`] (before any password is judged when the attempt cannot be
     /// counted).
     pub async fn login<R: Random + ?Sized>(
@@ -296,6 +298,16 @@ impl<S: Stores> Flows<'_, S> {
             });
             return Err(Error::AccountDisabled);
         }
+        if config.recovery.require_verified_email && user.email_verified_at.is_none() {
+            // Like a disabled account: only after the right password, so it tells a guesser
+            // nothing, and counted as a failure. The host sends a fresh verification
+            // (`Flows::resend_verification`, throttled).
+            self.events.record(SecurityEvent::LoginFailed {
+                user_id: Some(user.id),
+                reason: "email_not_verified",
+            });
+            return Err(Error::EmailNotVerified);
+        }
         let user = if needs_rehash {
             self.rehash(user, input.password, now, rng).await
         } else {
@@ -359,7 +371,7 @@ impl<S: Stores> Flows<'_, S> {
     /// record, whether the email is known or not: one read fewer would tell an attacker timing
     /// logins that an email has no account (the dummy verify only evens out the hashing). An
     /// unknown email reads the record of [`NO_USER`], which no account has, and ignores it.
-    async fn find_by_email(
+    pub(super) async fn find_by_email(
         &self,
         typed: &str,
     ) -> Result<Option<(UserRecord, Option<String>)>, Error> {

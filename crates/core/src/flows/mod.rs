@@ -14,7 +14,9 @@
 mod access;
 mod account;
 mod admin;
+mod email;
 mod login;
+mod recovery;
 mod refresh;
 mod throttle;
 
@@ -23,6 +25,7 @@ use alloc::string::String;
 pub use access::{AccessTokenRevocation, check_principal};
 pub use account::SessionInfo;
 pub use login::{LoginInput, LoginOutcome};
+pub use recovery::RecoveryConfig;
 
 use crate::error::{Error, TokenRejection};
 use crate::events::EventSink;
@@ -54,6 +57,9 @@ pub struct AuthConfig {
     /// Whether bearer routes check that a token's session is still live
     /// (`ACCESS_TOKEN_REVOCATION`; see [`AccessTokenRevocation`]).
     pub access_token_revocation: AccessTokenRevocation,
+    /// Password reset and email ownership: token lifetimes, whether login needs a verified
+    /// address.
+    pub recovery: RecoveryConfig,
 }
 
 /// The immutable parts of a deployment: configuration, keys and the password hasher.
@@ -145,6 +151,7 @@ impl Auth {
             session_id: &session_id,
             role: &user.role,
             scope: &scope,
+            email_verified: user.email_verified_at.is_some(),
         };
         let (access_token, _) = token::issue(&self.keys, &self.config.token, &new, now, rng)?;
         Ok(Tokens {

@@ -124,6 +124,18 @@ impl RefreshKey {
         }
     }
 
+    /// A 32-byte key for another purpose, derived from the current key under `label`
+    /// (HMAC-SHA-256 of [`MAC_LABEL`], `0xff` and the label): the `0xff` is never the version
+    /// byte a token body starts with, so no derived key is ever a refresh-token MAC, and
+    /// knowing one says nothing of the refresh key. Previous keys derive nothing: what is
+    /// derived from a rotated secret dies with it.
+    pub(crate) fn derive_subkey(&self, label: &[u8]) -> [u8; 32] {
+        let mut mac = self.mac.clone();
+        mac.update(&[0xff]);
+        mac.update(label);
+        mac.finalize().into_bytes().into()
+    }
+
     fn mac(&self, body: &[u8]) -> HmacSha256 {
         let mut mac = self.mac.clone();
         mac.update(body);

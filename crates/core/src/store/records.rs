@@ -83,6 +83,11 @@ pub struct UserRecord {
     /// checking an access token stays one read (see [`super::ended_sessions`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ended_sessions: Vec<EndedSession>,
+    /// When the account's current address was shown to reach its owner (a verification link
+    /// followed, or an address change confirmed from the new address); absent while it has
+    /// not been. An address change moves it with the address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified_at: Option<UnixSeconds>,
 }
 
 /// A session exempt from the latest session ending (see [`UserRecord::kept_session`]).
@@ -138,6 +143,33 @@ pub enum UserChange {
         /// When its last access token has expired.
         until: UnixSeconds,
     },
+    /// A password reset: sets a new hash and ends every session, only if the stored hash is
+    /// still `replaces`, the one the reset token was checked against. A token confirmed twice,
+    /// at once or at two locations, changes the password once (the second finds the hash
+    /// replaced: nothing happens).
+    ResetPassword {
+        /// The new hash (argon2id PHC).
+        password_hash: String,
+        /// The hash the reset token was bound to.
+        replaces: String,
+    },
+    /// Marks the address verified, only if it is still `email` (the address the verification
+    /// was sent to); an already verified address keeps its first time.
+    VerifyEmail {
+        /// The address the verification token was bound to.
+        email: String,
+    },
+    /// Moves the account from `replaces` to `email` (already claimed for it), verified by the
+    /// change itself, and ends every session but `keep`. Nothing happens if the address is no
+    /// longer `replaces`.
+    SetEmail {
+        /// The new (normalised) address.
+        email: String,
+        /// The address the email-change token was bound to.
+        replaces: String,
+        /// The session that goes on (the confirming caller's), if any.
+        keep: Option<Id>,
+    },
 }
 
 /// `Debug` names the change and never prints a hash.
@@ -161,6 +193,15 @@ impl core::fmt::Debug for UserChange {
                 .field("family", family)
                 .field("until", until)
                 .finish(),
+            UserChange::ResetPassword { .. } => f.write_str("ResetPassword { [redacted] }"),
+            UserChange::VerifyEmail { email } => {
+                f.debug_struct("VerifyEmail").field("email", email).finish()
+            }
+            UserChange::SetEmail { email, keep, .. } => f
+                .debug_struct("SetEmail")
+                .field("email", email)
+                .field("keep", keep)
+                .finish_non_exhaustive(),
         }
     }
 }
@@ -203,6 +244,7 @@ impl core::fmt::Debug for UserRecord {
             .field("kept_session", &self.kept_session)
             .field("disabled", &self.disabled)
             .field("ended_sessions", &self.ended_sessions)
+            .field("email_verified_at", &self.email_verified_at)
             .finish()
     }
 }
@@ -265,6 +307,7 @@ impl UserRecord {
             kept_session: None,
             disabled: false,
             ended_sessions: Vec::new(),
+            email_verified_at: None,
         }
     }
 
@@ -360,6 +403,51 @@ impl UserRecord {
                     until: (*until).max(earlier),
                 });
                 return Ok(Some(next));
+            }
+            UserChange::ResetPassword {
+                password_hash,
+                replaces,
+            } => {
+                if self.password_hash != *replaces {
+                    return Ok(None);
+                }
+                UserRecord {
+                    password_hash: password_hash.clone(),
+                    ..self.clone().with_sessions_ended(now)?
+                }
+            }
+            UserChange::VerifyEmail { email } => {
+                if self.email != *email || self.email_verified_at.is_some() {
+                    return Ok(None);
+                }
+                UserRecord {
+                    email_verified_at: Some(now),
+                    updated_at: now.max(self.updated_at),
+                    ..self.clone()
+                }
+            }
+            UserChange::SetEmail {
+                email,
+                replaces,
+                keep,
+            } => {
+                if self.email != *replaces {
+                    return Ok(None);
+                }
+                // As for a password change: a family kept by the previous change keeps its epoch.
+                let kept_session = keep.map(|family| match self.kept_session {
+                    Some(k) if k.family == family => k,
+                    _ => KeptSession {
+                        family,
+                        epoch: self.session_epoch,
+                    },
+                });
+                UserRecord {
+                    email: email.clone(),
+                    email_verified_at: Some(now),
+                    kept_session,
+                    ..self.clone().with_sessions_ended(now)?
+                }
             }
         };
         // Every change drops the listed endings that have served their time.

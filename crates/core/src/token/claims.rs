@@ -43,6 +43,11 @@ pub struct AccessClaims {
     pub role: String,
     /// Space-separated scopes (RFC 8693 §4.2).
     pub scope: String,
+    /// Whether the user's address was verified when the token was issued (OpenID Connect
+    /// Core §5.1's `email_verified`). Tollgate always sets it; tokens minted elsewhere (or
+    /// before it existed) may leave it out, which reads as `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
 }
 
 impl AccessClaims {
@@ -108,6 +113,8 @@ pub struct NewAccessToken<'a> {
     pub role: &'a str,
     /// Space-separated scopes (`scope`).
     pub scope: &'a str,
+    /// Whether the user's address is verified (`email_verified`).
+    pub email_verified: bool,
 }
 
 /// Parses an authenticated payload into claims.
@@ -134,6 +141,7 @@ pub(crate) fn parse(payload: &[u8]) -> Result<AccessClaims, TokenRejection> {
         sid: Some(sid),
         role: Some(role),
         scope: Some(scope),
+        email_verified,
     } = raw
     else {
         return Err(TokenRejection::MissingClaim);
@@ -152,6 +160,7 @@ pub(crate) fn parse(payload: &[u8]) -> Result<AccessClaims, TokenRejection> {
         sid,
         role,
         scope,
+        email_verified,
     })
 }
 
@@ -167,6 +176,7 @@ struct RawClaims {
     sid: Option<String>,
     role: Option<String>,
     scope: Option<String>,
+    email_verified: Option<bool>,
 }
 
 impl<'de> Members<'de> for RawClaims {
@@ -207,11 +217,38 @@ impl<'de> Members<'de> for RawClaims {
                 self.aud = Some(map.next_value_seed(AudienceSeed(reason))?);
                 return Ok(());
             }
+            "email_verified" => {
+                self.email_verified = Some(map.next_value_seed(BoolSeed)?);
+                return Ok(());
+            }
             _ => return map.next_value_seed(AnyValue(reason)),
         };
         let Text(value) = map.next_value_seed(text())?;
         *slot = Some(value.into_owned());
         Ok(())
+    }
+}
+
+/// `email_verified`: a JSON boolean, nothing else (serde refuses any other type).
+struct BoolSeed;
+
+impl<'de> DeserializeSeed<'de> for BoolSeed {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for BoolSeed {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a boolean")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<bool, E> {
+        Ok(v)
     }
 }
 

@@ -56,6 +56,7 @@ pub fn issue<R: Random + ?Sized>(
         sid: String::from(new.session_id),
         role: String::from(new.role),
         scope: String::from(new.scope),
+        email_verified: Some(new.email_verified),
     };
     let payload = serde_json::to_vec(&claims)
         .map_err(|_| Error::Internal(String::from("claims did not serialize")))?;
