@@ -529,8 +529,9 @@ fn an_email_change_moves_the_index_verifies_the_address_and_ends_other_sessions(
     let stored = run(w.store.get_user_current(&user.id)).unwrap().unwrap();
     assert_eq!(stored.email, "Sam@new.example");
     assert_eq!(stored.email_verified_at, Some(T0 + 5));
+    // Indexed under its key, the whole address case-folded (the record keeps it as typed).
     assert_eq!(
-        run(w.store.find_user_id("Sam@new.example")).unwrap(),
+        run(w.store.find_user_id("sam@new.example")).unwrap(),
         Some(user.id)
     );
     assert_eq!(run(w.store.find_user_id("sam@example.com")).unwrap(), None);
