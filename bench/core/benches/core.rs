@@ -10,6 +10,7 @@ use tollgate_core::id::Id;
 use tollgate_core::password::{Argon2Params, PasswordHasher};
 use tollgate_core::random::SeededRandom;
 use tollgate_core::refresh::{Family, RefreshKey, RefreshPolicy, decode_token, rotate};
+use tollgate_core::store::SessionState;
 use tollgate_core::token::{self, KeySet, NewAccessToken, TokenConfig};
 
 const SECRET: &str = "Jq8vN2xWc5tR7yB1mK4pL9sD3fG6hZ0a";
@@ -76,13 +77,15 @@ fn refresh(c: &mut Criterion) {
     let mut rng = SeededRandom::new(3);
     let family = Family::start(Id::generate(&mut rng), 0, "bench", NOW, &policy, &mut rng);
     let presented = family.current_token(&key);
+    let sessions = SessionState::default();
     // A group, not `bench_function("refresh/rotate")`: criterion turns a `/` in a function
     // name into `_` in its output folder, where bench/sections/core.mjs reads the estimates.
     let mut group = c.benchmark_group("refresh");
     group.bench_function("rotate", |b| {
         b.iter(|| {
             let token = decode_token(&key, black_box(&presented)).unwrap();
-            rotate(&key, &token, Some(&family), Some(0), NOW + 60, &policy)
+            // No revocation marker; the user's session state as a fresh account has it.
+            rotate(&key, &token, Some(&family), None, Some(&sessions), NOW + 60, &policy)
         })
     });
     group.finish();

@@ -92,6 +92,7 @@ def user_json(user: dict) -> dict:
         "role": user["role"],
         "scopes": SCOPES.get(user["role"], []),
         "created_at": rfc3339(user["created_at"]),
+        "email_verified": user.get("email_verified_at") is not None,
     }
 
 

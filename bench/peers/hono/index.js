@@ -48,6 +48,7 @@ app.get('/me', async (c) => {
     role: user.role,
     scopes: SCOPES[user.role] ?? [],
     created_at: new Date(user.created_at * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    email_verified: user.email_verified_at != null,
   });
 });
 
