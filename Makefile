@@ -24,7 +24,7 @@ DEV_FLAGS := $(call dev_default,--ip,127.0.0.1) $(call dev_default,--port,8787) 
 CLIENT_SRC := $(shell find crates/client/src crates/core/src npm/src npm/scripts -type f 2>/dev/null) crates/client/Cargo.toml crates/core/Cargo.toml npm/package.json npm/tsconfig.json
 SWAGGER := node_modules/swagger-ui-dist
 
-.PHONY: help setup build client react assets worker dev test test-rust test-wasm test-wasm-core test-wasm-client test-ts test-ts-unit test-ts-pack test-e2e test-http test-http-strict test-browser bench clean
+.PHONY: help setup build client react assets worker dev test test-rust test-wasm test-wasm-core test-wasm-client test-ts test-ts-unit test-ts-pack test-e2e test-http test-http-strict test-browser bench sizes clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -112,8 +112,11 @@ test-http-strict: assets ## The HTTP tests again, every Tollgate server in stric
 test-browser: assets ## Playwright tests in headless Chromium against a real `wrangler dev`
 	node tests/run.mjs browser
 
-bench: setup assets ## Run every benchmark and rewrite BENCHMARKS.md
+bench: setup assets react ## Run every benchmark and rewrite BENCHMARKS.md
 	@bench/run.sh
+
+sizes: setup assets react ## Measure only the Worker's upload and the client packages' sizes; rewrite BENCHMARKS.md and the READMEs' quoted sizes
+	node bench/sizes.mjs
 
 clean: ## Remove build outputs (keeps installed tools and local dev state)
 	cargo clean

@@ -40,5 +40,6 @@ node bench/bench.mjs
 step "plots and BENCHMARKS.md"
 bench/.venv/bin/python bench/plots.py
 node bench/report.mjs
+node bench/doc-sizes.mjs --write   # the READMEs' quoted sizes, from the same results
 
 step "done in $(( ($(date +%s) - start) / 60 )) min"

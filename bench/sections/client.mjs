@@ -8,6 +8,7 @@ import { extname, join, normalize } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
+import { measure as measureReact } from '../../npm-react/scripts/size.mjs';
 import { ROOT } from '../../tests/harness/worker.mjs';
 import { summarise } from '../lib/cpu-profile.mjs';
 import { median, round } from '../lib/stats.mjs';
@@ -34,7 +35,7 @@ export function clientMissing() {
  * no bundler or CSP can break its loading), its wasm-bindgen glue; and the whole package as an
  * app bundles it, which is everything a browser downloads (the wasm is inside).
  */
-async function sizes() {
+export async function clientSizes() {
   const wasmDir = join(DIST, 'wasm');
   const embedded = readFileSync(join(wasmDir, 'tollgate_client_bytes.js'));
   const glue = readFileSync(join(wasmDir, 'tollgate_client.js'));
@@ -49,8 +50,12 @@ async function sizes() {
     wasm_and_glue_gzip: gz(embedded) + gz(glue),
     package_js_bundled_bytes: js.length, package_js_bundled_gzip: gz(js),
     package_total_gzip: gz(js),
+    // @tollgate/react as an app pays for it: its peers (react, the client) left out.
+    ...(existsSync(join(ROOT, 'npm-react/dist/index.js')) ? reactSizes(await measureReact(join(ROOT, 'npm-react/dist/index.js'))) : {}),
   };
 }
+
+const reactSizes = ({ minified, gzipped }) => ({ react_minified_bytes: minified, react_gzip: gzipped });
 
 async function serve() {
   const peers = await build({ entryPoints: [join(ROOT, 'bench/browser/peers.mjs')], bundle: true, format: 'esm',
@@ -82,7 +87,7 @@ export async function clientSection(token, plan, log) {
     return { skipped: true, reason: missing };
   }
   log('client: sizes');
-  const size = await sizes();
+  const size = await clientSizes();
   log(`client: decode ops/s in headless Chromium (${plan.decodeRounds} rounds of ${plan.decodeSliceMs} ms each)`);
   const server = await serve();
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
