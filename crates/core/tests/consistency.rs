@@ -19,20 +19,17 @@ use std::task::{Context, Poll, Waker};
 
 use tollgate_core::Error;
 use tollgate_core::events::EventLog;
-use tollgate_core::flows::{Auth, AuthConfig, Flows, LoginInput, RecoveryConfig, Tokens};
+use tollgate_core::flows::{Auth, AuthConfig, Flows, LoginInput, Tokens};
 use tollgate_core::id::Id;
 use tollgate_core::password::{Argon2Params, PasswordHasher};
 use tollgate_core::random::SeededRandom;
-use tollgate_core::refresh::{RefreshKey, RefreshPolicy};
-use tollgate_core::roles::{Principal, Roles};
+use tollgate_core::roles::Principal;
 use tollgate_core::store::simulated::{SimulatedStores, Simulation};
 use tollgate_core::store::{UserRecord, UserStore};
-use tollgate_core::throttle::ThrottlePolicy;
-use tollgate_core::token::{KeySet, TokenConfig};
 
-const T0: u64 = 1_700_000_000;
-const PASSWORD: &str = "correct horse battery staple";
-const SECRET: &str = "Jq8vN2xWc5tR7yB1mK4pL9sD3fG6hZ0a";
+mod support;
+use support::*;
+
 /// Seconds after which a write has reached every location.
 const PROPAGATION_S: u64 = 60;
 
@@ -49,32 +46,19 @@ fn run<F: Future>(f: F) -> F::Output {
 
 fn auth() -> Auth {
     Auth {
-        config: AuthConfig {
-            token: TokenConfig::new("tollgate", "tollgate", 900),
-            refresh: RefreshPolicy::default(),
-            account_throttle: ThrottlePolicy {
-                max_failures: 0,
-                window_s: 900,
-            },
-            address_throttle: ThrottlePolicy {
-                max_failures: 0,
-                window_s: 900,
-            },
-            register_throttle: ThrottlePolicy {
-                max_failures: 0,
-                window_s: 3600,
-            },
-            roles: Roles::default(),
-            access_token_revocation: Default::default(),
-            recovery: RecoveryConfig::default(),
-        },
-        keys: KeySet::hs256(SECRET).unwrap(),
-        refresh_key: RefreshKey::derive_from_jwt_secret(SECRET).unwrap(),
+        // The throttles are off: schedules retry freely, and throttling has its own tests.
+        // The cheapest argon2id cost there is, for the many logins of a schedule.
         hasher: PasswordHasher::new(Argon2Params {
             memory_kib: 8,
             iterations: 1,
             parallelism: 1,
         }),
+        ..test_auth(AuthConfig {
+            account_throttle: throttle(0, 900),
+            address_throttle: throttle(0, 900),
+            register_throttle: throttle(0, 3600),
+            ..test_config()
+        })
     }
 }
 

@@ -5,39 +5,20 @@
 #![cfg(feature = "server")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
-
 use tollgate_core::Error;
 use tollgate_core::events::EventLog;
-use tollgate_core::flows::{Auth, AuthConfig, LoginInput};
+use tollgate_core::flows::{Auth, LoginInput};
 use tollgate_core::id::Id;
-use tollgate_core::password::{Argon2Params, PasswordHasher};
 use tollgate_core::random::SeededRandom;
-use tollgate_core::refresh::{RefreshKey, RefreshPolicy};
-use tollgate_core::roles::{Principal, Roles};
+use tollgate_core::roles::Principal;
 use tollgate_core::store::UserRecord;
 use tollgate_core::store::memory::{MemoryStore, Op};
-use tollgate_core::throttle::ThrottlePolicy;
-use tollgate_core::token::{KeySet, TokenConfig};
 use wasm_bindgen_test::wasm_bindgen_test;
 
+mod support;
+use support::*;
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
-
-const T0: u64 = 1_700_000_000;
-const PASSWORD: &str = "correct horse battery staple";
-const SECRET: &str = "Jq8vN2xWc5tR7yB1mK4pL9sD3fG6hZ0a";
-
-/// Runs a future that never waits (the memory store answers at once).
-fn run<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(v) => v,
-        Poll::Pending => panic!("the memory store never waits"),
-    }
-}
 
 struct World {
     auth: Auth,
@@ -49,30 +30,8 @@ struct World {
 
 impl World {
     fn new() -> World {
-        let throttle = |max_failures, window_s| ThrottlePolicy {
-            max_failures,
-            window_s,
-        };
         World {
-            auth: Auth {
-                config: AuthConfig {
-                    token: TokenConfig::new("tollgate", "tollgate", 900),
-                    refresh: RefreshPolicy::default(),
-                    account_throttle: throttle(5, 900),
-                    address_throttle: throttle(20, 900),
-                    register_throttle: throttle(10, 3600),
-                    roles: Roles::default(),
-                    access_token_revocation: Default::default(),
-                    recovery: Default::default(),
-                },
-                keys: KeySet::hs256(SECRET).unwrap(),
-                refresh_key: RefreshKey::derive_from_jwt_secret(SECRET).unwrap(),
-                hasher: PasswordHasher::new(Argon2Params {
-                    memory_kib: 64,
-                    iterations: 1,
-                    parallelism: 1,
-                }),
-            },
+            auth: test_auth(test_config()),
             store: MemoryStore::new(),
             events: EventLog::default(),
             rng: SeededRandom::new(7),

@@ -4,71 +4,27 @@
 #![cfg(feature = "server")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
-
 use tollgate_core::events::{EventLog, SecurityEvent};
-use tollgate_core::flows::{Auth, AuthConfig, LoginInput, RecoveryConfig, Tokens};
-use tollgate_core::password::{Argon2Params, PasswordHasher};
+use tollgate_core::flows::{Auth, LoginInput, Tokens};
+use tollgate_core::password::PasswordHasher;
 use tollgate_core::random::SeededRandom;
 use tollgate_core::refresh::family::PROPAGATION_WINDOW_S;
 use tollgate_core::refresh::token::REFRESH_TOKEN_CHARS;
-use tollgate_core::refresh::{RefreshKey, RefreshPolicy, RevokeReason};
-use tollgate_core::roles::{Principal, Roles};
+use tollgate_core::refresh::{RefreshPolicy, RevokeReason};
+use tollgate_core::roles::Principal;
 use tollgate_core::store::memory::{Fault, MemoryStore, Op};
 use tollgate_core::store::{FamilyStore, ThrottleStore, UserRecord, UserStore};
 use tollgate_core::throttle::ThrottlePolicy;
-use tollgate_core::token::{KeySet, TokenConfig};
 use tollgate_core::{Error, ErrorCode, FieldError, RefreshRejection, TokenRejection};
 use wasm_bindgen_test::wasm_bindgen_test;
 
+mod support;
+use support::*;
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
-const T0: u64 = 1_700_000_000;
-const PASSWORD: &str = "correct horse battery staple";
-const SECRET: &str = "Jq8vN2xWc5tR7yB1mK4pL9sD3fG6hZ0a";
-
-/// Runs a future that never waits (the memory store answers at once).
-fn run<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(v) => v,
-        Poll::Pending => panic!("the memory store never waits"),
-    }
-}
-
 fn auth() -> Auth {
-    Auth {
-        config: AuthConfig {
-            token: TokenConfig::new("tollgate", "tollgate", 900),
-            refresh: RefreshPolicy::default(),
-            account_throttle: ThrottlePolicy {
-                max_failures: 5,
-                window_s: 900,
-            },
-            address_throttle: ThrottlePolicy {
-                max_failures: 20,
-                window_s: 900,
-            },
-            register_throttle: ThrottlePolicy {
-                max_failures: 10,
-                window_s: 3600,
-            },
-            roles: Roles::default(),
-            access_token_revocation: Default::default(),
-            recovery: RecoveryConfig::default(),
-        },
-        keys: KeySet::hs256(SECRET).unwrap(),
-        refresh_key: RefreshKey::derive_from_jwt_secret(SECRET).unwrap(),
-        // Cheap parameters keep the suite fast; cost checks live in the password tests.
-        hasher: PasswordHasher::new(Argon2Params {
-            memory_kib: 64,
-            iterations: 1,
-            parallelism: 1,
-        }),
-    }
+    test_auth(test_config())
 }
 
 struct World {

@@ -3,35 +3,19 @@
 #![cfg(feature = "server")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
-
 use tollgate_core::events::{EventLog, SecurityEvent};
-use tollgate_core::flows::{Auth, AuthConfig, LoginInput, RecoveryConfig, Tokens};
-use tollgate_core::password::{Argon2Params, PasswordHasher};
+use tollgate_core::flows::{Auth, AuthConfig, LoginInput, Tokens};
 use tollgate_core::random::SeededRandom;
-use tollgate_core::refresh::{RefreshKey, RefreshPolicy};
-use tollgate_core::roles::Roles;
+use tollgate_core::refresh::RefreshKey;
 use tollgate_core::store::memory::MemoryStore;
 use tollgate_core::store::{UserRecord, UserStore};
-use tollgate_core::throttle::ThrottlePolicy;
-use tollgate_core::token::{KeySet, TokenConfig};
 use tollgate_core::webhook::{EmailKind, EmailMessage};
 use tollgate_core::{Error, ErrorCode, FieldError};
 
-const T0: u64 = 1_700_000_000;
-const PASSWORD: &str = "correct horse battery staple";
-const NEW_PASSWORD: &str = "a brand new passphrase";
-const SECRET: &str = "Jq8vN2xWc5tR7yB1mK4pL9sD3fG6hZ0a";
+mod support;
+use support::*;
 
-fn run<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(v) => v,
-        Poll::Pending => panic!("the memory store never waits"),
-    }
-}
+const NEW_PASSWORD: &str = "a brand new passphrase";
 
 struct World {
     auth: Auth,
@@ -42,30 +26,11 @@ struct World {
 
 impl World {
     fn new() -> World {
-        let policy = |max_failures, window_s| ThrottlePolicy {
-            max_failures,
-            window_s,
-        };
         World {
-            auth: Auth {
-                config: AuthConfig {
-                    token: TokenConfig::new("tollgate", "tollgate", 900),
-                    refresh: RefreshPolicy::default(),
-                    account_throttle: policy(5, 900),
-                    address_throttle: policy(20, 900),
-                    register_throttle: policy(100, 3600),
-                    roles: Roles::default(),
-                    recovery: RecoveryConfig::default(),
-                    access_token_revocation: Default::default(),
-                },
-                keys: KeySet::hs256(SECRET).unwrap(),
-                refresh_key: RefreshKey::derive_from_jwt_secret(SECRET).unwrap(),
-                hasher: PasswordHasher::new(Argon2Params {
-                    memory_kib: 64,
-                    iterations: 1,
-                    parallelism: 1,
-                }),
-            },
+            auth: test_auth(AuthConfig {
+                register_throttle: throttle(100, 3600),
+                ..test_config()
+            }),
             store: MemoryStore::new(),
             events: EventLog::default(),
             rng: SeededRandom::new(7),

@@ -4,38 +4,21 @@
 #![cfg(feature = "server")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
-
 use tollgate_core::events::EventLog;
 use tollgate_core::flows::{Auth, AuthConfig, LoginInput, Tokens};
 use tollgate_core::id::Id;
-use tollgate_core::password::{Argon2Params, PasswordHasher};
 use tollgate_core::random::SeededRandom;
-use tollgate_core::refresh::{Family, RefreshKey, RefreshPolicy};
+use tollgate_core::refresh::Family;
 use tollgate_core::roles::{Principal, Roles};
 use tollgate_core::store::memory::MemoryStore;
 use tollgate_core::store::{FamilyStore, UserRecord};
-use tollgate_core::throttle::ThrottlePolicy;
-use tollgate_core::token::{KeySet, TokenConfig};
 use tollgate_core::{Error, ErrorCode};
 use wasm_bindgen_test::wasm_bindgen_test;
 
+mod support;
+use support::*;
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
-
-const T0: u64 = 1_700_000_000;
-const PASSWORD: &str = "correct horse battery staple";
-const SECRET: &str = "Jq8vN2xWc5tR7yB1mK4pL9sD3fG6hZ0a";
-
-fn run<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(v) => v,
-        Poll::Pending => panic!("the memory store never waits"),
-    }
-}
 
 struct World {
     auth: Auth,
@@ -46,33 +29,14 @@ struct World {
 
 impl World {
     fn new(roles: Roles) -> World {
-        let policy = ThrottlePolicy {
-            max_failures: 5,
-            window_s: 900,
-        };
         World {
-            auth: Auth {
-                config: AuthConfig {
-                    token: TokenConfig::new("tollgate", "tollgate", 900),
-                    refresh: RefreshPolicy::default(),
-                    account_throttle: policy,
-                    address_throttle: policy,
-                    register_throttle: ThrottlePolicy {
-                        max_failures: 0,
-                        window_s: 3600,
-                    },
-                    roles,
-                    access_token_revocation: Default::default(),
-                    recovery: Default::default(),
-                },
-                keys: KeySet::hs256(SECRET).unwrap(),
-                refresh_key: RefreshKey::derive_from_jwt_secret(SECRET).unwrap(),
-                hasher: PasswordHasher::new(Argon2Params {
-                    memory_kib: 64,
-                    iterations: 1,
-                    parallelism: 1,
-                }),
-            },
+            auth: test_auth(AuthConfig {
+                account_throttle: throttle(5, 900),
+                address_throttle: throttle(5, 900),
+                register_throttle: throttle(0, 3600),
+                roles,
+                ..test_config()
+            }),
             store: MemoryStore::new(),
             events: EventLog::default(),
             rng: SeededRandom::new(5),
