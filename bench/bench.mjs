@@ -21,12 +21,15 @@ import { importSection } from './sections/import.mjs';
 import { kvOpsSection } from './sections/kv-ops.mjs';
 import { modesSection } from './sections/modes.mjs';
 import { sizeSection } from './sections/size.mjs';
+import { coldStartSection } from './sections/cold-start.mjs';
+import { loadSection } from './sections/load.mjs';
+import { scaleSection } from './sections/scale.mjs';
 import { evaluate } from './lib/goals.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const PLAN = QUICK
-  ? { warmupSeconds: 1, seconds: 2, runs: 2, connections: 8, loginSeconds: 2, loginRuns: 2, loginWarmupSeconds: 1, hashRuns: 3, hashCount: 4, decodeRounds: 3, decodeSliceMs: 200, profileSeconds: 2, coreMeasureSeconds: 1, modeLogins: 10, modeRefreshes: 40 }
-  : { warmupSeconds: 3, seconds: 6, runs: 5, connections: 8, loginSeconds: 8, loginRuns: 4, loginWarmupSeconds: 2, hashRuns: 7, hashCount: 10, decodeRounds: 15, decodeSliceMs: 300, profileSeconds: 5, coreMeasureSeconds: 3, modeLogins: 40, modeRefreshes: 200 };
+  ? { warmupSeconds: 1, seconds: 2, runs: 2, connections: 8, loginSeconds: 2, loginRuns: 2, loginWarmupSeconds: 1, hashRuns: 3, hashCount: 4, decodeRounds: 3, decodeSliceMs: 200, profileSeconds: 2, coreMeasureSeconds: 1, modeLogins: 10, modeRefreshes: 40, loadRounds: 1, scaleUsers: 5_000, scaleSample: 100, scaleRounds: 2, scaleAdminPages: 5, coldStartRounds: 3 }
+  : { warmupSeconds: 3, seconds: 6, runs: 5, connections: 8, loginSeconds: 8, loginRuns: 4, loginWarmupSeconds: 2, hashRuns: 7, hashCount: 10, decodeRounds: 15, decodeSliceMs: 300, profileSeconds: 5, coreMeasureSeconds: 3, modeLogins: 40, modeRefreshes: 200, loadRounds: 3, scaleUsers: 100_000, scaleSample: 1_000, scaleRounds: 5, scaleAdminPages: 20, coldStartRounds: 9 };
 
 const started = Date.now();
 const log = (msg) => console.log(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${msg}`);
@@ -93,6 +96,8 @@ log('starting Tollgate (as shipped, and API-only), the Hono peer, the do-nothing
 const fleet = await startFleet();
 try {
   results.http = await httpSection(fleet, PLAN, log);
+  log('load: /me at 1, 8 and 64 connections');
+  results.load = await loadSection(fleet, PLAN, log);
   // The hashing section times the wasm through Tollgate as shipped, like login.
   results.hashing = await hashingSection({ ...fleet, tollgate: fleet.tollgate_with_assets }, PLAN, log);
   log('CPU profiles (V8 inspector) of both Workers, for what dominates each route');
@@ -106,6 +111,10 @@ try {
   await fleet.stop();
 }
 results.import = importSection(log);
+log(`scale: 1,000 users vs ${PLAN.scaleUsers.toLocaleString('en-US')}`);
+results.scale = await scaleSection(PLAN, results.versions, log);
+log('cold start: a new workerd to the first response');
+results.cold_start = await coldStartSection(PLAN, log);
 results.core = coreSection(PLAN, log);
 results.machine.load_average_at_end = loadavg().map((x) => Number(x.toFixed(2)));
 results.duration_seconds = Math.round((Date.now() - started) / 1000);

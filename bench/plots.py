@@ -128,6 +128,48 @@ def decode(r):
     return True
 
 
+def load(r):
+    """Throughput and p99 against connections (bench/sections/load.mjs)."""
+    data = r["load"]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
+    for name, by_conn in data.items():
+        conns = sorted(int(c) for c in by_conn)
+        a.plot(conns, [by_conn[str(c)]["rps_median"] for c in conns], marker="o", color=COLORS.get(name), label=label(name).replace("\n", " "))
+        b.plot(conns, [by_conn[str(c)]["p99_ms"] for c in conns], marker="o", color=COLORS.get(name), label=label(name).replace("\n", " "))
+    for ax, ylabel in ((a, "/me req/s (median)"), (b, "/me p99 latency, ms")):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks([1, 8, 64], ["1", "8", "64"])
+        ax.set_xlabel("connections")
+        ax.set_ylabel(ylabel)
+        ax.set_ylim(bottom=0)
+    a.legend(fontsize=8)
+    save(fig, "load.svg")
+
+
+def scale(r):
+    """Cost against the number of users (bench/sections/scale.mjs): each figure over its value at 1,000."""
+    sc = r["scale"]
+    users = sc["users"]
+    by = sc["by_users"]
+    series = {
+        "login p50": [by[str(n)]["login"]["p50_ms"] for n in users],
+        "refresh p50": [by[str(n)]["refresh"]["p50_ms"] for n in users],
+        "/me cost (1/req/s)": [1 / by[str(n)]["me"]["rps_median"] for n in users],
+        "admin page p50": [by[str(n)]["admin_page"]["p50_ms"] for n in users],
+    }
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    for name, vals in series.items():
+        ax.plot(users, [v / vals[0] for v in vals], marker="o", label=name)
+    ax.axhline(1.2, color="#cf222e", linestyle="--", linewidth=1, label="goal: at most 1.2x")
+    ax.set_xscale("log")
+    ax.set_xticks(users, [f"{n:,}" for n in users])
+    ax.set_xlabel("users in KV")
+    ax.set_ylabel("cost relative to 1,000 users")
+    ax.set_ylim(0, max(1.5, max(v / vals[0] for vals in series.values() for v in vals) * 1.1))
+    ax.legend(fontsize=8)
+    save(fig, "scale.svg")
+
+
 def main():
     r = json.loads((RESULTS / "latest.json").read_text())
     made = []
@@ -138,6 +180,12 @@ def main():
     if r.get("hashing"):
         hashing(r)
         made.append("argon2.svg")
+    if r.get("load"):
+        load(r)
+        made.append("load.svg")
+    if r.get("scale"):
+        scale(r)
+        made.append("scale.svg")
     stale = RESULTS / "client-decode.svg"
     if decode(r):
         made.append("client-decode.svg")

@@ -6,10 +6,12 @@ import { join } from 'node:path';
 import { ROOT } from '../../tests/harness/worker.mjs';
 
 const SCRIPT = join(ROOT, 'bench/wrk/request.lua');
+/** The script that cycles through a file of tokens (`tokensFile`), for many users' records. */
+const TOKENS_SCRIPT = join(ROOT, 'bench/wrk/tokens.lua');
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
 /**
- * @param {{url: string, threads?: number, connections: number, seconds: number, maxRequests?: number,
+ * @param {{url: string, tokensFile?: string, threads?: number, connections: number, seconds: number, maxRequests?: number,
  *   method?: string, token?: string, body?: string, contentType?: string, server?: {pids: () => {pid:number, comm:string}[]}}} o
  * @returns {Promise<{requests:number, rps:number, errors:object, latency_us:object, cpu?: Record<string, number>}>}
  */
@@ -21,9 +23,11 @@ export async function wrk(o) {
     WRK_BODY: o.body ?? '',
     WRK_CONTENT_TYPE: o.contentType ?? '',
     WRK_MAX_REQUESTS: String(o.maxRequests ?? 0),
+    WRK_TOKENS_FILE: o.tokensFile ?? '',
+    WRK_PATH: o.tokensFile ? new URL(o.url).pathname : '',
   };
   const args = ['-t', String(o.threads ?? 1), '-c', String(o.connections), '-d', `${o.seconds}s`,
-    '--timeout', '10s', '-s', SCRIPT, o.url];
+    '--timeout', '10s', '-s', o.tokensFile ? TOKENS_SCRIPT : SCRIPT, o.url];
   const procs = o.server ? o.server.pids() : [];
   const before = cpuTicks(procs);
   const out = await new Promise((ok, fail) => {
