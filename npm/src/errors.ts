@@ -48,6 +48,10 @@ export type AuthErrorCode =
   | 'internal_error'
   | 'misconfigured'
   | 'storage_unavailable'
+  | 'mfa_required'
+  | 'invalid_code'
+  | 'mfa_token_invalid'
+  | 'totp_already_enabled'
   | 'network_error'
   | 'client_unavailable';
 

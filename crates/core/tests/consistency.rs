@@ -67,6 +67,7 @@ fn auth() -> Auth {
             roles: Roles::default(),
             access_token_revocation: Default::default(),
             recovery: RecoveryConfig::default(),
+            mfa: Default::default(),
         },
         keys: KeySet::hs256(SECRET).unwrap(),
         refresh_key: RefreshKey::derive_from_jwt_secret(SECRET).unwrap(),

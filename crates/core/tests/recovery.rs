@@ -56,6 +56,7 @@ impl World {
                     register_throttle: policy(100, 3600),
                     roles: Roles::default(),
                     recovery: RecoveryConfig::default(),
+                    mfa: Default::default(),
                     access_token_revocation: Default::default(),
                 },
                 keys: KeySet::hs256(SECRET).unwrap(),

@@ -64,6 +64,7 @@ impl World {
                     roles,
                     access_token_revocation: Default::default(),
                     recovery: Default::default(),
+                    mfa: Default::default(),
                 },
                 keys: KeySet::hs256(SECRET).unwrap(),
                 refresh_key: RefreshKey::derive_from_jwt_secret(SECRET).unwrap(),
