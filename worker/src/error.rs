@@ -92,6 +92,12 @@ impl AuthError {
                     .map(|f| json!({ "field": f.field, "code": f.code.as_str(), "detail": f.code.detail() }))
                     .collect();
             }
+            // The login's second step (Auth0's shape for the password grant): the token that
+            // continues it and what the account can use.
+            AuthError::Core(Error::MfaRequired(challenge)) => {
+                body["mfa_token"] = json!(challenge.mfa_token);
+                body["methods"] = json!(challenge.methods);
+            }
             // Every 422 lists what was wrong in `errors`; for a body that does not parse,
             // that is the body as a whole.
             AuthError::MalformedBody(_) => {
