@@ -201,6 +201,31 @@ describe('turning TOTP off', () => {
     assert.equal((await passwordLogin(api, user.email)).status, 200);
   });
 
+  test('the management routes refuse what they cannot do: 401, 404 without TOTP, 422, 403', async () => {
+    const plain = await signUp(api, { tag: 'mfa-none' });
+    assert.equal((await delJson(api, '/auth/mfa/totp', undefined, { current_password: PASSWORD, code: '123456' })).status, 401);
+    for (const [res, what] of [
+      [await delJson(api, '/auth/mfa/totp', plain.token, { current_password: PASSWORD, code: '123456' }), 'disable'],
+      [await api.post('/auth/mfa/totp/confirm', { token: plain.token, json: { code: '123456' } }), 'confirm'],
+      [await api.post('/auth/mfa/recovery-codes', { token: plain.token, json: { current_password: PASSWORD } }), 'regenerate'],
+    ]) {
+      assert.equal(res.status, 404, `${what}: ${res.text}`);
+      assert.equal(res.json.code, 'not_found');
+    }
+    const user = await userWithTotp(api, 'mfa-refusals');
+    const noCode = await api.post('/auth/mfa/totp/confirm', { token: user.token, json: {} });
+    assert.equal(noCode.status, 422, noCode.text);
+    const neither = await api.post('/auth/mfa/recovery-codes', { token: user.token, json: {} });
+    assert.equal(neither.status, 422, neither.text);
+    assert.deepEqual(neither.json.errors.map((e) => [e.field, e.code]), [['current_password', 'missing_field']]);
+    const wrong = await api.post('/auth/mfa/recovery-codes', { token: user.token, json: { current_password: 'not the password' } });
+    assert.equal(wrong.status, 403, wrong.text);
+    assert.equal(wrong.json.code, 'incorrect_password');
+    // A current code proves it too (and is consumed).
+    const byCode = await api.post('/auth/mfa/recovery-codes', { token: user.token, json: { code: code(user.secret) } });
+    assert.equal(byCode.status, 200, byCode.text);
+  });
+
   test('regenerating recovery codes replaces the whole set', async () => {
     const user = await userWithTotp(api, 'mfa-regen');
     const res = await api.post('/auth/mfa/recovery-codes', { token: user.token, json: { current_password: PASSWORD } });
