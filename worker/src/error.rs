@@ -232,6 +232,30 @@ mod tests {
     }
 
     #[test]
+    fn mfa_required_is_403_with_the_token_and_methods_in_the_body() {
+        let err = AuthError::from(Error::MfaRequired(tollgate_core::MfaChallenge {
+            mfa_token: "tok".into(),
+            methods: vec!["totp", "recovery_code"],
+        }));
+        assert_eq!(err.status(), 403);
+        let (body, headers) = err.render();
+        assert_eq!(
+            body,
+            json!({
+                "detail": ErrorCode::MfaRequired.detail(),
+                "code": "mfa_required",
+                "mfa_token": "tok",
+                "methods": ["totp", "recovery_code"],
+            })
+        );
+        assert!(headers.is_empty(), "{headers:?}");
+        // The token never reaches a log line through Debug.
+        assert!(!format!("{err:?}").contains("tok\""));
+        let (_, headers) = AuthError::from(Error::MfaTokenInvalid).render();
+        assert_eq!(header(&headers, "WWW-Authenticate"), Some("Bearer"));
+    }
+
+    #[test]
     fn throttling_and_method_errors_carry_their_headers() {
         let (_, h) = AuthError::from(Error::TooManyAttempts { retry_after_s: 42 }).render();
         assert_eq!(header(&h, "Retry-After"), Some("42"));
