@@ -22,7 +22,8 @@ use crate::time::UnixSeconds;
 pub const MAX_PENDING_LOGINS: usize = 8;
 
 /// An account's second factors and pending second steps (absent from records without any).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Its `Debug` shows counts, never a hash.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MfaRecord {
     /// The TOTP factor, confirmed or still being enrolled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -50,6 +51,16 @@ pub struct TotpFactor {
     pub last_step: u64,
 }
 
+impl core::fmt::Debug for MfaRecord {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MfaRecord")
+            .field("totp", &self.totp)
+            .field("recovery_codes", &self.recovery_codes.len())
+            .field("pending", &self.pending.len())
+            .finish()
+    }
+}
+
 impl core::fmt::Debug for TotpFactor {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("TotpFactor")
@@ -60,8 +71,9 @@ impl core::fmt::Debug for TotpFactor {
     }
 }
 
-/// A login whose password was right, waiting for its second step.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A login whose password was right, waiting for its second step. Its `Debug` leaves out the
+/// token hash.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingLogin {
     /// [`super::MfaToken::hash`] of its `mfa_token`.
     pub token: String,
@@ -75,13 +87,24 @@ pub struct PendingLogin {
     pub scope: Option<String>,
 }
 
+impl core::fmt::Debug for PendingLogin {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PendingLogin")
+            .field("expires_at", &self.expires_at)
+            .field("failures", &self.failures)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A second factor that has been checked, and what the sequencer must consume for it.
 ///
 /// The continuation's completion ([`MfaRecord::complete`], and the login flow's
 /// `complete_second_step`) takes one of these, whatever the factor: another factor (a passkey
 /// assertion) is one more variant, with one arm in [`MfaRecord::complete`] saying what it
-/// consumes and one in [`VerifiedFactor::amr`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// consumes and one in [`VerifiedFactor::amr`] (and its name in [`VerifiedFactor::method`]).
+/// Its `Debug` names the method only.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VerifiedFactor {
     /// A TOTP code of `step`, computed from the sealed secret `secret`.
@@ -96,6 +119,12 @@ pub enum VerifiedFactor {
         /// The hash.
         hash: String,
     },
+}
+
+impl core::fmt::Debug for VerifiedFactor {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "VerifiedFactor::{}", self.method())
+    }
 }
 
 impl VerifiedFactor {
