@@ -168,6 +168,19 @@ describe('the login continuation', () => {
     const dead = await verify(api, { mfa_token: body.mfa_token, code: right });
     assert.equal(dead.status, 401, dead.text);
     assert.equal(dead.json.code, 'mfa_token_invalid');
+    // The wrong codes counted against the account's login throttle (5 per window): even the
+    // right password is refused now, and does not reset the count.
+    const locked = await passwordLogin(api, user.email);
+    assert.equal(locked.status, 429, locked.text);
+    assert.equal(locked.json.code, 'too_many_attempts');
+  });
+
+  test('one code sent with two mfa_tokens at once signs in once', async () => {
+    const user = await userWithTotp(api, 'mfa-race');
+    const [a, b] = [await challenge(api, user.email), await challenge(api, user.email)];
+    const now = code(user.secret);
+    const answers = await Promise.all([a, b].map((c) => verify(api, { mfa_token: c.mfa_token, code: now })));
+    assert.deepEqual(answers.map((r) => r.status).sort(), [200, 403], answers.map((r) => r.text).join('\n'));
   });
 
   test('bad input is 422 or 401, never a session', async () => {
