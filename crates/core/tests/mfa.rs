@@ -499,3 +499,18 @@ fn a_role_that_requires_mfa_gets_only_the_enrolment_scope_until_it_has_one() {
         "profile sessions"
     );
 }
+
+#[test]
+fn a_password_reset_does_not_bypass_the_second_factor() {
+    let mut w = World::new(MfaConfig::default());
+    w.register("ann@example.com");
+    w.enable_totp("ann@example.com");
+    let flows = w.auth.flows(&w.store, &w.events);
+    let message = run(flows.request_password_reset("ann@example.com", "203.0.113.7", T0 + 1))
+        .unwrap()
+        .unwrap();
+    let token = message.token.unwrap();
+    run(flows.confirm_password_reset(&token, PASSWORD, T0 + 2, &mut w.rng)).unwrap();
+    let challenge = w.challenge("ann@example.com", T0 + 3);
+    assert_eq!(challenge.methods, ["totp", "recovery_code"]);
+}
