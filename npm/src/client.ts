@@ -105,7 +105,17 @@ export interface Session {
   current: boolean;
 }
 
-/** A TOTP secret being enrolled (`POST /auth/mfa/totp`). */
+/**
+ * A TOTP secret being enrolled (`POST /auth/mfa/totp`): show `otpauth_uri` as a QR code, and
+ * `secret` for typing; nothing is on until {@link AuthClient.confirmTotp}.
+ *
+ * @example
+ * ```ts
+ * const { secret, otpauth_uri } = await auth.enrollTotp(currentPassword);
+ * showQrCode(otpauth_uri); // any QR library
+ * const recoveryCodes = await auth.confirmTotp(prompt(`Code from the app (or type ${secret})`) ?? '');
+ * ```
+ */
 export interface TotpEnrolment {
   /** The secret in base32, for typing into an app. */
   secret: string;
