@@ -54,6 +54,7 @@ assets: client ## Copy the client package and Swagger UI into the Worker's stati
 	@rm -rf worker/public/client && mkdir -p worker/public/client worker/public/vendor/swagger-ui
 	@cp -R npm/dist/. worker/public/client/
 	@cp $(SWAGGER)/swagger-ui-bundle.js $(SWAGGER)/swagger-ui.css worker/public/vendor/swagger-ui/
+	@mkdir -p worker/public/vendor/qr && cp node_modules/@paulmillr/qr/esm/index.js worker/public/vendor/qr/index.js
 
 worker: ## Build the Worker that `wrangler deploy` ships (worker/build) with worker-build
 	@scripts/build-worker.sh

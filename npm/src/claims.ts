@@ -41,6 +41,8 @@ export interface AccessClaims {
   scope: string;
   /** Whether the user's address was verified when the token was issued (absent in tokens minted elsewhere). */
   email_verified?: boolean;
+  /** How the session signed in (RFC 8176): `['pwd']`, or `['pwd', 'otp', 'mfa']` after a TOTP code, `['pwd', 'mfa']` after a recovery code (absent in older tokens). */
+  amr?: string[];
   /** Any other claim. */
   [claim: string]: unknown;
 }

@@ -16,7 +16,7 @@ import { withLock } from './locks.js';
 import { retryDelayMs, Schedule } from './schedule.js';
 import { type AuthSnapshot, isolate, Store } from './store.js';
 import { openTabs, type TabMessage, type Tabs } from './tabs.js';
-import { call, type CallOptions, errorFrom, hasBody, request, type Transport, unreachable } from './transport.js';
+import { call, type CallOptions, errorFrom, hasBody, mfaTokens, request, type Transport, unreachable } from './transport.js';
 import { ready } from './wasm.js';
 
 /**
@@ -105,6 +105,24 @@ export interface Session {
   current: boolean;
 }
 
+/**
+ * A TOTP secret being enrolled (`POST /auth/mfa/totp`): show `otpauth_uri` as a QR code, and
+ * `secret` for typing; nothing is on until {@link AuthClient.confirmTotp}.
+ *
+ * @example
+ * ```ts
+ * const { secret, otpauth_uri } = await auth.enrollTotp(currentPassword);
+ * showQrCode(otpauth_uri); // any QR library
+ * const recoveryCodes = await auth.confirmTotp(prompt(`Code from the app (or type ${secret})`) ?? '');
+ * ```
+ */
+export interface TotpEnrolment {
+  /** The secret in base32, for typing into an app. */
+  secret: string;
+  /** The `otpauth://totp/…` URI, for a QR code. */
+  otpauth_uri: string;
+}
+
 /** The server's token response (RFC 6749 §5.1). @internal */
 interface TokenResponse {
   access_token: string;
@@ -134,7 +152,17 @@ export interface AuthClient {
   /**
    * Signs in with the OAuth 2 password flow (form-encoded `username`, `password`); the server
    * sets the refresh cookie. Other tabs of the origin are signed in too.
-   * @throws {AuthError} `invalid_credentials` (401), `account_disabled` (403: the right password, but an admin disabled the account), `too_many_attempts` (429, with `retryAfter`), `network_error`.
+   * @throws {AuthError} `invalid_credentials` (401), `account_disabled` (403: the right password, but an admin disabled the account), `too_many_attempts` (429, with `retryAfter`), `network_error`;
+   * `mfa_required` (403: the right password for an account with a second factor), whose `continue(code)` or `continueWithRecoveryCode(code)` completes the sign-in.
+   * @example
+   * ```ts
+   * try {
+   *   await auth.login(email, password);
+   * } catch (e) {
+   *   if (!(e instanceof AuthError) || e.code !== 'mfa_required') throw e;
+   *   await e.continue!(prompt('Code from your authenticator app') ?? '');
+   * }
+   * ```
    */
   login(email: string, password: string): Promise<AccessClaims>;
   /**
@@ -238,6 +266,24 @@ export interface AuthClient {
    * @throws {AuthError} `invalid_action_token` (400), `email_taken` (409: someone took the address meanwhile), `network_error`.
    */
   confirmEmailChange(token: string): Promise<void>;
+  /**
+   * Starts TOTP enrolment: a new secret for an authenticator app (show `otpauth_uri` as a QR
+   * code), inactive until {@link AuthClient.confirmTotp}.
+   * @throws {AuthError} `incorrect_password` (403), `totp_already_enabled` (409), `too_many_attempts` (429), `not_authenticated`, `network_error`.
+   */
+  enrollTotp(currentPassword: string): Promise<TotpEnrolment>;
+  /**
+   * Turns TOTP on with a code from the app; resolves to the 10 recovery codes, shown only now.
+   * @throws {AuthError} `invalid_code` (403), `not_found` (404: no enrolment started), `too_many_attempts` (429), `network_error`.
+   */
+  confirmTotp(code: string): Promise<string[]>;
+  /** Turns TOTP off (the recovery codes go too). @throws {AuthError} `incorrect_password`, `invalid_code` (403), `not_found` (404), `network_error`. */
+  disableTotp(currentPassword: string, code: string): Promise<void>;
+  /**
+   * Replaces the recovery codes with a new set (resolved, to show once), proved by the password
+   * or a current code. @throws {AuthError} `incorrect_password`, `invalid_code` (403), `not_found` (404: TOTP is off), `network_error`.
+   */
+  regenerateRecoveryCodes(proof: { currentPassword?: string; code?: string }): Promise<string[]>;
   /** Calls `listener` on every {@link AuthEvent}; returns the function that unsubscribes it. */
   onChange(listener: AuthListener): () => void;
   /**
@@ -321,12 +367,48 @@ class Client implements AuthClient {
 
   async login(email: string, password: string): Promise<AccessClaims> {
     ready();
-    const sentAt = this.#t.clock.now();
     const form = { grant_type: 'password', username: email, password };
-    const body = await call<TokenResponse>(this.#t, '/auth/login', { form });
+    return this.#signIn('/auth/login', { form });
+  }
+
+  /** Signs in with the token response of `path`; an `mfa_required` error learns how to continue. */
+  async #signIn(path: string, options: CallOptions): Promise<AccessClaims> {
+    const sentAt = this.#t.clock.now();
+    let body: TokenResponse;
+    try {
+      body = await call<TokenResponse>(this.#t, path, options);
+    } catch (error) {
+      const mfaToken = error instanceof AuthError ? mfaTokens.get(error) : undefined;
+      if (mfaToken !== undefined) {
+        const via = (field: string) => (code: string) => this.#signIn('/auth/mfa/verify', { json: { mfa_token: mfaToken, [field]: code } });
+        Object.assign(error as AuthError, { continue: via('code'), continueWithRecoveryCode: via('recovery_code') });
+      }
+      throw error;
+    }
     const { claims, event } = this.#accept(body.access_token, null, sentAt);
     this.#tabs.post({ type: 'token', event, token: body.access_token, skew: this.#t.skew.range });
     return claims;
+  }
+
+  async enrollTotp(currentPassword: string): Promise<TotpEnrolment> {
+    ready();
+    return this.#authorized<TotpEnrolment>('/auth/mfa/totp', { json: { current_password: currentPassword } });
+  }
+
+  async confirmTotp(code: string): Promise<string[]> {
+    ready();
+    return (await this.#authorized<{ recovery_codes: string[] }>('/auth/mfa/totp/confirm', { json: { code } })).recovery_codes;
+  }
+
+  async disableTotp(currentPassword: string, code: string): Promise<void> {
+    ready();
+    await this.#authorized('/auth/mfa/totp', { method: 'DELETE', json: { current_password: currentPassword, code } });
+  }
+
+  async regenerateRecoveryCodes(proof: { currentPassword?: string; code?: string }): Promise<string[]> {
+    ready();
+    const json = { current_password: proof.currentPassword, code: proof.code };
+    return (await this.#authorized<{ recovery_codes: string[] }>('/auth/mfa/recovery-codes', { json })).recovery_codes;
   }
 
   async resume(): Promise<AccessClaims | null> {

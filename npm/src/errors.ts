@@ -6,6 +6,7 @@
  * both. `crates/core/src/error.rs` is the source of truth; a Rust test
  * (`crates/core/tests/error_codes.rs`) fails when this union and `ErrorCode::ALL` differ.
  */
+import type { AccessClaims } from './claims.js';
 
 /**
  * Every error code the server or this client can produce.
@@ -48,6 +49,10 @@ export type AuthErrorCode =
   | 'internal_error'
   | 'misconfigured'
   | 'storage_unavailable'
+  | 'mfa_required'
+  | 'invalid_code'
+  | 'mfa_token_invalid'
+  | 'totp_already_enabled'
   | 'network_error'
   | 'client_unavailable';
 
@@ -89,6 +94,16 @@ export class AuthError extends Error {
   readonly retryAfter?: number;
   /** Per-field problems of a 422 `validation_error`. */
   readonly errors?: FieldError[];
+  /** `mfa_required` (from `login()`): what the account can use for the second step (`totp`, `recovery_code`). */
+  readonly methods?: string[];
+  /**
+   * `mfa_required` (from `login()`): completes the sign-in with a code from the authenticator
+   * app, as `login()` would have. Rejects with `invalid_code` (403; try again, up to 5 times)
+   * or `mfa_token_invalid` (401; sign in again).
+   */
+  continue?: (code: string) => Promise<AccessClaims>;
+  /** `mfa_required`: completes the sign-in with a recovery code instead (each works once). */
+  continueWithRecoveryCode?: (code: string) => Promise<AccessClaims>;
 
   /** Creates an error; `message` is the server's human `detail` sentence. */
   constructor(

@@ -148,7 +148,7 @@ export async function call<T>(t: Transport, path: string, options: CallOptions =
  * when it sent one, otherwise a code chosen from the status. @internal
  */
 export async function errorFrom(t: Transport, response: Response): Promise<AuthError> {
-  let body: { detail?: unknown; code?: unknown; errors?: unknown } = {};
+  let body: { detail?: unknown; code?: unknown; errors?: unknown; mfa_token?: unknown; methods?: unknown } = {};
   try {
     body = (await response.json()) ?? {};
   } catch {
@@ -157,12 +157,23 @@ export async function errorFrom(t: Transport, response: Response): Promise<AuthE
   const code = typeof body.code === 'string' ? (body.code as AuthErrorCode) : codeFor(response.status);
   const detail = typeof body.detail === 'string' ? body.detail : `HTTP ${response.status}`;
   const retryAfter = retryAfterSeconds(response.headers.get('Retry-After'), serverNowMs(t, response));
-  return new AuthError(code, detail, {
+  const error = new AuthError(code, detail, {
     status: response.status,
     ...(retryAfter !== undefined && { retryAfter }),
     ...(Array.isArray(body.errors) && { errors: body.errors as FieldError[] }),
   });
+  if (typeof body.mfa_token === 'string') {
+    mfaTokens.set(error, body.mfa_token);
+    Object.assign(error, { methods: Array.isArray(body.methods) ? body.methods : [] });
+  }
+  return error;
 }
+
+/**
+ * The `mfa_token` of an `mfa_required` error, kept off the error itself so that logging the
+ * error never prints it. @internal
+ */
+export const mfaTokens = new WeakMap<AuthError, string>();
 
 function codeFor(status: number): AuthErrorCode {
   if (status === 401) return 'not_authenticated';

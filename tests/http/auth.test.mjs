@@ -60,7 +60,8 @@ describe('login', () => {
     const claims = JSON.parse(Buffer.from(res.json.access_token.split('.')[1], 'base64url'));
     const header = JSON.parse(Buffer.from(res.json.access_token.split('.')[0], 'base64url'));
     assert.equal(header.typ, 'at+jwt');
-    assert.deepEqual(Object.keys(claims).sort(), ['aud', 'email_verified', 'exp', 'iat', 'iss', 'jti', 'nbf', 'role', 'scope', 'sid', 'sub']);
+    assert.deepEqual(Object.keys(claims).sort(), ['amr', 'aud', 'email_verified', 'exp', 'iat', 'iss', 'jti', 'nbf', 'role', 'scope', 'sid', 'sub']);
+    assert.deepEqual(claims.amr, ['pwd']);
     assert.equal(claims.exp - claims.iat, 900);
   });
 
@@ -311,7 +312,8 @@ describe('protected routes', () => {
     const s = await signUp(api);
     const me = await api.get('/me', { token: s.token });
     assert.equal(me.status, 200);
-    assert.deepEqual(Object.keys(me.json).sort(), ['created_at', 'email', 'email_verified', 'id', 'role', 'scopes']);
+    assert.deepEqual(Object.keys(me.json).sort(), ['created_at', 'email', 'email_verified', 'id', 'mfa', 'role', 'scopes']);
+    assert.deepEqual(me.json.mfa, { totp: false, recovery_codes: 0 });
     assert.deepEqual(me.json.scopes, ['profile', 'sessions']);
     const claims = await api.get('/auth/claims', { token: s.token });
     assert.equal(claims.status, 200);

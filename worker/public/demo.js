@@ -1,6 +1,8 @@
 // The demo page: everything goes through @tollgate/client, imported from /client/ exactly as
-// an app would import its built copy. No third-party code, no inline script.
+// an app would import its built copy. No inline script; the one third-party library, a QR
+// code encoder, is served from /vendor/ (demo-mfa.js).
 import { AuthError, createAuthClient, secondsLeft } from '/client/index.js';
+import { setupMfa } from '/demo-mfa.js';
 
 const $ = (id) => document.getElementById(id);
 const auth = createAuthClient({ baseUrl: location.origin });
@@ -53,7 +55,10 @@ auth.onChange((event) => {
     : event.type === 'refresh_failed' ? ` (${event.error.code}; retry in ${event.retryInMs} ms)` : '';
   log(event.type + detail);
   render();
-  if (event.type === 'signed_in') loadSessions();
+  if (event.type === 'signed_in') {
+    loadSessions();
+    mfa.showState().catch(showError);
+  }
 });
 
 async function loadSessions() {
@@ -95,10 +100,11 @@ async function act(work) {
 }
 
 const credentials = () => [$('email').value, $('password').value];
+const mfa = setupMfa({ auth, act, notice });
 
 $('auth-form').addEventListener('submit', (event) => {
   event.preventDefault();
-  act(() => auth.login(...credentials()));
+  act(() => mfa.login(...credentials()));
 });
 $('register').addEventListener('click', () => act(async () => {
   if (!$('auth-form').reportValidity()) return;

@@ -8,7 +8,7 @@ use std::cell::OnceCell;
 use std::rc::Rc;
 
 use tollgate_core::Error;
-use tollgate_core::flows::{AccessTokenRevocation, Auth, AuthConfig, RecoveryConfig};
+use tollgate_core::flows::{AccessTokenRevocation, Auth, AuthConfig, MfaConfig, RecoveryConfig};
 use tollgate_core::password::{Argon2Params, PasswordHasher};
 use tollgate_core::refresh::{RefreshKey, RefreshPolicy};
 use tollgate_core::roles::Roles;
@@ -59,6 +59,7 @@ const NAMES: &[&str] = &[
     "PASSWORD_RESET_TTL_SECONDS",
     "EMAIL_TOKEN_TTL_SECONDS",
     "REQUIRE_VERIFIED_EMAIL",
+    "REQUIRE_MFA_FOR_ROLES",
 ];
 
 /// The Worker's settings: the core's [`Auth`] plus what only the HTTP layer needs.
@@ -252,6 +253,10 @@ fn parse(raw: &[Option<String>]) -> Result<Settings, Error> {
         None => Roles::default(),
         Some(json) => Roles::from_json(json)?,
     };
+    let mfa = MfaConfig {
+        require_for_roles: require_mfa_for_roles(get("REQUIRE_MFA_FOR_ROLES"), &roles)?,
+        totp_issuer: String::new(),
+    };
     let email = email_delivery(
         get("EMAIL_WEBHOOK_URL"),
         secret_value("EMAIL_WEBHOOK_SECRET"),
@@ -299,6 +304,7 @@ fn parse(raw: &[Option<String>]) -> Result<Settings, Error> {
                 roles,
                 access_token_revocation: access_token_revocation(get("ACCESS_TOKEN_REVOCATION"))?,
                 recovery,
+                mfa,
             },
             keys,
             refresh_key,
@@ -334,6 +340,30 @@ pub(crate) fn access_token_revocation(value: Option<&str>) -> Result<AccessToken
             ))
         })
     })
+}
+
+/// `REQUIRE_MFA_FOR_ROLES`: role names separated by commas or spaces, each one `ROLES` has.
+///
+/// # Errors
+/// [`Error::Misconfigured`] naming the first role the table does not have.
+pub(crate) fn require_mfa_for_roles(
+    value: Option<&str>,
+    roles: &Roles,
+) -> Result<Vec<String>, Error> {
+    let mut listed = Vec::new();
+    for role in value
+        .unwrap_or_default()
+        .split([',', ' '])
+        .filter(|r| !r.is_empty())
+    {
+        if !roles.contains(role) {
+            return Err(Error::Misconfigured(format!(
+                "REQUIRE_MFA_FOR_ROLES names {role:?}, which is not a role (see ROLES)"
+            )));
+        }
+        listed.push(role.to_string());
+    }
+    Ok(listed)
 }
 
 /// The mailer's settings, if `EMAIL_WEBHOOK_URL` is set.
@@ -775,5 +805,20 @@ mod tests {
         assert_eq!(settings.auth.keys.jwks_json().matches("\"kid\"").count(), 1);
         // Without an EdDSA key, JWT_SECRET is what signs: still required.
         refused(&[("REFRESH_SECRET", OTHER_SECRET)], "JWT_SECRET");
+    }
+
+    #[test]
+    fn require_mfa_for_roles_lists_known_roles_only() {
+        let settings = parse(&raw(SECRET, &[("REQUIRE_MFA_FOR_ROLES", "admin, user")])).unwrap();
+        assert_eq!(
+            settings.auth.config.mfa.require_for_roles,
+            ["admin", "user"]
+        );
+        let unset = parse(&raw(SECRET, &[])).unwrap();
+        assert!(unset.auth.config.mfa.require_for_roles.is_empty());
+        refused(
+            &[("JWT_SECRET", SECRET), ("REQUIRE_MFA_FOR_ROLES", "root")],
+            "REQUIRE_MFA_FOR_ROLES",
+        );
     }
 }

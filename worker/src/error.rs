@@ -92,6 +92,12 @@ impl AuthError {
                     .map(|f| json!({ "field": f.field, "code": f.code.as_str(), "detail": f.code.detail() }))
                     .collect();
             }
+            // The login's second step (Auth0's shape for the password grant): the token that
+            // continues it and what the account can use.
+            AuthError::Core(Error::MfaRequired(challenge)) => {
+                body["mfa_token"] = json!(challenge.mfa_token);
+                body["methods"] = json!(challenge.methods);
+            }
             // Every 422 lists what was wrong in `errors`; for a body that does not parse,
             // that is the body as a whole.
             AuthError::MalformedBody(_) => {
@@ -223,6 +229,30 @@ mod tests {
         ))
         .render();
         assert!(!body.to_string().contains("secret detail"));
+    }
+
+    #[test]
+    fn mfa_required_is_403_with_the_token_and_methods_in_the_body() {
+        let err = AuthError::from(Error::MfaRequired(tollgate_core::MfaChallenge {
+            mfa_token: "tok".into(),
+            methods: vec!["totp", "recovery_code"],
+        }));
+        assert_eq!(err.status(), 403);
+        let (body, headers) = err.render();
+        assert_eq!(
+            body,
+            json!({
+                "detail": ErrorCode::MfaRequired.detail(),
+                "code": "mfa_required",
+                "mfa_token": "tok",
+                "methods": ["totp", "recovery_code"],
+            })
+        );
+        assert!(headers.is_empty(), "{headers:?}");
+        // The token never reaches a log line through Debug.
+        assert!(!format!("{err:?}").contains("tok\""));
+        let (_, headers) = AuthError::from(Error::MfaTokenInvalid).render();
+        assert_eq!(header(&headers, "WWW-Authenticate"), Some("Bearer"));
     }
 
     #[test]

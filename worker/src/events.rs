@@ -52,7 +52,9 @@ fn level(event: &SecurityEvent) -> &'static str {
         | SecurityEvent::RegistrationThrottled { .. }
         | SecurityEvent::RehashFailed { .. }
         | SecurityEvent::RecoveryThrottled { .. }
-        | SecurityEvent::EmailDeliveryFailed { .. } => "warn",
+        | SecurityEvent::EmailDeliveryFailed { .. }
+        | SecurityEvent::RecoveryCodeUsed { .. }
+        | SecurityEvent::MfaReset { .. } => "warn",
         _ => "info",
     }
 }

@@ -287,6 +287,8 @@ impl WorkerStores {
             Refusal::Corrupt => {
                 Error::Internal("the user record cannot take the change (session epoch)".into())
             }
+            Refusal::InvalidCode => Error::InvalidCode,
+            Refusal::MfaTokenInvalid => Error::MfaTokenInvalid,
         })
     }
 }

@@ -78,6 +78,10 @@ pub(crate) enum Refusal {
     AccountDisabled,
     /// The record cannot be changed (a session epoch at its maximum).
     Corrupt,
+    /// A second factor was consumed already (a TOTP step, a recovery code) or changed.
+    InvalidCode,
+    /// The pending login is gone: used, expired or dead.
+    MfaTokenInvalid,
 }
 
 /// A sequencer's answer: the record after the request (before it, for `remove`), or none;
@@ -408,6 +412,8 @@ mod objects {
                             Ok(refused(Refusal::AccountDisabled))
                         }
                         Err(Error::InvalidToken(_)) => Ok(refused(Refusal::SessionEnded)),
+                        Err(Error::InvalidCode) => Ok(refused(Refusal::InvalidCode)),
+                        Err(Error::MfaTokenInvalid) => Ok(refused(Refusal::MfaTokenInvalid)),
                         Err(_) => Ok(refused(Refusal::Corrupt)),
                     }
                 }

@@ -9,7 +9,7 @@ use worker::{Env, Method};
 use crate::config::{self, Settings, SharedSettings};
 use crate::error::AuthError;
 use crate::events::LogSink;
-use crate::handlers::{account, admin, auth, meta, openapi, recovery};
+use crate::handlers::{account, admin, auth, meta, mfa, openapi, recovery};
 use crate::http::{self, Reply};
 use crate::incoming::Incoming;
 use crate::same_site;
@@ -41,6 +41,11 @@ enum Route {
     EmailVerificationConfirm,
     EmailChange,
     EmailChangeConfirm,
+    MfaVerify,
+    MfaTotp,
+    MfaTotpConfirm,
+    MfaRecoveryCodes,
+    AdminResetMfa(String),
 }
 
 impl Route {
@@ -49,7 +54,9 @@ impl Route {
     /// browser (login CSRF) or end one. Exhaustive on purpose: a new route must decide.
     fn sets_refresh_cookie(&self) -> bool {
         match self {
-            Route::Login | Route::Refresh | Route::Logout | Route::LogoutAll => true,
+            Route::Login | Route::Refresh | Route::Logout | Route::LogoutAll | Route::MfaVerify => {
+                true
+            }
             Route::Health
             | Route::Jwks
             | Route::Register
@@ -70,7 +77,11 @@ impl Route {
             | Route::EmailVerification
             | Route::EmailVerificationConfirm
             | Route::EmailChange
-            | Route::EmailChangeConfirm => false,
+            | Route::EmailChangeConfirm
+            | Route::MfaTotp
+            | Route::MfaTotpConfirm
+            | Route::MfaRecoveryCodes
+            | Route::AdminResetMfa(_) => false,
         }
     }
 }
@@ -114,6 +125,16 @@ fn resolve(method: &Method, path: &str) -> Result<Route, AuthError> {
         ["auth", "email"] => only(is(Method::Post), Route::EmailChange, "POST"),
         ["auth", "email", "confirm"] => only(is(Method::Post), Route::EmailChangeConfirm, "POST"),
         ["auth", "claims"] => only(get, Route::Claims, "GET, HEAD"),
+        ["auth", "mfa", "verify"] => only(is(Method::Post), Route::MfaVerify, "POST"),
+        ["auth", "mfa", "totp"] => only(
+            is(Method::Post) || is(Method::Delete),
+            Route::MfaTotp,
+            "POST, DELETE",
+        ),
+        ["auth", "mfa", "totp", "confirm"] => only(is(Method::Post), Route::MfaTotpConfirm, "POST"),
+        ["auth", "mfa", "recovery-codes"] => {
+            only(is(Method::Post), Route::MfaRecoveryCodes, "POST")
+        }
         ["me"] => only(get, Route::Me, "GET, HEAD"),
         ["admin", "users"] => only(get, Route::AdminUsers, "GET, HEAD"),
         ["admin", "users", id] if !id.is_empty() => only(
@@ -135,6 +156,11 @@ fn resolve(method: &Method, path: &str) -> Result<Route, AuthError> {
             is(Method::Put),
             Route::AdminSetDisabled((*id).to_string()),
             "PUT",
+        ),
+        ["admin", "users", id, "mfa"] if !id.is_empty() => only(
+            is(Method::Delete),
+            Route::AdminResetMfa((*id).to_string()),
+            "DELETE",
         ),
         ["__tollgate", "calibrate"] => only(is(Method::Post), Route::Calibrate, "POST"),
         ["openapi.json"] => only(get, Route::OpenApi, "GET, HEAD"),
@@ -255,6 +281,12 @@ async fn run(route: Route, req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, Aut
         Route::EmailVerificationConfirm => recovery::confirm_email(req, cx).await,
         Route::EmailChange => recovery::request_email_change(req, cx).await,
         Route::EmailChangeConfirm => recovery::confirm_email_change(req, cx).await,
+        Route::MfaVerify => mfa::verify(req, cx).await,
+        Route::MfaTotp if req.method() == Method::Delete => mfa::disable_totp(req, cx).await,
+        Route::MfaTotp => mfa::enrol_totp(req, cx).await,
+        Route::MfaTotpConfirm => mfa::confirm_totp(req, cx).await,
+        Route::MfaRecoveryCodes => mfa::regenerate_recovery_codes(req, cx).await,
+        Route::AdminResetMfa(id) => mfa::admin_reset(req, cx, &id).await,
     }
 }
 
@@ -328,12 +360,13 @@ mod tests {
                 "/auth/login",
                 "/auth/refresh",
                 "/auth/logout",
-                "/auth/logout-all"
+                "/auth/logout-all",
+                "/auth/mfa/verify"
             ]
         );
     }
 
-    const ROUTES: usize = 25;
+    const ROUTES: usize = 30;
 
     /// The route's place in the table. Exhaustive on purpose: a new route fails to compile
     /// here until it gets a number, and then `EVERY_ROUTE` must name a path of it.
@@ -364,6 +397,11 @@ mod tests {
             Route::EmailVerificationConfirm => 22,
             Route::EmailChange => 23,
             Route::EmailChangeConfirm => 24,
+            Route::MfaVerify => 25,
+            Route::MfaTotp => 26,
+            Route::MfaTotpConfirm => 27,
+            Route::MfaRecoveryCodes => 28,
+            Route::AdminResetMfa(_) => 29,
         }
     }
 
@@ -394,6 +432,11 @@ mod tests {
         (Method::Post, "/auth/email-verification/confirm"),
         (Method::Post, "/auth/email"),
         (Method::Post, "/auth/email/confirm"),
+        (Method::Post, "/auth/mfa/verify"),
+        (Method::Post, "/auth/mfa/totp"),
+        (Method::Post, "/auth/mfa/totp/confirm"),
+        (Method::Post, "/auth/mfa/recovery-codes"),
+        (Method::Delete, "/admin/users/abc/mfa"),
     ];
 
     /// wrangler.toml's `assets.run_worker_first` sends every API route to the Worker before

@@ -53,6 +53,7 @@ fn tokens(c: &mut Criterion) {
         role: "user",
         scope: "profile sessions",
         email_verified: false,
+        amr: &[],
     };
     let mut rng = SeededRandom::new(2);
     let mut group = c.benchmark_group("token");

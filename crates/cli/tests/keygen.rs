@@ -22,6 +22,7 @@ fn round_trip(keys: &KeySet) {
         role: "user",
         scope: "profile sessions",
         email_verified: false,
+        amr: &[],
     };
     let (jwt, _) = token::issue(keys, &config, &new, NOW, &mut SeededRandom::new(1)).unwrap();
     let claims = token::verify(keys, &config, &jwt, NOW + 1).unwrap();

@@ -96,6 +96,19 @@ pub enum ErrorCode {
     /// The storage backend failed or timed out; nothing was half-written.
     StorageUnavailable,
 
+    // --- Second factors ---
+    /// The password was right, but the account has a second factor: no session was started.
+    /// The body carries `mfa_token` and `methods`; `POST /auth/mfa/verify` continues (403).
+    MfaRequired,
+    /// A TOTP or recovery code was refused: wrong, already used, or from a step outside the
+    /// window (403).
+    InvalidCode,
+    /// The `mfa_token` is unknown, used, expired, or dead after too many wrong codes: sign in
+    /// again (401).
+    MfaTokenInvalid,
+    /// TOTP is already enabled for this account; disable it first to enrol a new one (409).
+    TotpAlreadyEnabled,
+
     // --- Client side only ---
     /// The browser client could not reach the server (offline, DNS, aborted). A request the
     /// browser hid from the page for CORS, while the server did answer, is
@@ -139,6 +152,10 @@ impl ErrorCode {
         ErrorCode::InternalError,
         ErrorCode::Misconfigured,
         ErrorCode::StorageUnavailable,
+        ErrorCode::MfaRequired,
+        ErrorCode::InvalidCode,
+        ErrorCode::MfaTokenInvalid,
+        ErrorCode::TotpAlreadyEnabled,
         ErrorCode::NetworkError,
         ErrorCode::ClientUnavailable,
     ];
@@ -176,6 +193,10 @@ impl ErrorCode {
             ErrorCode::InternalError => "internal_error",
             ErrorCode::Misconfigured => "misconfigured",
             ErrorCode::StorageUnavailable => "storage_unavailable",
+            ErrorCode::MfaRequired => "mfa_required",
+            ErrorCode::InvalidCode => "invalid_code",
+            ErrorCode::MfaTokenInvalid => "mfa_token_invalid",
+            ErrorCode::TotpAlreadyEnabled => "totp_already_enabled",
             ErrorCode::NetworkError => "network_error",
             ErrorCode::ClientUnavailable => "client_unavailable",
         }
@@ -193,16 +214,19 @@ impl ErrorCode {
             | ErrorCode::InvalidCredentials
             | ErrorCode::InvalidToken
             | ErrorCode::InvalidRefreshToken
-            | ErrorCode::RefreshTokenReused => 401,
+            | ErrorCode::RefreshTokenReused
+            | ErrorCode::MfaTokenInvalid => 401,
             ErrorCode::Forbidden
             | ErrorCode::IncorrectPassword
             | ErrorCode::CrossSiteRefused
             | ErrorCode::AccountDisabled
-            | ErrorCode::EmailNotVerified => 403,
+            | ErrorCode::EmailNotVerified
+            | ErrorCode::MfaRequired
+            | ErrorCode::InvalidCode => 403,
             ErrorCode::InvalidActionToken => 400,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
-            ErrorCode::EmailTaken | ErrorCode::LastAdmin => 409,
+            ErrorCode::EmailTaken | ErrorCode::LastAdmin | ErrorCode::TotpAlreadyEnabled => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::MalformedBody
@@ -264,6 +288,16 @@ impl ErrorCode {
             ErrorCode::InternalError => "Internal server error.",
             ErrorCode::Misconfigured => "The server is not configured correctly.",
             ErrorCode::StorageUnavailable => "Storage is temporarily unavailable; try again.",
+            ErrorCode::MfaRequired => {
+                "A second factor is required; continue with POST /auth/mfa/verify."
+            }
+            ErrorCode::InvalidCode => "The code is not correct, or was already used.",
+            ErrorCode::MfaTokenInvalid => {
+                "This sign-in has expired or was used; please sign in again."
+            }
+            ErrorCode::TotpAlreadyEnabled => {
+                "An authenticator app is already enabled; disable it first."
+            }
             ErrorCode::NetworkError => "The server could not be reached.",
             ErrorCode::ClientUnavailable => {
                 "The sign-in client could not start in this browser (its WebAssembly module did not load)."
@@ -474,6 +508,33 @@ pub enum Error {
     StorageUnavailable(String),
     /// When a stored record cannot be read back; the message is for logs only.
     Internal(String),
+    /// When the password was right but the account needs a second step.
+    MfaRequired(MfaChallenge),
+    /// When a TOTP or recovery code is wrong, used already, or outside the window.
+    InvalidCode,
+    /// When an `mfa_token` is unknown, used, expired or dead.
+    MfaTokenInvalid,
+    /// When TOTP enrolment is asked for while TOTP is already enabled.
+    TotpAlreadyEnabled,
+}
+
+/// What `mfa_required` hands the client: the token that continues the login and the methods
+/// the account can use. Its `Debug` never shows the token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MfaChallenge {
+    /// The `mfa_token`.
+    pub mfa_token: String,
+    /// The second-step methods (`totp`, `recovery_code`).
+    pub methods: Vec<&'static str>,
+}
+
+impl fmt::Debug for MfaChallenge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MfaChallenge")
+            .field("mfa_token", &"[redacted]")
+            .field("methods", &self.methods)
+            .finish()
+    }
 }
 
 impl Error {
@@ -498,6 +559,10 @@ impl Error {
             Error::Misconfigured(_) => ErrorCode::Misconfigured,
             Error::StorageUnavailable(_) => ErrorCode::StorageUnavailable,
             Error::Internal(_) => ErrorCode::InternalError,
+            Error::MfaRequired(_) => ErrorCode::MfaRequired,
+            Error::InvalidCode => ErrorCode::InvalidCode,
+            Error::MfaTokenInvalid => ErrorCode::MfaTokenInvalid,
+            Error::TotpAlreadyEnabled => ErrorCode::TotpAlreadyEnabled,
         }
     }
 

@@ -214,6 +214,47 @@ pub enum SecurityEvent {
         /// The user.
         user_id: Id,
     },
+    /// A right password for an account with a second factor: the login waits for it.
+    MfaRequired {
+        /// The user.
+        user_id: Id,
+    },
+    /// A second step was refused (a wrong code, or one used already).
+    MfaFailed {
+        /// The user.
+        user_id: Id,
+        /// `wrong_code` or `code_used` (taken by a concurrent request).
+        reason: &'static str,
+    },
+    /// A recovery code completed a login (and is used up).
+    RecoveryCodeUsed {
+        /// The user.
+        user_id: Id,
+        /// Recovery codes left.
+        remaining: usize,
+    },
+    /// TOTP was confirmed and is on.
+    TotpEnabled {
+        /// The user.
+        user_id: Id,
+    },
+    /// The user turned TOTP off.
+    TotpDisabled {
+        /// The user.
+        user_id: Id,
+    },
+    /// The user replaced their recovery codes.
+    RecoveryCodesRegenerated {
+        /// The user.
+        user_id: Id,
+    },
+    /// An admin removed every second factor of a user.
+    MfaReset {
+        /// The user.
+        user_id: Id,
+        /// The admin.
+        by: Id,
+    },
 }
 
 /// Where the flows report events: the host logs them (the Worker as one JSON line each).

@@ -42,6 +42,8 @@ pub mod limits;
 #[cfg(feature = "server")]
 mod mac;
 #[cfg(feature = "server")]
+pub mod mfa;
+#[cfg(feature = "server")]
 pub mod password;
 pub mod random;
 #[cfg(feature = "server")]
@@ -59,7 +61,9 @@ pub mod unverified;
 #[cfg(feature = "server")]
 pub mod webhook;
 
-pub use error::{Error, ErrorCode, FieldError, RefreshRejection, Result, TokenRejection};
+pub use error::{
+    Error, ErrorCode, FieldError, MfaChallenge, RefreshRejection, Result, TokenRejection,
+};
 
 // Unit tests run natively under `cargo test` and in headless Chromium under
 // `wasm-pack test --headless --chrome`; this sends the wasm run to the browser.

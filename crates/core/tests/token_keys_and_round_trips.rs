@@ -27,6 +27,7 @@ fn new_token() -> NewAccessToken<'static> {
         role: "admin",
         scope: "profile:read  users:write",
         email_verified: false,
+        amr: &[],
     }
 }
 
@@ -159,6 +160,7 @@ fn claims_strings_are_escaped_and_read_back_exactly() {
         role: "a\"b",
         scope: "",
         email_verified: true,
+        amr: &[],
     };
     let (token, issued) =
         token::issue(&keys, &config, &new, NOW, &mut SeededRandom::new(1)).unwrap();

@@ -40,6 +40,7 @@ fn issue(keys: &KeySet) -> String {
         role: "admin",
         scope: "profile sessions",
         email_verified: false,
+        amr: &[],
     };
     token::issue(keys, &config(), &new, NOW, &mut SeededRandom::new(9))
         .unwrap()
@@ -308,6 +309,7 @@ fn invented_kids_cannot_make_a_guard_hammer_the_issuer() {
         role: "user",
         scope: "profile",
         email_verified: false,
+        amr: &[],
     };
     let mut rng = SeededRandom::new(3);
     let issuer = ed25519(10);

@@ -39,6 +39,11 @@ pub(crate) fn user_json(user: &UserRecord, cx: &Cx<'_>) -> Value {
         "scopes": scope.split(' ').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
         "created_at": format_rfc3339(user.created_at),
         "email_verified": user.email_verified_at.is_some(),
+        // The enrolled second factors (never a secret or a hash).
+        "mfa": {
+            "totp": user.mfa.confirmed_totp().is_some(),
+            "recovery_codes": user.mfa.recovery_codes.len(),
+        },
     })
 }
 

@@ -4,6 +4,7 @@ pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod meta;
+pub mod mfa;
 pub mod openapi;
 pub mod recovery;
 

@@ -137,6 +137,28 @@ impl<S: Stores> Flows<'_, S> {
         Ok(())
     }
 
+    /// Removes every second factor of a user (TOTP, recovery codes, pending logins): for a
+    /// user who lost their authenticator. A security event.
+    ///
+    /// # Errors
+    /// [`Error::InvalidToken`] or [`Error::Forbidden`] unless the caller is an admin now;
+    /// [`Error::NotFound`]; [`Error::StorageUnavailable`].
+    pub async fn reset_user_mfa(
+        &self,
+        principal: &Principal,
+        user_id: &str,
+        now: UnixSeconds,
+    ) -> Result<(), Error> {
+        let admin = self.admin_caller(principal, SCOPE_USERS_WRITE).await?.id;
+        let id = Id::parse(user_id).ok_or(Error::NotFound)?;
+        let user = self.change_as_admin(&id, UserChange::ResetMfa, now).await?;
+        self.events.record(SecurityEvent::MfaReset {
+            user_id: user.id,
+            by: admin,
+        });
+        Ok(())
+    }
+
     /// Deletes a user and their sessions at `now`. The address goes first (its claim and index
     /// entry), so a failure part-way leaves an account nobody can log in to rather than an
     /// email that cannot register; then the record at its sequencer. The user's

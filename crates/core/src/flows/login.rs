@@ -230,7 +230,8 @@ impl<S: Stores> Flows<'_, S> {
     /// [`Error::EmailNotVerified`] (the right password, an unverified address, and
     /// `REQUIRE_VERIFIED_EMAIL`: a failed attempt too),
     /// [`Error::StorageUnavailable`] (before any password is judged when the attempt cannot be
-    /// counted).
+    /// counted); [`Error::MfaRequired`] (the right password for an account with a second
+    /// factor: no session yet, see `flows::mfa`).
     pub async fn login<R: Random + ?Sized>(
         &self,
         input: &LoginInput<'_>,
@@ -317,6 +318,18 @@ impl<S: Stores> Flows<'_, S> {
             self.migrate_email(&key, &user.id, now).await;
         }
         let rehashed = needs_rehash && !self.auth.hasher.needs_rehash(&user.password_hash);
+        let scope = requested.map(|r| config.roles.grant(&user.role, Some(&r)));
+        if user.mfa.has_second_factor()
+            && let Some(challenge) = self
+                .require_second_step(&user, scope.clone(), now, rng)
+                .await?
+        {
+            // The password was right, but that is only the first step: this attempt stops
+            // counting, while earlier failures (wrong passwords, wrong codes) stay until the
+            // second step succeeds, so alternating the two gives a guesser no fresh budget.
+            self.attempt_released(&reservation).await?;
+            return Err(Error::MfaRequired(challenge));
+        }
         let family = Family::start(
             user.id,
             user.session_epoch,
@@ -325,7 +338,7 @@ impl<S: Stores> Flows<'_, S> {
             &config.refresh,
             rng,
         )
-        .with_scope(requested.map(|r| config.roles.grant(&user.role, Some(&r))));
+        .with_scope(scope);
         // Settling the reservation (clearing the account, releasing the address's attempt) and
         // storing the session are independent writes to two stores: both are sent at once, so
         // a login waits for the slower, not the sum. (Only here: before the password check,

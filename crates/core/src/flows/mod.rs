@@ -16,6 +16,7 @@ mod account;
 mod admin;
 mod email;
 mod login;
+mod mfa;
 mod recovery;
 mod refresh;
 mod throttle;
@@ -25,11 +26,13 @@ use alloc::string::String;
 pub use access::{AccessTokenRevocation, check_principal};
 pub use account::SessionInfo;
 pub use login::{LoginInput, LoginOutcome};
+pub use mfa::{MfaCode, MfaConfig, TotpEnrolment};
 pub use recovery::RecoveryConfig;
 
 use crate::error::{Error, TokenRejection};
 use crate::events::EventSink;
 use crate::id::Id;
+use crate::mfa::{AMR_MFA, SCOPE_MFA_ENROLL};
 use crate::password::PasswordHasher;
 use crate::random::Random;
 use crate::refresh::{Family, RefreshKey, RefreshPolicy, RevokeReason};
@@ -60,6 +63,8 @@ pub struct AuthConfig {
     /// Password reset and email ownership: token lifetimes, whether login needs a verified
     /// address.
     pub recovery: RecoveryConfig,
+    /// Second factors: which roles must have one (`REQUIRE_MFA_FOR_ROLES`), the name apps show.
+    pub mfa: MfaConfig,
 }
 
 /// The immutable parts of a deployment: configuration, keys and the password hasher.
@@ -144,6 +149,16 @@ impl Auth {
         // The role's scopes, narrowed to those the login asked for (kept by the family for
         // the session's life); a role the deployment no longer knows grants nothing.
         let scope = self.config.roles.grant(&user.role, family.scope.as_deref());
+        let amr = family.amr();
+        // REQUIRE_MFA_FOR_ROLES: a session of such a role that did not pass a second factor
+        // (the account has none yet: it would have had to) may only enrol one, at this login
+        // and at every refresh, until the user signs in again with it.
+        let scope = if self.config.mfa.requires_mfa(&user.role) && !amr.iter().any(|a| a == AMR_MFA)
+        {
+            String::from(SCOPE_MFA_ENROLL)
+        } else {
+            scope
+        };
         let subject = user.id.to_hyphenated();
         let session_id = family.id.to_hyphenated();
         let new = NewAccessToken {
@@ -152,6 +167,7 @@ impl Auth {
             role: &user.role,
             scope: &scope,
             email_verified: user.email_verified_at.is_some(),
+            amr: &amr,
         };
         let (access_token, _) = token::issue(&self.keys, &self.config.token, &new, now, rng)?;
         Ok(Tokens {

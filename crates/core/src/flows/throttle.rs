@@ -148,6 +148,30 @@ impl<S: Stores> Flows<'_, S> {
         Ok(())
     }
 
+    /// The reserved attempt passed a first step only (a right password, with a second factor
+    /// to come): takes back this attempt under each limit, and clears nothing.
+    ///
+    /// # Errors
+    /// [`Error::StorageUnavailable`] when a count cannot be settled (the caller fails closed).
+    pub(super) async fn attempt_released(&self, reservation: &Reservation) -> Result<(), Error> {
+        let [first, second] = &reservation.limits;
+        let (a, b) = join2(
+            self.release_one(first.as_ref(), reservation.at),
+            self.release_one(second.as_ref(), reservation.at),
+        )
+        .await;
+        a?;
+        b?;
+        Ok(())
+    }
+
+    async fn release_one(&self, limit: Option<&Limit>, at: UnixSeconds) -> Result<(), StoreError> {
+        match limit.filter(|l| l.on_success != OnSuccess::Keep) {
+            Some(l) => self.store.release(&l.key, l.policy, at).await,
+            None => Ok(()),
+        }
+    }
+
     async fn reserve_one(
         &self,
         limit: Option<&Limit>,

@@ -60,6 +60,7 @@
 //! themselves ([`RevokeReason::Ended`] or [`RevokeReason::Reuse`]); they are refused alike.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use serde::{Deserialize, Serialize};
 
@@ -180,6 +181,11 @@ pub struct Family {
     /// each token then gets everything the user's role grants at that moment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// How the login authenticated (RFC 8176 `amr`), carried by every token of the session.
+    /// Absent for a password-only login (and in records written before it existed), which
+    /// reads as `["pwd"]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
 }
 
 impl Family {
@@ -210,6 +216,7 @@ impl Family {
                 .collect(),
             revoked: None,
             scope: None,
+            amr: Vec::new(),
         }
     }
 
@@ -217,6 +224,21 @@ impl Family {
     pub fn with_scope(mut self, scope: Option<String>) -> Family {
         self.scope = scope;
         self
+    }
+
+    /// The family, with the login's authentication methods (see [`Family::amr`]).
+    pub fn with_amr(mut self, amr: Vec<String>) -> Family {
+        self.amr = amr;
+        self
+    }
+
+    /// The login's `amr` for its tokens: what the family keeps, or `["pwd"]`.
+    pub fn amr(&self) -> Vec<String> {
+        if self.amr.is_empty() {
+            alloc::vec![String::from(crate::mfa::AMR_PASSWORD)]
+        } else {
+            self.amr.clone()
+        }
     }
 
     /// The token for the family's current generation (it carries `created_at`).

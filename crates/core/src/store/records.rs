@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, TokenRejection};
 use crate::id::Id;
+use crate::mfa::{MfaRecord, PendingLogin, TotpFactor, VerifiedFactor};
 use crate::refresh::RevokeReason;
 use crate::time::UnixSeconds;
 
@@ -88,6 +89,10 @@ pub struct UserRecord {
     /// not been. An address change moves it with the address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_verified_at: Option<UnixSeconds>,
+    /// Second factors and logins waiting for their second step (absent while there are none;
+    /// see [`crate::mfa::state`]).
+    #[serde(default, skip_serializing_if = "MfaRecord::is_empty")]
+    pub mfa: MfaRecord,
 }
 
 /// A session exempt from the latest session ending (see [`UserRecord::kept_session`]).
@@ -170,6 +175,60 @@ pub enum UserChange {
         /// The session that goes on (the confirming caller's), if any.
         keep: Option<Id>,
     },
+    /// Lists a login whose password was right as waiting for its second step; nothing
+    /// happens unless the account has a second factor.
+    StartMfa {
+        /// The pending login.
+        pending: PendingLogin,
+    },
+    /// Completes the pending login `token` with `factor`, consuming the factor (see
+    /// [`MfaRecord::complete`]): refused unless both are still good.
+    CompleteMfa {
+        /// The pending login's token hash.
+        token: String,
+        /// The checked factor.
+        factor: VerifiedFactor,
+    },
+    /// Counts a wrong code against the pending login `token`.
+    FailMfa {
+        /// The pending login's token hash.
+        token: String,
+    },
+    /// Starts TOTP enrolment with a new sealed secret, replacing an unconfirmed one; nothing
+    /// happens if TOTP is already confirmed.
+    EnrolTotp {
+        /// The sealed secret.
+        secret: String,
+    },
+    /// Confirms the enrolling secret `secret` with a code of `step`, and stores the first
+    /// set of recovery codes: refused unless `secret` is still the one enrolling.
+    ConfirmTotp {
+        /// The sealed secret the code was checked against.
+        secret: String,
+        /// The step the code matched.
+        step: u64,
+        /// The recovery codes' hashes.
+        recovery_codes: Vec<String>,
+    },
+    /// Removes TOTP and the recovery codes, consuming the code of `step` that proved it.
+    DisableTotp {
+        /// The sealed secret the code was checked against.
+        secret: String,
+        /// The step the code matched.
+        step: u64,
+    },
+    /// Replaces the recovery codes while TOTP `secret` is confirmed, consuming the code of
+    /// `step` if one proved the change.
+    SetRecoveryCodes {
+        /// The new set's hashes.
+        recovery_codes: Vec<String>,
+        /// The confirmed TOTP factor's sealed secret.
+        secret: String,
+        /// The step of the code that proved the change, if a code did.
+        step: Option<u64>,
+    },
+    /// An admin removes every second factor and pending login of the account.
+    ResetMfa,
 }
 
 /// `Debug` names the change and never prints a hash.
@@ -202,6 +261,26 @@ impl core::fmt::Debug for UserChange {
                 .field("email", email)
                 .field("keep", keep)
                 .finish_non_exhaustive(),
+            UserChange::StartMfa { .. } => f.write_str("StartMfa { [redacted] }"),
+            UserChange::CompleteMfa { factor, .. } => f
+                .debug_struct("CompleteMfa")
+                .field("factor", &factor.method())
+                .finish_non_exhaustive(),
+            UserChange::FailMfa { .. } => f.write_str("FailMfa { [redacted] }"),
+            UserChange::EnrolTotp { .. } => f.write_str("EnrolTotp { [redacted] }"),
+            UserChange::ConfirmTotp { step, .. } => f
+                .debug_struct("ConfirmTotp")
+                .field("step", step)
+                .finish_non_exhaustive(),
+            UserChange::DisableTotp { step, .. } => f
+                .debug_struct("DisableTotp")
+                .field("step", step)
+                .finish_non_exhaustive(),
+            UserChange::SetRecoveryCodes { step, .. } => f
+                .debug_struct("SetRecoveryCodes")
+                .field("step", step)
+                .finish_non_exhaustive(),
+            UserChange::ResetMfa => f.write_str("ResetMfa"),
         }
     }
 }
@@ -245,6 +324,7 @@ impl core::fmt::Debug for UserRecord {
             .field("disabled", &self.disabled)
             .field("ended_sessions", &self.ended_sessions)
             .field("email_verified_at", &self.email_verified_at)
+            .field("mfa", &self.mfa)
             .finish()
     }
 }
@@ -308,6 +388,7 @@ impl UserRecord {
             disabled: false,
             ended_sessions: Vec::new(),
             email_verified_at: None,
+            mfa: MfaRecord::default(),
         }
     }
 
@@ -449,12 +530,93 @@ impl UserRecord {
                     ..self.clone().with_sessions_ended(now)?
                 }
             }
+            UserChange::StartMfa { pending } => {
+                if !self.mfa.has_second_factor() {
+                    return Ok(None);
+                }
+                self.with_mfa(self.mfa.with_pending(pending.clone(), now), now)
+            }
+            UserChange::CompleteMfa { token, factor } => {
+                self.with_mfa(self.mfa.complete(token, factor, now)?, now)
+            }
+            UserChange::FailMfa { token } => self.with_mfa(self.mfa.with_failure(token, now), now),
+            UserChange::EnrolTotp { secret } => {
+                if self.mfa.confirmed_totp().is_some() {
+                    return Ok(None);
+                }
+                let totp = TotpFactor {
+                    secret: secret.clone(),
+                    confirmed_at: None,
+                    last_step: 0,
+                };
+                self.with_mfa(
+                    MfaRecord {
+                        totp: Some(totp),
+                        ..self.mfa.clone()
+                    },
+                    now,
+                )
+            }
+            UserChange::ConfirmTotp {
+                secret,
+                step,
+                recovery_codes,
+            } => {
+                let totp = self.mfa.use_step(secret, *step, false)?;
+                let mfa = MfaRecord {
+                    totp: Some(TotpFactor {
+                        confirmed_at: Some(now),
+                        ..totp
+                    }),
+                    recovery_codes: recovery_codes.clone(),
+                    pending: Vec::new(),
+                };
+                self.with_mfa(mfa, now)
+            }
+            UserChange::DisableTotp { secret, step } => {
+                self.mfa.use_step(secret, *step, true)?;
+                self.with_mfa(MfaRecord::default(), now)
+            }
+            UserChange::SetRecoveryCodes {
+                recovery_codes,
+                secret,
+                step,
+            } => {
+                let totp = match step {
+                    Some(step) => self.mfa.use_step(secret, *step, true)?,
+                    None => match self.mfa.confirmed_totp() {
+                        Some(t) if t.secret == *secret => t.clone(),
+                        _ => return Err(Error::InvalidCode),
+                    },
+                };
+                let mfa = MfaRecord {
+                    totp: Some(totp),
+                    recovery_codes: recovery_codes.clone(),
+                    ..self.mfa.clone()
+                };
+                self.with_mfa(mfa, now)
+            }
+            UserChange::ResetMfa => {
+                if self.mfa.is_empty() {
+                    return Ok(None);
+                }
+                self.with_mfa(MfaRecord::default(), now)
+            }
         };
         // Every change drops the listed endings that have served their time.
         Ok(Some(UserRecord {
             ended_sessions: ended_sessions::without_expired(&next.ended_sessions, None, now),
             ..next
         }))
+    }
+
+    /// This record with `mfa`, changed at `now`.
+    fn with_mfa(&self, mfa: MfaRecord, now: UnixSeconds) -> UserRecord {
+        UserRecord {
+            mfa,
+            updated_at: now.max(self.updated_at),
+            ..self.clone()
+        }
     }
 
     /// What the sessions of this user are measured against (see

@@ -2,6 +2,7 @@
 //! they are checked against, and their strict parsing.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::fmt;
 
 use serde::Serialize;
@@ -48,6 +49,10 @@ pub struct AccessClaims {
     /// before it existed) may leave it out, which reads as `None`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email_verified: Option<bool>,
+    /// How the user authenticated (RFC 8176 `amr`: `pwd`, and `otp` and `mfa` after a second
+    /// factor). Absent from tokens issued before it existed, which reads as empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
 }
 
 impl AccessClaims {
@@ -115,6 +120,8 @@ pub struct NewAccessToken<'a> {
     pub scope: &'a str,
     /// Whether the user's address is verified (`email_verified`).
     pub email_verified: bool,
+    /// How the user authenticated (`amr`, RFC 8176); left out of the token when empty.
+    pub amr: &'a [String],
 }
 
 /// Parses an authenticated payload into claims.
@@ -142,6 +149,7 @@ pub(crate) fn parse(payload: &[u8]) -> Result<AccessClaims, TokenRejection> {
         role: Some(role),
         scope: Some(scope),
         email_verified,
+        amr,
     } = raw
     else {
         return Err(TokenRejection::MissingClaim);
@@ -161,6 +169,7 @@ pub(crate) fn parse(payload: &[u8]) -> Result<AccessClaims, TokenRejection> {
         role,
         scope,
         email_verified,
+        amr,
     })
 }
 
@@ -177,6 +186,7 @@ struct RawClaims {
     role: Option<String>,
     scope: Option<String>,
     email_verified: Option<bool>,
+    amr: Vec<String>,
 }
 
 impl<'de> Members<'de> for RawClaims {
@@ -221,6 +231,10 @@ impl<'de> Members<'de> for RawClaims {
                 self.email_verified = Some(map.next_value_seed(BoolSeed)?);
                 return Ok(());
             }
+            "amr" => {
+                self.amr = map.next_value_seed(StringsSeed(reason))?;
+                return Ok(());
+            }
             _ => return map.next_value_seed(AnyValue(reason)),
         };
         let Text(value) = map.next_value_seed(text())?;
@@ -249,6 +263,36 @@ impl<'de> Visitor<'de> for BoolSeed {
 
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<bool, E> {
         Ok(v)
+    }
+}
+
+/// `amr`: an array of strings (RFC 8176 §1), nothing else.
+struct StringsSeed<'r>(&'r Reason);
+
+impl<'de> DeserializeSeed<'de> for StringsSeed<'_> {
+    type Value = Vec<String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Vec<String>, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StringsSeed<'_> {
+    type Value = Vec<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of strings")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
+        let mut out = Vec::new();
+        while let Some(Text(value)) = seq.next_element_seed(TextSeed {
+            reason: self.0,
+            wrong_type: TokenRejection::ClaimType,
+        })? {
+            out.push(value.into_owned());
+        }
+        Ok(out)
     }
 }
 

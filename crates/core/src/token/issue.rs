@@ -57,6 +57,7 @@ pub fn issue<R: Random + ?Sized>(
         role: String::from(new.role),
         scope: String::from(new.scope),
         email_verified: Some(new.email_verified),
+        amr: new.amr.to_vec(),
     };
     let payload = serde_json::to_vec(&claims)
         .map_err(|_| Error::Internal(String::from("claims did not serialize")))?;

@@ -53,6 +53,7 @@ pub fn test_config() -> AuthConfig {
         roles: Roles::default(),
         access_token_revocation: Default::default(),
         recovery: RecoveryConfig::default(),
+        mfa: Default::default(),
     }
 }
 

@@ -1,0 +1,85 @@
+// The demo page's second factor in real Chromium, under its strict CSP: set up an
+// authenticator app from the QR code (read back from the canvas's pixels, which must hold the
+// otpauth URI), turn it on with a code computed by the independent `otpauth` library, keep
+// the recovery codes, then sign out and sign in through the second step.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { decodeQR } from '@paulmillr/qr/decode.js';
+import * as OTPAuth from 'otpauth';
+import { launchBrowser, watchCsp } from '../harness/browser.mjs';
+import { BASE } from '../harness/server-url.mjs';
+import { PASSWORD } from './client-helpers.mjs';
+
+let browser;
+before(async () => { browser = await launchBrowser(); });
+after(async () => { await browser?.close(); });
+
+const code = (secret, steps = 0) => new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret) })
+  .generate({ timestamp: Date.now() + steps * 30_000 });
+
+/** Waits, if needed, so that the next few seconds stay inside one TOTP step. */
+async function midStep() {
+  const into = Date.now() % 30_000;
+  if (into > 26_000) await new Promise((ok) => setTimeout(ok, 30_000 - into + 250));
+}
+
+test('the demo page sets up TOTP with a QR code and signs in through the second step', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const violations = await watchCsp(page);
+  await page.goto(`${BASE}/`);
+  await page.waitForSelector('body[data-ready="true"]');
+  const email = `demo-mfa-${randomBytes(6).toString('hex')}@example.com`;
+  await page.fill('#email', email);
+  await page.fill('#password', PASSWORD);
+  await page.click('#register');
+  await page.waitForSelector('#status[data-state="signed-in"]');
+  await page.waitForSelector('#mfa-state[data-totp="false"]');
+
+  await page.fill('#totp-password', PASSWORD);
+  await page.click('#totp-enrol');
+  await page.waitForSelector('#totp-setup:not([hidden])');
+  const secret = await page.textContent('#totp-secret');
+  const uri = await page.getAttribute('#totp-qr', 'data-uri');
+  assert.equal(OTPAuth.URI.parse(uri).secret.base32, secret);
+  // The QR code on the canvas says exactly that URI.
+  const image = await page.evaluate(() => {
+    const canvas = document.getElementById('totp-qr');
+    const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+    return { width: canvas.width, height: canvas.height, data: Array.from(data) };
+  });
+  assert.equal(decodeQR(image), uri);
+
+  await midStep();
+  await page.fill('#totp-code', code(secret, -1));
+  await page.click('#totp-confirm');
+  await page.waitForSelector('#mfa-state[data-totp="true"]');
+  const recovery = (await page.textContent('#recovery-codes')).split('\n');
+  assert.equal(recovery.length, 10);
+
+  await page.click('#logout');
+  await page.waitForSelector('#status[data-state="signed-out"]');
+  await page.fill('#email', email);
+  await page.fill('#password', PASSWORD);
+  await page.click('#login');
+  await page.waitForSelector('#mfa-step:not([hidden])');
+  assert.equal(await page.getAttribute('#status', 'data-state'), 'signed-out');
+  await page.fill('#mfa-code', code(secret));
+  await page.click('#mfa-continue');
+  await page.waitForSelector('#status[data-state="signed-in"]');
+  const amr = await page.evaluate(() => window.tollgateDemo.claims.amr);
+  assert.deepEqual(amr, ['pwd', 'otp', 'mfa']);
+
+  // A recovery code works too, once.
+  await page.click('#logout');
+  await page.waitForSelector('#status[data-state="signed-out"]');
+  await page.click('#login');
+  await page.waitForSelector('#mfa-step:not([hidden])');
+  await page.fill('#mfa-code', recovery[0]);
+  await page.check('#mfa-use-recovery');
+  await page.click('#mfa-continue');
+  await page.waitForSelector('#status[data-state="signed-in"]');
+  assert.deepEqual(violations, [], 'no CSP violation');
+  await context.close();
+});
