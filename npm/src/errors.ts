@@ -49,7 +49,8 @@ export type AuthErrorCode =
   | 'misconfigured'
   | 'storage_unavailable'
   | 'network_error'
-  | 'client_unavailable';
+  | 'client_unavailable'
+  | 'last_login_method';
 
 /**
  * One invalid field of a 422 response.

@@ -708,3 +708,126 @@ fn options_are_the_level_3_json_forms() {
     assert_eq!(requested["rpId"], RP_ID);
     assert_eq!(requested["userVerification"], "required");
 }
+
+// --- The sequencer's decisions on the user record ------------------------------------------
+
+fn change(
+    user: &crate::store::UserRecord,
+    change: crate::store::UserChange,
+) -> Result<Option<crate::store::UserRecord>, crate::Error> {
+    user.apply(&crate::store::ChangeRequest {
+        change,
+        now: 200,
+        caller_issued_at: None,
+    })
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_last_way_to_sign_in_cannot_be_removed() {
+    use crate::store::{UserChange, UserRecord};
+    let passkey = registered(&Authenticator::new(1));
+    let id = passkey.id.clone();
+    let mut user = UserRecord::new(
+        Id::from_bytes([7; 16]),
+        "a@example.com".into(),
+        String::new(),
+        "user".into(),
+        100,
+    );
+    assert_eq!(user.sign_in_methods(), 0);
+    user = change(
+        &user,
+        UserChange::AddPasskey {
+            passkey: passkey.clone(),
+        },
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(user.sign_in_methods(), 1);
+    // The same credential twice: nothing happens.
+    assert_eq!(change(&user, UserChange::AddPasskey { passkey }), Ok(None));
+    // No password and one passkey: refused, and an unknown id changes nothing.
+    assert_eq!(
+        change(&user, UserChange::RemovePasskey { id: id.clone() }),
+        Err(crate::Error::LastLoginMethod)
+    );
+    assert_eq!(
+        crate::Error::LastLoginMethod.code().as_str(),
+        "last_login_method"
+    );
+    assert_eq!(crate::Error::LastLoginMethod.http_status(), 409);
+    assert_eq!(
+        change(&user, UserChange::RemovePasskey { id: "AAAA".into() }),
+        Ok(None)
+    );
+    // With a second passkey, or a password, it may go.
+    let two = change(
+        &user,
+        UserChange::AddPasskey {
+            passkey: registered(&Authenticator::new(2)),
+        },
+    )
+    .unwrap()
+    .unwrap();
+    let after = change(&two, UserChange::RemovePasskey { id: id.clone() })
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.passkeys.len(), 1);
+    let with_password = UserRecord {
+        password_hash: "$argon2id$...".into(),
+        ..user
+    };
+    assert!(
+        change(&with_password, UserChange::RemovePasskey { id })
+            .unwrap()
+            .unwrap()
+            .passkeys
+            .is_empty()
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_sign_in_is_recorded_only_for_a_held_passkey_whose_counter_grows() {
+    use crate::store::{UserChange, UserRecord};
+    let passkey = registered(&Authenticator::new(1));
+    let id = passkey.id.clone();
+    let user = UserRecord {
+        passkeys: alloc::vec![passkey],
+        ..UserRecord::new(
+            Id::from_bytes([7; 16]),
+            "a@example.com".into(),
+            "h".into(),
+            "user".into(),
+            100,
+        )
+    };
+    let used = |u: &UserRecord, n: u32| {
+        change(
+            u,
+            UserChange::PasskeyUsed {
+                id: id.clone(),
+                sign_count: n,
+            },
+        )
+    };
+    let after = used(&user, 3).unwrap().unwrap();
+    assert_eq!(
+        (after.passkeys[0].sign_count, after.passkeys[0].last_used_at),
+        (3, Some(200))
+    );
+    // Two locations that both verified counter 3 against the old record: the second is refused.
+    assert_eq!(used(&after, 3), Ok(None));
+    assert_eq!(used(&after, 2), Ok(None));
+    assert!(used(&after, 4).unwrap().is_some());
+    // A removed passkey.
+    let removed = UserRecord {
+        passkeys: Vec::new(),
+        ..after
+    };
+    assert_eq!(used(&removed, 9), Ok(None));
+    // Old records, without the field, still read.
+    let old = serde_json::to_value(&removed).unwrap();
+    assert!(old.get("passkeys").is_none());
+    let back: UserRecord = serde_json::from_value(old).unwrap();
+    assert!(back.passkeys.is_empty());
+}

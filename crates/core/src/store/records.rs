@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, TokenRejection};
 use crate::id::Id;
+use crate::passkey::StoredPasskey;
 use crate::refresh::RevokeReason;
 use crate::time::UnixSeconds;
 
@@ -88,6 +89,11 @@ pub struct UserRecord {
     /// not been. An address change moves it with the address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_verified_at: Option<UnixSeconds>,
+    /// The account's passkeys (absent: none). Changed only through [`UserChange::AddPasskey`],
+    /// [`UserChange::RemovePasskey`] and [`UserChange::PasskeyUsed`], so that a removal and a
+    /// counter check are decided on the current record.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub passkeys: Vec<StoredPasskey>,
 }
 
 /// A session exempt from the latest session ending (see [`UserRecord::kept_session`]).
@@ -170,6 +176,28 @@ pub enum UserChange {
         /// The session that goes on (the confirming caller's), if any.
         keep: Option<Id>,
     },
+    /// Adds a passkey; nothing happens if the account already holds its credential id or
+    /// [`crate::passkey::MAX_PASSKEYS`] passkeys.
+    AddPasskey {
+        /// The verified passkey.
+        passkey: StoredPasskey,
+    },
+    /// Removes the passkey with credential id `id`; nothing happens if there is none. Refused
+    /// when it is the account's last way to sign in ([`UserRecord::sign_in_methods`]).
+    RemovePasskey {
+        /// The credential id (base64url).
+        id: String,
+    },
+    /// Records a sign-in with passkey `id` and its counter. Nothing happens (the sign-in is
+    /// refused) if the passkey is gone, or if the counter did not grow where either side
+    /// keeps one: decided here, on the current record, so that two locations cannot both
+    /// accept one counter value.
+    PasskeyUsed {
+        /// The credential id (base64url).
+        id: String,
+        /// The counter the assertion carried.
+        sign_count: u32,
+    },
 }
 
 /// `Debug` names the change and never prints a hash.
@@ -202,6 +230,18 @@ impl core::fmt::Debug for UserChange {
                 .field("email", email)
                 .field("keep", keep)
                 .finish_non_exhaustive(),
+            UserChange::AddPasskey { passkey } => f
+                .debug_struct("AddPasskey")
+                .field("id", &passkey.id)
+                .finish_non_exhaustive(),
+            UserChange::RemovePasskey { id } => {
+                f.debug_struct("RemovePasskey").field("id", id).finish()
+            }
+            UserChange::PasskeyUsed { id, sign_count } => f
+                .debug_struct("PasskeyUsed")
+                .field("id", id)
+                .field("sign_count", sign_count)
+                .finish(),
         }
     }
 }
@@ -245,6 +285,7 @@ impl core::fmt::Debug for UserRecord {
             .field("disabled", &self.disabled)
             .field("ended_sessions", &self.ended_sessions)
             .field("email_verified_at", &self.email_verified_at)
+            .field("passkeys", &self.passkeys.len())
             .finish()
     }
 }
@@ -308,7 +349,15 @@ impl UserRecord {
             disabled: false,
             ended_sessions: Vec::new(),
             email_verified_at: None,
+            passkeys: Vec::new(),
         }
+    }
+
+    /// How many ways this account can sign in: its password (if it has one) and each
+    /// passkey. The one place that counts them, so that no change can leave an account that
+    /// nobody can sign in to (`last_login_method`).
+    pub fn sign_in_methods(&self) -> usize {
+        usize::from(!self.password_hash.is_empty()) + self.passkeys.len()
     }
 
     /// The record after `request`, decided from this (current) record: what a sequencer
@@ -448,6 +497,44 @@ impl UserRecord {
                     kept_session,
                     ..self.clone().with_sessions_ended(now)?
                 }
+            }
+            UserChange::AddPasskey { passkey } => {
+                if self.passkeys.len() >= crate::passkey::MAX_PASSKEYS
+                    || self.passkeys.iter().any(|p| p.id == passkey.id)
+                {
+                    return Ok(None);
+                }
+                let mut next = self.clone();
+                next.passkeys.push(passkey.clone());
+                next.updated_at = now.max(self.updated_at);
+                next
+            }
+            UserChange::RemovePasskey { id } => {
+                let mut next = self.clone();
+                next.passkeys.retain(|p| p.id != *id);
+                if next.passkeys.len() == self.passkeys.len() {
+                    return Ok(None);
+                }
+                if next.sign_in_methods() == 0 {
+                    return Err(Error::LastLoginMethod);
+                }
+                next.updated_at = now.max(self.updated_at);
+                next
+            }
+            UserChange::PasskeyUsed { id, sign_count } => {
+                let mut next = self.clone();
+                let Some(passkey) = next.passkeys.iter_mut().find(|p| p.id == *id) else {
+                    return Ok(None);
+                };
+                // WebAuthn Level 3 §7.2 step 22, on the current record.
+                if (*sign_count != 0 || passkey.sign_count != 0)
+                    && *sign_count <= passkey.sign_count
+                {
+                    return Ok(None);
+                }
+                passkey.sign_count = *sign_count;
+                passkey.last_used_at = Some(now);
+                next
             }
         };
         // Every change drops the listed endings that have served their time.
