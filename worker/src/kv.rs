@@ -287,6 +287,12 @@ impl WorkerStores {
             Refusal::Corrupt => {
                 Error::Internal("the user record cannot take the change (session epoch)".into())
             }
+            Refusal::LastLoginMethod => Error::LastLoginMethod,
+            Refusal::NotFound => Error::NotFound,
+            Refusal::InvalidCredentials => Error::InvalidCredentials,
+            Refusal::CredentialNotAccepted => {
+                Error::field("credential", tollgate_core::ErrorCode::InvalidValue)
+            }
         })
     }
 }

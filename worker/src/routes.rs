@@ -9,7 +9,7 @@ use worker::{Env, Method};
 use crate::config::{self, Settings, SharedSettings};
 use crate::error::AuthError;
 use crate::events::LogSink;
-use crate::handlers::{account, admin, auth, meta, openapi, recovery};
+use crate::handlers::{account, admin, auth, meta, openapi, passkeys, recovery};
 use crate::http::{self, Reply};
 use crate::incoming::Incoming;
 use crate::same_site;
@@ -41,6 +41,12 @@ enum Route {
     EmailVerificationConfirm,
     EmailChange,
     EmailChangeConfirm,
+    PasskeyRegisterOptions,
+    PasskeyRegister,
+    PasskeyLoginOptions,
+    PasskeyLogin,
+    Passkeys,
+    RemovePasskey(String),
 }
 
 impl Route {
@@ -49,7 +55,11 @@ impl Route {
     /// browser (login CSRF) or end one. Exhaustive on purpose: a new route must decide.
     fn sets_refresh_cookie(&self) -> bool {
         match self {
-            Route::Login | Route::Refresh | Route::Logout | Route::LogoutAll => true,
+            Route::Login
+            | Route::Refresh
+            | Route::Logout
+            | Route::LogoutAll
+            | Route::PasskeyLogin => true,
             Route::Health
             | Route::Jwks
             | Route::Register
@@ -70,7 +80,12 @@ impl Route {
             | Route::EmailVerification
             | Route::EmailVerificationConfirm
             | Route::EmailChange
-            | Route::EmailChangeConfirm => false,
+            | Route::EmailChangeConfirm
+            | Route::PasskeyRegisterOptions
+            | Route::PasskeyRegister
+            | Route::PasskeyLoginOptions
+            | Route::Passkeys
+            | Route::RemovePasskey(_) => false,
         }
     }
 }
@@ -113,6 +128,20 @@ fn resolve(method: &Method, path: &str) -> Result<Route, AuthError> {
         }
         ["auth", "email"] => only(is(Method::Post), Route::EmailChange, "POST"),
         ["auth", "email", "confirm"] => only(is(Method::Post), Route::EmailChangeConfirm, "POST"),
+        ["auth", "passkeys"] => only(get, Route::Passkeys, "GET, HEAD"),
+        ["auth", "passkeys", "register", "options"] => {
+            only(is(Method::Post), Route::PasskeyRegisterOptions, "POST")
+        }
+        ["auth", "passkeys", "register"] => only(is(Method::Post), Route::PasskeyRegister, "POST"),
+        ["auth", "passkeys", "login", "options"] => {
+            only(is(Method::Post), Route::PasskeyLoginOptions, "POST")
+        }
+        ["auth", "passkeys", "login"] => only(is(Method::Post), Route::PasskeyLogin, "POST"),
+        ["auth", "passkeys", id] if !id.is_empty() => only(
+            is(Method::Delete),
+            Route::RemovePasskey((*id).to_string()),
+            "DELETE",
+        ),
         ["auth", "claims"] => only(get, Route::Claims, "GET, HEAD"),
         ["me"] => only(get, Route::Me, "GET, HEAD"),
         ["admin", "users"] => only(get, Route::AdminUsers, "GET, HEAD"),
@@ -255,6 +284,12 @@ async fn run(route: Route, req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, Aut
         Route::EmailVerificationConfirm => recovery::confirm_email(req, cx).await,
         Route::EmailChange => recovery::request_email_change(req, cx).await,
         Route::EmailChangeConfirm => recovery::confirm_email_change(req, cx).await,
+        Route::PasskeyRegisterOptions => passkeys::register_options(req, cx).await,
+        Route::PasskeyRegister => passkeys::register(req, cx).await,
+        Route::PasskeyLoginOptions => passkeys::login_options(req, cx),
+        Route::PasskeyLogin => passkeys::login(req, cx).await,
+        Route::Passkeys => passkeys::list(req, cx).await,
+        Route::RemovePasskey(id) => passkeys::remove(req, cx, &id).await,
     }
 }
 
@@ -328,12 +363,13 @@ mod tests {
                 "/auth/login",
                 "/auth/refresh",
                 "/auth/logout",
-                "/auth/logout-all"
+                "/auth/logout-all",
+                "/auth/passkeys/login"
             ]
         );
     }
 
-    const ROUTES: usize = 25;
+    const ROUTES: usize = 31;
 
     /// The route's place in the table. Exhaustive on purpose: a new route fails to compile
     /// here until it gets a number, and then `EVERY_ROUTE` must name a path of it.
@@ -364,6 +400,12 @@ mod tests {
             Route::EmailVerificationConfirm => 22,
             Route::EmailChange => 23,
             Route::EmailChangeConfirm => 24,
+            Route::PasskeyRegisterOptions => 25,
+            Route::PasskeyRegister => 26,
+            Route::PasskeyLoginOptions => 27,
+            Route::PasskeyLogin => 28,
+            Route::Passkeys => 29,
+            Route::RemovePasskey(_) => 30,
         }
     }
 
@@ -394,6 +436,12 @@ mod tests {
         (Method::Post, "/auth/email-verification/confirm"),
         (Method::Post, "/auth/email"),
         (Method::Post, "/auth/email/confirm"),
+        (Method::Post, "/auth/passkeys/register/options"),
+        (Method::Post, "/auth/passkeys/register"),
+        (Method::Post, "/auth/passkeys/login/options"),
+        (Method::Post, "/auth/passkeys/login"),
+        (Method::Get, "/auth/passkeys"),
+        (Method::Delete, "/auth/passkeys/abc"),
     ];
 
     /// wrangler.toml's `assets.run_worker_first` sends every API route to the Worker before

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod meta;
 pub mod openapi;
+pub mod passkeys;
 pub mod recovery;
 
 use serde_json::json;

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::Flows;
 use super::login::LoginOutcome;
-use crate::error::{Error, ErrorCode};
+use crate::error::{Error, ErrorCode, TokenRejection};
 use crate::events::SecurityEvent;
 use crate::id::Id;
 use crate::passkey::challenge::{CHALLENGE_TTL_S, Checked};
@@ -27,7 +27,7 @@ use crate::passkey::{
 };
 use crate::random::Random;
 use crate::roles::{Principal, SCOPE_SESSIONS};
-use crate::store::{ChangeRequest, Stores, UserChange, UserRecord};
+use crate::store::{ChangeError, ChangeRequest, Stores, UserChange, UserRecord};
 use crate::throttle::{Admission, ThrottlePolicy};
 use crate::time::UnixSeconds;
 
@@ -125,8 +125,13 @@ impl<S: Stores> Flows<'_, S> {
             now,
             caller_issued_at: Some(principal.issued_at),
         };
-        if self.store.change_user(&user.id, &request).await?.is_none() {
-            return Err(refuse(Rejection::CredentialNotAccepted));
+        match self.store.change_user(&user.id, &request).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return Err(Error::InvalidToken(TokenRejection::UnknownSubject)),
+            Err(ChangeError::Refused(Error::Validation(_))) => {
+                return Err(refuse(Rejection::CredentialNotAccepted));
+            }
+            Err(e) => return Err(e.into()),
         }
         self.events.record(SecurityEvent::PasskeyRegistered {
             user_id: user.id,
@@ -230,8 +235,12 @@ impl<S: Stores> Flows<'_, S> {
             now,
             caller_issued_at: None,
         };
-        let Some(user) = self.store.change_user(&id, &request).await? else {
-            return Err(refuse(Some(id), Rejection::CounterNotIncreased));
+        let user = match self.store.change_user(&id, &request).await {
+            Ok(Some(user)) => user,
+            Ok(None) | Err(ChangeError::Refused(Error::InvalidCredentials)) => {
+                return Err(refuse(Some(id), Rejection::CounterNotIncreased));
+            }
+            Err(e) => return Err(e.into()),
         };
         Ok(VerifiedPasskey {
             user,
@@ -311,11 +320,10 @@ impl<S: Stores> Flows<'_, S> {
             now,
             caller_issued_at: Some(principal.issued_at),
         };
-        match self.store.change_user(&user.id, &request).await {
-            Ok(Some(_)) => {}
-            Ok(None) => return Err(Error::NotFound),
-            Err(e) => return Err(e.into()),
-        }
+        self.store
+            .change_user(&user.id, &request)
+            .await?
+            .ok_or(Error::InvalidToken(TokenRejection::UnknownSubject))?;
         self.events.record(SecurityEvent::PasskeyRemoved {
             user_id: user.id,
             credential_id: id.into(),

@@ -176,22 +176,23 @@ pub enum UserChange {
         /// The session that goes on (the confirming caller's), if any.
         keep: Option<Id>,
     },
-    /// Adds a passkey; nothing happens if the account already holds its credential id or
-    /// [`crate::passkey::MAX_PASSKEYS`] passkeys.
+    /// Adds a passkey; refused (a validation error on `credential`) if the account already
+    /// holds its credential id or [`crate::passkey::MAX_PASSKEYS`] passkeys.
     AddPasskey {
         /// The verified passkey.
         passkey: StoredPasskey,
     },
-    /// Removes the passkey with credential id `id`; nothing happens if there is none. Refused
-    /// when it is the account's last way to sign in ([`UserRecord::sign_in_methods`]).
+    /// Removes the passkey with credential id `id`: refused as not found if there is none,
+    /// and as `last_login_method` when it is the account's last way to sign in
+    /// ([`UserRecord::sign_in_methods`]).
     RemovePasskey {
         /// The credential id (base64url).
         id: String,
     },
-    /// Records a sign-in with passkey `id` and its counter. Nothing happens (the sign-in is
-    /// refused) if the passkey is gone, or if the counter did not grow where either side
-    /// keeps one: decided here, on the current record, so that two locations cannot both
-    /// accept one counter value.
+    /// Records a sign-in with passkey `id` and its counter. Refused (`invalid_credentials`)
+    /// if the passkey is gone, or if the counter did not grow where either side keeps one:
+    /// decided here, on the current record, so that two locations cannot both accept one
+    /// counter value.
     PasskeyUsed {
         /// The credential id (base64url).
         id: String,
@@ -502,7 +503,7 @@ impl UserRecord {
                 if self.passkeys.len() >= crate::passkey::MAX_PASSKEYS
                     || self.passkeys.iter().any(|p| p.id == passkey.id)
                 {
-                    return Ok(None);
+                    return Err(Error::field("credential", crate::ErrorCode::InvalidValue));
                 }
                 let mut next = self.clone();
                 next.passkeys.push(passkey.clone());
@@ -513,7 +514,7 @@ impl UserRecord {
                 let mut next = self.clone();
                 next.passkeys.retain(|p| p.id != *id);
                 if next.passkeys.len() == self.passkeys.len() {
-                    return Ok(None);
+                    return Err(Error::NotFound);
                 }
                 if next.sign_in_methods() == 0 {
                     return Err(Error::LastLoginMethod);
@@ -524,13 +525,13 @@ impl UserRecord {
             UserChange::PasskeyUsed { id, sign_count } => {
                 let mut next = self.clone();
                 let Some(passkey) = next.passkeys.iter_mut().find(|p| p.id == *id) else {
-                    return Ok(None);
+                    return Err(Error::InvalidCredentials);
                 };
                 // WebAuthn Level 3 §7.2 step 22, on the current record.
                 if (*sign_count != 0 || passkey.sign_count != 0)
                     && *sign_count <= passkey.sign_count
                 {
-                    return Ok(None);
+                    return Err(Error::InvalidCredentials);
                 }
                 passkey.sign_count = *sign_count;
                 passkey.last_used_at = Some(now);
