@@ -52,7 +52,12 @@ fn level(event: &SecurityEvent) -> &'static str {
         | SecurityEvent::RegistrationThrottled { .. }
         | SecurityEvent::RehashFailed { .. }
         | SecurityEvent::RecoveryThrottled { .. }
-        | SecurityEvent::EmailDeliveryFailed { .. } => "warn",
+        | SecurityEvent::EmailDeliveryFailed { .. }
+        // A counter that did not grow: the key may have been cloned.
+        | SecurityEvent::PasskeyRejected {
+            reason: "counter_not_increased",
+            ..
+        } => "warn",
         _ => "info",
     }
 }

@@ -179,8 +179,8 @@ impl<S: Stores> Flows<'_, S> {
     /// Verifies an `AuthenticationResponseJSON`: the account its user handle names (which
     /// must be `user`, when the caller already knows who is signing in), the passkey in it,
     /// every check of [`passkey::verify_assertion`], the challenge (issued for this purpose
-    /// and `user`, unexpired, used once), and, at the account's sequencer, that the passkey
-    /// is still there and its counter grew. Starts nothing: [`Flows::passkey_login`] starts a
+    /// and `user`, unexpired, used once), and the sign counter ([`passkey::counter_grew`]),
+    /// here and at the account's sequencer, which also finds the passkey still there. Starts nothing: [`Flows::passkey_login`] starts a
     /// session with the result, and a login's second step may consume it the same way.
     ///
     /// Whether the account is disabled is the caller's to decide.
@@ -224,6 +224,9 @@ impl<S: Stores> Flows<'_, S> {
             .check(&verified.challenge, Ceremony::Authenticate, user, now)
             .map_err(|r| refuse(Some(id), r))?;
         self.consume(&checked, now, None).await?;
+        // Here against this location's copy, and again at the sequencer below.
+        passkey::counter_grew(stored.sign_count, verified.sign_count)
+            .map_err(|r| refuse(Some(id), r))?;
         let amr = stored.amr();
         // At the sequencer, on the current record: a passkey removed at another location, or
         // a counter another sign-in already reached, refuses this one.

@@ -4,8 +4,6 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use serde::Deserialize;
-
 use super::cbor;
 use super::{MAX_CREDENTIAL_ID_BYTES, Rejection, RelyingParty};
 use crate::unverified::decode_base64url;
@@ -31,31 +29,29 @@ pub struct ClientData {
     pub cross_origin: bool,
 }
 
-#[derive(Deserialize)]
-struct ClientDataJson {
-    #[serde(rename = "type")]
-    kind: String,
-    challenge: String,
-    origin: String,
-    #[serde(rename = "crossOrigin", default)]
-    cross_origin: Option<bool>,
-}
-
 impl ClientData {
     /// Parses `clientDataJSON` (UTF-8 JSON; unknown members are ignored, as §5.8.1.2 asks).
     ///
     /// # Errors
     /// [`Rejection::MalformedClientData`].
     pub fn parse(json: &[u8]) -> Result<ClientData, Rejection> {
-        let parsed: ClientDataJson =
-            serde_json::from_slice(json).map_err(|_| Rejection::MalformedClientData)?;
-        let challenge =
-            decode_base64url(&parsed.challenge).map_err(|_| Rejection::MalformedClientData)?;
+        let bad = Rejection::MalformedClientData;
+        let parsed: serde_json::Value = serde_json::from_slice(json).map_err(|_| bad)?;
+        let text = |key: &str| {
+            parsed
+                .get(key)
+                .and_then(serde_json::Value::as_str)
+                .ok_or(bad)
+        };
+        let cross_origin = match parsed.get("crossOrigin") {
+            None | Some(serde_json::Value::Null) => false,
+            Some(v) => v.as_bool().ok_or(bad)?,
+        };
         Ok(ClientData {
-            kind: parsed.kind,
-            challenge,
-            origin: parsed.origin,
-            cross_origin: parsed.cross_origin.unwrap_or(false),
+            kind: text("type")?.into(),
+            challenge: decode_base64url(text("challenge")?).map_err(|_| bad)?,
+            origin: text("origin")?.into(),
+            cross_origin,
         })
     }
 

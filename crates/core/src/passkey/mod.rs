@@ -177,47 +177,16 @@ pub trait Es256Verifier {
     ) -> bool;
 }
 
-/// `RegistrationResponseJSON` (WebAuthn Level 3 §5.1), the fields Tollgate reads.
-#[derive(Deserialize)]
-struct RegistrationJson {
-    id: String,
-    #[serde(rename = "rawId")]
-    raw_id: String,
-    #[serde(rename = "type")]
-    kind: String,
-    response: AttestationJson,
-}
-
-#[derive(Deserialize)]
-struct AttestationJson {
-    #[serde(rename = "clientDataJSON")]
-    client_data_json: String,
-    #[serde(rename = "attestationObject")]
-    attestation_object: String,
-    #[serde(default)]
-    transports: Vec<String>,
-}
-
-/// `AuthenticationResponseJSON` (WebAuthn Level 3 §5.1), the fields Tollgate reads.
-#[derive(Deserialize)]
-struct AuthenticationJson {
-    id: String,
-    #[serde(rename = "rawId")]
-    raw_id: String,
-    #[serde(rename = "type")]
-    kind: String,
-    response: AssertionJson,
-}
-
-#[derive(Deserialize)]
-struct AssertionJson {
-    #[serde(rename = "clientDataJSON")]
-    client_data_json: String,
-    #[serde(rename = "authenticatorData")]
-    authenticator_data: String,
-    signature: String,
-    #[serde(rename = "userHandle", default)]
-    user_handle: Option<String>,
+/// The string member `name` of a JSON object (nested through `path`), if it is one.
+///
+/// The responses are read from a parsed [`serde_json::Value`] by hand rather than through
+/// derived `Deserialize` impls: the Worker already links the `Value` parser, and each derived
+/// impl from a `Value` is monomorphised code in a size-limited upload.
+fn string<'a>(json: &'a serde_json::Value, path: &[&str]) -> Result<&'a str, Rejection> {
+    path.iter()
+        .try_fold(json, |v, key| v.get(key))
+        .and_then(serde_json::Value::as_str)
+        .ok_or(Rejection::MalformedResponse)
 }
 
 fn b64(field: &str) -> Result<Vec<u8>, Rejection> {
@@ -259,18 +228,24 @@ impl core::fmt::Debug for Assertion {
 /// # Errors
 /// [`Rejection::MalformedResponse`].
 pub fn read_assertion(json: &serde_json::Value) -> Result<Assertion, Rejection> {
-    let parsed = AuthenticationJson::deserialize(json).map_err(|_| Rejection::MalformedResponse)?;
-    let credential_id = credential_id(&parsed.id, &parsed.raw_id, &parsed.kind)?;
-    let user_handle = match parsed.response.user_handle.as_deref() {
-        None | Some("") => None,
-        Some(h) => Some(b64(h)?),
+    let credential_id = credential_id(
+        string(json, &["id"])?,
+        string(json, &["rawId"])?,
+        string(json, &["type"])?,
+    )?;
+    let user_handle = match json.get("response").and_then(|r| r.get("userHandle")) {
+        None | Some(serde_json::Value::Null) => None,
+        Some(_) => match string(json, &["response", "userHandle"])? {
+            "" => None,
+            h => Some(b64(h)?),
+        },
     };
     Ok(Assertion {
         credential_id,
         user_handle,
-        client_data_json: b64(&parsed.response.client_data_json)?,
-        authenticator_data: b64(&parsed.response.authenticator_data)?,
-        signature: b64(&parsed.response.signature)?,
+        client_data_json: b64(string(json, &["response", "clientDataJSON"])?)?,
+        authenticator_data: b64(string(json, &["response", "authenticatorData"])?)?,
+        signature: b64(string(json, &["response", "signature"])?)?,
     })
 }
 
@@ -294,12 +269,15 @@ pub fn verify_registration(
     json: &serde_json::Value,
     now: UnixSeconds,
 ) -> Result<NewPasskey, Rejection> {
-    let parsed = RegistrationJson::deserialize(json).map_err(|_| Rejection::MalformedResponse)?;
-    let id = credential_id(&parsed.id, &parsed.raw_id, &parsed.kind)?;
-    let client_data_json = b64(&parsed.response.client_data_json)?;
+    let id = credential_id(
+        string(json, &["id"])?,
+        string(json, &["rawId"])?,
+        string(json, &["type"])?,
+    )?;
+    let client_data_json = b64(string(json, &["response", "clientDataJSON"])?)?;
     let client = ClientData::parse(&client_data_json)?;
     client.check(rp, "webauthn.create")?;
-    let attestation = b64(&parsed.response.attestation_object)?;
+    let attestation = b64(string(json, &["response", "attestationObject"])?)?;
     let object = cbor::read_exact(&attestation).map_err(|_| Rejection::MalformedAttestation)?;
     let (Some(cbor::Value::Text(_fmt)), Some(cbor::Value::Bytes(auth_data))) =
         (object.get_text("fmt"), object.get_text("authData"))
@@ -322,12 +300,17 @@ pub fn verify_registration(
             alg: key.alg(),
             sign_count: data.sign_count,
             backup_eligible: data.backup_eligible(),
-            transports: parsed
-                .response
-                .transports
+            // Hints only (for `excludeCredentials`): kept if they are short strings.
+            transports: json
+                .get("response")
+                .and_then(|r| r.get("transports"))
+                .and_then(serde_json::Value::as_array)
                 .into_iter()
+                .flatten()
+                .filter_map(serde_json::Value::as_str)
                 .filter(|t| t.len() <= 32)
                 .take(8)
+                .map(String::from)
                 .collect(),
             created_at: now,
             last_used_at: None,
@@ -341,7 +324,7 @@ pub fn verify_registration(
 pub struct VerifiedAssertion {
     /// The credential id, base64url.
     pub credential_id: String,
-    /// The sign counter the authenticator reported (store it if non-zero).
+    /// The sign counter the authenticator reported, for [`counter_grew`].
     pub sign_count: u32,
     /// The UV flag (always set: Tollgate requires user verification).
     pub user_verified: bool,
@@ -350,8 +333,9 @@ pub struct VerifiedAssertion {
 }
 
 /// Checks `assertion` against the relying party and the `stored` passkey it names
-/// (WebAuthn Level 3 §7.2): client data, RP ID hash, UP and UV, the sign counter, and the
-/// signature (ES256 through `es256`).
+/// (WebAuthn Level 3 §7.2): client data, RP ID hash, UP and UV, and the signature (ES256
+/// through `es256`). The challenge and the sign counter ([`counter_grew`]) are the caller's:
+/// both need storage (the challenge's single use, the current counter at the sequencer).
 ///
 /// # Errors
 /// The [`Rejection`] for the first check that fails.
@@ -372,17 +356,25 @@ pub async fn verify_assertion<V: Es256Verifier + ?Sized>(
     let mut message = assertion.authenticator_data.clone();
     message.extend_from_slice(&Sha256::digest(&assertion.client_data_json));
     verify_signature(&key, &message, &assertion.signature, es256).await?;
-    // WebAuthn Level 3 §7.2 step 22: a counter that did not grow where either side has one
-    // means two authenticators hold this key.
-    if (data.sign_count != 0 || stored.sign_count != 0) && data.sign_count <= stored.sign_count {
-        return Err(Rejection::CounterNotIncreased);
-    }
     Ok(VerifiedAssertion {
         credential_id: stored.id.clone(),
         sign_count: data.sign_count,
         user_verified: data.user_verified(),
         challenge: client.challenge,
     })
+}
+
+/// The sign-counter rule (WebAuthn Level 3 §7.2 step 22): where the authenticator or the
+/// stored passkey keeps a counter, the new one must be greater; otherwise two authenticators
+/// hold this key (a clone), and the assertion is refused.
+///
+/// # Errors
+/// [`Rejection::CounterNotIncreased`].
+pub fn counter_grew(stored: u32, presented: u32) -> Result<(), Rejection> {
+    if (presented != 0 || stored != 0) && presented <= stored {
+        return Err(Rejection::CounterNotIncreased);
+    }
+    Ok(())
 }
 
 /// Verifies `signature` (as WebAuthn sends it: DER for ES256, 64 raw bytes for EdDSA) of

@@ -161,12 +161,13 @@ fn a_real_assertion_is_refused_for_another_origin_or_rp_id_or_a_higher_counter()
     let (id, ad, cd, sig, key, _) = ES256_UV;
     let assertion = read_assertion(&assertion_json(id, ad, cd, sig)).unwrap();
     let run = |rp: &RelyingParty, count: u32| {
-        block_on(verify_assertion(
+        let verified = block_on(verify_assertion(
             rp,
             &assertion,
             &stored(id, key, count),
             &P256,
-        ))
+        ))?;
+        counter_grew(count, verified.sign_count).map(|()| verified)
     };
     let mut other_origin = localhost_5000();
     other_origin.origins = alloc::vec!["http://localhost:5001".into()];
@@ -344,7 +345,9 @@ fn registered(auth: &Authenticator) -> StoredPasskey {
 
 fn verify(json: &Value, stored: &StoredPasskey) -> Result<VerifiedAssertion, Rejection> {
     let assertion = read_assertion(json)?;
-    block_on(verify_assertion(&rp(), &assertion, stored, &P256))
+    let verified = block_on(verify_assertion(&rp(), &assertion, stored, &P256))?;
+    // As the flow does, after the challenge: the counter against the stored one.
+    counter_grew(stored.sign_count, verified.sign_count).map(|()| verified)
 }
 
 #[wasm_bindgen_test(unsupported = test)]

@@ -528,11 +528,8 @@ impl UserRecord {
                     return Err(Error::InvalidCredentials);
                 };
                 // WebAuthn Level 3 §7.2 step 22, on the current record.
-                if (*sign_count != 0 || passkey.sign_count != 0)
-                    && *sign_count <= passkey.sign_count
-                {
-                    return Err(Error::InvalidCredentials);
-                }
+                crate::passkey::counter_grew(passkey.sign_count, *sign_count)
+                    .map_err(|_| Error::InvalidCredentials)?;
                 passkey.sign_count = *sign_count;
                 passkey.last_used_at = Some(now);
                 next
