@@ -270,3 +270,30 @@ test('a disabled account cannot sign in with its passkey', async () => {
   assert.equal(refused.body.code, 'account_disabled');
   await context.close();
 });
+
+test('the demo page registers, lists, uses and removes a passkey through @tollgate/client', async () => {
+  const { context, page } = await pageWithAuthenticator(`${origin()}/`);
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.waitForSelector('body[data-ready="true"]');
+  await page.fill('#email', `demo-${randomBytes(6).toString('hex')}@example.com`);
+  await page.fill('#password', PASSWORD);
+  await page.click('#register');
+  await page.waitForSelector('#status[data-state="signed-in"]');
+  await page.click('#passkey-register');
+  await page.waitForSelector('[data-testid="passkey"]');
+  assert.equal(await page.locator('[data-testid="passkey"]').count(), 1);
+  await page.click('#logout');
+  await page.waitForSelector('#status[data-state="signed-out"]');
+  // No email, no password: the passkey alone.
+  await page.click('#passkey-login');
+  await page.waitForSelector('#status[data-state="signed-in"]');
+  await page.click('#call-me');
+  await page.waitForFunction(() => document.querySelector('#me').textContent.startsWith('200'));
+  await page.waitForSelector('[data-testid="passkey"]');
+  await page.click('[data-testid="remove-passkey"]');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="passkey"]').length === 0);
+  assert.equal(await page.textContent('#error'), '');
+  assert.deepEqual(errors, []);
+  await context.close();
+});

@@ -35,6 +35,7 @@ function render() {
   $('claims').textContent = signedIn ? JSON.stringify(claims, null, 2) : '';
   $('refresh-count').textContent = String(refreshes);
   if (!signedIn) $('sessions').replaceChildren();
+  if (!signedIn) $('passkeys').replaceChildren();
 }
 
 // The live countdown: redrawn a few times a second from the client's own plan.
@@ -53,8 +54,38 @@ auth.onChange((event) => {
     : event.type === 'refresh_failed' ? ` (${event.error.code}; retry in ${event.retryInMs} ms)` : '';
   log(event.type + detail);
   render();
-  if (event.type === 'signed_in') loadSessions();
+  if (event.type === 'signed_in') {
+    loadSessions();
+    loadPasskeys();
+  }
 });
+
+async function loadPasskeys() {
+  try {
+    const passkeys = await auth.passkeys();
+    $('passkeys').replaceChildren(...passkeys.map((p) => {
+      const row = document.createElement('tr');
+      row.dataset.testid = 'passkey';
+      row.dataset.passkeyId = p.id;
+      for (const text of [`${p.kind === 'swk' ? 'synced' : 'device-bound'} (${p.alg === -8 ? 'EdDSA' : 'ES256'})`, p.created_at, p.last_used_at ?? 'never']) {
+        const td = document.createElement('td');
+        td.textContent = text;
+        row.append(td);
+      }
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = 'Remove';
+      button.dataset.testid = 'remove-passkey';
+      button.addEventListener('click', () => act(async () => { await auth.removePasskey(p.id); await loadPasskeys(); }));
+      const td = document.createElement('td');
+      td.append(button);
+      row.append(td);
+      return row;
+    }));
+  } catch (error) {
+    showError(error);
+  }
+}
 
 async function loadSessions() {
   try {
@@ -105,6 +136,12 @@ $('register').addEventListener('click', () => act(async () => {
   await auth.register(...credentials());
   log('registered');
   await auth.login(...credentials());
+}));
+$('passkey-login').addEventListener('click', () => act(() => auth.loginWithPasskey()));
+$('passkey-register').addEventListener('click', () => act(async () => {
+  await auth.registerPasskey();
+  log('passkey added');
+  await loadPasskeys();
 }));
 $('logout').addEventListener('click', () => act(() => auth.logout()));
 $('logout-all').addEventListener('click', () => act(() => auth.logoutAll()));
