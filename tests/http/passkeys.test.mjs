@@ -252,11 +252,13 @@ describe('removing', () => {
 test('without WEBAUTHN_RP_ID, WEBAUTHN_ORIGINS or APP_URL the passkey routes answer 503 misconfigured', async () => {
   // The suite's shared server runs wrangler.toml's defaults, which name no relying party.
   const shared = client(BASE);
+  const { token } = await signUp(shared, { tag: 'no-rp' });
   for (const path of ['/auth/passkeys/register/options', '/auth/passkeys/register', '/auth/passkeys/login/options', '/auth/passkeys/login']) {
-    const res = await shared.post(path, { json: {} });
+    const res = await shared.post(path, { json: {}, token });
     assert.equal(res.status, 503, path);
     assert.equal(res.json.code, 'misconfigured', path);
   }
-  // The rest of the API is unaffected.
+  // The rest of the API is unaffected, passkey listing included.
   assert.equal((await shared.get('/health')).status, 200);
+  assert.deepEqual((await shared.get('/auth/passkeys', { token })).json, { passkeys: [] });
 });

@@ -47,8 +47,9 @@ fn passkey_json(p: &StoredPasskey) -> Value {
 
 /// `POST /auth/passkeys/register/options` (bearer) → creation options.
 pub async fn register_options(req: &Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
-    let rp = relying_party(cx)?;
+    // Who is asking first: a bearer route answers 401 without a token, configured or not.
     let principal = principal(req, cx)?;
+    let rp = relying_party(cx)?;
     let stores = stores(cx);
     let options = cx
         .settings
@@ -61,8 +62,8 @@ pub async fn register_options(req: &Incoming, cx: &Cx<'_>) -> Result<Reply, Auth
 
 /// `POST /auth/passkeys/register` (bearer) `RegistrationResponseJSON` → 201 the passkey.
 pub async fn register(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
-    let rp = relying_party(cx)?;
     let principal = principal(req, cx)?;
+    let rp = relying_party(cx)?;
     let body = json_body(req).await?;
     let stores = stores(cx);
     let passkey = cx
