@@ -11,6 +11,8 @@ use wasm_bindgen_test::wasm_bindgen_test;
 
 use super::*;
 use crate::id::Id;
+
+mod flows;
 use crate::random::SeededRandom;
 use crate::unverified::{decode_base64url, encode_base64url};
 
@@ -254,6 +256,7 @@ struct Authenticator {
     key: ed25519_dalek::SigningKey,
     credential_id: Vec<u8>,
     counter: u32,
+    user_handle: [u8; 16],
 }
 
 impl Authenticator {
@@ -262,6 +265,7 @@ impl Authenticator {
             key: ed25519_dalek::SigningKey::from_bytes(&[seed; 32]),
             credential_id: alloc::vec![seed; 16],
             counter: 0,
+            user_handle: [7; 16],
         }
     }
 
@@ -298,6 +302,10 @@ impl Authenticator {
     }
 
     fn register(&self, challenge: &[u8]) -> Value {
+        self.register_at(challenge, ORIGIN)
+    }
+
+    fn register_at(&self, challenge: &[u8], origin: &str) -> Value {
         let auth_data = self.auth_data(RP_ID, 0x05, true);
         let object = cbor(&C::M(alloc::vec![
             (C::T("fmt"), C::T("none")),
@@ -307,7 +315,7 @@ impl Authenticator {
         json!({
             "id": self.id(), "rawId": self.id(), "type": "public-key",
             "response": {
-                "clientDataJSON": encode_base64url(&Self::client_data("webauthn.create", challenge, ORIGIN)),
+                "clientDataJSON": encode_base64url(&Self::client_data("webauthn.create", challenge, origin)),
                 "attestationObject": encode_base64url(&object),
                 "transports": ["internal"],
             },
@@ -324,7 +332,7 @@ impl Authenticator {
                 "clientDataJSON": encode_base64url(client_data),
                 "authenticatorData": encode_base64url(&auth_data),
                 "signature": encode_base64url(&signature),
-                "userHandle": encode_base64url(&[7u8; 16]),
+                "userHandle": encode_base64url(&self.user_handle),
             },
         })
     }
