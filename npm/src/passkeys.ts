@@ -10,7 +10,14 @@
 /** A JSON object as the server sends it. */
 export type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** A passkey of the signed-in account, as `GET /auth/passkeys` lists it. */
+/**
+ * A passkey of the signed-in account, as `GET /auth/passkeys` lists it.
+ *
+ * @example
+ * ```ts
+ * for (const p of await auth.passkeys()) console.log(p.id, p.kind, p.last_used_at ?? 'never used');
+ * ```
+ */
 export interface Passkey {
   /** The credential id (base64url). */
   id: string;
