@@ -262,3 +262,24 @@ test('without WEBAUTHN_RP_ID, WEBAUTHN_ORIGINS or APP_URL the passkey routes ans
   assert.equal((await shared.get('/health')).status, 200);
   assert.deepEqual((await shared.get('/auth/passkeys', { token })).json, { passkeys: [] });
 });
+
+test('a WEBAUTHN_ORIGINS or WEBAUTHN_RP_ID that browsers would refuse makes every route answer 503 misconfigured, naming the var', async () => {
+  for (const [vars, name] of [
+    [{ WEBAUTHN_ORIGINS: 'http://example.com' }, 'WEBAUTHN_ORIGINS'],
+    [{ WEBAUTHN_RP_ID: 'example.com', WEBAUTHN_ORIGINS: 'https://evil.example' }, 'WEBAUTHN_ORIGINS'],
+    [{ WEBAUTHN_RP_ID: '127.0.0.1', WEBAUTHN_ORIGINS: 'http://127.0.0.1:8787' }, 'WEBAUTHN_RP_ID'],
+  ]) {
+    const bad = await startWorker({ vars });
+    try {
+      const api = client(bad.url);
+      for (const [method, path] of [['POST', '/auth/register'], ['POST', '/auth/passkeys/login/options'], ['GET', '/health']]) {
+        const res = await api.call(method, path, method === 'POST' ? { json: {} } : {});
+        assert.equal(res.status, 503, `${JSON.stringify(vars)}: ${method} ${path}`);
+        assert.equal(res.json.code, 'misconfigured');
+      }
+      await bad.waitForLog(new RegExp(`"detail":"misconfigured: ${name}`));
+    } finally {
+      await bad.dispose();
+    }
+  }
+});
