@@ -201,11 +201,13 @@ impl<S: Stores> Flows<'_, S> {
             Error::InvalidCredentials
         };
         let assertion = passkey::read_assertion(response).map_err(|r| refuse(None, r))?;
-        let named = assertion
-            .user_handle
-            .as_deref()
-            .and_then(|h| <[u8; 16]>::try_from(h).ok())
-            .map(Id::from_bytes);
+        // WebAuthn Level 3 §7.2 step 6: the user handle names the account; it may be absent
+        // only when the account was identified before the ceremony (`user`), and then, if
+        // present, must be that account.
+        let named = match assertion.user_handle.as_deref() {
+            None => user.copied(),
+            Some(h) => <[u8; 16]>::try_from(h).ok().map(Id::from_bytes),
+        };
         let Some(id) = named.filter(|n| user.is_none_or(|u| u == n)) else {
             return Err(refuse(None, Rejection::UnknownCredential));
         };

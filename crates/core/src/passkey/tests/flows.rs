@@ -165,9 +165,41 @@ fn a_second_step_verifies_a_passkey_of_the_known_account_only() {
             .map(|_| ()),
         Err(Error::InvalidCredentials)
     );
+    // Without a user handle: only where the account is known already, and then it is that one.
+    let challenge = w.login_challenge(Some(&sam));
+    let mut anonymous = sams.assert(&challenge);
+    anonymous["response"]
+        .as_object_mut()
+        .unwrap()
+        .remove("userHandle");
+    assert_eq!(w.verify(&anonymous, Some(&sam), T0).unwrap().user.id, sam);
+    let challenge = w.login_challenge(None);
+    let mut anonymous = sams.assert(&challenge);
+    anonymous["response"]
+        .as_object_mut()
+        .unwrap()
+        .remove("userHandle");
+    assert_eq!(
+        w.verify(&anonymous, None, T0).map(|_| ()),
+        Err(Error::InvalidCredentials)
+    );
+    // A malformed handle is no handle.
+    let challenge = w.login_challenge(Some(&sam));
+    let mut short = sams.assert(&challenge);
+    short["response"]["userHandle"] = Value::from("AAAA");
+    assert_eq!(
+        w.verify(&short, Some(&sam), T0).map(|_| ()),
+        Err(Error::InvalidCredentials)
+    );
     assert_eq!(
         w.rejections(),
-        ["unknown_credential", "wrong_challenge", "wrong_challenge"]
+        [
+            "unknown_credential",
+            "wrong_challenge",
+            "wrong_challenge",
+            "unknown_credential",
+            "unknown_credential"
+        ]
     );
 }
 
