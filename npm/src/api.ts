@@ -18,6 +18,7 @@ export type { Clock } from './clock.js';
 export { AuthError } from './errors.js';
 export type { AuthErrorCode, FieldError } from './errors.js';
 export type { AuthEvent, AuthListener, SignOutReason } from './events.js';
+export type { Passkey } from './passkeys.js';
 export type { AuthSnapshot, AuthStatus } from './store.js';
 export { ClockSkew, isExpired, refreshDelayMs, secondsLeft } from './expiry.js';
 export type { SkewRange } from './expiry.js';

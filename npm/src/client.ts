@@ -13,6 +13,7 @@ import { AuthError } from './errors.js';
 import type { AuthEvent, AuthListener, SignOutReason } from './events.js';
 import { ClockSkew, isExpired, refreshDelayMs } from './expiry.js';
 import { withLock } from './locks.js';
+import { creationOptions, credentialJson, type Json, type Passkey, requestOptions } from './passkeys.js';
 import { retryDelayMs, Schedule } from './schedule.js';
 import { type AuthSnapshot, isolate, Store } from './store.js';
 import { openTabs, type TabMessage, type Tabs } from './tabs.js';
@@ -284,6 +285,33 @@ export interface AuthClient {
    * or a current code. @throws {AuthError} `incorrect_password`, `invalid_code` (403), `not_found` (404: TOTP is off), `network_error`.
    */
   regenerateRecoveryCodes(proof: { currentPassword?: string; code?: string }): Promise<string[]>;
+   * Adds a passkey to the signed-in account: the browser asks the user to create one
+   * (`navigator.credentials.create`), and the server checks and stores it.
+   * @example
+   * ```ts
+   * const passkey = await auth.registerPasskey();
+   * ```
+   * @throws {AuthError} `validation_error` (422: the server refused the credential), `not_authenticated`, `misconfigured` (503: no `WEBAUTHN_RP_ID`), `network_error`; the browser's `DOMException` (`NotAllowedError` when the user cancels, `InvalidStateError` when this authenticator already holds one).
+   */
+  registerPasskey(): Promise<Passkey>;
+  /**
+   * Signs in with a passkey, no email or password: the browser offers the passkeys it holds
+   * for this site (`navigator.credentials.get`); the server sets the refresh cookie, as
+   * {@link AuthClient.login} does.
+   * @example
+   * ```ts
+   * await auth.loginWithPasskey();
+   * ```
+   * @throws {AuthError} `invalid_credentials` (401), `account_disabled` (403), `misconfigured` (503), `network_error`; the browser's `DOMException` (`NotAllowedError` when the user cancels or has none).
+   */
+  loginWithPasskey(): Promise<AccessClaims>;
+  /** The signed-in account's passkeys. @throws {AuthError} `not_authenticated`, `network_error`. */
+  passkeys(): Promise<Passkey[]>;
+  /**
+   * Removes a passkey.
+   * @throws {AuthError} `last_login_method` (409: the account has no password and no other passkey), `not_found`, `not_authenticated`, `network_error`.
+   */
+  removePasskey(id: string): Promise<void>;
   /** Calls `listener` on every {@link AuthEvent}; returns the function that unsubscribes it. */
   onChange(listener: AuthListener): () => void;
   /**
@@ -369,6 +397,30 @@ class Client implements AuthClient {
     ready();
     const form = { grant_type: 'password', username: email, password };
     return this.#signIn('/auth/login', { form });
+  }
+
+  async loginWithPasskey(): Promise<AccessClaims> {
+    ready();
+    const options = await call<Json>(this.#t, '/auth/passkeys/login/options', { method: 'POST' });
+    const credential = await navigator.credentials.get({ publicKey: requestOptions(options) });
+    return this.#signIn('/auth/passkeys/login', { json: credentialJson(credential as Json) });
+  }
+
+  async registerPasskey(): Promise<Passkey> {
+    ready();
+    const options = await this.#authorized<Json>('/auth/passkeys/register/options', { method: 'POST' });
+    const credential = await navigator.credentials.create({ publicKey: creationOptions(options) });
+    return this.#authorized<Passkey>('/auth/passkeys/register', { json: credentialJson(credential as Json) });
+  }
+
+  async passkeys(): Promise<Passkey[]> {
+    ready();
+    return (await this.#authorized<{ passkeys: Passkey[] }>('/auth/passkeys')).passkeys;
+  }
+
+  async removePasskey(id: string): Promise<void> {
+    ready();
+    await this.#authorized(`/auth/passkeys/${encodeURIComponent(id)}`, { method: 'DELETE' });
   }
 
   /** Signs in with the token response of `path`; an `mfa_required` error learns how to continue. */

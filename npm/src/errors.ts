@@ -54,7 +54,8 @@ export type AuthErrorCode =
   | 'mfa_token_invalid'
   | 'totp_already_enabled'
   | 'network_error'
-  | 'client_unavailable';
+  | 'client_unavailable'
+  | 'last_login_method';
 
 /**
  * One invalid field of a 422 response.

@@ -37,6 +37,7 @@ function render() {
   $('claims').textContent = signedIn ? JSON.stringify(claims, null, 2) : '';
   $('refresh-count').textContent = String(refreshes);
   if (!signedIn) $('sessions').replaceChildren();
+  if (!signedIn) $('passkeys').replaceChildren();
 }
 
 // The live countdown: redrawn a few times a second from the client's own plan.
@@ -58,8 +59,36 @@ auth.onChange((event) => {
   if (event.type === 'signed_in') {
     loadSessions();
     mfa.showState().catch(showError);
+    loadPasskeys();
   }
 });
+
+async function loadPasskeys() {
+  try {
+    const passkeys = await auth.passkeys();
+    $('passkeys').replaceChildren(...passkeys.map((p) => {
+      const row = document.createElement('tr');
+      row.dataset.testid = 'passkey';
+      row.dataset.passkeyId = p.id;
+      for (const text of [`${p.kind === 'swk' ? 'synced' : 'device-bound'} (${p.alg === -8 ? 'EdDSA' : 'ES256'})`, p.created_at, p.last_used_at ?? 'never']) {
+        const td = document.createElement('td');
+        td.textContent = text;
+        row.append(td);
+      }
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = 'Remove';
+      button.dataset.testid = 'remove-passkey';
+      button.addEventListener('click', () => act(async () => { await auth.removePasskey(p.id); await loadPasskeys(); }));
+      const td = document.createElement('td');
+      td.append(button);
+      row.append(td);
+      return row;
+    }));
+  } catch (error) {
+    showError(error);
+  }
+}
 
 async function loadSessions() {
   try {
@@ -111,6 +140,12 @@ $('register').addEventListener('click', () => act(async () => {
   await auth.register(...credentials());
   log('registered');
   await auth.login(...credentials());
+}));
+$('passkey-login').addEventListener('click', () => act(() => auth.loginWithPasskey()));
+$('passkey-register').addEventListener('click', () => act(async () => {
+  await auth.registerPasskey();
+  log('passkey added');
+  await loadPasskeys();
 }));
 $('logout').addEventListener('click', () => act(() => auth.logout()));
 $('logout-all').addEventListener('click', () => act(() => auth.logoutAll()));

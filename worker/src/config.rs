@@ -60,6 +60,8 @@ const NAMES: &[&str] = &[
     "EMAIL_TOKEN_TTL_SECONDS",
     "REQUIRE_VERIFIED_EMAIL",
     "REQUIRE_MFA_FOR_ROLES",
+    "WEBAUTHN_RP_ID",
+    "WEBAUTHN_ORIGINS",
 ];
 
 /// The Worker's settings: the core's [`Auth`] plus what only the HTTP layer needs.
@@ -83,6 +85,9 @@ pub struct Settings {
     /// Where email messages go (`EMAIL_WEBHOOK_URL`); without it the recovery and email
     /// routes answer 503 `misconfigured`.
     pub email: Option<EmailDelivery>,
+    /// The passkey relying party (`WEBAUTHN_RP_ID`, `WEBAUTHN_ORIGINS`, or from `APP_URL`);
+    /// without one the passkey routes answer 503 `misconfigured`.
+    pub webauthn: Option<tollgate_core::passkey::RelyingParty>,
 }
 
 /// The operator's mailer, reached through a signed webhook (see `crate::delivery`).
@@ -325,6 +330,11 @@ fn parse(raw: &[Option<String>]) -> Result<Settings, Error> {
         calibration: get("TOLLGATE_CALIBRATION") == Some("enabled"),
         faults,
         email,
+        webauthn: crate::webauthn::relying_party(
+            get("WEBAUTHN_RP_ID"),
+            get("WEBAUTHN_ORIGINS"),
+            get("APP_URL"),
+        )?,
     })
 }
 

@@ -54,7 +54,12 @@ fn level(event: &SecurityEvent) -> &'static str {
         | SecurityEvent::RecoveryThrottled { .. }
         | SecurityEvent::EmailDeliveryFailed { .. }
         | SecurityEvent::RecoveryCodeUsed { .. }
-        | SecurityEvent::MfaReset { .. } => "warn",
+        | SecurityEvent::MfaReset { .. }
+        // A counter that did not grow: the key may have been cloned.
+        | SecurityEvent::PasskeyRejected {
+            reason: "counter_not_increased",
+            ..
+        } => "warn",
         _ => "info",
     }
 }

@@ -289,6 +289,12 @@ impl WorkerStores {
             }
             Refusal::InvalidCode => Error::InvalidCode,
             Refusal::MfaTokenInvalid => Error::MfaTokenInvalid,
+            Refusal::LastLoginMethod => Error::LastLoginMethod,
+            Refusal::NotFound => Error::NotFound,
+            Refusal::InvalidCredentials => Error::InvalidCredentials,
+            Refusal::CredentialNotAccepted => {
+                Error::field("credential", tollgate_core::ErrorCode::InvalidValue)
+            }
         })
     }
 }

@@ -38,6 +38,7 @@ mod records;
 mod routes;
 mod same_site;
 mod throttle;
+mod webauthn;
 
 pub use error::AuthError;
 pub use guard::authenticate;

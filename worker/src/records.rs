@@ -82,6 +82,14 @@ pub(crate) enum Refusal {
     InvalidCode,
     /// The pending login is gone: used, expired or dead.
     MfaTokenInvalid,
+    /// The change would leave the account no way to sign in.
+    LastLoginMethod,
+    /// The change names something the record does not have (a passkey).
+    NotFound,
+    /// A passkey sign-in refused on the current record (gone, or its counter did not grow).
+    InvalidCredentials,
+    /// A passkey the record already has, or one too many.
+    CredentialNotAccepted,
 }
 
 /// A sequencer's answer: the record after the request (before it, for `remove`), or none;
@@ -414,6 +422,10 @@ mod objects {
                         Err(Error::InvalidToken(_)) => Ok(refused(Refusal::SessionEnded)),
                         Err(Error::InvalidCode) => Ok(refused(Refusal::InvalidCode)),
                         Err(Error::MfaTokenInvalid) => Ok(refused(Refusal::MfaTokenInvalid)),
+                        Err(Error::LastLoginMethod) => Ok(refused(Refusal::LastLoginMethod)),
+                        Err(Error::NotFound) => Ok(refused(Refusal::NotFound)),
+                        Err(Error::InvalidCredentials) => Ok(refused(Refusal::InvalidCredentials)),
+                        Err(Error::Validation(_)) => Ok(refused(Refusal::CredentialNotAccepted)),
                         Err(_) => Ok(refused(Refusal::Corrupt)),
                     }
                 }

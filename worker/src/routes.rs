@@ -9,7 +9,7 @@ use worker::{Env, Method};
 use crate::config::{self, Settings, SharedSettings};
 use crate::error::AuthError;
 use crate::events::LogSink;
-use crate::handlers::{account, admin, auth, meta, mfa, openapi, recovery};
+use crate::handlers::{account, admin, auth, meta, mfa, openapi, passkeys, recovery};
 use crate::http::{self, Reply};
 use crate::incoming::Incoming;
 use crate::same_site;
@@ -46,6 +46,12 @@ enum Route {
     MfaTotpConfirm,
     MfaRecoveryCodes,
     AdminResetMfa(String),
+    PasskeyRegisterOptions,
+    PasskeyRegister,
+    PasskeyLoginOptions,
+    PasskeyLogin,
+    Passkeys,
+    RemovePasskey(String),
 }
 
 impl Route {
@@ -54,9 +60,12 @@ impl Route {
     /// browser (login CSRF) or end one. Exhaustive on purpose: a new route must decide.
     fn sets_refresh_cookie(&self) -> bool {
         match self {
-            Route::Login | Route::Refresh | Route::Logout | Route::LogoutAll | Route::MfaVerify => {
-                true
-            }
+            Route::Login
+            | Route::Refresh
+            | Route::Logout
+            | Route::LogoutAll
+            | Route::MfaVerify
+            | Route::PasskeyLogin => true,
             Route::Health
             | Route::Jwks
             | Route::Register
@@ -81,7 +90,12 @@ impl Route {
             | Route::MfaTotp
             | Route::MfaTotpConfirm
             | Route::MfaRecoveryCodes
-            | Route::AdminResetMfa(_) => false,
+            | Route::AdminResetMfa(_)
+            | Route::PasskeyRegisterOptions
+            | Route::PasskeyRegister
+            | Route::PasskeyLoginOptions
+            | Route::Passkeys
+            | Route::RemovePasskey(_) => false,
         }
     }
 }
@@ -124,6 +138,20 @@ fn resolve(method: &Method, path: &str) -> Result<Route, AuthError> {
         }
         ["auth", "email"] => only(is(Method::Post), Route::EmailChange, "POST"),
         ["auth", "email", "confirm"] => only(is(Method::Post), Route::EmailChangeConfirm, "POST"),
+        ["auth", "passkeys"] => only(get, Route::Passkeys, "GET, HEAD"),
+        ["auth", "passkeys", "register", "options"] => {
+            only(is(Method::Post), Route::PasskeyRegisterOptions, "POST")
+        }
+        ["auth", "passkeys", "register"] => only(is(Method::Post), Route::PasskeyRegister, "POST"),
+        ["auth", "passkeys", "login", "options"] => {
+            only(is(Method::Post), Route::PasskeyLoginOptions, "POST")
+        }
+        ["auth", "passkeys", "login"] => only(is(Method::Post), Route::PasskeyLogin, "POST"),
+        ["auth", "passkeys", id] if !id.is_empty() => only(
+            is(Method::Delete),
+            Route::RemovePasskey((*id).to_string()),
+            "DELETE",
+        ),
         ["auth", "claims"] => only(get, Route::Claims, "GET, HEAD"),
         ["auth", "mfa", "verify"] => only(is(Method::Post), Route::MfaVerify, "POST"),
         ["auth", "mfa", "totp"] => only(
@@ -287,6 +315,12 @@ async fn run(route: Route, req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, Aut
         Route::MfaTotpConfirm => mfa::confirm_totp(req, cx).await,
         Route::MfaRecoveryCodes => mfa::regenerate_recovery_codes(req, cx).await,
         Route::AdminResetMfa(id) => mfa::admin_reset(req, cx, &id).await,
+        Route::PasskeyRegisterOptions => passkeys::register_options(req, cx).await,
+        Route::PasskeyRegister => passkeys::register(req, cx).await,
+        Route::PasskeyLoginOptions => passkeys::login_options(req, cx),
+        Route::PasskeyLogin => passkeys::login(req, cx).await,
+        Route::Passkeys => passkeys::list(req, cx).await,
+        Route::RemovePasskey(id) => passkeys::remove(req, cx, &id).await,
     }
 }
 
@@ -361,12 +395,13 @@ mod tests {
                 "/auth/refresh",
                 "/auth/logout",
                 "/auth/logout-all",
-                "/auth/mfa/verify"
+                "/auth/mfa/verify",
+                "/auth/passkeys/login",
             ]
         );
     }
 
-    const ROUTES: usize = 30;
+    const ROUTES: usize = 36;
 
     /// The route's place in the table. Exhaustive on purpose: a new route fails to compile
     /// here until it gets a number, and then `EVERY_ROUTE` must name a path of it.
@@ -402,6 +437,12 @@ mod tests {
             Route::MfaTotpConfirm => 27,
             Route::MfaRecoveryCodes => 28,
             Route::AdminResetMfa(_) => 29,
+            Route::PasskeyRegisterOptions => 30,
+            Route::PasskeyRegister => 31,
+            Route::PasskeyLoginOptions => 32,
+            Route::PasskeyLogin => 33,
+            Route::Passkeys => 34,
+            Route::RemovePasskey(_) => 35,
         }
     }
 
@@ -437,6 +478,12 @@ mod tests {
         (Method::Post, "/auth/mfa/totp/confirm"),
         (Method::Post, "/auth/mfa/recovery-codes"),
         (Method::Delete, "/admin/users/abc/mfa"),
+        (Method::Post, "/auth/passkeys/register/options"),
+        (Method::Post, "/auth/passkeys/register"),
+        (Method::Post, "/auth/passkeys/login/options"),
+        (Method::Post, "/auth/passkeys/login"),
+        (Method::Get, "/auth/passkeys"),
+        (Method::Delete, "/auth/passkeys/abc"),
     ];
 
     /// wrangler.toml's `assets.run_worker_first` sends every API route to the Worker before

@@ -117,6 +117,11 @@ pub enum ErrorCode {
     /// The browser client could not start: its WebAssembly module did not compile (most often
     /// a Content-Security-Policy without `'wasm-unsafe-eval'`); no request was sent.
     ClientUnavailable,
+
+    // --- Added later (grouped by status in `http_status`) ---
+    /// The change would leave the account with no way to sign in (removing the last passkey
+    /// of an account without a password, or its last linked identity); nothing was changed.
+    LastLoginMethod,
 }
 
 impl ErrorCode {
@@ -158,6 +163,7 @@ impl ErrorCode {
         ErrorCode::TotpAlreadyEnabled,
         ErrorCode::NetworkError,
         ErrorCode::ClientUnavailable,
+        ErrorCode::LastLoginMethod,
     ];
 
     /// The code's stable snake_case string.
@@ -199,6 +205,7 @@ impl ErrorCode {
             ErrorCode::TotpAlreadyEnabled => "totp_already_enabled",
             ErrorCode::NetworkError => "network_error",
             ErrorCode::ClientUnavailable => "client_unavailable",
+            ErrorCode::LastLoginMethod => "last_login_method",
         }
     }
 
@@ -226,7 +233,10 @@ impl ErrorCode {
             ErrorCode::InvalidActionToken => 400,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
-            ErrorCode::EmailTaken | ErrorCode::LastAdmin | ErrorCode::TotpAlreadyEnabled => 409,
+            ErrorCode::EmailTaken
+            | ErrorCode::LastAdmin
+            | ErrorCode::TotpAlreadyEnabled
+            | ErrorCode::LastLoginMethod => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::MalformedBody
@@ -273,6 +283,9 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "Method not allowed.",
             ErrorCode::EmailTaken => "An account with this email already exists.",
             ErrorCode::LastAdmin => "This would leave no admin; promote another admin first.",
+            ErrorCode::LastLoginMethod => {
+                "This is the account's last way to sign in; add another before removing it."
+            }
             ErrorCode::PayloadTooLarge => "The request body is too large.",
             ErrorCode::UnsupportedMediaType => "Unsupported content type.",
             ErrorCode::MalformedBody => "The request body could not be parsed.",
@@ -487,6 +500,8 @@ pub enum Error {
     EmailTaken,
     /// When the last admin would demote, disable or delete themselves, leaving no admin.
     LastAdmin,
+    /// When a change would leave the account with no way to sign in.
+    LastLoginMethod,
     /// When the right password was given for an account an admin has disabled.
     AccountDisabled,
     /// When the right password was given but a verified address is required and missing.
@@ -550,6 +565,7 @@ impl Error {
             Error::IncorrectPassword => ErrorCode::IncorrectPassword,
             Error::EmailTaken => ErrorCode::EmailTaken,
             Error::LastAdmin => ErrorCode::LastAdmin,
+            Error::LastLoginMethod => ErrorCode::LastLoginMethod,
             Error::AccountDisabled => ErrorCode::AccountDisabled,
             Error::EmailNotVerified => ErrorCode::EmailNotVerified,
             Error::InvalidActionToken => ErrorCode::InvalidActionToken,

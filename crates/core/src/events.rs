@@ -255,6 +255,29 @@ pub enum SecurityEvent {
         /// The admin.
         by: Id,
     },
+    /// A passkey was added to the account.
+    PasskeyRegistered {
+        /// The user.
+        user_id: Id,
+        /// The credential id (base64url): public, names the authenticator's key.
+        credential_id: alloc::string::String,
+    },
+    /// A passkey was removed from the account.
+    PasskeyRemoved {
+        /// The user.
+        user_id: Id,
+        /// The credential id (base64url).
+        credential_id: alloc::string::String,
+    },
+    /// A passkey registration or assertion was refused.
+    PasskeyRejected {
+        /// The account, when the assertion named one that exists.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        user_id: Option<Id>,
+        /// Why ([`crate::passkey::Rejection::as_str`]); `counter_not_increased` means two
+        /// authenticators may hold one key (a cloned authenticator).
+        reason: &'static str,
+    },
 }
 
 /// Where the flows report events: the host logs them (the Worker as one JSON line each).

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 use tollgate_core::events::{EventSink, SecurityEvent};
-use tollgate_core::flows::LoginInput;
+use tollgate_core::flows::{LoginInput, Tokens};
 use tollgate_core::{Error, ErrorCode, FieldError, RefreshRejection};
 
 use super::{HostRandom, cookie_mode, principal, stores, token_response};
@@ -97,15 +97,21 @@ pub async fn login(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> 
         }
         result => result?,
     };
+    Ok(signed_in(&outcome.tokens, native, cx))
+}
+
+/// The answer to any sign-in (a password, a passkey): the token response, with the refresh
+/// cookie for a browser.
+pub(crate) fn signed_in(tokens: &Tokens, native: bool, cx: &Cx<'_>) -> Reply {
     let mode = cookie_mode(cx);
-    let mut response = token_response(&outcome.tokens, native, mode);
+    let mut response = token_response(tokens, native, mode);
     if !native {
         // A browser may still hold the cookie of the other mode (CROSS_SITE_COOKIES was
         // switched): partitioned and unpartitioned cookies of one name are two cookies, which
         // would come back together and be refused as ambiguous. A sign-in removes the other.
         response.append("Set-Cookie", http::clear_refresh_cookie(mode.other()));
     }
-    Ok(response)
+    response
 }
 
 /// Where a refresh or logout request carries its refresh token.

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod meta;
 pub mod mfa;
 pub mod openapi;
+pub mod passkeys;
 pub mod recovery;
 
 use serde_json::json;

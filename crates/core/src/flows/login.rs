@@ -330,46 +330,72 @@ impl<S: Stores> Flows<'_, S> {
             self.attempt_released(&reservation).await?;
             return Err(Error::MfaRequired(challenge));
         }
+        let tokens = self
+            .start_session(
+                &user,
+                input.user_agent,
+                scope,
+                self.attempt_succeeded(&reservation),
+                now,
+                rng,
+            )
+            .await?;
+        self.events.record(SecurityEvent::LoginSucceeded {
+            user_id: user.id,
+            session_id: tokens.session_id,
+            rehashed,
+        });
+        Ok(LoginOutcome { tokens, user })
+    }
+
+    /// Starts a session for `user`, who has just proven who they are (a password, a passkey):
+    /// a new refresh family, narrowed to `scope` if given, and its tokens. `settle` is what
+    /// must also succeed for the sign-in to count (a login settles its throttle reservation);
+    /// it runs alongside the family's write, so a sign-in waits for the slower, not the sum.
+    /// If it fails, the family goes again and the sign-in fails closed.
+    ///
+    /// # Errors
+    /// [`Error::StorageUnavailable`]; `settle`'s error; signing errors.
+    pub(super) async fn start_session<R: Random + ?Sized>(
+        &self,
+        user: &UserRecord,
+        user_agent: &str,
+        scope: Option<String>,
+        settle: impl core::future::Future<Output = Result<(), Error>>,
+        now: UnixSeconds,
+        rng: &mut R,
+    ) -> Result<Tokens, Error> {
+        let config = &self.auth.config;
         let family = Family::start(
             user.id,
             user.session_epoch,
-            input.user_agent,
+            user_agent,
             now,
             &config.refresh,
             rng,
         )
         .with_scope(scope);
-        // Settling the reservation (clearing the account, releasing the address's attempt) and
-        // storing the session are independent writes to two stores: both are sent at once, so
-        // a login waits for the slower, not the sum. (Only here: before the password check,
-        // the reads stay in sequence, so that timing cannot tell a throttled known account
-        // from an unknown one.)
+        // Settling (for a login: clearing the account, releasing the address's attempt) and
+        // storing the session are independent writes to two stores: both are sent at once.
+        // (Only here: before the password check, a login's reads stay in sequence, so that
+        // timing cannot tell a throttled known account from an unknown one.)
         let expires_at = family.storage_expiration(&config.refresh, now);
-        let (settled, stored) = join2(
-            self.attempt_succeeded(&reservation),
-            self.store.put_family(&family, expires_at, None),
-        )
-        .await;
+        let (settled, stored) =
+            join2(settle, self.store.put_family(&family, expires_at, None)).await;
         stored?;
         if let Err(e) = settled {
-            // The login fails closed; the session nobody was given a token for goes again
+            // The sign-in fails closed; the session nobody was given a token for goes again
             // (best effort: nothing can refresh it, and it expires), so none is left half made.
             let _ = self.store.delete_family(&family.user_id, &family.id).await;
             return Err(e);
         }
-        let tokens = self.auth.tokens(
-            &user,
+        self.auth.tokens(
+            user,
             &family,
             family.current_token(&self.auth.refresh_key),
             now,
             rng,
-        )?;
-        self.events.record(SecurityEvent::LoginSucceeded {
-            user_id: user.id,
-            session_id: family.id,
-            rehashed,
-        });
-        Ok(LoginOutcome { tokens, user })
+        )
     }
 
     /// The user whose email, in any case, is `typed`, if any; with the key to bind to them

@@ -17,6 +17,7 @@ mod admin;
 mod email;
 mod login;
 mod mfa;
+mod passkey;
 mod recovery;
 mod refresh;
 mod throttle;
@@ -27,6 +28,7 @@ pub use access::{AccessTokenRevocation, check_principal};
 pub use account::SessionInfo;
 pub use login::{LoginInput, LoginOutcome};
 pub use mfa::{MfaCode, MfaConfig, TotpEnrolment};
+pub use passkey::VerifiedPasskey;
 pub use recovery::RecoveryConfig;
 
 use crate::error::{Error, TokenRejection};

@@ -36,6 +36,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, TokenRejection};
 use crate::id::Id;
 use crate::mfa::{MfaRecord, PendingLogin, TotpFactor, VerifiedFactor};
+use crate::passkey::StoredPasskey;
 use crate::refresh::RevokeReason;
 use crate::time::UnixSeconds;
 
@@ -93,6 +94,11 @@ pub struct UserRecord {
     /// see [`crate::mfa::state`]).
     #[serde(default, skip_serializing_if = "MfaRecord::is_empty")]
     pub mfa: MfaRecord,
+    /// The account's passkeys (absent: none). Changed only through [`UserChange::AddPasskey`],
+    /// [`UserChange::RemovePasskey`] and [`UserChange::PasskeyUsed`], so that a removal and a
+    /// counter check are decided on the current record.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub passkeys: Vec<StoredPasskey>,
 }
 
 /// A session exempt from the latest session ending (see [`UserRecord::kept_session`]).
@@ -229,6 +235,29 @@ pub enum UserChange {
     },
     /// An admin removes every second factor and pending login of the account.
     ResetMfa,
+    /// Adds a passkey; refused (a validation error on `credential`) if the account already
+    /// holds its credential id or [`crate::passkey::MAX_PASSKEYS`] passkeys.
+    AddPasskey {
+        /// The verified passkey.
+        passkey: StoredPasskey,
+    },
+    /// Removes the passkey with credential id `id`: refused as not found if there is none,
+    /// and as `last_login_method` when it is the account's last way to sign in
+    /// ([`UserRecord::sign_in_methods`]).
+    RemovePasskey {
+        /// The credential id (base64url).
+        id: String,
+    },
+    /// Records a sign-in with passkey `id` and its counter. Refused (`invalid_credentials`)
+    /// if the passkey is gone, or if the counter did not grow where either side keeps one:
+    /// decided here, on the current record, so that two locations cannot both accept one
+    /// counter value.
+    PasskeyUsed {
+        /// The credential id (base64url).
+        id: String,
+        /// The counter the assertion carried.
+        sign_count: u32,
+    },
 }
 
 /// `Debug` names the change and never prints a hash.
@@ -281,6 +310,18 @@ impl core::fmt::Debug for UserChange {
                 .field("step", step)
                 .finish_non_exhaustive(),
             UserChange::ResetMfa => f.write_str("ResetMfa"),
+            UserChange::AddPasskey { passkey } => f
+                .debug_struct("AddPasskey")
+                .field("id", &passkey.id)
+                .finish_non_exhaustive(),
+            UserChange::RemovePasskey { id } => {
+                f.debug_struct("RemovePasskey").field("id", id).finish()
+            }
+            UserChange::PasskeyUsed { id, sign_count } => f
+                .debug_struct("PasskeyUsed")
+                .field("id", id)
+                .field("sign_count", sign_count)
+                .finish(),
         }
     }
 }
@@ -325,6 +366,7 @@ impl core::fmt::Debug for UserRecord {
             .field("ended_sessions", &self.ended_sessions)
             .field("email_verified_at", &self.email_verified_at)
             .field("mfa", &self.mfa)
+            .field("passkeys", &self.passkeys.len())
             .finish()
     }
 }
@@ -389,7 +431,15 @@ impl UserRecord {
             ended_sessions: Vec::new(),
             email_verified_at: None,
             mfa: MfaRecord::default(),
+            passkeys: Vec::new(),
         }
+    }
+
+    /// How many ways this account can sign in: its password (if it has one) and each
+    /// passkey. The one place that counts them, so that no change can leave an account that
+    /// nobody can sign in to (`last_login_method`).
+    pub fn sign_in_methods(&self) -> usize {
+        usize::from(!self.password_hash.is_empty()) + self.passkeys.len()
     }
 
     /// The record after `request`, decided from this (current) record: what a sequencer
@@ -601,6 +651,41 @@ impl UserRecord {
                     return Ok(None);
                 }
                 self.with_mfa(MfaRecord::default(), now)
+            }
+            UserChange::AddPasskey { passkey } => {
+                if self.passkeys.len() >= crate::passkey::MAX_PASSKEYS
+                    || self.passkeys.iter().any(|p| p.id == passkey.id)
+                {
+                    return Err(Error::field("credential", crate::ErrorCode::InvalidValue));
+                }
+                let mut next = self.clone();
+                next.passkeys.push(passkey.clone());
+                next.updated_at = now.max(self.updated_at);
+                next
+            }
+            UserChange::RemovePasskey { id } => {
+                let mut next = self.clone();
+                next.passkeys.retain(|p| p.id != *id);
+                if next.passkeys.len() == self.passkeys.len() {
+                    return Err(Error::NotFound);
+                }
+                if next.sign_in_methods() == 0 {
+                    return Err(Error::LastLoginMethod);
+                }
+                next.updated_at = now.max(self.updated_at);
+                next
+            }
+            UserChange::PasskeyUsed { id, sign_count } => {
+                let mut next = self.clone();
+                let Some(passkey) = next.passkeys.iter_mut().find(|p| p.id == *id) else {
+                    return Err(Error::InvalidCredentials);
+                };
+                // WebAuthn Level 3 §7.2 step 22, on the current record.
+                crate::passkey::counter_grew(passkey.sign_count, *sign_count)
+                    .map_err(|_| Error::InvalidCredentials)?;
+                passkey.sign_count = *sign_count;
+                passkey.last_used_at = Some(now);
+                next
             }
         };
         // Every change drops the listed endings that have served their time.
