@@ -154,7 +154,7 @@ export interface AuthClient {
    * Signs in with the OAuth 2 password flow (form-encoded `username`, `password`); the server
    * sets the refresh cookie. Other tabs of the origin are signed in too.
    * @throws {AuthError} `invalid_credentials` (401), `account_disabled` (403: the right password, but an admin disabled the account), `too_many_attempts` (429, with `retryAfter`), `network_error`;
-   * `mfa_required` (403: the right password for an account with a second factor), whose `continue(code)` or `continueWithRecoveryCode(code)` completes the sign-in.
+   * `mfa_required` (403: the right password for an account with a second factor), whose `continue(code)`, `continueWithRecoveryCode(code)` or `continueWithPasskey()` completes the sign-in.
    * @example
    * ```ts
    * try {
@@ -285,6 +285,7 @@ export interface AuthClient {
    * or a current code. @throws {AuthError} `incorrect_password`, `invalid_code` (403), `not_found` (404: TOTP is off), `network_error`.
    */
   regenerateRecoveryCodes(proof: { currentPassword?: string; code?: string }): Promise<string[]>;
+  /**
    * Adds a passkey to the signed-in account: the browser asks the user to create one
    * (`navigator.credentials.create`), and the server checks and stores it.
    * @example
@@ -433,7 +434,12 @@ class Client implements AuthClient {
       const mfaToken = error instanceof AuthError ? mfaTokens.get(error) : undefined;
       if (mfaToken !== undefined) {
         const via = (field: string) => (code: string) => this.#signIn('/auth/mfa/verify', { json: { mfa_token: mfaToken, [field]: code } });
-        Object.assign(error as AuthError, { continue: via('code'), continueWithRecoveryCode: via('recovery_code') });
+        const withPasskey = async () => {
+          const options = await call<Json>(this.#t, '/auth/passkeys/login/options', { json: { mfa_token: mfaToken } });
+          const credential = await navigator.credentials.get({ publicKey: requestOptions(options) });
+          return this.#signIn('/auth/mfa/verify', { json: { mfa_token: mfaToken, passkey: credentialJson(credential as Json) } });
+        };
+        Object.assign(error as AuthError, { continue: via('code'), continueWithRecoveryCode: via('recovery_code'), continueWithPasskey: withPasskey });
       }
       throw error;
     }

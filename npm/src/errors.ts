@@ -95,7 +95,7 @@ export class AuthError extends Error {
   readonly retryAfter?: number;
   /** Per-field problems of a 422 `validation_error`. */
   readonly errors?: FieldError[];
-  /** `mfa_required` (from `login()`): what the account can use for the second step (`totp`, `recovery_code`). */
+  /** `mfa_required` (from `login()`): what the account can use for the second step (`totp`, `recovery_code`, `passkey`). */
   readonly methods?: string[];
   /**
    * `mfa_required` (from `login()`): completes the sign-in with a code from the authenticator
@@ -105,6 +105,12 @@ export class AuthError extends Error {
   continue?: (code: string) => Promise<AccessClaims>;
   /** `mfa_required`: completes the sign-in with a recovery code instead (each works once). */
   continueWithRecoveryCode?: (code: string) => Promise<AccessClaims>;
+  /**
+   * `mfa_required`, when `methods` has `passkey`: completes the sign-in with one of the
+   * account's passkeys (`navigator.credentials.get`). Rejects like `continue`, or with the
+   * browser's `DOMException` when the user cancels.
+   */
+  continueWithPasskey?: () => Promise<AccessClaims>;
 
   /** Creates an error; `message` is the server's human `detail` sentence. */
   constructor(

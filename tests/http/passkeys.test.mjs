@@ -100,6 +100,68 @@ describe('registering and signing in', () => {
   });
 });
 
+describe('a passkey as the second step of a password login', () => {
+  const claims = (token) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
+  const stepOptions = async (mfaToken) => {
+    const res = await api.post('/auth/passkeys/login/options', { json: { mfa_token: mfaToken } });
+    assert.equal(res.status, 200, res.text);
+    return res.json;
+  };
+
+  test('an account with a passkey needs it after the password; it answers mfa_required once', async () => {
+    const { user, authenticator } = await withPasskey();
+    const login = await api.post('/auth/login', { form: { username: user.email, password: PASSWORD }, headers: fromAnywhere() });
+    assert.equal(login.status, 403, login.text);
+    assert.equal(login.json.code, 'mfa_required');
+    assert.deepEqual(login.json.methods, ['passkey']);
+    assert.ok(!login.cookie, 'no session before the second step');
+    const mfaToken = login.json.mfa_token;
+    const options = await stepOptions(mfaToken);
+    assert.deepEqual(options.allowCredentials, [], 'the options name no credential of the account');
+
+    // Another account's passkey does not answer for this login: a wrong code.
+    const other = await withPasskey();
+    const wrong = await api.post('/auth/mfa/verify', { json: { mfa_token: mfaToken, passkey: other.authenticator.assert(options, { origin }) } });
+    assert.equal(wrong.status, 403, wrong.text);
+    assert.equal(wrong.json.code, 'invalid_code');
+
+    const res = await api.post('/auth/mfa/verify', { json: { mfa_token: mfaToken, passkey: authenticator.assert(await stepOptions(mfaToken), { origin }) } });
+    assert.equal(res.status, 200, res.text);
+    assert.ok(res.cookie?.value, 'the refresh cookie is set');
+    assert.deepEqual(claims(res.json.access_token).amr, ['pwd', 'hwk', 'user', 'mfa']);
+    assert.equal((await api.get('/me', { token: res.json.access_token })).json.email, user.email);
+    // The pending login is used up.
+    const again = await api.post('/auth/mfa/verify', { json: { mfa_token: mfaToken, passkey: authenticator.assert(await stepOptions(mfaToken), { origin }) } });
+    assert.equal(again.status, 401, again.text);
+    assert.equal(again.json.code, 'mfa_token_invalid');
+  });
+
+  test('a passkey sign-in says how it was made (amr)', async () => {
+    const { authenticator } = await withPasskey();
+    const res = await signIn(authenticator.assert(await loginOptions(), { origin }));
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(claims(res.json.access_token).amr, ['hwk', 'user', 'mfa']);
+  });
+
+  test('bodies that do not say one factor, or no token, are refused with a field', async () => {
+    const cases = [
+      [{ mfa_token: 'x', passkey: 'not an object' }, 'passkey'],
+      [{ mfa_token: 'x', passkey: {}, code: '123456' }, 'passkey'],
+    ];
+    for (const [json, field] of cases) {
+      const res = await api.post('/auth/mfa/verify', { json });
+      assert.equal(res.status, 422, res.text);
+      assert.deepEqual(res.json.errors.map((e) => e.field), [field], JSON.stringify(json));
+    }
+    const badType = await api.post('/auth/passkeys/login/options', { json: { mfa_token: 7 } });
+    assert.equal(badType.status, 422, badType.text);
+    assert.equal(badType.json.errors[0].field, 'mfa_token');
+    const notAToken = await api.post('/auth/passkeys/login/options', { json: { mfa_token: 'not a token' } });
+    assert.equal(notAToken.status, 401, notAToken.text);
+    assert.equal(notAToken.json.code, 'mfa_token_invalid');
+  });
+});
+
 describe('refusals', () => {
   test('an assertion is refused for each check it fails, and says why only in the log', async () => {
     const { authenticator } = await withPasskey();
@@ -209,8 +271,10 @@ describe('refusals', () => {
       assert.equal(res.json.code, 'not_authenticated');
     }
     // A session narrowed to `profile` cannot manage passkeys (they are sign-in methods, like
-    // the password, which needs `sessions`).
-    const narrowed = await api.post('/auth/login', { form: { username: user.email, password: PASSWORD, scope: 'profile' }, headers: fromAnywhere() });
+    // the password, which needs `sessions`). An account without a passkey: with one, the
+    // password alone would not sign in (the passkey is a second factor).
+    const plain = await signUp(api, { tag: 'narrowed' });
+    const narrowed = await api.post('/auth/login', { form: { username: plain.email, password: PASSWORD, scope: 'profile' }, headers: fromAnywhere() });
     const token = narrowed.json.access_token;
     for (const [method, path] of [['POST', '/auth/passkeys/register/options'], ['POST', '/auth/passkeys/register'], ['GET', '/auth/passkeys'], ['DELETE', '/auth/passkeys/abc']]) {
       const res = await api.call(method, path, { token, ...(path.endsWith('register') ? { json: {} } : {}) });

@@ -317,7 +317,7 @@ async fn run(route: Route, req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, Aut
         Route::AdminResetMfa(id) => mfa::admin_reset(req, cx, &id).await,
         Route::PasskeyRegisterOptions => passkeys::register_options(req, cx).await,
         Route::PasskeyRegister => passkeys::register(req, cx).await,
-        Route::PasskeyLoginOptions => passkeys::login_options(req, cx),
+        Route::PasskeyLoginOptions => passkeys::login_options(req, cx).await,
         Route::PasskeyLogin => passkeys::login(req, cx).await,
         Route::Passkeys => passkeys::list(req, cx).await,
         Route::RemovePasskey(id) => passkeys::remove(req, cx, &id).await,

@@ -539,7 +539,7 @@ pub enum Error {
 pub struct MfaChallenge {
     /// The `mfa_token`.
     pub mfa_token: String,
-    /// The second-step methods (`totp`, `recovery_code`).
+    /// The second-step methods (`totp`, `recovery_code`, `passkey`).
     pub methods: Vec<&'static str>,
 }
 

@@ -43,6 +43,7 @@ pub mod limits;
 mod mac;
 #[cfg(feature = "server")]
 pub mod mfa;
+#[cfg(feature = "server")]
 pub mod passkey;
 #[cfg(feature = "server")]
 pub mod password;

@@ -28,6 +28,14 @@ fn optional<'a>(body: &'a Map<String, Value>, name: &str) -> Result<Option<&'a s
 /// `POST /auth/mfa/verify` `{"mfa_token", "code"}` or `{"mfa_token", "recovery_code"}` (and
 /// `client_type`, as at login) → the token response and the refresh cookie, as a password
 /// login without a second factor gives.
+/// What answers a login's second step.
+enum Factor<'a> {
+    /// A TOTP or recovery code.
+    Code(MfaCode<'a>),
+    /// A passkey assertion (`AuthenticationResponseJSON`).
+    Passkey(&'a Value),
+}
+
 pub async fn verify(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
     let body = json_body(req).await?;
     let mfa_token = optional(&body, "mfa_token")?;
@@ -37,16 +45,29 @@ pub async fn verify(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError>
     if mfa_token.is_none() {
         problems.push(FieldError::new("mfa_token", ErrorCode::MissingField));
     }
-    let code = match (code, recovery_code) {
-        (Some(code), None) => Some(MfaCode::Totp(code)),
-        (None, Some(code)) => Some(MfaCode::RecoveryCode(code)),
-        (None, None) => {
+    // A passkey assertion (`AuthenticationResponseJSON`, for options from
+    // `POST /auth/passkeys/login/options` with this `mfa_token`) is the third kind of answer.
+    let passkey = body.get("passkey").filter(|v| !v.is_null());
+    let code = match (code, recovery_code, passkey) {
+        (Some(code), None, None) => Some(Factor::Code(MfaCode::Totp(code))),
+        (None, Some(code), None) => Some(Factor::Code(MfaCode::RecoveryCode(code))),
+        (None, None, Some(assertion)) if assertion.is_object() => Some(Factor::Passkey(assertion)),
+        (None, None, Some(_)) => {
+            problems.push(FieldError::new("passkey", ErrorCode::InvalidValue));
+            None
+        }
+        (None, None, None) => {
             problems.push(FieldError::new("code", ErrorCode::MissingField));
             None
         }
-        (Some(_), Some(_)) => {
+        (_, _, passkey) => {
             // One factor per attempt: which one was meant cannot be told.
-            problems.push(FieldError::new("recovery_code", ErrorCode::InvalidValue));
+            let field = if passkey.is_some() {
+                "passkey"
+            } else {
+                "recovery_code"
+            };
+            problems.push(FieldError::new(field, ErrorCode::InvalidValue));
             None
         }
     };
@@ -64,19 +85,36 @@ pub async fn verify(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError>
     let stores = stores(cx);
     let client_address = crate::events::client_address(req.headers());
     let user_agent = req.header("User-Agent").unwrap_or_default();
-    let outcome = cx
-        .settings
-        .auth
-        .flows(&stores, &cx.events)
-        .verify_mfa(
-            mfa_token,
-            code,
-            &client_address,
-            &user_agent,
-            cx.now,
-            &mut HostRandom,
-        )
-        .await?;
+    let flows = cx.settings.auth.flows(&stores, &cx.events);
+    let outcome = match code {
+        Factor::Code(code) => {
+            flows
+                .verify_mfa(
+                    mfa_token,
+                    code,
+                    &client_address,
+                    &user_agent,
+                    cx.now,
+                    &mut HostRandom,
+                )
+                .await?
+        }
+        Factor::Passkey(assertion) => {
+            let rp = super::passkeys::relying_party(cx)?;
+            flows
+                .verify_mfa_passkey(
+                    rp,
+                    mfa_token,
+                    assertion,
+                    &client_address,
+                    &user_agent,
+                    cx.now,
+                    &crate::webauthn::WebCryptoEs256,
+                    &mut HostRandom,
+                )
+                .await?
+        }
+    };
     let mode = cookie_mode(cx);
     let mut response = token_response(&outcome.tokens, native, mode);
     if !native {

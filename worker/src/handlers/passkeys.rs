@@ -19,7 +19,7 @@ use crate::routes::Cx;
 use crate::webauthn::WebCryptoEs256;
 
 /// The relying party, or 503 `misconfigured` naming what to set.
-fn relying_party<'a>(cx: &Cx<'a>) -> Result<&'a RelyingParty, AuthError> {
+pub(super) fn relying_party<'a>(cx: &Cx<'a>) -> Result<&'a RelyingParty, AuthError> {
     cx.settings.webauthn.as_ref().ok_or_else(|| {
         AuthError::Core(Error::Misconfigured(
             "passkeys need WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS (or APP_URL)".into(),
@@ -75,17 +75,43 @@ pub async fn register(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthErro
     Ok(Reply::json(201, &passkey_json(&passkey)))
 }
 
-/// `POST /auth/passkeys/login/options` → request options for a discoverable credential.
-/// Writes nothing (the challenge is signed; its single use is recorded when it is answered).
-pub fn login_options(_req: &Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
+/// `POST /auth/passkeys/login/options` → request options for a discoverable credential; with
+/// a JSON body `{"mfa_token"}`, options for answering that login's `mfa_required` with a
+/// passkey (then sent to `POST /auth/mfa/verify` as `passkey`). Writes nothing (the challenge
+/// is signed; its single use is recorded when it is answered).
+pub async fn login_options(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
     let rp = relying_party(cx)?;
+    // No body (or an empty one) is the discoverable sign-in.
+    let body = read_body(req).await?;
+    let mfa_token = if body.is_empty() {
+        None
+    } else {
+        require_media_type(req, "application/json")?;
+        let value: Value = serde_json::from_slice(&body)
+            .map_err(|_| AuthError::MalformedBody("not valid JSON"))?;
+        match value.get("mfa_token") {
+            Some(Value::String(token)) => Some(token.clone()),
+            None | Some(Value::Null) => None,
+            Some(_) => {
+                return Err(Error::Validation(alloc_field("mfa_token")).into());
+            }
+        }
+    };
     let stores = stores(cx);
-    let options = cx
-        .settings
-        .auth
-        .flows(&stores, &cx.events)
-        .passkey_login_options(rp, None, cx.now, &mut HostRandom);
+    let flows = cx.settings.auth.flows(&stores, &cx.events);
+    let options = match mfa_token {
+        Some(token) => flows.mfa_passkey_options(rp, &token, cx.now, &mut HostRandom)?,
+        None => flows.passkey_login_options(rp, None, cx.now, &mut HostRandom),
+    };
     Ok(Reply::json(200, &options).with("Cache-Control", "no-store"))
+}
+
+/// The one problem of a field with the wrong type.
+fn alloc_field(name: &str) -> Vec<tollgate_core::FieldError> {
+    vec![tollgate_core::FieldError::new(
+        name,
+        tollgate_core::ErrorCode::InvalidValue,
+    )]
 }
 
 /// `POST /auth/passkeys/login` `AuthenticationResponseJSON` → the token response and the

@@ -10,6 +10,7 @@ use crate::error::{Error, ErrorCode, FieldError};
 use crate::events::SecurityEvent;
 use crate::id::Id;
 use crate::join::join2;
+use crate::mfa::AMR_PASSWORD;
 use crate::password::{Verified, check_policy};
 use crate::random::Random;
 use crate::refresh::Family;
@@ -319,7 +320,7 @@ impl<S: Stores> Flows<'_, S> {
         }
         let rehashed = needs_rehash && !self.auth.hasher.needs_rehash(&user.password_hash);
         let scope = requested.map(|r| config.roles.grant(&user.role, Some(&r)));
-        if user.mfa.has_second_factor()
+        if user.has_second_factor()
             && let Some(challenge) = self
                 .require_second_step(&user, scope.clone(), now, rng)
                 .await?
@@ -335,6 +336,7 @@ impl<S: Stores> Flows<'_, S> {
                 &user,
                 input.user_agent,
                 scope,
+                alloc::vec![String::from(AMR_PASSWORD)],
                 self.attempt_succeeded(&reservation),
                 now,
                 rng,
@@ -348,19 +350,24 @@ impl<S: Stores> Flows<'_, S> {
         Ok(LoginOutcome { tokens, user })
     }
 
-    /// Starts a session for `user`, who has just proven who they are (a password, a passkey):
-    /// a new refresh family, narrowed to `scope` if given, and its tokens. `settle` is what
+    /// Starts a session for `user`, who has just proven who they are (a password, a passkey,
+    /// a second step): a new refresh family, narrowed to `scope` if given, whose tokens carry
+    /// `amr` (RFC 8176: how they did), and its tokens. `settle` is what
     /// must also succeed for the sign-in to count (a login settles its throttle reservation);
     /// it runs alongside the family's write, so a sign-in waits for the slower, not the sum.
     /// If it fails, the family goes again and the sign-in fails closed.
     ///
     /// # Errors
     /// [`Error::StorageUnavailable`]; `settle`'s error; signing errors.
+    // Who, from where, with what scope, how they proved it, and what else must succeed: each
+    // its own argument, as every caller names them all.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn start_session<R: Random + ?Sized>(
         &self,
         user: &UserRecord,
         user_agent: &str,
         scope: Option<String>,
+        amr: Vec<String>,
         settle: impl core::future::Future<Output = Result<(), Error>>,
         now: UnixSeconds,
         rng: &mut R,
@@ -374,7 +381,8 @@ impl<S: Stores> Flows<'_, S> {
             &config.refresh,
             rng,
         )
-        .with_scope(scope);
+        .with_scope(scope)
+        .with_amr(amr);
         // Settling (for a login: clearing the account, releasing the address's attempt) and
         // storing the session are independent writes to two stores: both are sent at once.
         // (Only here: before the password check, a login's reads stay in sequence, so that

@@ -20,15 +20,14 @@ use super::throttle::{Limit, Reservation};
 use super::{Flows, principal_id, principal_record};
 use crate::error::{Error, ErrorCode, MfaChallenge, TokenRejection};
 use crate::events::SecurityEvent;
-use crate::join::join2;
 use crate::mfa::seal::SealKey;
 use crate::mfa::{
     MFA_TOKEN_TTL_S, MfaToken, PendingLogin, SCOPE_MFA_ENROLL, TotpFactor, VerifiedFactor,
     recovery_codes, totp,
 };
+use crate::passkey::{Es256Verifier, RelyingParty};
 use crate::password::Verified;
 use crate::random::Random;
-use crate::refresh::Family;
 use crate::roles::{Principal, SCOPE_SESSIONS};
 use crate::store::{ChangeError, ChangeRequest, Stores, UserChange, UserRecord};
 use crate::time::UnixSeconds;
@@ -135,14 +134,14 @@ impl<S: Stores> Flows<'_, S> {
             .change_user(&user.id, &request)
             .await?
             .ok_or(Error::InvalidCredentials)?;
-        if !current.mfa.has_second_factor() {
+        if !current.has_second_factor() {
             return Ok(None);
         }
         self.events
             .record(SecurityEvent::MfaRequired { user_id: user.id });
         Ok(Some(MfaChallenge {
             mfa_token: String::from(token.as_str()),
-            methods: current.mfa.methods(),
+            methods: current.second_factor_methods(),
         }))
     }
 
@@ -182,6 +181,67 @@ impl<S: Stores> Flows<'_, S> {
                     .await
             }
             None => Err(self.second_step_failed(&step, "wrong_code", now).await),
+        }
+    }
+
+    /// `PublicKeyCredentialRequestOptionsJSON` for answering `mfa_required` with a passkey:
+    /// a challenge bound to the account `mfa_token` names, so that only an assertion of that
+    /// account's passkeys can use it. Reads and writes nothing: the token itself is judged
+    /// when the assertion comes back ([`Flows::verify_mfa_passkey`]), and the options name no
+    /// credential, so they tell nobody anything about the account.
+    ///
+    /// # Errors
+    /// [`Error::MfaTokenInvalid`] for a token that does not parse.
+    pub fn mfa_passkey_options<R: Random + ?Sized>(
+        &self,
+        rp: &RelyingParty,
+        mfa_token: &str,
+        now: UnixSeconds,
+        rng: &mut R,
+    ) -> Result<serde_json::Value, Error> {
+        let token = MfaToken::parse(mfa_token).ok_or(Error::MfaTokenInvalid)?;
+        Ok(self.passkey_login_options(rp, Some(&token.user_id), now, rng))
+    }
+
+    /// Completes a login that answered `mfa_required` with a passkey assertion (an
+    /// `AuthenticationResponseJSON` for options from [`Flows::mfa_passkey_options`]): the
+    /// attempt is counted as [`Flows::verify_mfa`] counts codes, the assertion must be of a
+    /// passkey of the pending login's account with user verification, and a refused one counts
+    /// against the token like a wrong code.
+    ///
+    /// # Errors
+    /// As [`Flows::verify_mfa`], with [`Error::InvalidCode`] for a refused assertion (its
+    /// reason goes to a `passkey_rejected` event).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn verify_mfa_passkey<V: Es256Verifier + ?Sized, R: Random + ?Sized>(
+        &self,
+        rp: &RelyingParty,
+        mfa_token: &str,
+        assertion: &serde_json::Value,
+        client_address: &str,
+        user_agent: &str,
+        now: UnixSeconds,
+        es256: &V,
+        rng: &mut R,
+    ) -> Result<LoginOutcome, Error> {
+        let step = self
+            .open_second_step(mfa_token, client_address, now)
+            .await?;
+        match self
+            .verify_passkey(rp, assertion, Some(&step.user.id), now, es256)
+            .await
+        {
+            Ok(passkey) => {
+                let factor = VerifiedFactor::Passkey {
+                    key_amr: String::from(passkey.amr),
+                };
+                self.complete_second_step(step, factor, user_agent, now, rng)
+                    .await
+            }
+            Err(Error::InvalidCredentials) => {
+                Err(self.second_step_failed(&step, "wrong_passkey", now).await)
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -291,35 +351,17 @@ impl<S: Stores> Flows<'_, S> {
             }
             Err(e) => return Err(e.into()),
         };
-        let config = &self.auth.config;
-        let family = Family::start(
-            user.id,
-            user.session_epoch,
-            user_agent,
-            now,
-            &config.refresh,
-            rng,
-        )
-        .with_scope(step.pending.scope.clone())
-        .with_amr(factor.amr());
-        let expires_at = family.storage_expiration(&config.refresh, now);
-        let (settled, stored) = join2(
-            self.attempt_succeeded(&step.reservation),
-            self.store.put_family(&family, expires_at, None),
-        )
-        .await;
-        stored?;
-        if let Err(e) = settled {
-            let _ = self.store.delete_family(&family.user_id, &family.id).await;
-            return Err(e);
-        }
-        let tokens = self.auth.tokens(
-            &user,
-            &family,
-            family.current_token(&self.auth.refresh_key),
-            now,
-            rng,
-        )?;
+        let tokens = self
+            .start_session(
+                &user,
+                user_agent,
+                step.pending.scope.clone(),
+                factor.amr(),
+                self.attempt_succeeded(&step.reservation),
+                now,
+                rng,
+            )
+            .await?;
         if let VerifiedFactor::RecoveryCode { .. } = factor {
             self.events.record(SecurityEvent::RecoveryCodeUsed {
                 user_id: user.id,
@@ -328,7 +370,7 @@ impl<S: Stores> Flows<'_, S> {
         }
         self.events.record(SecurityEvent::LoginSucceeded {
             user_id: user.id,
-            session_id: family.id,
+            session_id: tokens.session_id,
             rehashed: false,
         });
         Ok(LoginOutcome { tokens, user })

@@ -21,6 +21,7 @@ use super::login::LoginOutcome;
 use crate::error::{Error, ErrorCode, TokenRejection};
 use crate::events::SecurityEvent;
 use crate::id::Id;
+use crate::mfa::{AMR_MFA, AMR_USER};
 use crate::passkey::challenge::{CHALLENGE_TTL_S, Checked};
 use crate::passkey::{
     self, Ceremony, ChallengeKey, Es256Verifier, Rejection, RelyingParty, StoredPasskey,
@@ -52,6 +53,16 @@ const USE_RECORD: ThrottlePolicy = ThrottlePolicy {
     max_failures: 1,
     window_s: CHALLENGE_TTL_S + 60,
 };
+
+/// The `amr` (RFC 8176) of a sign-in with a passkey alone: the key (`hwk` or `swk`), the
+/// user-presence test, and `mfa`, since Tollgate requires user verification (a PIN or a
+/// biometric on the authenticator) on top of possession of the key.
+fn passkey_amr(key_amr: &str) -> Vec<String> {
+    [key_amr, AMR_USER, AMR_MFA]
+        .iter()
+        .map(|v| String::from(*v))
+        .collect()
+}
 
 impl<S: Stores> Flows<'_, S> {
     fn challenge_key(&self) -> ChallengeKey {
@@ -287,7 +298,15 @@ impl<S: Stores> Flows<'_, S> {
             return refused("email_not_verified", Error::EmailNotVerified);
         }
         let tokens = self
-            .start_session(&user, user_agent, None, async { Ok(()) }, now, rng)
+            .start_session(
+                &user,
+                user_agent,
+                None,
+                passkey_amr(verified.amr),
+                async { Ok(()) },
+                now,
+                rng,
+            )
             .await?;
         self.events.record(SecurityEvent::LoginSucceeded {
             user_id: user.id,

@@ -39,3 +39,6 @@ pub const AMR_PASSWORD: &str = "pwd";
 pub const AMR_OTP: &str = "otp";
 /// `amr` of a login that used more than one factor.
 pub const AMR_MFA: &str = "mfa";
+/// `amr` of a user-presence test (RFC 8176 §2): a passkey's UP flag, with the UV that
+/// Tollgate requires of every passkey.
+pub const AMR_USER: &str = "user";

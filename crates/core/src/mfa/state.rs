@@ -13,7 +13,7 @@ use alloc::vec::Vec;
 
 use serde::{Deserialize, Serialize};
 
-use super::{AMR_MFA, AMR_OTP, AMR_PASSWORD, MAX_MFA_FAILURES};
+use super::{AMR_MFA, AMR_OTP, AMR_PASSWORD, AMR_USER, MAX_MFA_FAILURES};
 use crate::error::Error;
 use crate::time::UnixSeconds;
 
@@ -119,6 +119,12 @@ pub enum VerifiedFactor {
         /// The hash.
         hash: String,
     },
+    /// A passkey assertion with user verification, already checked and its counter recorded
+    /// at the sequencer (`Flows::verify_passkey`); nothing more to consume.
+    Passkey {
+        /// The key's own `amr`: `hwk` (device-bound) or `swk` (synced).
+        key_amr: String,
+    },
 }
 
 impl core::fmt::Debug for VerifiedFactor {
@@ -135,6 +141,12 @@ impl VerifiedFactor {
         let values: &[&str] = match self {
             VerifiedFactor::Totp { .. } => &[AMR_PASSWORD, AMR_OTP, AMR_MFA],
             VerifiedFactor::RecoveryCode { .. } => &[AMR_PASSWORD, AMR_MFA],
+            VerifiedFactor::Passkey { key_amr } => {
+                return [AMR_PASSWORD, key_amr.as_str(), AMR_USER, AMR_MFA]
+                    .iter()
+                    .map(|v| String::from(*v))
+                    .collect();
+            }
         };
         values.iter().map(|v| String::from(*v)).collect()
     }
@@ -144,6 +156,7 @@ impl VerifiedFactor {
         match self {
             VerifiedFactor::Totp { .. } => "totp",
             VerifiedFactor::RecoveryCode { .. } => "recovery_code",
+            VerifiedFactor::Passkey { .. } => "passkey",
         }
     }
 }
@@ -236,6 +249,8 @@ impl MfaRecord {
                     return Err(Error::InvalidCode);
                 }
             }
+            // Its use was recorded with its counter (`UserChange::PasskeyUsed`) before this.
+            VerifiedFactor::Passkey { .. } => {}
         }
         Ok(next)
     }

@@ -442,6 +442,23 @@ impl UserRecord {
         usize::from(!self.password_hash.is_empty()) + self.passkeys.len()
     }
 
+    /// Whether a password alone no longer signs this account in: it has a confirmed TOTP
+    /// factor or a passkey. A passkey counts because it is the stronger factor: an account
+    /// that has one, and a password, is asked for the passkey (or its TOTP) after the
+    /// password, and `REQUIRE_MFA_FOR_ROLES` is met by either.
+    pub fn has_second_factor(&self) -> bool {
+        self.mfa.has_second_factor() || !self.passkeys.is_empty()
+    }
+
+    /// What a login's second step may use (`mfa_required`'s `methods`).
+    pub fn second_factor_methods(&self) -> Vec<&'static str> {
+        let mut methods = self.mfa.methods();
+        if !self.passkeys.is_empty() {
+            methods.push("passkey");
+        }
+        methods
+    }
+
     /// The record after `request`, decided from this (current) record: what a sequencer
     /// stores. `Ok(None)` means the change does nothing (a rehash of a hash that was replaced
     /// meanwhile).
@@ -581,7 +598,7 @@ impl UserRecord {
                 }
             }
             UserChange::StartMfa { pending } => {
-                if !self.mfa.has_second_factor() {
+                if !self.has_second_factor() {
                     return Ok(None);
                 }
                 self.with_mfa(self.mfa.with_pending(pending.clone(), now), now)

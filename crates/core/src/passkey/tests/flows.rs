@@ -37,6 +37,7 @@ fn auth() -> Auth {
             roles: Roles::default(),
             access_token_revocation: Default::default(),
             recovery: RecoveryConfig::default(),
+            mfa: Default::default(),
         },
         keys: KeySet::hs256(SECRET).unwrap(),
         refresh_key: RefreshKey::derive_from_jwt_secret(SECRET).unwrap(),
@@ -283,4 +284,114 @@ fn a_passkey_registered_from_another_origin_or_twice_is_not_added() {
         refused
     );
     assert_eq!(block_on(flows.passkeys(&principal)).unwrap().len(), 1);
+}
+
+/// The `amr` claim of an access token (its payload read without the signature check: the
+/// token was just issued by these flows).
+fn amr_of(access_token: &str) -> Value {
+    let payload = access_token.split('.').nth(1).unwrap();
+    serde_json::from_slice::<Value>(&decode_base64url(payload).unwrap()).unwrap()["amr"].clone()
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_passkey_is_a_second_factor_and_answers_mfa_required() {
+    let mut w = World::new();
+    let (_, sam_principal) = w.account("sam@example.com");
+    let (_, kim_principal) = w.account("kim@example.com");
+    let mut sams = Authenticator::new(1);
+    let mut kims = Authenticator::new(2);
+    w.register(&sam_principal, &mut sams);
+    w.register(&kim_principal, &mut kims);
+    let flows = w.auth.flows(&w.store, &w.events);
+    let input = LoginInput {
+        username: "sam@example.com",
+        password: PASSWORD,
+        client_address: "192.0.2.1",
+        user_agent: "test",
+        scope: None,
+    };
+
+    // With a passkey on the account, the right password alone starts no session.
+    let Err(Error::MfaRequired(challenge)) = block_on(flows.login(&input, T0, &mut w.rng)) else {
+        panic!("a password login of an account with a passkey must ask for a second step");
+    };
+    assert_eq!(challenge.methods, ["passkey"]);
+    let mfa_token = challenge.mfa_token;
+    let step_challenge = |w: &mut World| {
+        let flows = w.auth.flows(&w.store, &w.events);
+        let options = flows
+            .mfa_passkey_options(&rp(), &mfa_token, T0, &mut w.rng)
+            .unwrap();
+        assert_eq!(options["allowCredentials"], Value::Array(alloc::vec![]));
+        decode_base64url(options["challenge"].as_str().unwrap()).unwrap()
+    };
+    let verify = |w: &mut World, assertion: &Value| {
+        let flows = w.auth.flows(&w.store, &w.events);
+        block_on(flows.verify_mfa_passkey(
+            &rp(),
+            &mfa_token,
+            assertion,
+            "192.0.2.1",
+            "test",
+            T0,
+            &P256,
+            &mut w.rng,
+        ))
+    };
+
+    // Another account's passkey does not answer for Sam, and counts as a wrong code.
+    let c = step_challenge(&mut w);
+    let kims_assertion = kims.assert(&c);
+    assert_eq!(
+        verify(&mut w, &kims_assertion).map(|_| ()),
+        Err(Error::InvalidCode)
+    );
+    assert!(w.events.events().iter().any(|e| matches!(
+        e,
+        SecurityEvent::MfaFailed {
+            reason: "wrong_passkey",
+            ..
+        }
+    )));
+
+    // Sam's does, once; the tokens say how the login was made.
+    let c = step_challenge(&mut w);
+    let assertion = sams.assert(&c);
+    let outcome = verify(&mut w, &assertion).unwrap();
+    assert_eq!(
+        amr_of(&outcome.tokens.access_token),
+        serde_json::json!(["pwd", "hwk", "user", "mfa"])
+    );
+    let c = step_challenge(&mut w);
+    let again = sams.assert(&c);
+    assert_eq!(
+        verify(&mut w, &again).map(|_| ()),
+        Err(Error::MfaTokenInvalid)
+    );
+
+    // A token that does not parse gets no options.
+    let flows = w.auth.flows(&w.store, &w.events);
+    assert_eq!(
+        flows
+            .mfa_passkey_options(&rp(), "not a token", T0, &mut w.rng)
+            .map(|_| ()),
+        Err(Error::MfaTokenInvalid)
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_passkey_sign_in_says_how_it_was_made() {
+    let mut w = World::new();
+    let (_, principal) = w.account("sam@example.com");
+    let mut key = Authenticator::new(1);
+    w.register(&principal, &mut key);
+    let c = w.login_challenge(None);
+    let flows = w.auth.flows(&w.store, &w.events);
+    let outcome =
+        block_on(flows.passkey_login(&rp(), &key.assert(&c), "test", T0, &P256, &mut w.rng))
+            .unwrap();
+    assert_eq!(
+        amr_of(&outcome.tokens.access_token),
+        serde_json::json!(["hwk", "user", "mfa"])
+    );
 }
