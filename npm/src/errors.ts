@@ -49,7 +49,12 @@ export type AuthErrorCode =
   | 'misconfigured'
   | 'storage_unavailable'
   | 'network_error'
-  | 'client_unavailable';
+  | 'client_unavailable'
+  | 'account_exists'
+  | 'last_login_method'
+  | 'access_denied'
+  | 'invalid_state'
+  | 'provider_error';
 
 /**
  * One invalid field of a 422 response.

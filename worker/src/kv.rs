@@ -287,11 +287,35 @@ impl WorkerStores {
             Refusal::Corrupt => {
                 Error::Internal("the user record cannot take the change (session epoch)".into())
             }
+            Refusal::AccountExists => Error::AccountExists,
+            Refusal::LastLoginMethod => Error::LastLoginMethod,
         })
     }
 }
 
 impl UserStore for WorkerStores {
+    async fn find_identity(&self, key: &str) -> Result<Option<Id>, StoreError> {
+        let value = self.get_text(self.users()?, key).await?;
+        value
+            .map(|v| {
+                Id::parse(v.trim())
+                    .ok_or_else(|| StoreError::Corrupt("identity index entry is not an id".into()))
+            })
+            .transpose()
+    }
+
+    async fn bind_identity(&self, key: &str, id: &Id) -> Result<(), StoreError> {
+        self.put_text(self.users()?, key, id.to_hyphenated(), None, None)
+            .await
+    }
+
+    async fn release_identity(&self, key: &str, id: &Id) -> Result<(), StoreError> {
+        if self.find_identity(key).await? == Some(*id) {
+            self.delete(self.users()?, key).await?;
+        }
+        Ok(())
+    }
+
     async fn get_user(&self, id: &Id) -> Result<Option<UserRecord>, StoreError> {
         if self.strict {
             return self.get_user_current(id).await;

@@ -78,6 +78,10 @@ pub(crate) enum Refusal {
     AccountDisabled,
     /// The record cannot be changed (a session epoch at its maximum).
     Corrupt,
+    /// The account already has another identity at that provider.
+    AccountExists,
+    /// Unlinking would leave the account no way to sign in.
+    LastLoginMethod,
 }
 
 /// A sequencer's answer: the record after the request (before it, for `remove`), or none;
@@ -408,6 +412,8 @@ mod objects {
                             Ok(refused(Refusal::AccountDisabled))
                         }
                         Err(Error::InvalidToken(_)) => Ok(refused(Refusal::SessionEnded)),
+                        Err(Error::AccountExists) => Ok(refused(Refusal::AccountExists)),
+                        Err(Error::LastLoginMethod) => Ok(refused(Refusal::LastLoginMethod)),
                         Err(_) => Ok(refused(Refusal::Corrupt)),
                     }
                 }

@@ -104,6 +104,23 @@ pub enum ErrorCode {
     /// The browser client could not start: its WebAssembly module did not compile (most often
     /// a Content-Security-Policy without `'wasm-unsafe-eval'`); no request was sent.
     ClientUnavailable,
+
+    // --- Sign in with an identity provider (sent as `#error=<code>` on the app's page) ---
+    /// A sign-in through a provider found a local account with the same email that may not be
+    /// linked automatically (the provider did not assert a verified email, or the local one is
+    /// unverified): the user signs in another way and links the provider from their session.
+    AccountExists,
+    /// Unlinking this identity would leave the account with no way to sign in (no password
+    /// and no other identity).
+    LastLoginMethod,
+    /// The user did not consent at the provider (it answered `error=access_denied`).
+    AccessDenied,
+    /// The callback's `state` is missing, unknown, already used, not this browser's, or the
+    /// response names another issuer (`iss`, RFC 9207): the sign-in is not continued.
+    InvalidState,
+    /// The provider could not complete the sign-in: its token endpoint or userinfo refused,
+    /// it could not be reached, or its ID token did not verify (the reason is logged).
+    ProviderError,
 }
 
 impl ErrorCode {
@@ -141,6 +158,11 @@ impl ErrorCode {
         ErrorCode::StorageUnavailable,
         ErrorCode::NetworkError,
         ErrorCode::ClientUnavailable,
+        ErrorCode::AccountExists,
+        ErrorCode::LastLoginMethod,
+        ErrorCode::AccessDenied,
+        ErrorCode::InvalidState,
+        ErrorCode::ProviderError,
     ];
 
     /// The code's stable snake_case string.
@@ -178,6 +200,11 @@ impl ErrorCode {
             ErrorCode::StorageUnavailable => "storage_unavailable",
             ErrorCode::NetworkError => "network_error",
             ErrorCode::ClientUnavailable => "client_unavailable",
+            ErrorCode::AccountExists => "account_exists",
+            ErrorCode::LastLoginMethod => "last_login_method",
+            ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::InvalidState => "invalid_state",
+            ErrorCode::ProviderError => "provider_error",
         }
     }
 
@@ -218,6 +245,10 @@ impl ErrorCode {
             ErrorCode::InternalError => 500,
             ErrorCode::Misconfigured | ErrorCode::StorageUnavailable => 503,
             ErrorCode::NetworkError | ErrorCode::ClientUnavailable => 0,
+            ErrorCode::AccountExists | ErrorCode::LastLoginMethod => 409,
+            ErrorCode::AccessDenied => 403,
+            ErrorCode::InvalidState => 400,
+            ErrorCode::ProviderError => 502,
         }
     }
 
@@ -267,6 +298,19 @@ impl ErrorCode {
             ErrorCode::NetworkError => "The server could not be reached.",
             ErrorCode::ClientUnavailable => {
                 "The sign-in client could not start in this browser (its WebAssembly module did not load)."
+            }
+            ErrorCode::AccountExists => {
+                "An account with this email already exists; sign in to it and link this provider from there."
+            }
+            ErrorCode::LastLoginMethod => {
+                "This is the account's last way to sign in; set a password or link another provider first."
+            }
+            ErrorCode::AccessDenied => "The sign-in was cancelled at the provider.",
+            ErrorCode::InvalidState => {
+                "This sign-in link has expired or was already used; please start again."
+            }
+            ErrorCode::ProviderError => {
+                "The identity provider could not complete the sign-in; try again later."
             }
         }
     }
@@ -326,6 +370,8 @@ pub enum TokenRejection {
     SessionRevoked,
     /// When the user's account is disabled.
     AccountDisabled,
+    /// When an ID token's `nonce` is not the one its authorization request carried.
+    Nonce,
 }
 
 impl TokenRejection {
@@ -353,6 +399,7 @@ impl TokenRejection {
             TokenRejection::SessionEnded => "issued before the user's sessions were ended",
             TokenRejection::SessionRevoked => "its session was ended",
             TokenRejection::AccountDisabled => "the user's account is disabled",
+            TokenRejection::Nonce => "nonce mismatch",
         }
     }
 }
@@ -474,6 +521,14 @@ pub enum Error {
     StorageUnavailable(String),
     /// When a stored record cannot be read back; the message is for logs only.
     Internal(String),
+    /// When a provider's sign-in finds a local account by email that may not be linked
+    /// automatically.
+    AccountExists,
+    /// When unlinking would leave the account no way to sign in.
+    LastLoginMethod,
+    /// When a provider sign-in fails at the callback; the code says which way (`access_denied`,
+    /// `invalid_state`, `provider_error`), the message why, for logs only.
+    SignInRefused(ErrorCode, String),
 }
 
 impl Error {
@@ -498,6 +553,9 @@ impl Error {
             Error::Misconfigured(_) => ErrorCode::Misconfigured,
             Error::StorageUnavailable(_) => ErrorCode::StorageUnavailable,
             Error::Internal(_) => ErrorCode::InternalError,
+            Error::AccountExists => ErrorCode::AccountExists,
+            Error::LastLoginMethod => ErrorCode::LastLoginMethod,
+            Error::SignInRefused(code, _) => *code,
         }
     }
 
@@ -532,6 +590,7 @@ impl fmt::Display for Error {
             Error::Misconfigured(why) => write!(f, "misconfigured: {why}"),
             Error::StorageUnavailable(why) => write!(f, "storage_unavailable: {why}"),
             Error::Internal(why) => write!(f, "internal_error: {why}"),
+            Error::SignInRefused(code, why) => write!(f, "{code}: {why}"),
             other => f.write_str(other.code().as_str()),
         }
     }

@@ -42,6 +42,8 @@ pub mod limits;
 #[cfg(feature = "server")]
 mod mac;
 #[cfg(feature = "server")]
+pub mod oidc;
+#[cfg(feature = "server")]
 pub mod password;
 pub mod random;
 #[cfg(feature = "server")]

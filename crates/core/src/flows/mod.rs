@@ -16,6 +16,7 @@ mod account;
 mod admin;
 mod email;
 mod login;
+mod oidc;
 mod recovery;
 mod refresh;
 mod throttle;
@@ -25,6 +26,7 @@ use alloc::string::String;
 pub use access::{AccessTokenRevocation, check_principal};
 pub use account::SessionInfo;
 pub use login::{LoginInput, LoginOutcome};
+pub use oidc::IdentitySignInOutcome;
 pub use recovery::RecoveryConfig;
 
 use crate::error::{Error, TokenRejection};

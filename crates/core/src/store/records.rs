@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, TokenRejection};
 use crate::id::Id;
+use crate::oidc::{LinkedIdentity, sign_in_methods};
 use crate::refresh::RevokeReason;
 use crate::time::UnixSeconds;
 
@@ -88,6 +89,11 @@ pub struct UserRecord {
     /// not been. An address change moves it with the address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_verified_at: Option<UnixSeconds>,
+    /// The identities at providers linked to the account (at most one per provider), each
+    /// also indexed as `identity:{provider}:{subject}` (see [`crate::oidc::identity_key`]).
+    /// Absent when there are none, so records written before it read unchanged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identities: Vec<LinkedIdentity>,
 }
 
 /// A session exempt from the latest session ending (see [`UserRecord::kept_session`]).
@@ -170,6 +176,20 @@ pub enum UserChange {
         /// The session that goes on (the confirming caller's), if any.
         keep: Option<Id>,
     },
+    /// Links an identity at a provider. Linking the same identity again changes nothing; an
+    /// account that already has another identity at that provider refuses it
+    /// ([`Error::AccountExists`]): one per provider, so that unlinking names it by provider.
+    LinkIdentity {
+        /// The identity.
+        identity: LinkedIdentity,
+    },
+    /// Unlinks the identity at `provider`, unless it is the account's last way to sign in
+    /// ([`Error::LastLoginMethod`], decided here, on the current record, so two unlinks at
+    /// once cannot both pass). Nothing happens if none is linked.
+    UnlinkIdentity {
+        /// The provider's name.
+        provider: String,
+    },
 }
 
 /// `Debug` names the change and never prints a hash.
@@ -202,6 +222,14 @@ impl core::fmt::Debug for UserChange {
                 .field("email", email)
                 .field("keep", keep)
                 .finish_non_exhaustive(),
+            UserChange::LinkIdentity { identity } => f
+                .debug_struct("LinkIdentity")
+                .field("provider", &identity.provider)
+                .finish_non_exhaustive(),
+            UserChange::UnlinkIdentity { provider } => f
+                .debug_struct("UnlinkIdentity")
+                .field("provider", provider)
+                .finish(),
         }
     }
 }
@@ -245,6 +273,7 @@ impl core::fmt::Debug for UserRecord {
             .field("disabled", &self.disabled)
             .field("ended_sessions", &self.ended_sessions)
             .field("email_verified_at", &self.email_verified_at)
+            .field("identities", &self.identities)
             .finish()
     }
 }
@@ -308,6 +337,7 @@ impl UserRecord {
             disabled: false,
             ended_sessions: Vec::new(),
             email_verified_at: None,
+            identities: Vec::new(),
         }
     }
 
@@ -447,6 +477,41 @@ impl UserRecord {
                     email_verified_at: Some(now),
                     kept_session,
                     ..self.clone().with_sessions_ended(now)?
+                }
+            }
+            UserChange::LinkIdentity { identity } => {
+                match self
+                    .identities
+                    .iter()
+                    .find(|i| i.provider == identity.provider)
+                {
+                    Some(held) if held.subject == identity.subject => return Ok(None),
+                    Some(_) => return Err(Error::AccountExists),
+                    None => {}
+                }
+                let mut next = UserRecord {
+                    updated_at: now.max(self.updated_at),
+                    ..self.clone()
+                };
+                next.identities.push(identity.clone());
+                next
+            }
+            UserChange::UnlinkIdentity { provider } => {
+                if !self.identities.iter().any(|i| i.provider == *provider) {
+                    return Ok(None);
+                }
+                if sign_in_methods(self) <= 1 {
+                    return Err(Error::LastLoginMethod);
+                }
+                UserRecord {
+                    identities: self
+                        .identities
+                        .iter()
+                        .filter(|i| i.provider != *provider)
+                        .cloned()
+                        .collect(),
+                    updated_at: now.max(self.updated_at),
+                    ..self.clone()
                 }
             }
         };
