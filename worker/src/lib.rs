@@ -34,10 +34,12 @@ mod http;
 mod incoming;
 mod jwks_cache;
 mod kv;
+mod providers;
 mod records;
 mod routes;
 mod same_site;
 mod throttle;
+mod webcrypto;
 
 pub use error::AuthError;
 pub use guard::authenticate;

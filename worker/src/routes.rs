@@ -9,7 +9,7 @@ use worker::{Env, Method};
 use crate::config::{self, Settings, SharedSettings};
 use crate::error::AuthError;
 use crate::events::LogSink;
-use crate::handlers::{account, admin, auth, meta, openapi, recovery};
+use crate::handlers::{account, admin, auth, identities, meta, oauth, openapi, recovery};
 use crate::http::{self, Reply};
 use crate::incoming::Incoming;
 use crate::same_site;
@@ -41,6 +41,11 @@ enum Route {
     EmailVerificationConfirm,
     EmailChange,
     EmailChangeConfirm,
+    OAuthStart(String),
+    OAuthCallback(String),
+    Identities,
+    LinkIdentity(String),
+    UnlinkIdentity(String),
 }
 
 impl Route {
@@ -70,7 +75,16 @@ impl Route {
             | Route::EmailVerification
             | Route::EmailVerificationConfirm
             | Route::EmailChange
-            | Route::EmailChangeConfirm => false,
+            | Route::EmailChangeConfirm
+            | Route::OAuthStart(_)
+            | Route::Identities
+            | Route::LinkIdentity(_)
+            | Route::UnlinkIdentity(_) => false,
+            // It sets the refresh cookie, but arrives as a navigation from the provider's site,
+            // which the guard would refuse. What stops another site from planting a session
+            // there (login CSRF) is the state, bound to this browser by its cookie and single
+            // use (RFC 9700 §4.7): a callback without this browser's pending sign-in fails.
+            Route::OAuthCallback(_) => false,
         }
     }
 }
@@ -138,6 +152,25 @@ fn resolve(method: &Method, path: &str) -> Result<Route, AuthError> {
         ),
         ["__tollgate", "calibrate"] => only(is(Method::Post), Route::Calibrate, "POST"),
         ["openapi.json"] => only(get, Route::OpenApi, "GET, HEAD"),
+        ["auth", "oauth", provider, "start"] if !provider.is_empty() => {
+            only(get, Route::OAuthStart((*provider).to_string()), "GET, HEAD")
+        }
+        ["auth", "oauth", provider, "callback"] if !provider.is_empty() => only(
+            get,
+            Route::OAuthCallback((*provider).to_string()),
+            "GET, HEAD",
+        ),
+        ["auth", "identities"] => only(get, Route::Identities, "GET, HEAD"),
+        ["auth", "identities", provider, "link"] if !provider.is_empty() => only(
+            is(Method::Post),
+            Route::LinkIdentity((*provider).to_string()),
+            "POST",
+        ),
+        ["auth", "identities", provider] if !provider.is_empty() => only(
+            is(Method::Delete),
+            Route::UnlinkIdentity((*provider).to_string()),
+            "DELETE",
+        ),
         _ => Err(AuthError::NotFound),
     }
 }
@@ -255,6 +288,11 @@ async fn run(route: Route, req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, Aut
         Route::EmailVerificationConfirm => recovery::confirm_email(req, cx).await,
         Route::EmailChange => recovery::request_email_change(req, cx).await,
         Route::EmailChangeConfirm => recovery::confirm_email_change(req, cx).await,
+        Route::OAuthStart(provider) => oauth::start(req, cx, &provider).await,
+        Route::OAuthCallback(provider) => oauth::callback(req, cx, &provider).await,
+        Route::Identities => identities::list(req, cx).await,
+        Route::LinkIdentity(provider) => identities::link(req, cx, &provider).await,
+        Route::UnlinkIdentity(provider) => identities::unlink(req, cx, &provider).await,
     }
 }
 
@@ -333,7 +371,7 @@ mod tests {
         );
     }
 
-    const ROUTES: usize = 25;
+    const ROUTES: usize = 30;
 
     /// The route's place in the table. Exhaustive on purpose: a new route fails to compile
     /// here until it gets a number, and then `EVERY_ROUTE` must name a path of it.
@@ -364,6 +402,11 @@ mod tests {
             Route::EmailVerificationConfirm => 22,
             Route::EmailChange => 23,
             Route::EmailChangeConfirm => 24,
+            Route::OAuthStart(_) => 25,
+            Route::OAuthCallback(_) => 26,
+            Route::Identities => 27,
+            Route::LinkIdentity(_) => 28,
+            Route::UnlinkIdentity(_) => 29,
         }
     }
 
@@ -394,6 +437,11 @@ mod tests {
         (Method::Post, "/auth/email-verification/confirm"),
         (Method::Post, "/auth/email"),
         (Method::Post, "/auth/email/confirm"),
+        (Method::Get, "/auth/oauth/google/start"),
+        (Method::Get, "/auth/oauth/google/callback"),
+        (Method::Get, "/auth/identities"),
+        (Method::Post, "/auth/identities/google/link"),
+        (Method::Delete, "/auth/identities/google"),
     ];
 
     /// wrangler.toml's `assets.run_worker_first` sends every API route to the Worker before

@@ -810,3 +810,36 @@ fn the_sequencer_decides_last_login_method_on_the_current_record() {
     let old: UserRecord = serde_json::from_str(&json).unwrap();
     assert!(old.identities.is_empty());
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn redirect_targets_must_be_on_an_allowed_origin_exactly() {
+    use tollgate_core::oidc::authorize::redirect_allowed;
+    let allowed = vec!["http://localhost:5173".to_string()];
+    let app = Some("https://app.example/signed-in");
+    for ok in [
+        "https://app.example/",
+        "https://APP.example/after?x=1#y",
+        "http://localhost:5173/cb",
+        "http://localhost:5173",
+    ] {
+        assert!(redirect_allowed(ok, app, &allowed), "{ok}");
+    }
+    for bad in [
+        "https://evil.example/",
+        "https://app.example.evil.example/",
+        "https://app.example@evil.example/",
+        "https://evil.example\\@app.example/",
+        "https://evil.example/\\app.example",
+        "//app.example/",
+        "/relative",
+        "javascript:alert(1)",
+        "http://app.example/",
+        "https://app.example:8443/",
+        "http://localhost:5174/",
+        " https://app.example/",
+        "",
+    ] {
+        assert!(!redirect_allowed(bad, app, &allowed), "{bad}");
+    }
+    assert!(!redirect_allowed("https://app.example/", None, &[]));
+}

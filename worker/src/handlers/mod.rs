@@ -3,7 +3,9 @@
 pub mod account;
 pub mod admin;
 pub mod auth;
+pub mod identities;
 pub mod meta;
+pub mod oauth;
 pub mod openapi;
 pub mod recovery;
 

@@ -192,7 +192,8 @@ pub struct ExpectedProvider<'a> {
 /// browser's cookie (RFC 9700 §4.7: the response belongs to this browser's request), a pending
 /// sign-in was found for it (`pending`: the host took it out of storage, so a second use finds
 /// none) and is younger than [`PENDING_TTL_S`] and for the provider of the path; `iss`, where
-/// sent or required, is the provider's issuer exactly (RFC 9207 §2.4, against mix-up); then
+/// sent or required, is the provider's issuer exactly (RFC 9207 §2.4, against mix-up; a plain
+/// OAuth2 provider has no issuer to compare with, and its `iss` is ignored); then
 /// the provider's own `error`; then a `code` is present. Returns the code.
 ///
 /// # Errors
@@ -233,12 +234,15 @@ pub fn check_callback<'a>(
     }
     match (params.iss, expected.issuer) {
         (Some(iss), Some(issuer)) if iss == issuer => {}
-        (Some(_), _) => {
+        (Some(_), Some(_)) => {
             return Err(refuse(
                 ErrorCode::InvalidState,
                 "iss names another issuer (mix-up, RFC 9207)",
             ));
         }
+        // A plain OAuth2 provider has no configured issuer to compare with (RFC 9207 §2.4
+        // applies to clients that know it); its state and its own endpoints stand.
+        (Some(_), None) => {}
         (None, _) if expected.iss_required => {
             return Err(refuse(
                 ErrorCode::InvalidState,
@@ -290,4 +294,87 @@ pub fn token_request_body(
         ("client_secret", client_secret),
         ("code_verifier", &pending.code_verifier),
     ])
+}
+
+/// The origin (`scheme://host[:port]`, lower-cased) of an absolute `http(s)` URL, or `None`
+/// for anything a browser might read differently from this: no scheme, user info (`@`),
+/// backslashes (browsers read `\` as `/`), whitespace or control characters.
+pub fn origin_of(url: &str) -> Option<String> {
+    if url.bytes().any(|b| b <= b' ' || b == 0x7f || b == b'\\') {
+        return None;
+    }
+    let lower = url
+        .get(..8)
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let scheme_len = if lower.starts_with("https://") {
+        8
+    } else if lower.starts_with("http://") {
+        7
+    } else {
+        return None;
+    };
+    let rest = &url[scheme_len..];
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    Some(format!(
+        "{}{}",
+        &lower[..scheme_len],
+        authority.to_ascii_lowercase()
+    ))
+}
+
+/// Whether the browser may be sent to `target` after a sign-in: an absolute URL on
+/// `APP_URL`'s origin or on one of `ALLOWED_ORIGINS`, compared as whole origins (no prefix
+/// or suffix matching). Anything else would make the callback an open redirect.
+pub fn redirect_allowed(target: &str, app_url: Option<&str>, allowed_origins: &[String]) -> bool {
+    let Some(origin) = origin_of(target) else {
+        return false;
+    };
+    app_url.and_then(origin_of).is_some_and(|app| app == origin)
+        || allowed_origins
+            .iter()
+            .filter_map(|o| origin_of(o))
+            .any(|o| o == origin)
+}
+
+/// A one-time permission, handed to a signed-in user (`POST /auth/identities/{provider}/link`),
+/// to start linking `provider` to their account: the start URL carries it, so the start
+/// route (a plain navigation, without the bearer token) knows whose account it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkTicket {
+    /// The provider it is for.
+    pub provider: String,
+    /// The account to link to.
+    pub user_id: Id,
+    /// When it was handed out.
+    pub created_at: UnixSeconds,
+}
+
+/// How long a link ticket may wait before its start URL is opened, in seconds.
+pub const LINK_TICKET_TTL_S: u64 = 300;
+
+/// Draws a new link ticket's secret (256 bits, base64url).
+pub fn new_ticket<R: Random + ?Sized>(rng: &mut R) -> String {
+    let mut bytes = [0u8; RANDOM_BYTES];
+    rng.fill(&mut bytes);
+    encode_base64url(&bytes)
+}
+
+/// The storage key of the link ticket whose secret is `ticket` (a hash, as for
+/// [`pending_key`]).
+pub fn link_ticket_key(ticket: &str) -> String {
+    format!(
+        "oauth_link:{}",
+        encode_base64url(&Sha256::digest(ticket.as_bytes()))
+    )
+}
+
+impl LinkTicket {
+    /// Whether the ticket may still be used at `now` for `provider`.
+    pub fn usable(&self, provider: &str, now: UnixSeconds) -> bool {
+        self.provider == provider && now < self.created_at.saturating_add(LINK_TICKET_TTL_S)
+    }
 }
