@@ -128,13 +128,18 @@ const MEMBERS: &[&str] = &[
 
 const PRESETS: &[&str] = &["google", "github", "microsoft"];
 
-fn parse_provider(name: &str, entry: &Value) -> Result<ProviderConfig, String> {
-    let valid_name = !name.is_empty()
+/// Whether `name` may name a provider: 1 to [`MAX_PROVIDER_NAME`] of `a-z`, `0-9`, `_`, `-`
+/// (it becomes a path segment, part of a KV key, and part of a secret's name).
+pub fn valid_provider_name(name: &str) -> bool {
+    !name.is_empty()
         && name.len() <= MAX_PROVIDER_NAME
         && name
             .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    if !valid_name {
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+fn parse_provider(name: &str, entry: &Value) -> Result<ProviderConfig, String> {
+    if !valid_provider_name(name) {
         return Err(format!(
             "a provider name must be 1 to {MAX_PROVIDER_NAME} of a-z, 0-9, _ and -"
         ));
