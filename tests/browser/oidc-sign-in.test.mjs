@@ -67,12 +67,19 @@ const fresh = (prefix) => `${prefix}-${randomBytes(5).toString('hex')}@example.c
  * login and consent pages as `login`; resolves with the page once it is back on the app (the
  * demo page), and the URL it landed on.
  */
-async function signIn(provider, login, { consent = true, startUrl, context, beforeCallback } = {}) {
+async function signIn(provider, login, { consent = true, startUrl, context, beforeCallback, viaDemo = false } = {}) {
   const ctx = context ?? await browser.newContext();
   const page = await ctx.newPage();
   if (beforeCallback) await beforeCallback(page);
   const redirectTo = `${server.url}/`;
-  await page.goto(startUrl ?? `${server.url}/auth/oauth/${provider}/start?redirect_to=${encodeURIComponent(redirectTo)}`);
+  if (viaDemo) {
+    // The demo page's "Sign in with ..." button (signInWith in @tollgate/client).
+    await page.goto(`${server.url}/`);
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.click(`[data-testid="sign-in-with-${provider}"]`);
+  } else {
+    await page.goto(startUrl ?? `${server.url}/auth/oauth/${provider}/start?redirect_to=${encodeURIComponent(redirectTo)}`);
+  }
   await page.fill('input[name="login"]', login);
   await page.fill('input[name="password"]', 'any password: the dev login takes any');
   await page.click('button[type="submit"]');
@@ -138,7 +145,7 @@ describe('signing in with an OpenID Provider', () => {
 
   test('a first sign-in creates an account; the second finds the same one', async () => {
     const login = fresh('alice');
-    const one = await signIn('idp', login);
+    const one = await signIn('idp', login, { viaDemo: true });
     assert.equal(one.landed, `${server.url}/`);
     await assertSignedInAs(one.page, login);
     const token = await accessToken(one.context);
@@ -238,6 +245,7 @@ describe('refused sign-ins come back to the app with #error and start no session
     const { page, landed, context } = await signIn('idp', fresh('denier'), { consent: false });
     assert.equal(landed, `${server.url}/#error=access_denied`);
     assert.equal(await page.getAttribute('#status', 'data-state'), 'signed-out');
+    assert.match(await page.textContent('#error'), /access_denied/);
     await context.close();
   });
 

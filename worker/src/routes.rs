@@ -41,6 +41,7 @@ enum Route {
     EmailVerificationConfirm,
     EmailChange,
     EmailChangeConfirm,
+    OAuthProviders,
     OAuthStart(String),
     OAuthCallback(String),
     Identities,
@@ -76,6 +77,7 @@ impl Route {
             | Route::EmailVerificationConfirm
             | Route::EmailChange
             | Route::EmailChangeConfirm
+            | Route::OAuthProviders
             | Route::OAuthStart(_)
             | Route::Identities
             | Route::LinkIdentity(_)
@@ -152,6 +154,7 @@ fn resolve(method: &Method, path: &str) -> Result<Route, AuthError> {
         ),
         ["__tollgate", "calibrate"] => only(is(Method::Post), Route::Calibrate, "POST"),
         ["openapi.json"] => only(get, Route::OpenApi, "GET, HEAD"),
+        ["auth", "oauth", "providers"] => only(get, Route::OAuthProviders, "GET, HEAD"),
         ["auth", "oauth", provider, "start"] if !provider.is_empty() => {
             only(get, Route::OAuthStart((*provider).to_string()), "GET, HEAD")
         }
@@ -288,6 +291,7 @@ async fn run(route: Route, req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, Aut
         Route::EmailVerificationConfirm => recovery::confirm_email(req, cx).await,
         Route::EmailChange => recovery::request_email_change(req, cx).await,
         Route::EmailChangeConfirm => recovery::confirm_email_change(req, cx).await,
+        Route::OAuthProviders => oauth::providers(cx),
         Route::OAuthStart(provider) => oauth::start(req, cx, &provider).await,
         Route::OAuthCallback(provider) => oauth::callback(req, cx, &provider).await,
         Route::Identities => identities::list(req, cx).await,
@@ -371,7 +375,7 @@ mod tests {
         );
     }
 
-    const ROUTES: usize = 30;
+    const ROUTES: usize = 31;
 
     /// The route's place in the table. Exhaustive on purpose: a new route fails to compile
     /// here until it gets a number, and then `EVERY_ROUTE` must name a path of it.
@@ -407,6 +411,7 @@ mod tests {
             Route::Identities => 27,
             Route::LinkIdentity(_) => 28,
             Route::UnlinkIdentity(_) => 29,
+            Route::OAuthProviders => 30,
         }
     }
 
@@ -442,6 +447,7 @@ mod tests {
         (Method::Get, "/auth/identities"),
         (Method::Post, "/auth/identities/google/link"),
         (Method::Delete, "/auth/identities/google"),
+        (Method::Get, "/auth/oauth/providers"),
     ];
 
     /// wrangler.toml's `assets.run_worker_first` sends every API route to the Worker before

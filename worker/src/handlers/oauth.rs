@@ -72,6 +72,16 @@ fn client_secret(cx: &Cx<'_>, provider: &ProviderConfig) -> Result<String, Error
         })
 }
 
+/// `GET /auth/oauth/providers` → 200 `{"providers": [names]}`: what a sign-in page offers
+/// ("Sign in with ..." buttons); empty without `OAUTH_PROVIDERS`.
+///
+/// # Errors
+/// 503 `misconfigured` when `OAUTH_PROVIDERS` is unusable.
+pub fn providers(cx: &Cx<'_>) -> Result<Reply, AuthError> {
+    let names: Vec<&String> = oauth(cx)?.providers.keys().collect();
+    Ok(Reply::json(200, &serde_json::json!({ "providers": names })))
+}
+
 /// `GET /auth/oauth/{provider}/start?redirect_to=<url>[&link=<ticket>]` → 302 to the provider,
 /// with the state cookie.
 ///
