@@ -141,7 +141,11 @@ pub fn parse_userinfo(
     let subject = match (doc.get("sub"), doc.get("id")) {
         (Some(Value::String(sub)), _) => sub.clone(),
         (None, Some(Value::String(id))) => id.clone(),
-        (None, Some(Value::Number(id))) if id.is_u64() => id.to_string(),
+        // Through u64: `Number`'s own Display would link float formatting into the Worker.
+        (None, Some(Value::Number(id))) => match id.as_u64() {
+            Some(id) => id.to_string(),
+            None => return Err(provider_error("userinfo names no subject")),
+        },
         _ => return Err(provider_error("userinfo names no subject")),
     };
     if subject.is_empty() || subject.len() > MAX_SUBJECT_BYTES {
