@@ -35,9 +35,10 @@ pub async fn list(req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, AuthError> {
 /// # Errors
 /// 404 for an unknown provider; 422 for a `redirect_to` not allowed; 401 for a bad token.
 pub async fn link(req: &mut Incoming, cx: &Cx<'_>, name: &str) -> Result<Reply, AuthError> {
-    provider(cx, name)?;
+    // Who is asking first: an anonymous caller learns nothing about the configuration.
     let principal = principal(req, cx)?;
     principal.require_scope(SCOPE_PROFILE)?;
+    provider(cx, name)?;
     let user_id = tollgate_core::id::Id::parse(&principal.user_id)
         .ok_or(Error::InvalidToken(TokenRejection::UnknownSubject))?;
     let redirect_to = http::query_param(req.url(), "redirect_to");
