@@ -12,7 +12,7 @@
 export { decodeClaims } from './claims.js';
 export type { AccessClaims } from './claims.js';
 export { createAuthClient } from './client.js';
-export type { AuthClient, AuthClientOptions, HintStorage, Session, TotpEnrolment, User } from './client.js';
+export type { AuthClient, AuthClientOptions, HintStorage, LinkedIdentity, Session, SignInWithOptions, TotpEnrolment, User } from './client.js';
 export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { AuthError } from './errors.js';

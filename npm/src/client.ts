@@ -124,6 +124,28 @@ export interface TotpEnrolment {
   otpauth_uri: string;
 }
 
+/** An identity at a provider ("Sign in with ...") linked to the account. */
+export interface LinkedIdentity {
+  /** The provider's name in the server's `OAUTH_PROVIDERS`. */
+  provider: string;
+  /** The provider's stable id for the user (its `sub`). */
+  subject: string;
+  /** The email the provider gave when it was linked, if any. */
+  email?: string;
+  /** When it was linked (seconds since the epoch). */
+  linked_at: number;
+}
+
+/** Where the browser comes back to after a provider's sign-in. */
+export interface SignInWithOptions {
+  /**
+   * An absolute URL on the server's `APP_URL` origin or one of its `ALLOWED_ORIGINS`
+   * (anything else is refused with 422): the page whose {@link AuthClient.resume} picks the
+   * session up. A failure comes back there as `#error=<code>`. Default: this page.
+   */
+  redirectTo?: string;
+}
+
 /** The server's token response (RFC 6749 §5.1). @internal */
 interface TokenResponse {
   access_token: string;
@@ -313,6 +335,41 @@ export interface AuthClient {
    * @throws {AuthError} `last_login_method` (409: the account has no password and no other passkey), `not_found`, `not_authenticated`, `network_error`.
    */
   removePasskey(id: string): Promise<void>;
+  /**
+   * Signs in with an identity provider of the server's `OAUTH_PROVIDERS`: sends the browser to
+   * `/auth/oauth/{provider}/start`, from there to the provider and back to `redirectTo`, where
+   * {@link AuthClient.resume} picks the session up. A refused sign-in comes back with
+   * `#error=<code>` (`access_denied`, `account_exists`, `invalid_state`, `provider_error`, ...).
+   * @example
+   * ```ts
+   * button.onclick = () => auth.signInWith('google', { redirectTo: location.origin + '/' });
+   * // on the page it comes back to:
+   * const error = new URLSearchParams(location.hash.slice(1)).get('error');
+   * if (!error) await auth.resume();
+   * ```
+   */
+  signInWith(provider: string, options?: SignInWithOptions): void;
+  /**
+   * The signed-in user's linked identities.
+   * @throws {AuthError} `not_authenticated`, `misconfigured` (503: `OAUTH_PROVIDERS` is unusable), `network_error`.
+   */
+  identities(): Promise<LinkedIdentity[]>;
+  /**
+   * Links a provider's identity to the signed-in account: asks the server for a one-time start
+   * URL and sends the browser there; it comes back to `redirectTo` with `#linked=<provider>`
+   * (or `#error=account_exists` when the identity belongs to another account).
+   * @example
+   * ```ts
+   * await auth.linkIdentity('github', { redirectTo: location.href });
+   * ```
+   * @throws {AuthError} `not_found` (no such provider), `validation_error` (422: `redirectTo` not allowed), `not_authenticated`, `network_error`.
+   */
+  linkIdentity(provider: string, options?: SignInWithOptions): Promise<void>;
+  /**
+   * Unlinks the account's identity at `provider`.
+   * @throws {AuthError} `last_login_method` (409: it is the account's last way to sign in), `not_found`, `not_authenticated`, `network_error`.
+   */
+  unlinkIdentity(provider: string): Promise<void>;
   /** Calls `listener` on every {@link AuthEvent}; returns the function that unsubscribes it. */
   onChange(listener: AuthListener): () => void;
   /**
@@ -591,6 +648,35 @@ class Client implements AuthClient {
     await call(this.#t, '/auth/email/confirm', { json: { token }, token: bearer });
   }
 
+  signInWith(provider: string, options: SignInWithOptions = {}): void {
+    ready();
+    const redirectTo = options.redirectTo ?? currentPage();
+    const url = new URL(`/auth/oauth/${encodeURIComponent(provider)}/start`, this.#t.baseUrl);
+    url.searchParams.set('redirect_to', redirectTo);
+    // The page this comes back to must try the cookie the callback sets: a "signed out" hint
+    // left from this page would make its resume() skip the refresh.
+    this.#setHint(null);
+    navigate(url.toString());
+  }
+
+  async identities(): Promise<LinkedIdentity[]> {
+    ready();
+    const body = await this.#authorized<{ identities: LinkedIdentity[] }>('/auth/identities');
+    return body.identities;
+  }
+
+  async linkIdentity(provider: string, options: SignInWithOptions = {}): Promise<void> {
+    ready();
+    const query = new URLSearchParams({ redirect_to: options.redirectTo ?? currentPage() });
+    const body = await this.#authorized<{ url: string }>(`/auth/identities/${encodeURIComponent(provider)}/link?${query}`, { method: 'POST' });
+    navigate(body.url);
+  }
+
+  async unlinkIdentity(provider: string): Promise<void> {
+    ready();
+    await this.#authorized(`/auth/identities/${encodeURIComponent(provider)}`, { method: 'DELETE' });
+  }
+
   readonly subscribe = (listener: () => void): (() => void) => (this.#closed ? () => undefined : this.#store.subscribe(listener));
 
   readonly getSnapshot = (): AuthSnapshot => this.#store.snapshot;
@@ -813,4 +899,16 @@ function defaultStorage(): HintStorage | null {
   } catch {
     return null; // sandboxed iframes throw on access
   }
+}
+
+/** This page's URL without its fragment: where a provider's sign-in comes back by default. */
+function currentPage(): string {
+  const here = globalThis.location?.href;
+  if (here === undefined) throw new AuthError('validation_error', 'signInWith needs options.redirectTo outside a browser page.');
+  return here.split('#')[0];
+}
+
+/** Sends the browser to `url` (a provider's sign-in is a full-page navigation, not a fetch). */
+function navigate(url: string): void {
+  globalThis.location.assign(url);
 }

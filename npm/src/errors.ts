@@ -55,7 +55,11 @@ export type AuthErrorCode =
   | 'totp_already_enabled'
   | 'network_error'
   | 'client_unavailable'
-  | 'last_login_method';
+  | 'last_login_method'
+  | 'account_exists'
+  | 'access_denied'
+  | 'invalid_state'
+  | 'provider_error';
 
 /**
  * One invalid field of a 422 response.

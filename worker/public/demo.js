@@ -193,8 +193,24 @@ if (linkToken) {
   }
 }
 
+// "Sign in with ..." for each configured identity provider. The provider sends the browser
+// back here: with a session for resume() below, or with #error=<code> (or #linked=<name>
+// after linking), which is shown and left in the address bar (it holds no secret).
+fetch('/auth/oauth/providers').then((r) => (r.ok ? r.json() : { providers: [] })).then(({ providers }) => {
+  for (const name of providers) {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = `Sign in with ${name}`;
+    button.dataset.testid = `sign-in-with-${name}`;
+    button.addEventListener('click', () => auth.signInWith(name, { redirectTo: `${location.origin}/` }));
+    $('providers').append(button);
+  }
+}).catch(() => undefined);
+
 // Resume the session of an earlier visit (the refresh cookie), then show whatever we have.
 act(() => auth.resume()).finally(() => {
+  if (link.get('error')) showError(`Sign-in refused: ${link.get('error')}`);
+  if (link.get('linked')) notice(`Linked your ${link.get('linked')} account.`);
   document.body.dataset.ready = 'true';
   tick();
 });

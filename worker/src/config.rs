@@ -62,6 +62,7 @@ const NAMES: &[&str] = &[
     "REQUIRE_MFA_FOR_ROLES",
     "WEBAUTHN_RP_ID",
     "WEBAUTHN_ORIGINS",
+    "OAUTH_PROVIDERS",
 ];
 
 /// The Worker's settings: the core's [`Auth`] plus what only the HTTP layer needs.
@@ -88,6 +89,19 @@ pub struct Settings {
     /// The passkey relying party (`WEBAUTHN_RP_ID`, `WEBAUTHN_ORIGINS`, or from `APP_URL`);
     /// without one the passkey routes answer 503 `misconfigured`.
     pub webauthn: Option<tollgate_core::passkey::RelyingParty>,
+    /// The identity providers (`OAUTH_PROVIDERS`), or why they are unusable: only the
+    /// `/auth/oauth/` and `/auth/identities/` routes answer 503 `misconfigured` then.
+    pub oauth: Result<OAuthSettings, Error>,
+}
+
+/// Signing in with identity providers.
+#[derive(Clone, Debug, Default)]
+pub struct OAuthSettings {
+    /// The configured providers by name.
+    pub providers: std::collections::BTreeMap<String, tollgate_core::oidc::ProviderConfig>,
+    /// `APP_URL`, whose origin a `redirect_to` may name (as may `ALLOWED_ORIGINS`), and where
+    /// a callback whose sign-in cannot be found sends the browser.
+    pub app_url: Option<String>,
 }
 
 /// The operator's mailer, reached through a signed webhook (see `crate::delivery`).
@@ -123,6 +137,9 @@ pub fn settings(env: &Env) -> SharedSettings {
                 let parsed = Rc::new(parse(&raw));
                 match parsed.as_ref() {
                     Err(e) => {
+                        worker::console_error!("{}", serde_json::json!({"level": "error", "event": "misconfigured", "detail": e.to_string()}));
+                    }
+                    Ok(Settings { oauth: Err(e), .. }) => {
                         worker::console_error!("{}", serde_json::json!({"level": "error", "event": "misconfigured", "detail": e.to_string()}));
                     }
                     Ok(s) if !s.faults.is_empty() => {
@@ -329,6 +346,7 @@ fn parse(raw: &[Option<String>]) -> Result<Settings, Error> {
         },
         calibration: get("TOLLGATE_CALIBRATION") == Some("enabled"),
         faults,
+        oauth: oauth_settings(get("OAUTH_PROVIDERS"), get("APP_URL")),
         email,
         webauthn: crate::webauthn::relying_party(
             get("WEBAUTHN_RP_ID"),
@@ -374,6 +392,22 @@ pub(crate) fn require_mfa_for_roles(
         listed.push(role.to_string());
     }
     Ok(listed)
+}
+
+/// `OAUTH_PROVIDERS` (none when unset) and `APP_URL`.
+///
+/// # Errors
+/// [`Error::Misconfigured`] for providers the core refuses
+/// ([`tollgate_core::oidc::parse_providers`]).
+fn oauth_settings(providers: Option<&str>, app_url: Option<&str>) -> Result<OAuthSettings, Error> {
+    let providers = match providers {
+        None => Vec::new(),
+        Some(json) => tollgate_core::oidc::parse_providers(json)?,
+    };
+    Ok(OAuthSettings {
+        providers: tollgate_core::oidc::provider::by_name(providers),
+        app_url: app_url.map(str::to_string),
+    })
 }
 
 /// The mailer's settings, if `EMAIL_WEBHOOK_URL` is set.

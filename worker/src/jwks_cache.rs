@@ -48,7 +48,7 @@ pub(crate) async fn verify(
 ) -> Result<AccessClaims, Error> {
     let now = crate::now();
     if REMOTE.with_borrow(|r| r.needs_load(now)) {
-        if let Some((text, fetched_at)) = cached(url).await {
+        if let Some((text, fetched_at)) = cached(url.as_str()).await {
             // A cached copy was a good document when it was stored; should it not parse now,
             // the network decides.
             let _ = REMOTE.with_borrow_mut(|r| r.loaded(&text, fetched_at, now));
@@ -92,7 +92,7 @@ async fn fetch(url: &Url, now: UnixSeconds, timeout_ms: u64) -> Result<(), Error
     };
     match outcome {
         Ok(text) => {
-            store(url, &text, now).await;
+            store(url.as_str(), &text, now).await;
             Ok(())
         }
         Err(e) => {
@@ -144,9 +144,10 @@ fn too_large() -> Error {
     ))
 }
 
-/// The Cache API's copy of the document and when it was fetched, if it holds one.
-async fn cached(url: &Url) -> Option<(String, UnixSeconds)> {
-    let mut response = Cache::default().get(url.as_str(), false).await.ok()??;
+/// The Cache API's copy of the document at `url` and when it was fetched, if it holds one
+/// (also the identity providers' discovery documents and key sets, see `crate::providers`).
+pub(crate) async fn cached(url: &str) -> Option<(String, UnixSeconds)> {
+    let mut response = Cache::default().get(url, false).await.ok()??;
     let fetched_at = response
         .headers()
         .get(FETCHED_AT)
@@ -159,14 +160,14 @@ async fn cached(url: &Url) -> Option<(String, UnixSeconds)> {
 /// Puts the document in the Cache API for [`JWKS_MAX_AGE_S`], whatever the issuer's own
 /// caching headers say, with the time it was fetched. A failure only costs other isolates a
 /// fetch, so it is logged and otherwise ignored.
-async fn store(url: &Url, text: &str, fetched_at: UnixSeconds) {
+pub(crate) async fn store(url: &str, text: &str, fetched_at: UnixSeconds) {
     let put = async {
         let headers = Headers::new();
         headers.set("Content-Type", "application/json")?;
         headers.set("Cache-Control", &format!("max-age={JWKS_MAX_AGE_S}"))?;
         headers.set(FETCHED_AT, &fetched_at.to_string())?;
         let response = Response::ok(text)?.with_headers(headers);
-        Cache::default().put(url.as_str(), response).await
+        Cache::default().put(url, response).await
     };
     if let Err(e) = put.await {
         worker::console_warn!(

@@ -274,6 +274,29 @@ impl WorkerStores {
         marker.map(|r| revocation_reason(&r)).transpose()
     }
 
+    /// Writes a short-lived record of a sign-in in progress (a pending sign-in, a link ticket)
+    /// to `TOKENS`, gone by itself at `expires_at`.
+    pub(crate) async fn kv_put_ephemeral(
+        &self,
+        key: &str,
+        value: String,
+        expires_at: UnixSeconds,
+    ) -> Result<(), StoreError> {
+        self.put_text(self.tokens()?, key, value, None, Some(expires_at))
+            .await
+    }
+
+    /// Reads and deletes a short-lived record: the one use it has. The delete is awaited
+    /// before the value is used, so a second use at this location finds nothing.
+    pub(crate) async fn kv_take(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let kv = self.tokens()?;
+        let value = self.get_text(kv, key).await?;
+        if value.is_some() {
+            self.delete(kv, key).await?;
+        }
+        Ok(value)
+    }
+
     /// Deletes one key of `USERS`.
     pub(crate) async fn kv_delete(&self, key: &str) -> Result<(), StoreError> {
         self.delete(self.users()?, key).await
@@ -295,11 +318,34 @@ impl WorkerStores {
             Refusal::CredentialNotAccepted => {
                 Error::field("credential", tollgate_core::ErrorCode::InvalidValue)
             }
+            Refusal::AccountExists => Error::AccountExists,
         })
     }
 }
 
 impl UserStore for WorkerStores {
+    async fn find_identity(&self, key: &str) -> Result<Option<Id>, StoreError> {
+        let value = self.get_text(self.users()?, key).await?;
+        value
+            .map(|v| {
+                Id::parse(v.trim())
+                    .ok_or_else(|| StoreError::Corrupt("identity index entry is not an id".into()))
+            })
+            .transpose()
+    }
+
+    async fn bind_identity(&self, key: &str, id: &Id) -> Result<(), StoreError> {
+        self.put_text(self.users()?, key, id.to_hyphenated(), None, None)
+            .await
+    }
+
+    async fn release_identity(&self, key: &str, id: &Id) -> Result<(), StoreError> {
+        if self.find_identity(key).await? == Some(*id) {
+            self.delete(self.users()?, key).await?;
+        }
+        Ok(())
+    }
+
     async fn get_user(&self, id: &Id) -> Result<Option<UserRecord>, StoreError> {
         if self.strict {
             return self.get_user_current(id).await;

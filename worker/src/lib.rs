@@ -34,11 +34,13 @@ mod http;
 mod incoming;
 mod jwks_cache;
 mod kv;
+mod providers;
 mod records;
 mod routes;
 mod same_site;
 mod throttle;
 mod webauthn;
+mod webcrypto;
 
 pub use error::AuthError;
 pub use guard::authenticate;

@@ -90,6 +90,8 @@ pub(crate) enum Refusal {
     InvalidCredentials,
     /// A passkey the record already has, or one too many.
     CredentialNotAccepted,
+    /// The account already has another identity at that provider.
+    AccountExists,
 }
 
 /// A sequencer's answer: the record after the request (before it, for `remove`), or none;
@@ -426,6 +428,7 @@ mod objects {
                         Err(Error::NotFound) => Ok(refused(Refusal::NotFound)),
                         Err(Error::InvalidCredentials) => Ok(refused(Refusal::InvalidCredentials)),
                         Err(Error::Validation(_)) => Ok(refused(Refusal::CredentialNotAccepted)),
+                        Err(Error::AccountExists) => Ok(refused(Refusal::AccountExists)),
                         Err(_) => Ok(refused(Refusal::Corrupt)),
                     }
                 }

@@ -9,7 +9,9 @@ use worker::{Env, Method};
 use crate::config::{self, Settings, SharedSettings};
 use crate::error::AuthError;
 use crate::events::LogSink;
-use crate::handlers::{account, admin, auth, meta, mfa, openapi, passkeys, recovery};
+use crate::handlers::{
+    account, admin, auth, identities, meta, mfa, oauth, openapi, passkeys, recovery,
+};
 use crate::http::{self, Reply};
 use crate::incoming::Incoming;
 use crate::same_site;
@@ -52,6 +54,12 @@ enum Route {
     PasskeyLogin,
     Passkeys,
     RemovePasskey(String),
+    OAuthProviders,
+    OAuthStart(String),
+    OAuthCallback(String),
+    Identities,
+    LinkIdentity(String),
+    UnlinkIdentity(String),
 }
 
 impl Route {
@@ -95,7 +103,17 @@ impl Route {
             | Route::PasskeyRegister
             | Route::PasskeyLoginOptions
             | Route::Passkeys
-            | Route::RemovePasskey(_) => false,
+            | Route::RemovePasskey(_)
+            | Route::OAuthProviders
+            | Route::OAuthStart(_)
+            | Route::Identities
+            | Route::LinkIdentity(_)
+            | Route::UnlinkIdentity(_) => false,
+            // It sets the refresh cookie, but arrives as a navigation from the provider's site,
+            // which the guard would refuse. What stops another site from planting a session
+            // there (login CSRF) is the state, bound to this browser by its cookie and single
+            // use (RFC 9700 §4.7): a callback without this browser's pending sign-in fails.
+            Route::OAuthCallback(_) => false,
         }
     }
 }
@@ -192,6 +210,26 @@ fn resolve(method: &Method, path: &str) -> Result<Route, AuthError> {
         ),
         ["__tollgate", "calibrate"] => only(is(Method::Post), Route::Calibrate, "POST"),
         ["openapi.json"] => only(get, Route::OpenApi, "GET, HEAD"),
+        ["auth", "oauth", "providers"] => only(get, Route::OAuthProviders, "GET, HEAD"),
+        ["auth", "oauth", provider, "start"] if !provider.is_empty() => {
+            only(get, Route::OAuthStart((*provider).to_string()), "GET, HEAD")
+        }
+        ["auth", "oauth", provider, "callback"] if !provider.is_empty() => only(
+            get,
+            Route::OAuthCallback((*provider).to_string()),
+            "GET, HEAD",
+        ),
+        ["auth", "identities"] => only(get, Route::Identities, "GET, HEAD"),
+        ["auth", "identities", provider, "link"] if !provider.is_empty() => only(
+            is(Method::Post),
+            Route::LinkIdentity((*provider).to_string()),
+            "POST",
+        ),
+        ["auth", "identities", provider] if !provider.is_empty() => only(
+            is(Method::Delete),
+            Route::UnlinkIdentity((*provider).to_string()),
+            "DELETE",
+        ),
         _ => Err(AuthError::NotFound),
     }
 }
@@ -321,6 +359,12 @@ async fn run(route: Route, req: &mut Incoming, cx: &Cx<'_>) -> Result<Reply, Aut
         Route::PasskeyLogin => passkeys::login(req, cx).await,
         Route::Passkeys => passkeys::list(req, cx).await,
         Route::RemovePasskey(id) => passkeys::remove(req, cx, &id).await,
+        Route::OAuthProviders => oauth::providers(cx),
+        Route::OAuthStart(provider) => oauth::start(req, cx, &provider).await,
+        Route::OAuthCallback(provider) => oauth::callback(req, cx, &provider).await,
+        Route::Identities => identities::list(req, cx).await,
+        Route::LinkIdentity(provider) => identities::link(req, cx, &provider).await,
+        Route::UnlinkIdentity(provider) => identities::unlink(req, cx, &provider).await,
     }
 }
 
@@ -401,7 +445,7 @@ mod tests {
         );
     }
 
-    const ROUTES: usize = 36;
+    const ROUTES: usize = 42;
 
     /// The route's place in the table. Exhaustive on purpose: a new route fails to compile
     /// here until it gets a number, and then `EVERY_ROUTE` must name a path of it.
@@ -443,6 +487,12 @@ mod tests {
             Route::PasskeyLogin => 33,
             Route::Passkeys => 34,
             Route::RemovePasskey(_) => 35,
+            Route::OAuthStart(_) => 36,
+            Route::OAuthCallback(_) => 37,
+            Route::Identities => 38,
+            Route::LinkIdentity(_) => 39,
+            Route::UnlinkIdentity(_) => 40,
+            Route::OAuthProviders => 41,
         }
     }
 
@@ -484,6 +534,12 @@ mod tests {
         (Method::Post, "/auth/passkeys/login"),
         (Method::Get, "/auth/passkeys"),
         (Method::Delete, "/auth/passkeys/abc"),
+        (Method::Get, "/auth/oauth/google/start"),
+        (Method::Get, "/auth/oauth/google/callback"),
+        (Method::Get, "/auth/identities"),
+        (Method::Post, "/auth/identities/google/link"),
+        (Method::Delete, "/auth/identities/google"),
+        (Method::Get, "/auth/oauth/providers"),
     ];
 
     /// wrangler.toml's `assets.run_worker_first` sends every API route to the Worker before

@@ -6,7 +6,9 @@
 //!    record, with its listing summary as the key's KV metadata;
 //! 2. `{"key": "email:{email key}", "value": "{id}"}`: the email index, under the whole
 //!    address case-folded (`tollgate_core::email::fold_email`); the record keeps the address
-//!    as typed.
+//!    as typed;
+//! 3. for each identity at a provider the record lists, `{"key":
+//!    "identity:{provider}:{subject}", "value": "{id}"}`: the identity index.
 //!
 //! The record comes first so that a load interrupted between batches can leave a user nobody
 //! can find yet, but never an email pointing at a missing user. One entry per line, so the
@@ -17,6 +19,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 use tollgate_core::email::fold_email;
 use tollgate_core::id::Id;
+use tollgate_core::oidc::identity_key;
 use tollgate_core::random::Random;
 use tollgate_core::store::records::{email_key, user_key};
 use tollgate_core::store::{UserRecord, UserSummary};
@@ -64,6 +67,13 @@ pub fn write_bulk<'a>(
             metadata: Some(&summary),
         })?;
         array.push(&index_entry(&fold_email(&record.email), &record.id))?;
+        for identity in &record.identities {
+            array.push(&BulkEntry {
+                key: identity_key(&identity.provider, &identity.subject),
+                value: record.id.to_hyphenated(),
+                metadata: None,
+            })?;
+        }
     }
     array.finish()
 }
@@ -129,6 +139,33 @@ mod tests {
     use super::*;
     use serde_json::Value;
     use tollgate_core::random::SeededRandom;
+
+    #[test]
+    fn identities_follow_the_email_index_as_identity_index_entries()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let mut record = new_user_record(
+            "g@example.com".into(),
+            String::new(),
+            "user".into(),
+            1_700_000_000,
+            &mut SeededRandom::new(2),
+        );
+        record.identities.push(tollgate_core::oidc::LinkedIdentity {
+            provider: "google".into(),
+            subject: "1234".into(),
+            email: None,
+            linked_at: 1_700_000_000,
+        });
+        let mut out = Vec::new();
+        write_bulk(&mut out, [&record])?;
+        let entries: Vec<Value> = serde_json::from_slice(&out)?;
+        assert_eq!(entries.len(), 3);
+        assert_eq!(
+            entries[2],
+            serde_json::json!({"key": "identity:google:1234", "value": record.id.to_hyphenated()})
+        );
+        Ok(())
+    }
 
     #[test]
     fn writes_the_record_with_its_summary_then_the_email_index()

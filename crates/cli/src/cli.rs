@@ -247,6 +247,10 @@ Rules:
 enables it: PUT /admin/users/<id>/disabled); true, null or absent: active.
   - email_verified is optional: true imports the address as verified (email_verified_at is \
 the import time); false, null or absent: unverified.
+  - identities is optional: a list of {\"provider\": ..., \"subject\": ..., \"email\": ...}, \
+the user's logins at identity providers (provider: a name of OAUTH_PROVIDERS; subject: the \
+provider's id for the user; one per provider). With identities, password_hash may be absent \
+or null (an account with no password). An identity on two lines rejects both.
   - role is optional (absent or null: user) and must be a role of the table: exactly `user` \
 or `admin`, or one of the deployment's ROLES passed with --roles.
   - Emails are compared in any case, as the Worker compares them (the record keeps the \

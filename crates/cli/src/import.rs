@@ -20,6 +20,12 @@
 //! - `email_verified` is optional: `true` imports the address as verified (its
 //!   `email_verified_at` is the import time), `false`, `null` or no field unverified; any other
 //!   value is rejected.
+//! - `identities` is optional: an array of `{"provider": ..., "subject": ..., "email": ...?}`,
+//!   the user's logins at identity providers (`provider` a name of `OAUTH_PROVIDERS`,
+//!   `subject` the provider's `sub` for the user, at most 255 bytes; one per provider), so
+//!   migrated users keep signing in with them. With identities, `password_hash` may be absent
+//!   or `null`: the account then has no password, as one a provider created. An identity on
+//!   two lines rejects both.
 //! - `role` is optional (absent or `null` means `user`) and must be a role of the table, spelled
 //!   exactly: [`Roles::default`] (`user`, `admin`), or the deployment's `ROLES` given with
 //!   `--roles`.
@@ -46,6 +52,9 @@ use std::path::Path;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Map, Value};
 use tollgate_core::email::{fold_email, normalize_email};
+use tollgate_core::oidc::LinkedIdentity;
+use tollgate_core::oidc::id_token::MAX_SUBJECT_BYTES;
+use tollgate_core::oidc::provider::valid_provider_name;
 use tollgate_core::password::{
     MAX_ARGON2_ITERATIONS, MAX_ARGON2_MEMORY_KIB, MAX_ARGON2_PARALLELISM, MAX_ARGON2_WORK_KIB,
     MAX_BCRYPT_COST, StoredHashError, StoredHashInfo, inspect_stored_hash,
@@ -60,12 +69,13 @@ use crate::os_random::OsRandom;
 use crate::output::Output;
 
 /// The fields an import line may carry; anything else is ignored and listed in the summary.
-const KNOWN_FIELDS: [&str; 5] = [
+const KNOWN_FIELDS: [&str; 6] = [
     "email",
     "password_hash",
     "role",
     "is_active",
     "email_verified",
+    "identities",
 ];
 
 /// How many characters of a rejected value are echoed back in a report line.
@@ -108,6 +118,9 @@ pub enum Rejection {
     },
     /// When the normalised email already has an account, per the `--existing` listing.
     EmailExists(String),
+    /// When `identities` is not a list of `{"provider", "subject", "email"?}` objects with
+    /// valid names, one per provider, or lists an identity another line lists too.
+    InvalidIdentities(String),
 }
 
 impl Rejection {
@@ -124,6 +137,7 @@ impl Rejection {
             Rejection::InvalidRole { .. } => "invalid_role",
             Rejection::DuplicateEmail { .. } => "duplicate_email",
             Rejection::EmailExists(_) => "email_exists",
+            Rejection::InvalidIdentities(_) => "invalid_identities",
         }
     }
 
@@ -185,6 +199,7 @@ impl Rejection {
                     }
                 )
             }
+            Rejection::InvalidIdentities(why) => format!("\"identities\": {why}"),
             Rejection::EmailExists(email) => format!(
                 "{} already has an account (it is in the --existing listing); loading this line \
                  would point the address at a new account and lock the existing one out",
@@ -217,8 +232,10 @@ pub struct ValidLine {
     pub disabled: bool,
     /// Whether the address arrives verified (`email_verified: true`).
     pub email_verified: bool,
-    /// What the hash is, for the summary.
-    pub hash_info: StoredHashInfo,
+    /// What the hash is, for the summary (`None`: no password, identities only).
+    pub hash_info: Option<StoredHashInfo>,
+    /// The identities at providers, as `(provider, subject, email)`.
+    pub identities: Vec<(String, String, Option<String>)>,
 }
 
 /// Checks one line (without its line ending). `Ok(None)` for a blank line; `ignored` counts
@@ -248,9 +265,16 @@ pub fn check_line(
     }
     let email = required_string(&object, "email")?;
     let email = normalize_email(email).map_err(|_| Rejection::InvalidEmail(email.to_string()))?;
-    let password_hash = required_string(&object, "password_hash")?;
-    let hash_info = inspect_stored_hash(password_hash)
-        .map_err(|err| Rejection::PasswordHash(err, foreign_hash_hint(password_hash)))?;
+    let identities = identities(&object)?;
+    let (password_hash, hash_info) = match object.get("password_hash") {
+        None | Some(Value::Null) if !identities.is_empty() => ("", None),
+        _ => {
+            let password_hash = required_string(&object, "password_hash")?;
+            let info = inspect_stored_hash(password_hash)
+                .map_err(|err| Rejection::PasswordHash(err, foreign_hash_hint(password_hash)))?;
+            (password_hash, Some(info))
+        }
+    };
     let role = match object.get("role") {
         None | Some(Value::Null) => ROLE_USER.to_string(),
         Some(Value::String(role)) => roles.parse(role).map_err(|_| Rejection::InvalidRole {
@@ -276,7 +300,45 @@ pub fn check_line(
         disabled,
         email_verified,
         hash_info,
+        identities,
     }))
+}
+
+/// The `identities` field: absent, `null`, or a list of `{"provider", "subject", "email"?}`.
+fn identities(
+    object: &Map<String, Value>,
+) -> Result<Vec<(String, String, Option<String>)>, Rejection> {
+    let refuse = |why: &str| Rejection::InvalidIdentities(why.to_string());
+    let list = match object.get("identities") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(list)) => list,
+        Some(_) => return Err(refuse("must be a list")),
+    };
+    let mut out: Vec<(String, String, Option<String>)> = Vec::with_capacity(list.len());
+    for entry in list {
+        let Value::Object(entry) = entry else {
+            return Err(refuse("each entry must be an object"));
+        };
+        let text = |name: &str| entry.get(name).and_then(Value::as_str);
+        let provider = text("provider")
+            .filter(|p| valid_provider_name(p))
+            .ok_or_else(|| refuse("each entry needs a \"provider\" of a-z, 0-9, _ and -"))?;
+        let subject = text("subject")
+            .filter(|s| !s.is_empty() && s.len() <= MAX_SUBJECT_BYTES)
+            .ok_or_else(|| refuse("each entry needs a \"subject\" of 1 to 255 bytes"))?;
+        let email = match entry.get("email") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(e)) => Some(e.clone()),
+            Some(_) => return Err(refuse("\"email\" must be a string")),
+        };
+        if out.iter().any(|(p, _, _)| p == provider) {
+            return Err(refuse(
+                "lists one provider twice (one identity per provider)",
+            ));
+        }
+        out.push((provider.to_string(), subject.to_string(), email));
+    }
+    Ok(out)
 }
 
 fn required_string<'a>(
@@ -382,7 +444,45 @@ impl ImportCheck {
         }
         progress.inc(bytes_since_update);
         check.reject_duplicates();
+        check.reject_duplicate_identities();
         Ok(check)
+    }
+
+    /// Moves every line listing an identity another accepted line lists to `rejected`: the
+    /// index could point at only one of them.
+    fn reject_duplicate_identities(&mut self) {
+        let mut lines: HashMap<(String, String), Vec<usize>> = HashMap::new();
+        for (line, valid) in &self.accepted {
+            for (provider, subject, _) in &valid.identities {
+                lines
+                    .entry((provider.clone(), subject.clone()))
+                    .or_default()
+                    .push(*line);
+            }
+        }
+        let shared: HashMap<usize, String> = lines
+            .into_iter()
+            .filter(|(_, l)| l.len() > 1)
+            .flat_map(|((provider, _), l)| {
+                let all = l.iter().map(usize::to_string).collect::<Vec<_>>().join(", ");
+                l.into_iter().map(move |line| {
+                    (line, format!("an identity at {provider:?} is on lines {all}; none of them was imported"))
+                })
+            })
+            .collect();
+        if shared.is_empty() {
+            return;
+        }
+        let accepted = std::mem::take(&mut self.accepted);
+        for (line, valid) in accepted {
+            match shared.get(&line) {
+                Some(why) => self
+                    .rejected
+                    .push((line, Rejection::InvalidIdentities(why.clone()))),
+                None => self.accepted.push((line, valid)),
+            }
+        }
+        self.rejected.sort_by_key(|(line, _)| *line);
     }
 
     /// Moves every line whose email, in any case, is on another accepted line to `rejected`.
@@ -457,7 +557,11 @@ impl ImportCheck {
     pub fn accepted_by_hash(&self) -> Vec<(String, usize)> {
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
         for (_, valid) in &self.accepted {
-            *counts.entry(valid.hash_info.to_string()).or_default() += 1;
+            let kind = valid.hash_info.map_or_else(
+                || String::from("no password (identities only)"),
+                |info| info.to_string(),
+            );
+            *counts.entry(kind).or_default() += 1;
         }
         let mut counts: Vec<_> = counts.into_iter().collect();
         counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
@@ -540,6 +644,16 @@ pub fn run(
         .map(|(_, valid)| UserRecord {
             disabled: valid.disabled,
             email_verified_at: valid.email_verified.then_some(now),
+            identities: valid
+                .identities
+                .into_iter()
+                .map(|(provider, subject, email)| LinkedIdentity {
+                    provider,
+                    subject,
+                    email,
+                    linked_at: now,
+                })
+                .collect(),
             ..new_user_record(valid.email, valid.password_hash, valid.role, now, &mut rng)
         })
         .collect();
@@ -682,9 +796,52 @@ mod tests {
         );
         assert_eq!(valid.as_ref().map(|v| v.role.as_str()), Some("user"));
         assert_eq!(
-            valid.map(|v| v.hash_info.to_string()).as_deref(),
+            valid
+                .and_then(|v| v.hash_info)
+                .map(|h| h.to_string())
+                .as_deref(),
             Some("bcrypt cost=10")
         );
+    }
+
+    #[test]
+    fn identities_ride_along_and_may_replace_the_password() {
+        let line = r#"{"email": "g@example.com", "identities": [{"provider": "google", "subject": "1234", "email": "g@example.com"}]}"#;
+        let valid = check(line).ok().flatten().unwrap();
+        assert_eq!(valid.hash_info, None);
+        assert_eq!(valid.password_hash, "");
+        assert_eq!(
+            valid.identities,
+            [("google".into(), "1234".into(), Some("g@example.com".into()))]
+        );
+        for bad in [
+            r#"{"email": "g@example.com"}"#,
+            r#"{"email": "g@example.com", "identities": []}"#,
+            r#"{"email": "g@example.com", "identities": {"provider": "google"}}"#,
+            r#"{"email": "g@example.com", "identities": [{"provider": "Google", "subject": "1"}]}"#,
+            r#"{"email": "g@example.com", "identities": [{"provider": "google", "subject": ""}]}"#,
+            r#"{"email": "g@example.com", "identities": [{"provider": "google", "subject": "1"}, {"provider": "google", "subject": "2"}]}"#,
+        ] {
+            assert!(check(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_identity_on_two_lines_rejects_both() -> io::Result<()> {
+        let input = format!(
+            "{}\n{}\n{}\n",
+            r#"{"email": "a@example.com", "identities": [{"provider": "gh", "subject": "7"}]}"#,
+            r#"{"email": "b@example.com", "identities": [{"provider": "gh", "subject": "7"}]}"#,
+            r#"{"email": "c@example.com", "identities": [{"provider": "gh", "subject": "8"}]}"#,
+        );
+        let check = ImportCheck::read(input.as_bytes(), &ProgressBar::hidden(), &Roles::default())?;
+        assert_eq!(check.accepted.len(), 1);
+        let codes: Vec<_> = check.rejected.iter().map(|(l, r)| (*l, r.code())).collect();
+        assert_eq!(
+            codes,
+            [(1, "invalid_identities"), (2, "invalid_identities")]
+        );
+        Ok(())
     }
 
     #[test]

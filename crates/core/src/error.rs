@@ -122,6 +122,19 @@ pub enum ErrorCode {
     /// The change would leave the account with no way to sign in (removing the last passkey
     /// of an account without a password, or its last linked identity); nothing was changed.
     LastLoginMethod,
+    // --- Sign in with an identity provider (sent as `#error=<code>` on the app's page) ---
+    /// A sign-in through a provider found a local account with the same email that may not be
+    /// linked automatically (the provider did not assert a verified email, or the local one is
+    /// unverified): the user signs in another way and links the provider from their session.
+    AccountExists,
+    /// The user did not consent at the provider (it answered `error=access_denied`).
+    AccessDenied,
+    /// The callback's `state` is missing, unknown, already used, not this browser's, or the
+    /// response names another issuer (`iss`, RFC 9207): the sign-in is not continued.
+    InvalidState,
+    /// The provider could not complete the sign-in: its token endpoint or userinfo refused,
+    /// it could not be reached, or its ID token did not verify (the reason is logged).
+    ProviderError,
 }
 
 impl ErrorCode {
@@ -164,6 +177,10 @@ impl ErrorCode {
         ErrorCode::NetworkError,
         ErrorCode::ClientUnavailable,
         ErrorCode::LastLoginMethod,
+        ErrorCode::AccountExists,
+        ErrorCode::AccessDenied,
+        ErrorCode::InvalidState,
+        ErrorCode::ProviderError,
     ];
 
     /// The code's stable snake_case string.
@@ -206,6 +223,10 @@ impl ErrorCode {
             ErrorCode::NetworkError => "network_error",
             ErrorCode::ClientUnavailable => "client_unavailable",
             ErrorCode::LastLoginMethod => "last_login_method",
+            ErrorCode::AccountExists => "account_exists",
+            ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::InvalidState => "invalid_state",
+            ErrorCode::ProviderError => "provider_error",
         }
     }
 
@@ -252,6 +273,10 @@ impl ErrorCode {
             ErrorCode::InternalError => 500,
             ErrorCode::Misconfigured | ErrorCode::StorageUnavailable => 503,
             ErrorCode::NetworkError | ErrorCode::ClientUnavailable => 0,
+            ErrorCode::AccountExists => 409,
+            ErrorCode::AccessDenied => 403,
+            ErrorCode::InvalidState => 400,
+            ErrorCode::ProviderError => 502,
         }
     }
 
@@ -284,7 +309,7 @@ impl ErrorCode {
             ErrorCode::EmailTaken => "An account with this email already exists.",
             ErrorCode::LastAdmin => "This would leave no admin; promote another admin first.",
             ErrorCode::LastLoginMethod => {
-                "This is the account's last way to sign in; add another before removing it."
+                "This is the account's last way to sign in; add another (a password, a passkey or a provider) first."
             }
             ErrorCode::PayloadTooLarge => "The request body is too large.",
             ErrorCode::UnsupportedMediaType => "Unsupported content type.",
@@ -314,6 +339,16 @@ impl ErrorCode {
             ErrorCode::NetworkError => "The server could not be reached.",
             ErrorCode::ClientUnavailable => {
                 "The sign-in client could not start in this browser (its WebAssembly module did not load)."
+            }
+            ErrorCode::AccountExists => {
+                "An account with this email already exists; sign in to it and link this provider from there."
+            }
+            ErrorCode::AccessDenied => "The sign-in was cancelled at the provider.",
+            ErrorCode::InvalidState => {
+                "This sign-in link has expired or was already used; please start again."
+            }
+            ErrorCode::ProviderError => {
+                "The identity provider could not complete the sign-in; try again later."
             }
         }
     }
@@ -373,6 +408,8 @@ pub enum TokenRejection {
     SessionRevoked,
     /// When the user's account is disabled.
     AccountDisabled,
+    /// When an ID token's `nonce` is not the one its authorization request carried.
+    Nonce,
 }
 
 impl TokenRejection {
@@ -400,6 +437,7 @@ impl TokenRejection {
             TokenRejection::SessionEnded => "issued before the user's sessions were ended",
             TokenRejection::SessionRevoked => "its session was ended",
             TokenRejection::AccountDisabled => "the user's account is disabled",
+            TokenRejection::Nonce => "nonce mismatch",
         }
     }
 }
@@ -531,6 +569,12 @@ pub enum Error {
     MfaTokenInvalid,
     /// When TOTP enrolment is asked for while TOTP is already enabled.
     TotpAlreadyEnabled,
+    /// When a provider's sign-in finds a local account by email that may not be linked
+    /// automatically.
+    AccountExists,
+    /// When a provider sign-in fails at the callback; the code says which way (`access_denied`,
+    /// `invalid_state`, `provider_error`), the message why, for logs only.
+    SignInRefused(ErrorCode, String),
 }
 
 /// What `mfa_required` hands the client: the token that continues the login and the methods
@@ -579,6 +623,8 @@ impl Error {
             Error::InvalidCode => ErrorCode::InvalidCode,
             Error::MfaTokenInvalid => ErrorCode::MfaTokenInvalid,
             Error::TotpAlreadyEnabled => ErrorCode::TotpAlreadyEnabled,
+            Error::AccountExists => ErrorCode::AccountExists,
+            Error::SignInRefused(code, _) => *code,
         }
     }
 
@@ -613,6 +659,7 @@ impl fmt::Display for Error {
             Error::Misconfigured(why) => write!(f, "misconfigured: {why}"),
             Error::StorageUnavailable(why) => write!(f, "storage_unavailable: {why}"),
             Error::Internal(why) => write!(f, "internal_error: {why}"),
+            Error::SignInRefused(code, why) => write!(f, "{code}: {why}"),
             other => f.write_str(other.code().as_str()),
         }
     }

@@ -278,6 +278,44 @@ pub enum SecurityEvent {
         /// authenticators may hold one key (a cloned authenticator).
         reason: &'static str,
     },
+    /// A sign-in through an identity provider started a session (as a login does).
+    IdentitySignIn {
+        /// Who signed in.
+        user_id: Id,
+        /// The new session (refresh family).
+        session_id: Id,
+        /// The provider's name.
+        provider: alloc::string::String,
+        /// Whether this sign-in created the account.
+        created: bool,
+    },
+    /// A sign-in or link through an identity provider failed at the callback.
+    IdentitySignInFailed {
+        /// The provider's name, when the path named a configured one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        provider: Option<alloc::string::String>,
+        /// The code the browser was sent back with (`access_denied`, `invalid_state`,
+        /// `provider_error`, `account_exists`, ...).
+        code: &'static str,
+        /// Why, for the log (never a token, a code or a secret).
+        reason: alloc::string::String,
+    },
+    /// An identity at a provider was linked to an account.
+    IdentityLinked {
+        /// The user.
+        user_id: Id,
+        /// The provider's name.
+        provider: alloc::string::String,
+        /// `email` (automatically, by a verified email) or `explicit` (from the user's session).
+        how: &'static str,
+    },
+    /// An identity was unlinked from an account.
+    IdentityUnlinked {
+        /// The user.
+        user_id: Id,
+        /// The provider's name.
+        provider: alloc::string::String,
+    },
 }
 
 /// Where the flows report events: the host logs them (the Worker as one JSON line each).

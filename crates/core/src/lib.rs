@@ -44,6 +44,8 @@ mod mac;
 #[cfg(feature = "server")]
 pub mod mfa;
 #[cfg(feature = "server")]
+pub mod oidc;
+#[cfg(feature = "server")]
 pub mod passkey;
 #[cfg(feature = "server")]
 pub mod password;

@@ -3,8 +3,10 @@
 pub mod account;
 pub mod admin;
 pub mod auth;
+pub mod identities;
 pub mod meta;
 pub mod mfa;
+pub mod oauth;
 pub mod openapi;
 pub mod passkeys;
 pub mod recovery;

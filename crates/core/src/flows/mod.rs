@@ -17,6 +17,7 @@ mod admin;
 mod email;
 mod login;
 mod mfa;
+mod oidc;
 mod passkey;
 mod recovery;
 mod refresh;
@@ -28,6 +29,7 @@ pub use access::{AccessTokenRevocation, check_principal};
 pub use account::SessionInfo;
 pub use login::{LoginInput, LoginOutcome};
 pub use mfa::{MfaCode, MfaConfig, TotpEnrolment};
+pub use oidc::IdentitySignInOutcome;
 pub use passkey::VerifiedPasskey;
 pub use recovery::RecoveryConfig;
 

@@ -182,10 +182,11 @@ pub struct Family {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// How the login authenticated (RFC 8176 `amr`), carried by every token of the session.
-    /// Absent for a password-only login (and in records written before it existed), which
-    /// reads as `["pwd"]`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub amr: Vec<String>,
+    /// Absent in records written before it existed, all of them password logins, which read
+    /// as `["pwd"]`; empty for a sign-in through an identity provider, whose own methods are
+    /// not Tollgate's to assert (its tokens then carry no `amr`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
 }
 
 impl Family {
@@ -216,7 +217,7 @@ impl Family {
                 .collect(),
             revoked: None,
             scope: None,
-            amr: Vec::new(),
+            amr: None,
         }
     }
 
@@ -228,17 +229,16 @@ impl Family {
 
     /// The family, with the login's authentication methods (see [`Family::amr`]).
     pub fn with_amr(mut self, amr: Vec<String>) -> Family {
-        self.amr = amr;
+        self.amr = Some(amr);
         self
     }
 
-    /// The login's `amr` for its tokens: what the family keeps, or `["pwd"]`.
+    /// The login's `amr` for its tokens: what the family keeps, or `["pwd"]` for a family
+    /// written before families kept it.
     pub fn amr(&self) -> Vec<String> {
-        if self.amr.is_empty() {
-            alloc::vec![String::from(crate::mfa::AMR_PASSWORD)]
-        } else {
-            self.amr.clone()
-        }
+        self.amr
+            .clone()
+            .unwrap_or_else(|| alloc::vec![String::from(crate::mfa::AMR_PASSWORD)])
     }
 
     /// The token for the family's current generation (it carries `created_at`).

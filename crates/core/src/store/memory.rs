@@ -44,6 +44,12 @@ pub enum Op {
     BindEmail,
     /// [`UserStore::list_users`]
     ListUsers,
+    /// [`UserStore::find_identity`]
+    FindIdentity,
+    /// [`UserStore::bind_identity`]
+    BindIdentity,
+    /// [`UserStore::release_identity`]
+    ReleaseIdentity,
     /// [`FamilyStore::get_family`]: the family record (one KV read)
     GetFamily,
     /// [`FamilyStore::get_family`]: the revocation marker (a second KV read, in parallel)
@@ -71,6 +77,7 @@ impl Op {
             self,
             Op::GetUser
                 | Op::FindUserId
+                | Op::FindIdentity
                 | Op::GetFamily
                 | Op::GetRevoked
                 | Op::ListUsers
@@ -117,6 +124,7 @@ pub enum Fault {
 struct Inner {
     users: BTreeMap<String, UserRecord>,
     emails: BTreeMap<String, Id>,
+    identities: BTreeMap<String, Id>,
     claims: BTreeMap<String, (Id, UnixSeconds)>,
     families: BTreeMap<(Id, Id), (Family, UnixSeconds)>,
     revoked: BTreeMap<(Id, Id), (RevokeReason, UnixSeconds)>,
@@ -274,6 +282,29 @@ impl MemoryStore {
 }
 
 impl UserStore for MemoryStore {
+    async fn find_identity(&self, key: &str) -> Result<Option<Id>, StoreError> {
+        self.enter(Op::FindIdentity)?;
+        Ok(self.inner.borrow().identities.get(key).copied())
+    }
+
+    async fn bind_identity(&self, key: &str, id: &Id) -> Result<(), StoreError> {
+        self.enter(Op::BindIdentity)?;
+        self.inner
+            .borrow_mut()
+            .identities
+            .insert(key.to_string(), *id);
+        Ok(())
+    }
+
+    async fn release_identity(&self, key: &str, id: &Id) -> Result<(), StoreError> {
+        self.enter(Op::ReleaseIdentity)?;
+        let mut inner = self.inner.borrow_mut();
+        if inner.identities.get(key) == Some(id) {
+            inner.identities.remove(key);
+        }
+        Ok(())
+    }
+
     async fn get_user(&self, id: &Id) -> Result<Option<UserRecord>, StoreError> {
         self.enter(Op::GetUser)?;
         Ok(self.inner.borrow().users.get(&user_key(id)).cloned())

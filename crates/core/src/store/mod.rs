@@ -129,6 +129,14 @@ pub trait UserStore {
     async fn remove_user(&self, id: &Id) -> Result<Option<UserRecord>, StoreError>;
     /// A page of at most `limit` users, starting at `cursor`.
     async fn list_users(&self, cursor: Option<&str>, limit: u32) -> Result<UserPage, StoreError>;
+    /// The id the identity index holds under `key` ([`crate::oidc::identity_key`]), if any.
+    async fn find_identity(&self, key: &str) -> Result<Option<Id>, StoreError>;
+    /// Points the identity index entry `key` at `id` (after the user record lists the
+    /// identity: a record before the pointer to it).
+    async fn bind_identity(&self, key: &str, id: &Id) -> Result<(), StoreError>;
+    /// Removes the identity index entry `key` if it points at `id` (after the record stopped
+    /// listing it; an entry of another account is left alone).
+    async fn release_identity(&self, key: &str, id: &Id) -> Result<(), StoreError>;
 }
 
 /// Why [`UserStore::change_user`] failed.

@@ -36,6 +36,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, TokenRejection};
 use crate::id::Id;
 use crate::mfa::{MfaRecord, PendingLogin, TotpFactor, VerifiedFactor};
+use crate::oidc::LinkedIdentity;
 use crate::passkey::StoredPasskey;
 use crate::refresh::RevokeReason;
 use crate::time::UnixSeconds;
@@ -99,6 +100,11 @@ pub struct UserRecord {
     /// counter check are decided on the current record.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub passkeys: Vec<StoredPasskey>,
+    /// The identities at providers linked to the account (at most one per provider), each
+    /// also indexed as `identity:{provider}:{subject}` (see [`crate::oidc::identity_key`]).
+    /// Absent when there are none, so records written before it read unchanged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identities: Vec<LinkedIdentity>,
 }
 
 /// A session exempt from the latest session ending (see [`UserRecord::kept_session`]).
@@ -258,6 +264,20 @@ pub enum UserChange {
         /// The counter the assertion carried.
         sign_count: u32,
     },
+    /// Links an identity at a provider. Linking the same identity again changes nothing; an
+    /// account that already has another identity at that provider refuses it
+    /// ([`Error::AccountExists`]): one per provider, so that unlinking names it by provider.
+    LinkIdentity {
+        /// The identity.
+        identity: LinkedIdentity,
+    },
+    /// Unlinks the identity at `provider`, unless it is the account's last way to sign in
+    /// ([`Error::LastLoginMethod`], decided here, on the current record, so two unlinks at
+    /// once cannot both pass). Nothing happens if none is linked.
+    UnlinkIdentity {
+        /// The provider's name.
+        provider: String,
+    },
 }
 
 /// `Debug` names the change and never prints a hash.
@@ -322,6 +342,14 @@ impl core::fmt::Debug for UserChange {
                 .field("id", id)
                 .field("sign_count", sign_count)
                 .finish(),
+            UserChange::LinkIdentity { identity } => f
+                .debug_struct("LinkIdentity")
+                .field("provider", &identity.provider)
+                .finish_non_exhaustive(),
+            UserChange::UnlinkIdentity { provider } => f
+                .debug_struct("UnlinkIdentity")
+                .field("provider", provider)
+                .finish(),
         }
     }
 }
@@ -367,6 +395,7 @@ impl core::fmt::Debug for UserRecord {
             .field("email_verified_at", &self.email_verified_at)
             .field("mfa", &self.mfa)
             .field("passkeys", &self.passkeys.len())
+            .field("identities", &self.identities)
             .finish()
     }
 }
@@ -432,14 +461,15 @@ impl UserRecord {
             email_verified_at: None,
             mfa: MfaRecord::default(),
             passkeys: Vec::new(),
+            identities: Vec::new(),
         }
     }
 
-    /// How many ways this account can sign in: its password (if it has one) and each
-    /// passkey. The one place that counts them, so that no change can leave an account that
+    /// How many ways this account can sign in: its password (if it has one), each passkey and
+    /// each identity linked at a provider. The one place that counts them, so that no change can leave an account that
     /// nobody can sign in to (`last_login_method`).
     pub fn sign_in_methods(&self) -> usize {
-        usize::from(!self.password_hash.is_empty()) + self.passkeys.len()
+        usize::from(!self.password_hash.is_empty()) + self.passkeys.len() + self.identities.len()
     }
 
     /// Whether a password alone no longer signs this account in: it has a confirmed TOTP
@@ -703,6 +733,41 @@ impl UserRecord {
                 passkey.sign_count = *sign_count;
                 passkey.last_used_at = Some(now);
                 next
+            }
+            UserChange::LinkIdentity { identity } => {
+                match self
+                    .identities
+                    .iter()
+                    .find(|i| i.provider == identity.provider)
+                {
+                    Some(held) if held.subject == identity.subject => return Ok(None),
+                    Some(_) => return Err(Error::AccountExists),
+                    None => {}
+                }
+                let mut next = UserRecord {
+                    updated_at: now.max(self.updated_at),
+                    ..self.clone()
+                };
+                next.identities.push(identity.clone());
+                next
+            }
+            UserChange::UnlinkIdentity { provider } => {
+                if !self.identities.iter().any(|i| i.provider == *provider) {
+                    return Ok(None);
+                }
+                if self.sign_in_methods() <= 1 {
+                    return Err(Error::LastLoginMethod);
+                }
+                UserRecord {
+                    identities: self
+                        .identities
+                        .iter()
+                        .filter(|i| i.provider != *provider)
+                        .cloned()
+                        .collect(),
+                    updated_at: now.max(self.updated_at),
+                    ..self.clone()
+                }
             }
         };
         // Every change drops the listed endings that have served their time.

@@ -107,7 +107,7 @@ mod tests {
             user_agent: String::new(),
             revoked: None,
             scope: None,
-            amr: Vec::new(),
+            amr: None,
         }
     }
 

@@ -34,7 +34,7 @@ mod provider;
 mod public_keys;
 mod remote;
 pub mod secret_strength;
-mod strict_json;
+pub(crate) mod strict_json;
 mod verify;
 
 pub use claims::{AccessClaims, DEFAULT_LEEWAY_S, MAX_NUMERIC_DATE, NewAccessToken, TokenConfig};

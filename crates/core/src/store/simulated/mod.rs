@@ -198,6 +198,26 @@ impl SimulatedStores<'_> {
 }
 
 impl UserStore for SimulatedStores<'_> {
+    async fn find_identity(&self, key: &str) -> Result<Option<Id>, StoreError> {
+        Ok(self.read(key).await.and_then(|s| Id::parse(&s.value)))
+    }
+
+    async fn bind_identity(&self, key: &str, id: &Id) -> Result<(), StoreError> {
+        let value = Stored {
+            value: id.to_hyphenated(),
+            metadata: None,
+            expires_at: None,
+        };
+        self.write(key, Some(value)).await
+    }
+
+    async fn release_identity(&self, key: &str, id: &Id) -> Result<(), StoreError> {
+        if self.find_identity(key).await? == Some(*id) {
+            self.write(key, None).await?;
+        }
+        Ok(())
+    }
+
     async fn get_user(&self, id: &Id) -> Result<Option<UserRecord>, StoreError> {
         self.read_json(&user_key(id)).await
     }

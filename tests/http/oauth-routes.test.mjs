@@ -1,0 +1,168 @@
+// The identity-provider routes over plain HTTP (no browser), against a real OpenID Provider
+// (tests/harness/oidc-provider.mjs) driven through its development login and consent forms:
+// every documented status of /auth/oauth/* and /auth/identities* (the OpenAPI coverage check
+// sees these responses), and the callback's refresh cookie. The full browser flow, with the
+// failure cases, is tests/browser/oidc-sign-in.test.mjs.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { client } from '../harness/api.mjs';
+import { startOidcProvider } from '../harness/oidc-provider.mjs';
+import { freePort, startWorker } from '../harness/worker.mjs';
+
+const CLIENT_ID = 'tollgate-http';
+const CLIENT_SECRET = randomBytes(24).toString('base64url');
+const PASSWORD = 'correct horse battery staple 42';
+
+let server;
+let idp;
+let tg;
+
+before(async () => {
+  const [port, idpPort] = [await freePort(), await freePort()];
+  const url = `http://127.0.0.1:${port}`;
+  idp = await startOidcProvider({
+    port: idpPort, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`${url}/auth/oauth/idp/callback`],
+  });
+  const providers = {
+    idp: { issuer: idp.issuer, client_id: CLIENT_ID, scopes: 'openid email' },
+    nosecret: { issuer: idp.issuer, client_id: CLIENT_ID },
+  };
+  server = await startWorker({
+    port,
+    vars: { OAUTH_PROVIDERS: JSON.stringify(providers), APP_URL: `${url}/` },
+    secrets: { OAUTH_IDP_CLIENT_SECRET: CLIENT_SECRET },
+  });
+  tg = client(server.url);
+});
+
+after(async () => {
+  await server?.dispose();
+  await idp?.close();
+});
+
+/** The value of cookie `name` among a response's `Set-Cookie` lines. */
+function setCookie(headers, name) {
+  const line = headers.getSetCookie().find((c) => c.startsWith(`${name}=`));
+  return line?.split(';')[0].slice(name.length + 1);
+}
+
+/**
+ * Goes through the provider as a browser would, from Tollgate's start URL (`startPath`) to its
+ * callback, submitting the provider's login form as `login` and its consent form; returns the
+ * callback's response.
+ */
+async function throughProvider(startPath, login) {
+  const started = await tg.get(startPath);
+  assert.equal(started.status, 302, started.text);
+  const state = setCookie(started.headers, 'tollgate_oauth_state');
+  const jar = new Map();
+  const cookieHeader = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+  let next = { url: started.headers.get('Location'), method: 'GET', body: undefined };
+  for (let hops = 0; hops < 20; hops++) {
+    if (next.url.startsWith(server.url)) {
+      const path = next.url.slice(server.url.length);
+      return tg.get(path, { cookie: `tollgate_oauth_state=${state}` });
+    }
+    const res = await fetch(next.url, {
+      method: next.method, redirect: 'manual', body: next.body,
+      headers: { Cookie: cookieHeader(), ...(next.body ? { 'Content-Type': 'application/x-www-form-urlencoded' } : {}) },
+    });
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const i = pair.indexOf('=');
+      jar.set(pair.slice(0, i), pair.slice(i + 1));
+    }
+    if (res.status >= 300 && res.status < 400) {
+      next = { url: new URL(res.headers.get('Location'), next.url).toString(), method: 'GET', body: undefined };
+      continue;
+    }
+    const html = await res.text();
+    const action = html.match(/<form[^>]*action="([^"]+)"/)?.[1];
+    assert.ok(action, `no form at ${next.url}: ${res.status} ${html.slice(0, 200)}`);
+    const form = html.includes('name="login"')
+      ? new URLSearchParams({ prompt: 'login', login, password: 'any' })
+      : new URLSearchParams({ prompt: 'consent' });
+    next = { url: new URL(action.replaceAll('&amp;', '&'), next.url).toString(), method: 'POST', body: form.toString() };
+  }
+  throw new Error('the provider never sent the browser back');
+}
+
+/** Signs in at the provider as `login` and returns an access token of the new session. */
+async function signInThroughProvider(login) {
+  const back = await throughProvider(`/auth/oauth/idp/start?redirect_to=${encodeURIComponent(`${server.url}/app`)}`, login);
+  assert.equal(back.status, 302);
+  assert.equal(back.headers.get('Location'), `${server.url}/app`);
+  assert.ok(back.cookie, 'the callback sets the refresh cookie');
+  const refreshed = await tg.post('/auth/refresh', { cookie: back.cookie.pair, headers: { Origin: server.url } });
+  assert.equal(refreshed.status, 200, refreshed.text);
+  return refreshed.json.access_token;
+}
+
+async function passwordAccount() {
+  const email = `http-${randomBytes(5).toString('hex')}@example.com`;
+  assert.equal((await tg.post('/auth/register', { json: { email, password: PASSWORD } })).status, 201);
+  const login = await tg.post('/auth/login', { form: { username: email, password: PASSWORD, client_type: 'native' }, headers: { Origin: server.url } });
+  assert.equal(login.status, 200, login.text);
+  return login.json.access_token;
+}
+
+test('the providers list and the start route: 302 with the state cookie, 404, 422, 503', async () => {
+  const listed = await tg.get('/auth/oauth/providers');
+  assert.equal(listed.status, 200);
+  assert.deepEqual(listed.json.providers, ['idp', 'nosecret']);
+
+  const started = await tg.get(`/auth/oauth/idp/start?redirect_to=${encodeURIComponent(`${server.url}/`)}`);
+  assert.equal(started.status, 302);
+  const location = new URL(started.headers.get('Location'));
+  assert.equal(location.origin, idp.issuer);
+  assert.equal(location.searchParams.get('code_challenge_method'), 'S256');
+  assert.equal(location.searchParams.get('redirect_uri'), `${server.url}/auth/oauth/idp/callback`);
+  const cookie = started.headers.getSetCookie().find((c) => c.startsWith('tollgate_oauth_state='));
+  assert.match(cookie, /; HttpOnly; Secure; SameSite=Lax; Path=\/auth\/oauth\/; Max-Age=600$/);
+  assert.equal(setCookie(started.headers, 'tollgate_oauth_state'), location.searchParams.get('state'));
+
+  assert.equal((await tg.get('/auth/oauth/nobody/start')).status, 404);
+  const open = await tg.get(`/auth/oauth/idp/start?redirect_to=${encodeURIComponent('https://evil.example/')}`);
+  assert.equal(open.status, 422);
+  assert.equal(open.json.errors[0].field, 'redirect_to');
+  const noSecret = await tg.get('/auth/oauth/nosecret/start');
+  assert.equal(noSecret.status, 503);
+  assert.equal(noSecret.json.code, 'misconfigured');
+});
+
+test('a callback without this browser\'s state is a 302 back to APP_URL with #error=invalid_state', async () => {
+  const res = await tg.get('/auth/oauth/idp/callback?code=x&state=forged');
+  assert.equal(res.status, 302);
+  assert.equal(res.headers.get('Location'), `${server.url}/#error=invalid_state`);
+  assert.equal(res.cookie, undefined);
+});
+
+test('identities: list, link, unlink, and 409 last_login_method for a provider-made account', async () => {
+  // A provider-made account: its one identity cannot go.
+  const social = await signInThroughProvider(`social-${randomBytes(4).toString('hex')}@example.com`);
+  const listed = await tg.get('/auth/identities', { token: social });
+  assert.equal(listed.status, 200);
+  assert.deepEqual(listed.json.identities.map((i) => i.provider), ['idp']);
+  const last = await tg.del('/auth/identities/idp', { token: social });
+  assert.equal(last.status, 409);
+  assert.equal(last.json.code, 'last_login_method');
+
+  // A password account links the provider, then unlinks it.
+  const token = await passwordAccount();
+  assert.equal((await tg.post('/auth/identities/nobody/link', { token })).status, 404);
+  const badTarget = await tg.post(`/auth/identities/idp/link?redirect_to=${encodeURIComponent('https://evil.example/')}`, { token });
+  assert.equal(badTarget.status, 422);
+  const link = await tg.post(`/auth/identities/idp/link?redirect_to=${encodeURIComponent(`${server.url}/account`)}`, { token });
+  assert.equal(link.status, 200);
+  const back = await throughProvider(link.json.url.slice(server.url.length), `linked-${randomBytes(4).toString('hex')}`);
+  assert.equal(back.headers.get('Location'), `${server.url}/account#linked=idp`);
+  assert.deepEqual((await tg.get('/auth/identities', { token })).json.identities.map((i) => i.provider), ['idp']);
+  assert.equal((await tg.del('/auth/identities/idp', { token })).status, 204);
+  assert.equal((await tg.del('/auth/identities/idp', { token })).status, 404);
+
+  // Without a bearer token.
+  assert.equal((await tg.get('/auth/identities')).status, 401);
+  assert.equal((await tg.post('/auth/identities/idp/link')).status, 401);
+  assert.equal((await tg.del('/auth/identities/idp')).status, 401);
+});
