@@ -124,7 +124,14 @@ export interface TotpEnrolment {
   otpauth_uri: string;
 }
 
-/** An identity at a provider ("Sign in with ...") linked to the account. */
+/**
+ * An identity at a provider ("Sign in with ...") linked to the account.
+ *
+ * @example
+ * ```ts
+ * for (const { provider, email } of await auth.identities()) list.append(`${provider}: ${email ?? ''}`);
+ * ```
+ */
 export interface LinkedIdentity {
   /** The provider's name in the server's `OAUTH_PROVIDERS`. */
   provider: string;
@@ -136,7 +143,15 @@ export interface LinkedIdentity {
   linked_at: number;
 }
 
-/** Where the browser comes back to after a provider's sign-in. */
+/**
+ * Where the browser comes back to after a provider's sign-in.
+ *
+ * @example
+ * ```ts
+ * const options: SignInWithOptions = { redirectTo: `${location.origin}/welcome` };
+ * auth.signInWith('google', options);
+ * ```
+ */
 export interface SignInWithOptions {
   /**
    * An absolute URL on the server's `APP_URL` origin or one of its `ALLOWED_ORIGINS`

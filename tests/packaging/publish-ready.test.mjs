@@ -3,7 +3,8 @@
 // to install from a checkout (`npm pack`, `cargo install --path`).
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROOT } from '../harness/worker.mjs';
@@ -49,9 +50,26 @@ for (const dir of NPM_PACKAGES) {
   });
 }
 
+/**
+ * Forgets the copies of our own crates that cargo unpacked when it last verified them.
+ * Verifying tollgate-cli and tollgate-worker builds them against the tollgate-core just
+ * packaged, which cargo unpacks under `$CARGO_HOME/registry/src/` and never unpacks again for a
+ * version it has there: without this, a second run after a change to the core (the version is
+ * still 0.1.0) would build the dependents against the first run's sources.
+ */
+function forgetUnpackedCrates(version) {
+  const src = join(process.env.CARGO_HOME ?? join(homedir(), '.cargo'), 'registry', 'src');
+  if (!existsSync(src)) return;
+  for (const registry of readdirSync(src)) {
+    for (const crate of CRATES) rmSync(join(src, registry, `${crate}-${version}`), { recursive: true, force: true });
+  }
+}
+
 test(`cargo package builds ${CRATES.join(', ')} from their packaged sources`, () => {
   // Verification compiles each crate from its .crate file alone, with the workspace's target
   // directory, so a file outside the crate or a dependency without a version fails here.
+  const version = /^version = "([^"]+)"/m.exec(readFileSync(join(ROOT, 'Cargo.toml'), 'utf8'))[1];
+  forgetUnpackedCrates(version);
   const args = ['package', '--locked', '--allow-dirty', ...CRATES.flatMap((c) => ['-p', c])];
   const run = spawnSync('cargo', args, { cwd: ROOT, encoding: 'utf8' });
   assert.equal(run.status, 0, `cargo ${args.join(' ')} failed:\n${run.stderr.slice(-4000)}`);

@@ -14,11 +14,31 @@ use worker::wasm_bindgen_futures::JsFuture;
 /// other or from `APP_URL`'s origin; `None` when nothing names one (the passkey routes then
 /// answer 503 `misconfigured`).
 ///
+/// When neither var is set, the relying party comes from `APP_URL` alone, and an `APP_URL`
+/// that browsers would not take as one (an IP address, plain http off `localhost`) only leaves
+/// passkeys off: `APP_URL` has other uses (links in emails, where a provider's sign-in comes
+/// back), and a deployment without passkeys must not fail over it.
+///
 /// # Errors
-/// [`Error::Misconfigured`] naming the variable: an RP ID that is not a domain name, an
-/// origin that is not `http(s)://host[:port]`, plain http anywhere but `localhost`, or an
-/// origin whose host is not the RP ID or a subdomain of it (browsers would refuse it).
+/// [`Error::Misconfigured`] naming the variable, for a var that is set: an RP ID that is not a
+/// domain name, an origin that is not `http(s)://host[:port]`, plain http anywhere but
+/// `localhost`, or an origin whose host is not the RP ID or a subdomain of it (browsers would
+/// refuse it).
 pub fn relying_party(
+    rp_id: Option<&str>,
+    origins: Option<&str>,
+    app_url: Option<&str>,
+) -> Result<Option<RelyingParty>, Error> {
+    let set = |v: Option<&str>| v.is_some_and(|v| !v.trim().is_empty());
+    if !set(rp_id) && !set(origins) {
+        let origin = app_url.and_then(origin_of);
+        return Ok(checked(None, origin.as_deref(), None).ok().flatten());
+    }
+    checked(rp_id, origins, app_url)
+}
+
+/// [`relying_party`] with every check failing loudly.
+fn checked(
     rp_id: Option<&str>,
     origins: Option<&str>,
     app_url: Option<&str>,
@@ -184,6 +204,19 @@ mod tests {
             .unwrap();
         assert_eq!(local.id, "localhost");
         assert_eq!(relying_party(None, None, None), Ok(None));
+        // An APP_URL browsers would not take as a relying party leaves passkeys off, and
+        // misconfigures nothing else; the same values named in the vars are refused below.
+        for app_url in [
+            "http://127.0.0.1:8787/",
+            "http://app.example.com/",
+            "not a url",
+        ] {
+            assert_eq!(
+                relying_party(None, None, Some(app_url)),
+                Ok(None),
+                "{app_url}"
+            );
+        }
         for (id, origins) in [
             (Some("example.com"), Some("https://evil.com")),
             (Some("ample.com"), Some("https://example.com")),

@@ -8,38 +8,24 @@
 #![cfg(feature = "server")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
-
 use tollgate_core::events::{EventLog, SecurityEvent};
 use tollgate_core::flows::{
-    Auth, AuthConfig, LoginInput, MfaCode, MfaConfig, RecoveryConfig, Tokens, TotpEnrolment,
+    Auth, AuthConfig, LoginInput, MfaCode, MfaConfig, Tokens, TotpEnrolment,
 };
 use tollgate_core::mfa::{MfaToken, totp};
-use tollgate_core::password::{Argon2Params, PasswordHasher};
 use tollgate_core::random::SeededRandom;
-use tollgate_core::refresh::{RefreshKey, RefreshPolicy};
-use tollgate_core::roles::{Principal, Roles};
+use tollgate_core::roles::Principal;
 use tollgate_core::store::memory::MemoryStore;
 use tollgate_core::store::{UserRecord, UserStore};
-use tollgate_core::throttle::ThrottlePolicy;
-use tollgate_core::token::{KeySet, TokenConfig};
+use tollgate_core::token::TokenConfig;
 use tollgate_core::unverified::encode_base64url;
 use tollgate_core::{Error, MfaChallenge};
 
+mod support;
+use support::*;
+
 /// A time in the middle of a TOTP step, so that `T0 + 1` is in the same step.
 const T0: u64 = 1_700_000_010;
-const PASSWORD: &str = "correct horse battery staple";
-const SECRET: &str = "Jq8vN2xWc5tR7yB1mK4pL9sD3fG6hZ0a";
-
-fn run<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(v) => v,
-        Poll::Pending => panic!("the memory store never waits"),
-    }
-}
 
 /// RFC 4648 base32 (no padding), to read the secret an enrolment shows.
 fn base32_decode(text: &str) -> Vec<u8> {
@@ -66,31 +52,14 @@ struct World {
 
 impl World {
     fn new(mfa: MfaConfig) -> World {
-        let policy = |max_failures, window_s| ThrottlePolicy {
-            max_failures,
-            window_s,
-        };
         World {
-            auth: Auth {
-                config: AuthConfig {
-                    token: TokenConfig::new("https://auth.example/", "tollgate", 900),
-                    refresh: RefreshPolicy::default(),
-                    account_throttle: policy(5, 900),
-                    address_throttle: policy(100, 900),
-                    register_throttle: policy(100, 3600),
-                    roles: Roles::default(),
-                    recovery: RecoveryConfig::default(),
-                    mfa,
-                    access_token_revocation: Default::default(),
-                },
-                keys: KeySet::hs256(SECRET).unwrap(),
-                refresh_key: RefreshKey::derive_from_jwt_secret(SECRET).unwrap(),
-                hasher: PasswordHasher::new(Argon2Params {
-                    memory_kib: 64,
-                    iterations: 1,
-                    parallelism: 1,
-                }),
-            },
+            auth: test_auth(AuthConfig {
+                token: TokenConfig::new("https://auth.example/", "tollgate", 900),
+                address_throttle: throttle(100, 900),
+                register_throttle: throttle(100, 3600),
+                mfa,
+                ..test_config()
+            }),
             store: MemoryStore::new(),
             events: EventLog::default(),
             rng: SeededRandom::new(11),

@@ -15,6 +15,7 @@ use tollgate_core::oidc::{
     Asserted, Endpoints, Protocol, ProviderConfig, identity_key, parse_providers, secret_name,
     sign_in_methods,
 };
+use tollgate_core::passkey::StoredPasskey;
 use tollgate_core::random::SeededRandom;
 use tollgate_core::roles::Principal;
 use tollgate_core::store::memory::MemoryStore;
@@ -801,4 +802,56 @@ fn redirect_targets_must_be_on_an_allowed_origin_exactly() {
         assert!(!redirect_allowed(bad, app, &allowed), "{bad}");
     }
     assert!(!redirect_allowed("https://app.example/", None, &[]));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn an_account_with_a_second_factor_is_not_entered_through_a_provider() {
+    let mut w = World::new();
+    let user = w.register("sam@example.com", true);
+    // Linked by a verified email, while the account has no second factor.
+    let (signed_in, _) = w
+        .sign_in(
+            &asserted("corp", "s-1", Some("sam@example.com"), true),
+            false,
+        )
+        .unwrap();
+    assert_eq!(signed_in.id, user.id);
+    let kim = w.register("kim@example.com", true);
+    for id in [user.id, kim.id] {
+        let request = ChangeRequest {
+            change: UserChange::AddPasskey {
+                passkey: StoredPasskey {
+                    id: format!("key-{id}"),
+                    public_key: "pQECAyYgASFYIA".into(),
+                    alg: -7,
+                    sign_count: 0,
+                    backup_eligible: false,
+                    transports: Vec::new(),
+                    created_at: T0,
+                    last_used_at: None,
+                },
+            },
+            now: T0,
+            caller_issued_at: None,
+        };
+        run(w.store.change_user(&id, &request)).unwrap();
+    }
+    // The linked identity no longer signs in: the passkey (a second factor) is asked for.
+    let refused = w
+        .sign_in(
+            &asserted("corp", "s-1", Some("sam@example.com"), true),
+            false,
+        )
+        .unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::MfaRequired);
+    // Nor does an email match link the identity to such an account: nothing is linked.
+    let refused = w
+        .sign_in(
+            &asserted("corp", "k-1", Some("kim@example.com"), true),
+            false,
+        )
+        .unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::MfaRequired);
+    let kim = run(w.store.get_user(&kim.id)).unwrap().unwrap();
+    assert!(kim.identities.is_empty());
 }

@@ -41,7 +41,8 @@ impl<S: Stores> Flows<'_, S> {
     ///
     /// # Errors
     /// [`Error::AccountExists`] for an email match that may not be linked (or an address
-    /// taken meanwhile); [`Error::AccountDisabled`]; [`Error::EmailNotVerified`] with
+    /// taken meanwhile); `mfa_required` ([`Error::SignInRefused`]) for an account with a
+    /// second factor, which signs in with it instead; [`Error::AccountDisabled`]; [`Error::EmailNotVerified`] with
     /// `REQUIRE_VERIFIED_EMAIL` and an unverified address; `provider_error` without an email
     /// to create an account with, or with one that is not a valid address;
     /// [`Error::StorageUnavailable`].
@@ -59,6 +60,20 @@ impl<S: Stores> Flows<'_, S> {
             _ => None,
         };
         let decision = decide_sign_in(asserted, trusted_email, linked.as_ref(), by_email.as_ref())?;
+        // A provider's sign-in proves nothing about the account's second factor, and there is
+        // no second step on this path yet: an account that has one (TOTP or a passkey) signs in
+        // with it, not through a provider. Checked before anything is linked.
+        let existing = match &decision {
+            SignInDecision::SignIn(_) => linked.as_ref(),
+            SignInDecision::LinkByEmail(_) => by_email.as_ref(),
+            SignInDecision::Create => None,
+        };
+        if existing.is_some_and(UserRecord::has_second_factor) {
+            return Err(Error::SignInRefused(
+                ErrorCode::MfaRequired,
+                String::from("the account has a second factor: sign in with it"),
+            ));
+        }
         let (user, created) = match decision {
             SignInDecision::SignIn(_) => (linked.ok_or(Error::NotFound)?, false),
             SignInDecision::LinkByEmail(id) => {
