@@ -297,3 +297,32 @@ test('the demo page registers, lists, uses and removes a passkey through @tollga
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test('on the demo page, a password login of an account with a passkey continues with the passkey', async () => {
+  const { context, page } = await pageWithAuthenticator(`${origin()}/`);
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.waitForSelector('body[data-ready="true"]');
+  const email = `demo-mfa-${randomBytes(6).toString('hex')}@example.com`;
+  await page.fill('#email', email);
+  await page.fill('#password', PASSWORD);
+  await page.click('#register');
+  await page.waitForSelector('#status[data-state="signed-in"]');
+  await page.click('#passkey-register');
+  await page.waitForSelector('[data-testid="passkey"]');
+  await page.click('#logout');
+  await page.waitForSelector('#status[data-state="signed-out"]');
+  // The password alone is no longer enough: the second step offers the passkey, no code.
+  await page.fill('#email', email);
+  await page.fill('#password', PASSWORD);
+  await page.click('#login');
+  await page.waitForSelector('#mfa-step:not([hidden])');
+  assert.equal(await page.isVisible('#mfa-form'), false, 'no code to type for a passkey-only second factor');
+  await page.click('#mfa-passkey');
+  await page.waitForSelector('#status[data-state="signed-in"]');
+  // The demo page exposes its client as window.tollgateDemo: the session says how it was made.
+  assert.deepEqual(await page.evaluate(() => window.tollgateDemo.claims.amr), ['pwd', 'hwk', 'user', 'mfa']);
+  assert.equal(await page.textContent('#error'), '');
+  assert.deepEqual(errors, []);
+  await context.close();
+});

@@ -51,25 +51,30 @@ for (const dir of NPM_PACKAGES) {
 }
 
 /**
- * Forgets the copies of our own crates that cargo unpacked when it last verified them.
- * Verifying tollgate-cli and tollgate-worker builds them against the tollgate-core just
- * packaged, which cargo unpacks under `$CARGO_HOME/registry/src/` and never unpacks again for a
- * version it has there: without this, a second run after a change to the core (the version is
- * still 0.1.0) would build the dependents against the first run's sources.
+ * Forgets what cargo kept from verifying our own crates last time. Verifying tollgate-cli and
+ * tollgate-worker builds them against the tollgate-core just packaged, as a registry crate:
+ * cargo unpacks it under `$CARGO_HOME/registry/src/` and never again for a version it has
+ * there, and it takes a registry crate's build as good for as long as its version stands.
+ * Without this, a run after a change to the core (still version 0.1.0) would verify the
+ * dependents against the first run's core.
  */
-function forgetUnpackedCrates(version) {
+function forgetVerifiedCrates(version) {
   const src = join(process.env.CARGO_HOME ?? join(homedir(), '.cargo'), 'registry', 'src');
-  if (!existsSync(src)) return;
-  for (const registry of readdirSync(src)) {
-    for (const crate of CRATES) rmSync(join(src, registry, `${crate}-${version}`), { recursive: true, force: true });
+  if (existsSync(src)) {
+    for (const registry of readdirSync(src)) {
+      for (const crate of CRATES) rmSync(join(src, registry, `${crate}-${version}`), { recursive: true, force: true });
+    }
   }
+  // The dev-profile builds of our crates only (the workspace's own are rebuilt in seconds).
+  const clean = spawnSync('cargo', ['clean', '--quiet', '--profile', 'dev', ...CRATES.flatMap((c) => ['-p', c])], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(clean.status, 0, clean.stderr);
 }
 
 test(`cargo package builds ${CRATES.join(', ')} from their packaged sources`, () => {
   // Verification compiles each crate from its .crate file alone, with the workspace's target
   // directory, so a file outside the crate or a dependency without a version fails here.
   const version = /^version = "([^"]+)"/m.exec(readFileSync(join(ROOT, 'Cargo.toml'), 'utf8'))[1];
-  forgetUnpackedCrates(version);
+  forgetVerifiedCrates(version);
   const args = ['package', '--locked', '--allow-dirty', ...CRATES.flatMap((c) => ['-p', c])];
   const run = spawnSync('cargo', args, { cwd: ROOT, encoding: 'utf8' });
   assert.equal(run.status, 0, `cargo ${args.join(' ')} failed:\n${run.stderr.slice(-4000)}`);

@@ -33,9 +33,20 @@ export function setupMfa({ auth, act, notice }) {
       if (!(error instanceof AuthError) || error.code !== 'mfa_required') throw error;
       pending = error;
       $('mfa-step').hidden = false;
-      $('mfa-code').focus();
+      $('mfa-passkey').hidden = !error.methods?.includes('passkey');
+      // An account whose only second factor is a passkey has no code to type.
+      $('mfa-form').hidden = !error.methods?.some((m) => m === 'totp' || m === 'recovery_code');
+      if (!$('mfa-form').hidden) $('mfa-code').focus();
     }
   }
+
+  $('mfa-passkey').addEventListener('click', () => {
+    act(async () => {
+      await pending.continueWithPasskey();
+      pending = null;
+      $('mfa-step').hidden = true;
+    });
+  });
 
   $('mfa-form').addEventListener('submit', (event) => {
     event.preventDefault();
