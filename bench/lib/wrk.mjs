@@ -25,6 +25,8 @@ export async function wrk(o) {
     WRK_MAX_REQUESTS: String(o.maxRequests ?? 0),
     WRK_TOKENS_FILE: o.tokensFile ?? '',
     WRK_PATH: o.tokensFile ? new URL(o.url).pathname : '',
+    // tokens.lua runs request.lua first, for its summary line.
+    WRK_BASE_SCRIPT: SCRIPT,
   };
   const args = ['-t', String(o.threads ?? 1), '-c', String(o.connections), '-d', `${o.seconds}s`,
     '--timeout', '10s', '-s', o.tokensFile ? TOKENS_SCRIPT : SCRIPT, o.url];
