@@ -13,7 +13,6 @@ use tollgate_core::oidc::identity::{parse_token_response, parse_userinfo};
 use tollgate_core::oidc::provider::parse_discovery;
 use tollgate_core::oidc::{
     Asserted, Endpoints, Protocol, ProviderConfig, identity_key, parse_providers, secret_name,
-    sign_in_methods,
 };
 use tollgate_core::passkey::StoredPasskey;
 use tollgate_core::random::SeededRandom;
@@ -580,7 +579,7 @@ fn a_first_sign_in_creates_a_password_less_account_and_the_second_finds_it() {
     assert_eq!(user.email, "New@example.com");
     assert_eq!(user.email_verified_at, Some(T0));
     assert_eq!(user.identities.len(), 1);
-    assert_eq!(sign_in_methods(&user), 1);
+    assert_eq!(user.sign_in_methods(), 1);
     assert_eq!(
         run(w.store.find_identity(&identity_key("corp", "sub-1"))).unwrap(),
         Some(user.id)
@@ -684,7 +683,7 @@ fn explicit_links_and_unlinks_keep_a_way_to_sign_in() {
         T0,
     ))
     .unwrap();
-    assert_eq!(sign_in_methods(&linked), 2);
+    assert_eq!(linked.sign_in_methods(), 2);
     // The identity now signs in to that account (whatever email it asserts).
     let (user, created) = w
         .sign_in(&asserted("corp", "pat", None, false), false)

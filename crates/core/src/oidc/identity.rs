@@ -164,18 +164,6 @@ pub fn parse_userinfo(
     })
 }
 
-/// How many ways `user` can sign in: [`UserRecord::sign_in_methods`], the one count every
-/// "would this leave the account locked out?" question asks.
-pub fn sign_in_methods(user: &UserRecord) -> usize {
-    user.sign_in_methods()
-}
-
-/// Whether `user` has a password (an account first created through a provider has none:
-/// its stored hash is empty, which no password verifies).
-pub fn has_password(user: &UserRecord) -> bool {
-    !user.password_hash.is_empty()
-}
-
 /// What a sign-in through a provider does locally.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SignInDecision {

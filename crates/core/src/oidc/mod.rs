@@ -26,5 +26,5 @@ pub use id_token::{
     IdTokenAlgorithm, IdTokenClaims, IdTokenExpectations, KeyMaterial, ProviderKeys,
     SignatureBackend,
 };
-pub use identity::{Asserted, LinkedIdentity, SignInDecision, identity_key, sign_in_methods};
+pub use identity::{Asserted, LinkedIdentity, SignInDecision, identity_key};
 pub use provider::{Discovery, Endpoints, Protocol, ProviderConfig, parse_providers, secret_name};
