@@ -58,9 +58,9 @@ export default class Observed extends WorkerEntrypoint {
         return Reflect.get(t, prop);
       },
     });
-    const inner = new Tollgate(this.ctx, countedEnv);
     const before = snapshot();
-    const response = await inner.fetch(request);
+    // The built Worker's default export is a plain module handler (scripts/thin-entry.mjs).
+    const response = await Tollgate.fetch(request, countedEnv, this.ctx);
     const wasm = callsSince(before);
     const out = new Response(response.body, response);
     out.headers.set(HEADER, JSON.stringify(calls));

@@ -18,10 +18,24 @@ after(async () => { await browser?.close(); });
 const code = (secret, steps = 0) => new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret) })
   .generate({ timestamp: Date.now() + steps * 30_000 });
 
-/** Waits, if needed, so that the next few seconds stay inside one TOTP step. */
+/** Waits, if needed, so that the next several seconds stay inside one TOTP step. */
 async function midStep() {
   const into = Date.now() % 30_000;
-  if (into > 26_000) await new Promise((ok) => setTimeout(ok, 30_000 - into + 250));
+  if (into > 20_000) await new Promise((ok) => setTimeout(ok, 30_000 - into + 250));
+}
+
+/**
+ * Waits for `selector`; if it never appears, fails with what the page's error line says (the
+ * server's code, or the client's), not only with the selector that timed out.
+ */
+async function see(page, selector) {
+  try {
+    await page.waitForSelector(selector);
+  } catch (error) {
+    const shown = await page.textContent('#error').catch(() => null);
+    const status = await page.getAttribute('#status', 'data-state').catch(() => null);
+    throw new Error(`${selector} never appeared; the page's error line: ${JSON.stringify(shown)}, status: ${status}`, { cause: error });
+  }
 }
 
 test('the demo page sets up TOTP with a QR code and signs in through the second step', async () => {
@@ -29,17 +43,17 @@ test('the demo page sets up TOTP with a QR code and signs in through the second 
   const page = await context.newPage();
   const violations = await watchCsp(page);
   await page.goto(`${BASE}/`);
-  await page.waitForSelector('body[data-ready="true"]');
+  await see(page, 'body[data-ready="true"]');
   const email = `demo-mfa-${randomBytes(6).toString('hex')}@example.com`;
   await page.fill('#email', email);
   await page.fill('#password', PASSWORD);
   await page.click('#register');
-  await page.waitForSelector('#status[data-state="signed-in"]');
-  await page.waitForSelector('#mfa-state[data-totp="false"]');
+  await see(page, '#status[data-state="signed-in"]');
+  await see(page, '#mfa-state[data-totp="false"]');
 
   await page.fill('#totp-password', PASSWORD);
   await page.click('#totp-enrol');
-  await page.waitForSelector('#totp-setup:not([hidden])');
+  await see(page, '#totp-setup:not([hidden])');
   const secret = await page.textContent('#totp-secret');
   const uri = await page.getAttribute('#totp-qr', 'data-uri');
   assert.equal(OTPAuth.URI.parse(uri).secret.base32, secret);
@@ -54,32 +68,32 @@ test('the demo page sets up TOTP with a QR code and signs in through the second 
   await midStep();
   await page.fill('#totp-code', code(secret, -1));
   await page.click('#totp-confirm');
-  await page.waitForSelector('#mfa-state[data-totp="true"]');
+  await see(page, '#mfa-state[data-totp="true"]');
   const recovery = (await page.textContent('#recovery-codes')).split('\n');
   assert.equal(recovery.length, 10);
 
   await page.click('#logout');
-  await page.waitForSelector('#status[data-state="signed-out"]');
+  await see(page, '#status[data-state="signed-out"]');
   await page.fill('#email', email);
   await page.fill('#password', PASSWORD);
   await page.click('#login');
-  await page.waitForSelector('#mfa-step:not([hidden])');
+  await see(page, '#mfa-step:not([hidden])');
   assert.equal(await page.getAttribute('#status', 'data-state'), 'signed-out');
   await page.fill('#mfa-code', code(secret));
   await page.click('#mfa-continue');
-  await page.waitForSelector('#status[data-state="signed-in"]');
+  await see(page, '#status[data-state="signed-in"]');
   const amr = await page.evaluate(() => window.tollgateDemo.claims.amr);
   assert.deepEqual(amr, ['pwd', 'otp', 'mfa']);
 
   // A recovery code works too, once.
   await page.click('#logout');
-  await page.waitForSelector('#status[data-state="signed-out"]');
+  await see(page, '#status[data-state="signed-out"]');
   await page.click('#login');
-  await page.waitForSelector('#mfa-step:not([hidden])');
+  await see(page, '#mfa-step:not([hidden])');
   await page.fill('#mfa-code', recovery[0]);
   await page.check('#mfa-use-recovery');
   await page.click('#mfa-continue');
-  await page.waitForSelector('#status[data-state="signed-in"]');
+  await see(page, '#status[data-state="signed-in"]');
   assert.deepEqual(violations, [], 'no CSP violation');
   await context.close();
 });

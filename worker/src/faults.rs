@@ -13,8 +13,9 @@
 //! the prefix is the first segment of the throttle key: `account`, `address`, `register`), or
 //! `object`, a request to a user's sequencer or an email's claim object (prefix `user` or
 //! `email`; the objects' own KV calls obey the same plan).
-//! The fault is `fail` (the call throws) or `timeout` (the call stalls past
-//! `STORAGE_TIMEOUT_MS`, so the real timeout fires). Example:
+//! The fault is `fail` (the call throws), `timeout` (the call stalls past
+//! `STORAGE_TIMEOUT_MS`, so the real timeout fires) or `trap` (the wasm aborts, as a panic
+//! does, so the entry's recovery from a dead instance is tested). Example:
 //! `put:email=fail,get:family=timeout,reserve:account=fail`.
 
 /// A storage operation kind.
@@ -76,6 +77,8 @@ pub enum FaultKind {
     Fail,
     /// The call never answers (until the storage timeout ends the wait).
     Timeout,
+    /// The wasm instance aborts at the call: the trap a panic becomes under `panic = "abort"`.
+    Trap,
 }
 
 #[cfg(feature = "fault-injection")]
@@ -105,8 +108,9 @@ mod plan {
         pub fn parse(plan: &str) -> Result<Faults, String> {
             let mut out = Vec::new();
             for entry in plan.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-                let bad =
-                    || format!("cannot read {entry:?}; expected operation:prefix=fail|timeout");
+                let bad = || {
+                    format!("cannot read {entry:?}; expected operation:prefix=fail|timeout|trap")
+                };
                 let (target, kind) = entry.split_once('=').ok_or_else(bad)?;
                 let (op, prefix) = target.split_once(':').ok_or_else(bad)?;
                 let op = StorageOp::ALL
@@ -116,6 +120,7 @@ mod plan {
                 let kind = match kind {
                     "fail" => FaultKind::Fail,
                     "timeout" => FaultKind::Timeout,
+                    "trap" => FaultKind::Trap,
                     _ => return Err(bad()),
                 };
                 if prefix.is_empty() {
@@ -176,7 +181,11 @@ mod tests {
 
     #[test]
     fn parses_plans_and_matches_by_key_prefix() {
-        let f = Faults::parse("put:email=fail, get:family=timeout, reserve:account=fail").unwrap();
+        let f = Faults::parse(
+            "put:email=fail, get:family=timeout, reserve:account=fail, list:user=trap",
+        )
+        .unwrap();
+        assert_eq!(f.for_call(StorageOp::List, "user:"), Some(FaultKind::Trap));
         assert_eq!(
             f.for_call(StorageOp::Put, "email:sam@example.com"),
             Some(FaultKind::Fail)

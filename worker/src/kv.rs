@@ -110,6 +110,10 @@ impl WorkerStores {
     ) -> Result<T, StoreError> {
         let what = || format!("{op:?} {}", key_kind(key));
         let injected = self.faults.for_call(op, key);
+        if injected == Some(FaultKind::Trap) {
+            // What a panic is in this build: the instance traps, and the entry must recover.
+            std::process::abort();
+        }
         if injected == Some(FaultKind::Fail) {
             return Err(StoreError::Unavailable(format!(
                 "{} failed (injected)",
