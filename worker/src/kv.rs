@@ -27,25 +27,28 @@ use tollgate_core::store::{
     UserRecord, UserStore, UserSummary,
 };
 use tollgate_core::time::UnixSeconds;
-use worker::kv::KvStore;
 use worker::{Delay, Env};
 
 use crate::faults::{FaultKind, Faults, StorageOp};
+use crate::kv_binding::{ListedKey, Namespace};
 use crate::records::{ClaimRequest, Refusal, SequencerRequest};
+use crate::storage_timer::{JsHost, StorageTimer};
 
 /// KV metadata is limited to 1024 bytes of JSON; a family's user agent is cut to fit.
 const MAX_METADATA_BYTES: usize = 1024;
 
 /// The Worker's storage: KV for users and families, a Durable Object for throttling.
 ///
-/// Each KV namespace is bound on first use: binding one reads it off `env` and looks up its
-/// five methods, a dozen calls out of the wasm, and most requests need only one of the two
-/// (`/me` reads `USERS` alone, a refresh mostly `TOKENS`).
+/// Each KV namespace is bound on first use (a call out of the wasm), and most requests need
+/// only one of the two (`/me` reads `USERS` alone, a refresh mostly `TOKENS`); see
+/// [`Namespace`] for how reads stay cheap.
 pub struct WorkerStores {
-    users: OnceCell<KvStore>,
-    tokens: OnceCell<KvStore>,
+    users: OnceCell<Namespace>,
+    tokens: OnceCell<Namespace>,
     pub(crate) env: Env,
     pub(crate) timeout_ms: u64,
+    /// The one timer this request's storage calls share (see [`StorageTimer`]).
+    timer: StorageTimer<JsHost>,
     pub(crate) faults: Faults,
     /// `CONSISTENCY = "strict"`: user reads and every family call go to the user's object
     /// (see `tollgate_core::store::strict`).
@@ -60,6 +63,7 @@ impl WorkerStores {
             tokens: OnceCell::new(),
             env: env.clone(),
             timeout_ms,
+            timer: StorageTimer::new(JsHost),
             faults,
             strict: false,
         }
@@ -74,7 +78,7 @@ impl WorkerStores {
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the binding is missing from `wrangler.toml`.
-    fn users(&self) -> Result<&KvStore, StoreError> {
+    fn users(&self) -> Result<&Namespace, StoreError> {
         self.bind(&self.users, "USERS")
     }
 
@@ -82,22 +86,19 @@ impl WorkerStores {
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the binding is missing from `wrangler.toml`.
-    fn tokens(&self) -> Result<&KvStore, StoreError> {
+    fn tokens(&self) -> Result<&Namespace, StoreError> {
         self.bind(&self.tokens, "TOKENS")
     }
 
     fn bind<'a>(
         &'a self,
-        cell: &'a OnceCell<KvStore>,
-        name: &str,
-    ) -> Result<&'a KvStore, StoreError> {
+        cell: &'a OnceCell<Namespace>,
+        name: &'static str,
+    ) -> Result<&'a Namespace, StoreError> {
         if let Some(kv) = cell.get() {
             return Ok(kv);
         }
-        let kv = self
-            .env
-            .kv(name)
-            .map_err(|e| StoreError::Unavailable(format!("KV binding {name}: {e}")))?;
+        let kv = Namespace::bind(&self.env, name).map_err(StoreError::Unavailable)?;
         Ok(cell.get_or_init(|| kv))
     }
 
@@ -132,7 +133,7 @@ impl WorkerStores {
             }
             fut.await
         };
-        match timeout(self.timeout_ms, call).await {
+        match self.timer.within(self.timeout_ms, call).await {
             Some(Ok(v)) => Ok(v),
             Some(Err(e)) => Err(StoreError::Unavailable(format!("{} failed: {e}", what()))),
             None => Err(StoreError::Unavailable(format!(
@@ -145,7 +146,7 @@ impl WorkerStores {
 
     async fn get_json<T: DeserializeOwned>(
         &self,
-        kv: &KvStore,
+        kv: &Namespace,
         key: &str,
     ) -> Result<Option<T>, StoreError> {
         let text = self.get_text(kv, key).await?;
@@ -158,13 +159,13 @@ impl WorkerStores {
 
     // The I/O halves are not generic: each generic instantiation would otherwise carry its own
     // copy of the call-with-timeout state machine (measured: several KB of the Worker each).
-    async fn get_text(&self, kv: &KvStore, key: &str) -> Result<Option<String>, StoreError> {
-        self.call(StorageOp::Get, key, kv.get(key).text()).await
+    async fn get_text(&self, kv: &Namespace, key: &str) -> Result<Option<String>, StoreError> {
+        self.call(StorageOp::Get, key, kv.get_text(key)).await
     }
 
     async fn put_json<T: Serialize, M: Serialize>(
         &self,
-        kv: &KvStore,
+        kv: &Namespace,
         key: &str,
         value: &T,
         metadata: Option<&M>,
@@ -181,27 +182,17 @@ impl WorkerStores {
 
     async fn put_text(
         &self,
-        kv: &KvStore,
+        kv: &Namespace,
         key: &str,
         value: String,
         metadata: Option<serde_json::Value>,
         expiration: Option<UnixSeconds>,
     ) -> Result<(), StoreError> {
-        let mut put = kv
-            .put(key, value)
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        if let Some(m) = metadata {
-            put = put
-                .metadata(m)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        }
-        if let Some(at) = expiration {
-            put = put.expiration(at);
-        }
-        self.call(StorageOp::Put, key, put.execute()).await
+        let put = kv.put(key, &value, metadata.as_ref(), expiration);
+        self.call(StorageOp::Put, key, put).await
     }
 
-    async fn delete(&self, kv: &KvStore, key: &str) -> Result<(), StoreError> {
+    async fn delete(&self, kv: &Namespace, key: &str) -> Result<(), StoreError> {
         self.call(StorageOp::Delete, key, kv.delete(key)).await
     }
 }
@@ -431,17 +422,8 @@ impl UserStore for WorkerStores {
     }
 
     async fn list_users(&self, cursor: Option<&str>, limit: u32) -> Result<UserPage, StoreError> {
-        let mut list = self
-            .users()?
-            .list()
-            .prefix(USER_KEY_PREFIX.to_string())
-            .limit(u64::from(limit));
-        if let Some(c) = cursor {
-            list = list.cursor(c.to_string());
-        }
-        let page = self
-            .call(StorageOp::List, USER_KEY_PREFIX, list.execute())
-            .await?;
+        let list = self.users()?.list(USER_KEY_PREFIX, Some(limit), cursor);
+        let page = self.call(StorageOp::List, USER_KEY_PREFIX, list).await?;
         let mut users = Vec::with_capacity(page.keys.len());
         for key in page.keys {
             match key
@@ -636,15 +618,12 @@ impl WorkerStores {
     /// 1,000 keys per call, and a user with more sessions than that (a script logging in in a
     /// loop) must still have all of them listed, so that logout-all and deleting the user
     /// reach each one.
-    async fn list_all(&self, prefix: &str) -> Result<Vec<worker::kv::Key>, StoreError> {
+    async fn list_all(&self, prefix: &str) -> Result<Vec<ListedKey>, StoreError> {
         let mut keys = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let mut list = self.tokens()?.list().prefix(prefix.to_string());
-            if let Some(c) = cursor.take() {
-                list = list.cursor(c);
-            }
-            let page = self.call(StorageOp::List, prefix, list.execute()).await?;
+            let list = self.tokens()?.list(prefix, None, cursor.as_deref());
+            let page = self.call(StorageOp::List, prefix, list).await?;
             keys.extend(page.keys);
             match page.cursor.filter(|_| !page.list_complete) {
                 Some(next) if !next.is_empty() => cursor = Some(next),
