@@ -16,6 +16,11 @@ const log = (m) => console.log(`sizes: ${m}`);
 const path = join(ROOT, 'bench/results/latest.json');
 const results = JSON.parse(readFileSync(path, 'utf8'));
 
+// The Worker measured is whatever worker/build holds: bring it up to date first (a no-op when
+// it is), or the figures describe an older build.
+const build = spawnSync(join(ROOT, 'scripts/build-worker.sh'), { cwd: ROOT, stdio: 'inherit' });
+if (build.status !== 0) process.exit(build.status ?? 1);
+
 const missing = clientMissing();
 if (missing) throw new Error(`cannot measure the client: ${missing}`);
 results.size = sizeSection(log);
