@@ -93,6 +93,11 @@ def user_json(user: dict) -> dict:
         "scopes": SCOPES.get(user["role"], []),
         "created_at": rfc3339(user["created_at"]),
         "email_verified": user.get("email_verified_at") is not None,
+        # The enrolled second factors, as Tollgate's /me shows them (never a secret).
+        "mfa": {
+            "totp": ((user.get("mfa") or {}).get("totp") or {}).get("confirmed_at") is not None,
+            "recovery_codes": len((user.get("mfa") or {}).get("recovery_codes") or []),
+        },
     }
 
 

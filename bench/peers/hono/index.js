@@ -49,6 +49,8 @@ app.get('/me', async (c) => {
     scopes: SCOPES[user.role] ?? [],
     created_at: new Date(user.created_at * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
     email_verified: user.email_verified_at != null,
+    // The enrolled second factors, as Tollgate's /me shows them (never a secret).
+    mfa: { totp: user.mfa?.totp?.confirmed_at != null, recovery_codes: user.mfa?.recovery_codes?.length ?? 0 },
   });
 });
 
