@@ -230,6 +230,26 @@ describe('signing in with an OpenID Provider', () => {
     assert.equal((await api('DELETE', '/auth/identities/idp', token)).status, 404);
   });
 
+  test('a link started from a session that is ended before it comes back links nothing, and an ended session cannot start one', async () => {
+    // A stolen access token must not become a lasting way in: once the owner signs every
+    // session out (logout-all, a password change, an admin), a link it started is void.
+    const email = fresh('lea');
+    const id = await registerPasswordAccount(email);
+    const token = await passwordLogin(email);
+    const linkRes = await api('POST', '/auth/identities/idp/link', token);
+    assert.equal(linkRes.status, 200);
+    // Sessions end at a whole second: one later than the token's, so it is among those ended.
+    await new Promise((ok) => setTimeout(ok, 1_100));
+    assert.equal((await api('POST', '/auth/logout-all', token)).status, 204);
+    const attempt = await signIn('idp', `lea-at-idp-${randomBytes(4).toString('hex')}`, { startUrl: linkRes.body.url });
+    assert.equal(attempt.landed, `${server.url}/#error=invalid_token`);
+    await attempt.context.close();
+    assert.equal(kvGetJson(server, 'USERS', `user:${id}`).identities, undefined, 'nothing linked');
+    const again = await api('POST', '/auth/identities/idp/link', token);
+    assert.equal(again.status, 401, JSON.stringify(again.body));
+    assert.equal(again.body.code, 'invalid_token');
+  });
+
   test('a plain OAuth2 provider signs in through userinfo', async () => {
     const login = fresh('olive');
     const { page, context } = await signIn('plain', login);

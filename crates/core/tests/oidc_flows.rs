@@ -7,7 +7,8 @@
 use tollgate_core::events::{EventLog, SecurityEvent};
 use tollgate_core::flows::{Auth, AuthConfig, LoginInput, RecoveryConfig};
 use tollgate_core::oidc::authorize::{
-    CallbackParams, ExpectedProvider, PENDING_TTL_S, check_callback, code_challenge, start,
+    CallbackParams, ExpectedProvider, LinkTarget, PENDING_TTL_S, check_callback, code_challenge,
+    start,
 };
 use tollgate_core::oidc::identity::{parse_token_response, parse_userinfo};
 use tollgate_core::oidc::provider::parse_discovery;
@@ -19,7 +20,7 @@ use tollgate_core::random::SeededRandom;
 use tollgate_core::roles::Principal;
 use tollgate_core::store::memory::MemoryStore;
 use tollgate_core::store::{ChangeRequest, UserChange, UserRecord, UserStore};
-use tollgate_core::{Error, ErrorCode};
+use tollgate_core::{Error, ErrorCode, TokenRejection};
 use wasm_bindgen_test::wasm_bindgen_test;
 
 mod support;
@@ -671,6 +672,83 @@ fn no_email_and_disabled_accounts_are_refused() {
     );
 }
 
+/// A link asked for by a session of `user_id` issued at `T0`.
+fn asked_by(user_id: tollgate_core::id::Id) -> LinkTarget {
+    LinkTarget {
+        user_id,
+        issued_at: T0,
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_link_is_void_once_the_session_that_asked_for_it_has_ended() {
+    let mut w = World::new();
+    let local = w.register("lea@example.com", false);
+    let principal = w.password_principal("lea@example.com");
+    let flows = w.auth.flows(&w.store, &w.events);
+    let ticket = run(flows.start_link(&principal, "corp", T0)).unwrap();
+    assert_eq!(
+        ticket.target,
+        LinkTarget {
+            user_id: local.id,
+            issued_at: principal.issued_at
+        }
+    );
+    // While the user is at the provider, the owner signs every session out (a stolen token
+    // among them): the link that session asked for comes back to nothing.
+    let end = ChangeRequest {
+        change: UserChange::EndSessions,
+        now: principal.issued_at + 1,
+        caller_issued_at: None,
+    };
+    run(w.store.change_user(&local.id, &end)).unwrap();
+    assert_eq!(
+        run(flows.link_identity(
+            &ticket.target,
+            &asserted("corp", "lea", None, false),
+            T0 + 1
+        ))
+        .map(|_| ()),
+        Err(Error::InvalidToken(TokenRejection::SessionEnded))
+    );
+    assert_eq!(
+        run(w.store.find_identity(&identity_key("corp", "lea"))).unwrap(),
+        None
+    );
+    assert!(
+        run(w.store.get_user(&local.id))
+            .unwrap()
+            .unwrap()
+            .identities
+            .is_empty()
+    );
+    // Nor does that session get another ticket.
+    assert!(matches!(
+        run(flows.start_link(&principal, "corp", T0 + 1)),
+        Err(Error::InvalidToken(_))
+    ));
+
+    // A disabled account: no ticket, and a ticket from before the disabling links nothing.
+    let kim = w.register("kim@example.com", false);
+    let principal = w.password_principal("kim@example.com");
+    let flows = w.auth.flows(&w.store, &w.events);
+    let ticket = run(flows.start_link(&principal, "corp", T0)).unwrap();
+    let disable = ChangeRequest {
+        change: UserChange::SetDisabled { disabled: true },
+        now: T0,
+        caller_issued_at: None,
+    };
+    run(w.store.change_user(&kim.id, &disable)).unwrap();
+    assert!(matches!(
+        run(flows.link_identity(&ticket.target, &asserted("corp", "kim", None, false), T0)),
+        Err(Error::InvalidToken(_))
+    ));
+    assert!(matches!(
+        run(flows.start_link(&principal, "corp", T0)),
+        Err(Error::InvalidToken(_))
+    ));
+}
+
 #[wasm_bindgen_test(unsupported = test)]
 fn explicit_links_and_unlinks_keep_a_way_to_sign_in() {
     let mut w = World::new();
@@ -678,7 +756,7 @@ fn explicit_links_and_unlinks_keep_a_way_to_sign_in() {
     let local = w.register("pat@example.com", false);
     let flows = w.auth.flows(&w.store, &w.events);
     let linked = run(flows.link_identity(
-        &local.id,
+        &asked_by(local.id),
         &asserted("corp", "pat", Some("other@example.com"), false),
         T0,
     ))
@@ -693,12 +771,21 @@ fn explicit_links_and_unlinks_keep_a_way_to_sign_in() {
     let other = w.register("kim@example.com", false);
     let flows = w.auth.flows(&w.store, &w.events);
     assert_eq!(
-        run(flows.link_identity(&other.id, &asserted("corp", "pat", None, false), T0)).map(|_| ()),
+        run(flows.link_identity(
+            &asked_by(other.id),
+            &asserted("corp", "pat", None, false),
+            T0
+        ))
+        .map(|_| ()),
         Err(Error::AccountExists)
     );
     assert_eq!(
-        run(flows.link_identity(&local.id, &asserted("corp", "pat-2", None, false), T0))
-            .map(|_| ()),
+        run(flows.link_identity(
+            &asked_by(local.id),
+            &asserted("corp", "pat-2", None, false),
+            T0
+        ))
+        .map(|_| ()),
         Err(Error::AccountExists)
     );
     let principal = w.password_principal("pat@example.com");
@@ -721,7 +808,12 @@ fn explicit_links_and_unlinks_keep_a_way_to_sign_in() {
     let e = run(flows.unlink_identity(&principal, "corp", T0)).unwrap_err();
     assert_eq!((e.clone(), e.http_status()), (Error::LastLoginMethod, 409));
     // With a second identity, either may go (but not both).
-    run(flows.link_identity(&social.id, &asserted("other", "solo-2", None, false), T0)).unwrap();
+    run(flows.link_identity(
+        &asked_by(social.id),
+        &asserted("other", "solo-2", None, false),
+        T0,
+    ))
+    .unwrap();
     run(flows.unlink_identity(&principal, "corp", T0)).unwrap();
     assert_eq!(
         run(flows.unlink_identity(&principal, "other", T0)),

@@ -3,9 +3,9 @@
 
 use serde_json::json;
 use tollgate_core::oidc::authorize::form_encode;
-use tollgate_core::oidc::authorize::{LINK_TICKET_TTL_S, LinkTicket, link_ticket_key, new_ticket};
+use tollgate_core::oidc::authorize::{LINK_TICKET_TTL_S, link_ticket_key, new_ticket};
 use tollgate_core::roles::SCOPE_PROFILE;
-use tollgate_core::{Error, ErrorCode, TokenRejection};
+use tollgate_core::{Error, ErrorCode};
 
 use super::oauth::{oauth, provider};
 use super::{HostRandom, principal, stores};
@@ -39,8 +39,6 @@ pub async fn link(req: &mut Incoming, cx: &Cx<'_>, name: &str) -> Result<Reply, 
     let principal = principal(req, cx)?;
     principal.require_scope(SCOPE_PROFILE)?;
     provider(cx, name)?;
-    let user_id = tollgate_core::id::Id::parse(&principal.user_id)
-        .ok_or(Error::InvalidToken(TokenRejection::UnknownSubject))?;
     let redirect_to = http::query_param(req.url(), "redirect_to");
     if let Some(target) = &redirect_to
         && !tollgate_core::oidc::authorize::redirect_allowed(
@@ -51,15 +49,19 @@ pub async fn link(req: &mut Incoming, cx: &Cx<'_>, name: &str) -> Result<Reply, 
     {
         return Err(Error::field("redirect_to", ErrorCode::InvalidValue).into());
     }
+    // Checked against the stored record, like every route that reads it: a token whose
+    // sessions were ended, or of a disabled account, gets no ticket.
+    let stores = stores(cx);
+    let record = cx
+        .settings
+        .auth
+        .flows(&stores, &cx.events)
+        .start_link(&principal, name, cx.now)
+        .await?;
     let ticket = new_ticket(&mut HostRandom);
-    let record = LinkTicket {
-        provider: name.to_string(),
-        user_id,
-        created_at: cx.now,
-    };
     let json =
         serde_json::to_string(&record).map_err(|e| Error::Internal(format!("link ticket: {e}")))?;
-    stores(cx)
+    stores
         .kv_put_ephemeral(
             &link_ticket_key(&ticket),
             json,

@@ -112,7 +112,7 @@ pub async fn start(req: &mut Incoming, cx: &Cx<'_>, name: &str) -> Result<Reply,
         .await
         .map_err(misconfigured)?;
     let stores = stores(cx);
-    let link_user = match http::query_param(req.url(), "link") {
+    let link = match http::query_param(req.url(), "link") {
         None => None,
         Some(ticket) => {
             let ticket: Option<LinkTicket> = stores
@@ -120,7 +120,7 @@ pub async fn start(req: &mut Incoming, cx: &Cx<'_>, name: &str) -> Result<Reply,
                 .await?
                 .and_then(|json| serde_json::from_str(&json).ok());
             match ticket {
-                Some(t) if t.usable(name, cx.now) => Some(t.user_id),
+                Some(t) if t.usable(name, cx.now) => Some(t.target),
                 _ => return Err(Error::InvalidActionToken.into()),
             }
         }
@@ -130,7 +130,7 @@ pub async fn start(req: &mut Incoming, cx: &Cx<'_>, name: &str) -> Result<Reply,
         &endpoints,
         &redirect_uri(req, name),
         &redirect_to,
-        link_user,
+        link,
         cx.now,
         &mut HostRandom,
     );
@@ -338,8 +338,8 @@ async fn complete(
     };
     let stores = stores(cx);
     let flows = cx.settings.auth.flows(&stores, &cx.events);
-    if let Some(user_id) = pending.link_user {
-        flows.link_identity(&user_id, &asserted, cx.now).await?;
+    if let Some(target) = &pending.link {
+        flows.link_identity(target, &asserted, cx.now).await?;
         return Ok(Done::Linked);
     }
     let user_agent = req.header("User-Agent").unwrap_or_default();

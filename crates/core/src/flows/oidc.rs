@@ -16,6 +16,7 @@ use crate::email::parse_email;
 use crate::error::{Error, ErrorCode};
 use crate::events::SecurityEvent;
 use crate::id::Id;
+use crate::oidc::authorize::{LinkTarget, LinkTicket};
 use crate::oidc::identity::{SignInDecision, decide_sign_in};
 use crate::oidc::{Asserted, LinkedIdentity, identity_key};
 use crate::random::Random;
@@ -77,7 +78,7 @@ impl<S: Stores> Flows<'_, S> {
         let (user, created) = match decision {
             SignInDecision::SignIn(_) => (linked.ok_or(Error::NotFound)?, false),
             SignInDecision::LinkByEmail(id) => {
-                (self.link(&id, asserted, "email", now).await?, false)
+                (self.link(&id, asserted, "email", None, now).await?, false)
             }
             SignInDecision::Create => (self.create_for_identity(asserted, now, rng).await?, true),
         };
@@ -111,25 +112,60 @@ impl<S: Stores> Flows<'_, S> {
         })
     }
 
-    /// Links the identity a provider vouched for to `user_id`, who asked for it from their
-    /// session (`POST /auth/identities/{provider}/link`).
+    /// The permission to link an identity at `provider` to the caller's account
+    /// (`POST /auth/identities/{provider}/link`): only for a live session of an account that
+    /// may sign in, like every route that reads the caller's record.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`] without the `profile` scope; [`Error::InvalidToken`] when the
+    /// account is gone or disabled, or its sessions were ended after the token was issued;
+    /// [`Error::StorageUnavailable`].
+    pub async fn start_link(
+        &self,
+        principal: &Principal,
+        provider: &str,
+        now: UnixSeconds,
+    ) -> Result<LinkTicket, Error> {
+        principal.require_scope(SCOPE_PROFILE)?;
+        let user = self.principal_user(principal).await?;
+        Ok(LinkTicket {
+            provider: provider.to_string(),
+            target: LinkTarget {
+                user_id: user.id,
+                issued_at: principal.issued_at,
+            },
+            created_at: now,
+        })
+    }
+
+    /// Links the identity a provider vouched for to the account of `target`, whose session
+    /// asked for it ([`Flows::start_link`]); the user's sequencer refuses it if that session
+    /// was ended, or the account disabled, while the user was at the provider.
     ///
     /// # Errors
     /// [`Error::AccountExists`] when the identity is linked to another account, or the account
-    /// has another identity at this provider; [`Error::NotFound`] when the account is gone;
+    /// has another identity at this provider; [`Error::InvalidToken`] when the asking session
+    /// has ended or the account is disabled; [`Error::NotFound`] when the account is gone;
     /// [`Error::StorageUnavailable`].
     pub async fn link_identity(
         &self,
-        user_id: &Id,
+        target: &LinkTarget,
         asserted: &Asserted,
         now: UnixSeconds,
     ) -> Result<UserRecord, Error> {
         if let Some(other) = self.linked_user(asserted).await?
-            && other.id != *user_id
+            && other.id != target.user_id
         {
             return Err(Error::AccountExists);
         }
-        self.link(user_id, asserted, "explicit", now).await
+        self.link(
+            &target.user_id,
+            asserted,
+            "explicit",
+            Some(target.issued_at),
+            now,
+        )
+        .await
     }
 
     /// The caller's linked identities.
@@ -202,6 +238,7 @@ impl<S: Stores> Flows<'_, S> {
         user_id: &Id,
         asserted: &Asserted,
         how: &'static str,
+        caller_issued_at: Option<UnixSeconds>,
         now: UnixSeconds,
     ) -> Result<UserRecord, Error> {
         let request = ChangeRequest {
@@ -209,7 +246,7 @@ impl<S: Stores> Flows<'_, S> {
                 identity: linked_identity(asserted, now),
             },
             now,
-            caller_issued_at: None,
+            caller_issued_at,
         };
         let user = self
             .store

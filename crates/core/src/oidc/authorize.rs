@@ -45,7 +45,7 @@ pub struct Pending {
     /// The account to link the identity to, when a signed-in user started it
     /// (`POST /auth/identities/{provider}/link`); otherwise a sign-in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub link_user: Option<Id>,
+    pub link: Option<LinkTarget>,
     /// When it was started.
     pub created_at: UnixSeconds,
 }
@@ -56,7 +56,7 @@ impl core::fmt::Debug for Pending {
             .field("provider", &self.provider)
             .field("redirect_to", &self.redirect_to)
             .field("code_verifier", &"[redacted]")
-            .field("link_user", &self.link_user)
+            .field("link", &self.link)
             .field("created_at", &self.created_at)
             .finish_non_exhaustive()
     }
@@ -88,7 +88,7 @@ pub fn code_challenge(verifier: &str) -> String {
     encode_base64url(&Sha256::digest(verifier.as_bytes()))
 }
 
-/// Starts a sign-in (or a link, with `link_user`) with `provider` at `endpoints`, coming back
+/// Starts a sign-in (or a link, with `link`) with `provider` at `endpoints`, coming back
 /// to `redirect_uri` (the callback, registered at the provider exactly) and then to
 /// `redirect_to`.
 pub fn start<R: Random + ?Sized>(
@@ -96,7 +96,7 @@ pub fn start<R: Random + ?Sized>(
     endpoints: &Endpoints,
     redirect_uri: &str,
     redirect_to: &str,
-    link_user: Option<Id>,
+    link: Option<LinkTarget>,
     now: UnixSeconds,
     rng: &mut R,
 ) -> Started {
@@ -131,7 +131,7 @@ pub fn start<R: Random + ?Sized>(
             redirect_to: redirect_to.to_string(),
             code_verifier,
             nonce,
-            link_user,
+            link,
             created_at: now,
         },
         state,
@@ -347,10 +347,23 @@ pub fn redirect_allowed(target: &str, app_url: Option<&str>, allowed_origins: &[
 pub struct LinkTicket {
     /// The provider it is for.
     pub provider: String,
-    /// The account to link to.
-    pub user_id: Id,
+    /// The account to link to, and the session that asked.
+    #[serde(flatten)]
+    pub target: LinkTarget,
     /// When it was handed out.
     pub created_at: UnixSeconds,
+}
+
+/// Whose account a link is for, and when the access token that asked for it was issued: the
+/// link completes only if that token's sessions are still live when the provider sends the
+/// user back (not ended by logout-all, a password change or an admin, the account not
+/// disabled), so a stolen token cannot leave a lasting way in behind it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkTarget {
+    /// The account to link to.
+    pub user_id: Id,
+    /// When the asking token was issued (its `iat`).
+    pub issued_at: UnixSeconds,
 }
 
 /// How long a link ticket may wait before its start URL is opened, in seconds.
