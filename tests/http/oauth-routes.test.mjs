@@ -161,6 +161,20 @@ test('identities: list, link, unlink, and 409 last_login_method for a provider-m
   assert.equal((await tg.del('/auth/identities/idp', { token })).status, 204);
   assert.equal((await tg.del('/auth/identities/idp', { token })).status, 404);
 
+  // A session narrowed at login to `sessions` may not see or change the linked identities.
+  const email = `narrow-${randomBytes(5).toString('hex')}@example.com`;
+  assert.equal((await tg.post('/auth/register', { json: { email, password: PASSWORD } })).status, 201);
+  const narrow = await tg.post('/auth/login', { form: { username: email, password: PASSWORD, scope: 'sessions', client_type: 'native' }, headers: { Origin: server.url } });
+  assert.equal(narrow.status, 200, narrow.text);
+  for (const res of [
+    await tg.get('/auth/identities', { token: narrow.json.access_token }),
+    await tg.post('/auth/identities/idp/link', { token: narrow.json.access_token }),
+    await tg.del('/auth/identities/idp', { token: narrow.json.access_token }),
+  ]) {
+    assert.equal(res.status, 403, res.text);
+    assert.equal(res.json.code, 'forbidden');
+  }
+
   // Without a bearer token.
   assert.equal((await tg.get('/auth/identities')).status, 401);
   assert.equal((await tg.post('/auth/identities/idp/link')).status, 401);
