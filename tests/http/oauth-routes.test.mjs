@@ -99,10 +99,12 @@ async function signInThroughProvider(login) {
   return refreshed.json.access_token;
 }
 
-async function passwordAccount() {
+/** A new password account's access token; `scope` narrows the session at login. */
+async function passwordAccount({ scope } = {}) {
   const email = `http-${randomBytes(5).toString('hex')}@example.com`;
   assert.equal((await tg.post('/auth/register', { json: { email, password: PASSWORD } })).status, 201);
-  const login = await tg.post('/auth/login', { form: { username: email, password: PASSWORD, client_type: 'native' }, headers: { Origin: server.url } });
+  const form = { username: email, password: PASSWORD, client_type: 'native', ...(scope ? { scope } : {}) };
+  const login = await tg.post('/auth/login', { form, headers: { Origin: server.url } });
   assert.equal(login.status, 200, login.text);
   return login.json.access_token;
 }
@@ -162,14 +164,11 @@ test('identities: list, link, unlink, and 409 last_login_method for a provider-m
   assert.equal((await tg.del('/auth/identities/idp', { token })).status, 404);
 
   // A session narrowed at login to `sessions` may not see or change the linked identities.
-  const email = `narrow-${randomBytes(5).toString('hex')}@example.com`;
-  assert.equal((await tg.post('/auth/register', { json: { email, password: PASSWORD } })).status, 201);
-  const narrow = await tg.post('/auth/login', { form: { username: email, password: PASSWORD, scope: 'sessions', client_type: 'native' }, headers: { Origin: server.url } });
-  assert.equal(narrow.status, 200, narrow.text);
+  const narrow = await passwordAccount({ scope: 'sessions' });
   for (const res of [
-    await tg.get('/auth/identities', { token: narrow.json.access_token }),
-    await tg.post('/auth/identities/idp/link', { token: narrow.json.access_token }),
-    await tg.del('/auth/identities/idp', { token: narrow.json.access_token }),
+    await tg.get('/auth/identities', { token: narrow }),
+    await tg.post('/auth/identities/idp/link', { token: narrow }),
+    await tg.del('/auth/identities/idp', { token: narrow }),
   ]) {
     assert.equal(res.status, 403, res.text);
     assert.equal(res.json.code, 'forbidden');

@@ -205,6 +205,5 @@ test('a trap in the wasm (what a panic becomes) fails only its own request: the 
     assert.equal(res.status, 200, `${path} after the trap: ${res.text}`);
   }
   // wrangler passes the Worker's console on a little later than the responses.
-  for (let i = 0; i < 100 && !/Reinitializing Wasm application/.test(trapping.log); i++) await new Promise((ok) => setTimeout(ok, 50));
-  assert.match(trapping.log, /Reinitializing Wasm application/, 'the entry re-created the instance');
+  await trapping.waitForLog(/Reinitializing Wasm application/);
 });

@@ -175,11 +175,7 @@ async fn settle(call: Result<Promise, JsValue>) -> Result<JsValue, String> {
         .map_err(describe)
 }
 
-/// A JavaScript error's message (or its string form).
+/// A JavaScript error as text, by workers-rs's own conversion (its message, or the value).
 fn describe(error: JsValue) -> String {
-    error
-        .dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| error.as_string())
-        .unwrap_or_else(|| "the KV call failed".to_owned())
+    worker::Error::from(error).to_string()
 }

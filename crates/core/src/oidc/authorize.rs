@@ -348,7 +348,6 @@ pub struct LinkTicket {
     /// The provider it is for.
     pub provider: String,
     /// The account to link to, and the session that asked.
-    #[serde(flatten)]
     pub target: LinkTarget,
     /// When it was handed out.
     pub created_at: UnixSeconds,
