@@ -22,7 +22,8 @@ before(async () => {
   const [port, idpPort] = [await freePort(), await freePort()];
   const url = `http://127.0.0.1:${port}`;
   idp = await startOidcProvider({
-    port: idpPort, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`${url}/auth/oauth/idp/callback`],
+    port: idpPort, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET,
+    redirectUris: [`${url}/auth/oauth/idp/callback`],
   });
   const providers = {
     idp: { issuer: idp.issuer, client_id: CLIENT_ID, scopes: 'openid email' },
@@ -50,9 +51,9 @@ function setCookie(headers, name) {
 /**
  * Goes through the provider as a browser would, from Tollgate's start URL (`startPath`) to its
  * callback, submitting the provider's login form as `login` and its consent form; returns the
- * callback's response.
+ * callback's response. `beforeCallback(path, cookie)` runs just before the callback's GET.
  */
-async function throughProvider(startPath, login) {
+async function throughProvider(startPath, login, { beforeCallback } = {}) {
   const started = await tg.get(startPath);
   assert.equal(started.status, 302, started.text);
   const state = setCookie(started.headers, 'tollgate_oauth_state');
@@ -62,7 +63,9 @@ async function throughProvider(startPath, login) {
   for (let hops = 0; hops < 20; hops++) {
     if (next.url.startsWith(server.url)) {
       const path = next.url.slice(server.url.length);
-      return tg.get(path, { cookie: `tollgate_oauth_state=${state}` });
+      const cookie = `tollgate_oauth_state=${state}`;
+      await beforeCallback?.(path, cookie);
+      return tg.get(path, { cookie });
     }
     const res = await fetch(next.url, {
       method: next.method, redirect: 'manual', body: next.body,
@@ -88,9 +91,9 @@ async function throughProvider(startPath, login) {
   throw new Error('the provider never sent the browser back');
 }
 
-/** Signs in at the provider as `login` and returns an access token of the new session. */
-async function signInThroughProvider(login) {
-  const back = await throughProvider(`/auth/oauth/idp/start?redirect_to=${encodeURIComponent(`${server.url}/app`)}`, login);
+/** Signs in at `provider` as `login` and returns an access token of the new session. */
+async function signInThroughProvider(login, provider = 'idp') {
+  const back = await throughProvider(`/auth/oauth/${provider}/start?redirect_to=${encodeURIComponent(`${server.url}/app`)}`, login);
   assert.equal(back.status, 302);
   assert.equal(back.headers.get('Location'), `${server.url}/app`);
   assert.ok(back.cookie, 'the callback sets the refresh cookie');
@@ -138,6 +141,27 @@ test('a callback without this browser\'s state is a 302 back to APP_URL with #er
   assert.equal(res.status, 302);
   assert.equal(res.headers.get('Location'), `${server.url}/#error=invalid_state`);
   assert.equal(res.cookie, undefined);
+});
+
+test('a HEAD on the start or callback URL is 405 and neither starts nor uses up a sign-in', async () => {
+  // Link checkers and prefetchers send HEAD. The callback's state is single use, so a HEAD
+  // that ran the callback would spend it (and the provider's code) and the browser's own GET
+  // would then fail with invalid_state.
+  const start = `/auth/oauth/idp/start?redirect_to=${encodeURIComponent(`${server.url}/app`)}`;
+  const headStart = await tg.call('HEAD', start);
+  assert.equal(headStart.status, 405);
+  assert.equal(headStart.headers.get('Allow'), 'GET');
+  assert.equal(setCookie(headStart.headers, 'tollgate_oauth_state'), undefined, 'no pending sign-in');
+  let headCallback;
+  const back = await throughProvider(start, `head-${randomBytes(4).toString('hex')}`, {
+    beforeCallback: async (path, cookie) => { headCallback = await tg.call('HEAD', path, { cookie }); },
+  });
+  assert.equal(headCallback.status, 405);
+  assert.equal(headCallback.headers.get('Allow'), 'GET');
+  assert.deepEqual(headCallback.headers.getSetCookie(), [], 'a refused HEAD sets no cookie');
+  assert.equal(back.status, 302);
+  assert.equal(back.headers.get('Location'), `${server.url}/app`, 'the GET after it still signs in');
+  assert.ok(back.cookie, 'and sets the refresh cookie');
 });
 
 test('identities: list, link, unlink, and 409 last_login_method for a provider-made account', async () => {

@@ -119,7 +119,10 @@ impl Route {
 }
 
 /// Matches `method` and `path` to a route: 404 for unknown paths, 405 (with `Allow`) for
-/// known paths with another method. `HEAD` is answered wherever `GET` is.
+/// known paths with another method. `HEAD` is answered wherever `GET` is, except on the
+/// identity-provider sign-in's two steps, whose `GET` is not safe: the start writes a pending
+/// sign-in and the callback spends its single-use state, so a link checker's or a prefetcher's
+/// `HEAD` would break the browser's sign-in.
 fn resolve(method: &Method, path: &str) -> Result<Route, AuthError> {
     let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
     let get = matches!(method, Method::Get | Method::Head);
@@ -211,13 +214,15 @@ fn resolve(method: &Method, path: &str) -> Result<Route, AuthError> {
         ["__tollgate", "calibrate"] => only(is(Method::Post), Route::Calibrate, "POST"),
         ["openapi.json"] => only(get, Route::OpenApi, "GET, HEAD"),
         ["auth", "oauth", "providers"] => only(get, Route::OAuthProviders, "GET, HEAD"),
-        ["auth", "oauth", provider, "start"] if !provider.is_empty() => {
-            only(get, Route::OAuthStart((*provider).to_string()), "GET, HEAD")
-        }
+        ["auth", "oauth", provider, "start"] if !provider.is_empty() => only(
+            is(Method::Get),
+            Route::OAuthStart((*provider).to_string()),
+            "GET",
+        ),
         ["auth", "oauth", provider, "callback"] if !provider.is_empty() => only(
-            get,
+            is(Method::Get),
             Route::OAuthCallback((*provider).to_string()),
-            "GET, HEAD",
+            "GET",
         ),
         ["auth", "identities"] => only(get, Route::Identities, "GET, HEAD"),
         ["auth", "identities", provider, "link"] if !provider.is_empty() => only(
@@ -416,6 +421,15 @@ mod tests {
         assert_eq!(status(Method::Put, "/admin/users/abc/role"), Ok(()));
         assert_eq!(status(Method::Get, "/auth/login"), Err((405, Some("POST"))));
         assert_eq!(status(Method::Post, "/me"), Err((405, Some("GET, HEAD"))));
+        assert_eq!(status(Method::Get, "/auth/oauth/idp/callback"), Ok(()));
+        assert_eq!(
+            status(Method::Head, "/auth/oauth/idp/callback"),
+            Err((405, Some("GET")))
+        );
+        assert_eq!(
+            status(Method::Head, "/auth/oauth/idp/start"),
+            Err((405, Some("GET")))
+        );
         assert_eq!(status(Method::Get, "/auth/sessions/"), Err((404, None)));
         assert_eq!(status(Method::Get, "/nope"), Err((404, None)));
         assert_eq!(status(Method::Get, "/me/"), Err((404, None)));
