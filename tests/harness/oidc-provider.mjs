@@ -6,6 +6,13 @@
 // account's `sub`; its email is the login itself when it contains an `@` (else
 // `<login>@idp.example`), verified unless the login starts with `unverified`.
 //
+// GitHub's API in its own shape, over this provider's access tokens, for the `github` preset's
+// way of reading who signed in (api.github.com cannot be reached from a test): `GET
+// /github/user` answers like GitHub's `/user` for an account that keeps its address private
+// (a numeric `id`, `email: null`), and `GET /github/user/emails` like its `/user/emails`: an
+// older verified address that is not primary, then the account's email as the primary one,
+// verified unless the login starts with `unverified`.
+//
 // `rewriteCallback(fn)` changes the provider's redirects back to the relying party (a
 // response that names another issuer, for the mix-up test).
 //
@@ -19,6 +26,11 @@ import Provider from 'oidc-provider';
 function rsaJwk(kid) {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   return { ...privateKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' };
+}
+
+/** The email of the account whose login is `login`. */
+function emailOf(login) {
+  return login.includes('@') ? login : `${login}@idp.example`;
 }
 
 function publicPart({ kty, n, e, kid, alg, use }) {
@@ -46,11 +58,10 @@ export async function startOidcProvider({ port, clientId, clientSecret, redirect
     claims: { openid: ['sub'], email: ['email', 'email_verified'] },
     scopes: ['openid', 'email'],
     async findAccount(ctx, id) {
-      const email = id.includes('@') ? id : `${id}@idp.example`;
       return {
         accountId: id,
         async claims() {
-          return { sub: id, email, email_verified: !id.startsWith('unverified') };
+          return { sub: id, email: emailOf(id), email_verified: !id.startsWith('unverified') };
         },
       };
     },
@@ -68,6 +79,31 @@ export async function startOidcProvider({ port, clientId, clientSecret, redirect
       await next();
     });
   }
+  const githubIds = new Map();
+  provider.use(async (ctx, next) => {
+    if (ctx.method !== 'GET' || !ctx.path.startsWith('/github/')) return next();
+    const value = /^Bearer (\S+)$/.exec(ctx.get('Authorization'))?.[1];
+    const token = value ? await provider.AccessToken.find(value) : undefined;
+    ctx.type = 'application/json';
+    if (!token) {
+      ctx.status = 401;
+      ctx.body = { message: 'Bad credentials' };
+      return;
+    }
+    const login = token.accountId;
+    if (!githubIds.has(login)) githubIds.set(login, 1000 + githubIds.size);
+    if (ctx.path === '/github/user') {
+      ctx.body = { id: githubIds.get(login), login, email: null };
+    } else if (ctx.path === '/github/user/emails') {
+      ctx.body = [
+        { email: `earlier-${githubIds.get(login)}@idp.example`, verified: true, primary: false, visibility: null },
+        { email: emailOf(login), verified: !login.startsWith('unverified'), primary: true, visibility: 'private' },
+      ];
+    } else {
+      ctx.status = 404;
+      ctx.body = { message: 'Not Found' };
+    }
+  });
   // A test's hook on the redirects back to the relying party (see `rewriteCallback`).
   let rewrite = null;
   provider.use(async (ctx, next) => {

@@ -23,16 +23,23 @@ before(async () => {
   const url = `http://127.0.0.1:${port}`;
   idp = await startOidcProvider({
     port: idpPort, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET,
-    redirectUris: [`${url}/auth/oauth/idp/callback`],
+    redirectUris: [`${url}/auth/oauth/idp/callback`, `${url}/auth/oauth/gh/callback`],
   });
   const providers = {
     idp: { issuer: idp.issuer, client_id: CLIENT_ID, scopes: 'openid email' },
+    // Plain OAuth2 read the way the github preset reads GitHub (the harness's GitHub-shaped
+    // API): a user document without an address, and the list of addresses.
+    gh: {
+      authorization_endpoint: `${idp.issuer}/auth`, token_endpoint: `${idp.issuer}/token`,
+      userinfo_endpoint: `${idp.issuer}/github/user`, emails_endpoint: `${idp.issuer}/github/user/emails`,
+      client_id: CLIENT_ID, scopes: 'openid email',
+    },
     nosecret: { issuer: idp.issuer, client_id: CLIENT_ID },
   };
   server = await startWorker({
     port,
     vars: { OAUTH_PROVIDERS: JSON.stringify(providers), APP_URL: `${url}/` },
-    secrets: { OAUTH_IDP_CLIENT_SECRET: CLIENT_SECRET },
+    secrets: { OAUTH_IDP_CLIENT_SECRET: CLIENT_SECRET, OAUTH_GH_CLIENT_SECRET: CLIENT_SECRET },
   });
   tg = client(server.url);
 });
@@ -162,6 +169,21 @@ test('a HEAD on the start or callback URL is 405 and neither starts nor uses up 
   assert.equal(back.status, 302);
   assert.equal(back.headers.get('Location'), `${server.url}/app`, 'the GET after it still signs in');
   assert.ok(back.cookie, 'and sets the refresh cookie');
+});
+
+test('a GitHub-style provider: the primary address from its list, verified as the list says', async () => {
+  // The user document has no address (a private one): without the list this sign-in would
+  // have no email to create the account with.
+  const tag = randomBytes(4).toString('hex');
+  for (const [login, verified] of [[`gh-${tag}@example.com`, true], [`unverified-gh-${tag}@example.com`, false]]) {
+    const token = await signInThroughProvider(login, 'gh');
+    const me = await tg.get('/me', { token });
+    assert.equal(me.status, 200, me.text);
+    assert.equal(me.json.email, login);
+    assert.equal(me.json.email_verified, verified, login);
+    const listed = await tg.get('/auth/identities', { token });
+    assert.deepEqual(listed.json.identities.map((i) => [i.provider, i.email]), [['gh', login]]);
+  }
 });
 
 test('identities: list, link, unlink, and 409 last_login_method for a provider-made account', async () => {

@@ -1,7 +1,7 @@
 //! Talking to identity providers: discovery documents and key sets (through the Cache API,
-//! as the guard's JWKS are), the token endpoint, and userinfo. Every call is bounded by
-//! [`PROVIDER_TIMEOUT_MS`]; what the answers mean is the core's to decide
-//! (`tollgate_core::oidc`).
+//! as the guard's JWKS are), the token endpoint, userinfo, and a GitHub-style list of the
+//! account's addresses. Every call is bounded by [`PROVIDER_TIMEOUT_MS`]; what the answers
+//! mean is the core's to decide (`tollgate_core::oidc`).
 
 use tollgate_core::oidc::identity::{TokenResponse, parse_token_response, parse_userinfo};
 use tollgate_core::oidc::provider::{Discovery, parse_discovery};
@@ -124,8 +124,32 @@ pub(crate) async fn userinfo(
     access_token: &str,
     expected_subject: Option<&str>,
 ) -> Result<Asserted, Error> {
+    let (status, text) = get_with_token(endpoint, access_token)
+        .await
+        .map_err(|why| provider_error(format!("userinfo: {why}")))?;
+    parse_userinfo(provider, status, &text, expected_subject)
+}
+
+/// Reads the account's addresses from a GitHub-style `endpoint` with `access_token`, and
+/// asserts the primary one with its verification in place of `asserted`'s email claims.
+///
+/// # Errors
+/// `provider_error` when it cannot be reached or its answer is refused.
+pub(crate) async fn listed_emails(
+    asserted: Asserted,
+    endpoint: &str,
+    access_token: &str,
+) -> Result<Asserted, Error> {
+    let (status, text) = get_with_token(endpoint, access_token)
+        .await
+        .map_err(|why| provider_error(format!("emails endpoint: {why}")))?;
+    asserted.with_listed_emails(status, &text)
+}
+
+/// A GET of a provider's API `endpoint` with the user's `access_token`.
+async fn get_with_token(endpoint: &str, access_token: &str) -> Result<(u16, String), String> {
     let authorization = format!("Bearer {access_token}");
-    let (status, text) = send(
+    send(
         endpoint,
         Method::Get,
         &[
@@ -135,8 +159,6 @@ pub(crate) async fn userinfo(
         None,
     )
     .await
-    .map_err(|why| provider_error(format!("userinfo: {why}")))?;
-    parse_userinfo(provider, status, &text, expected_subject)
 }
 
 fn provider_error(why: String) -> Error {

@@ -40,6 +40,11 @@ fn providers_read_issuers_endpoints_and_presets() {
                     "token_endpoint": "http://127.0.0.1:4555/token",
                     "userinfo_endpoint": "http://127.0.0.1:4555/me",
                     "client_id": "app2", "scopes": ["openid", "email"]},
+          "ghe": {"authorization_endpoint": "https://ghe.example/login/oauth/authorize",
+                  "token_endpoint": "https://ghe.example/login/oauth/access_token",
+                  "userinfo_endpoint": "https://ghe.example/api/v3/user",
+                  "emails_endpoint": "https://ghe.example/api/v3/user/emails",
+                  "client_id": "app3"},
           "google": {"client_id": "g"},
           "gh": {"preset": "github", "client_id": "h"},
           "ms": {"preset": "microsoft", "client_id": "m", "tenant": "9188040d-6c67-4c5b-b112-36a304b66dad"}
@@ -56,7 +61,12 @@ fn providers_read_issuers_endpoints_and_presets() {
     assert_eq!(by("plain").scopes, "openid email");
     assert_eq!(by("google").issuer(), Some("https://accounts.google.com"));
     assert!(
-        matches!(&by("gh").protocol, Protocol::OAuth2(e) if e.token_endpoint == "https://github.com/login/oauth/access_token")
+        matches!(&by("gh").protocol, Protocol::OAuth2(e) if e.token_endpoint == "https://github.com/login/oauth/access_token"
+            && e.emails_endpoint.as_deref() == Some("https://api.github.com/user/emails"))
+    );
+    assert!(matches!(&by("plain").protocol, Protocol::OAuth2(e) if e.emails_endpoint.is_none()));
+    assert!(
+        matches!(&by("ghe").protocol, Protocol::OAuth2(e) if e.emails_endpoint.as_deref() == Some("https://ghe.example/api/v3/user/emails"))
     );
     assert_eq!(
         by("ms").issuer(),
@@ -104,6 +114,18 @@ fn misconfigured_providers_are_refused_with_the_reason() {
             "unknown member",
         ),
         (r#"{"microsoft":{"client_id":"c"}}"#, "tenant"),
+        (
+            r#"{"a":{"issuer":"https://x","emails_endpoint":"https://x/e","client_id":"c"}}"#,
+            "not both",
+        ),
+        (
+            r#"{"a":{"preset":"github","emails_endpoint":"https://x/e","client_id":"c"}}"#,
+            "preset",
+        ),
+        (
+            r#"{"a":{"authorization_endpoint":"https://x/a","token_endpoint":"https://x/t","userinfo_endpoint":"https://x/u","emails_endpoint":"http://x/e","client_id":"c"}}"#,
+            "\"emails_endpoint\" must be an https URL",
+        ),
         (
             r#"{"a":{"preset":"microsoft","client_id":"c","tenant":"common"}}"#,
             "GUID",
@@ -160,6 +182,7 @@ fn endpoints() -> Endpoints {
         authorization_endpoint: "https://idp.example/auth?tenant=x".into(),
         token_endpoint: "https://idp.example/token".into(),
         userinfo_endpoint: None,
+        emails_endpoint: None,
     }
 }
 
@@ -464,6 +487,79 @@ fn token_and_userinfo_responses_are_read_strictly() {
         (r#"{"sub":"s1","email_verified":"yes"}"#, None),
     ] {
         assert!(parse_userinfo("p", 200, body, expected).is_err(), "{body}");
+    }
+}
+
+/// GitHub's user document names only the public address (often none, as here) and never says
+/// whether it is verified; its list of addresses does. The list below is the example answer
+/// of "List email addresses for the authenticated user" in GitHub's REST API documentation
+/// (docs.github.com/en/rest/users/emails), with a second, non-primary address added.
+#[wasm_bindgen_test(unsupported = test)]
+fn a_github_style_list_of_addresses_asserts_the_primary_one() {
+    let user = parse_userinfo(
+        "gh",
+        200,
+        r#"{"id":583231,"login":"octocat","email":null}"#,
+        None,
+    )
+    .unwrap();
+    assert_eq!((user.email.as_deref(), user.email_verified), (None, false));
+    let listed = r#"[
+      {"email":"old@example.com","verified":true,"primary":false,"visibility":null},
+      {"email":"octocat@github.com","verified":true,"primary":true,"visibility":"public"}
+    ]"#;
+    let asserted = user.clone().with_listed_emails(200, listed).unwrap();
+    assert_eq!(
+        (
+            asserted.email.as_deref(),
+            asserted.email_verified,
+            asserted.subject.as_str()
+        ),
+        (Some("octocat@github.com"), true, "583231")
+    );
+    // An unverified primary address is asserted, as unverified: it cannot link by email.
+    let unverified = user
+        .clone()
+        .with_listed_emails(
+            200,
+            r#"[{"email":"new@example.com","verified":false,"primary":true}]"#,
+        )
+        .unwrap();
+    assert_eq!(
+        (unverified.email.as_deref(), unverified.email_verified),
+        (Some("new@example.com"), false)
+    );
+    // No primary address: the user document's claims stand.
+    let public = parse_userinfo("gh", 200, r#"{"id":1,"email":"pub@example.com"}"#, None).unwrap();
+    let kept = public
+        .clone()
+        .with_listed_emails(
+            200,
+            r#"[{"email":"x@example.com","verified":true,"primary":false}]"#,
+        )
+        .unwrap();
+    assert_eq!(kept, public);
+    for (status, body) in [
+        (401, r#"{"message":"Bad credentials"}"#),
+        (200, r#"{"email":"a@example.com"}"#),
+        (
+            200,
+            r#"[{"email":"a@example.com","primary":"yes","verified":true}]"#,
+        ),
+        (200, r#"[{"email":1,"primary":true,"verified":true}]"#),
+        (200, r#"[{"email":"a@example.com","primary":true}]"#),
+        (200, r#"["a@example.com"]"#),
+        (
+            200,
+            r#"[{"email":"a@example.com","primary":true,"verified":true},{"email":"b@example.com","primary":true,"verified":true}]"#,
+        ),
+        (
+            200,
+            r#"[{"email":"a@example.com","email":"b@example.com","primary":true,"verified":true}]"#,
+        ),
+    ] {
+        let e = user.clone().with_listed_emails(status, body).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::ProviderError, "{body}");
     }
 }
 

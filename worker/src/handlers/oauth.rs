@@ -332,7 +332,13 @@ async fn complete(
                 .userinfo_endpoint
                 .as_deref()
                 .ok_or_else(|| refused(ErrorCode::ProviderError, "no userinfo endpoint"))?;
-            providers::userinfo(name, userinfo, &tokens.access_token, None).await?
+            let asserted = providers::userinfo(name, userinfo, &tokens.access_token, None).await?;
+            match &endpoints.emails_endpoint {
+                Some(emails) => {
+                    providers::listed_emails(asserted, emails, &tokens.access_token).await?
+                }
+                None => asserted,
+            }
         }
         _ => return Err(refused(ErrorCode::InvalidState, "the sign-in has no nonce")),
     };

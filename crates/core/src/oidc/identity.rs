@@ -164,6 +164,57 @@ pub fn parse_userinfo(
     })
 }
 
+impl Asserted {
+    /// This assertion with its email claims taken from a GitHub-style list of the account's
+    /// addresses (the answer of GitHub's `GET /user/emails`, `[{"email", "primary",
+    /// "verified", "visibility"}, ...]`): the primary address, verified as the list says. The
+    /// user document's own `email` is only the public address, which many accounts do not
+    /// set, and says nothing of verification. A list with no primary address leaves the
+    /// claims as they were.
+    ///
+    /// # Errors
+    /// [`Error::SignInRefused`] (`provider_error`) for an error status, a body that is not a
+    /// strict JSON array of objects, a member of the wrong type, or two primary addresses.
+    pub fn with_listed_emails(mut self, status: u16, body: &str) -> Result<Asserted, Error> {
+        if !(200..300).contains(&status) {
+            return Err(provider_error(format!("emails endpoint answered {status}")));
+        }
+        let Ok(Value::Array(entries)) = strict_json::parse_value(body.as_bytes()) else {
+            return Err(provider_error("emails endpoint answered no JSON array"));
+        };
+        let mut primary = None;
+        for entry in &entries {
+            let (
+                Some(Value::String(email)),
+                Some(Value::Bool(is_primary)),
+                Some(Value::Bool(verified)),
+            ) = (
+                entry.get("email"),
+                entry.get("primary"),
+                entry.get("verified"),
+            )
+            else {
+                return Err(provider_error(
+                    "emails endpoint listed an entry without a string email and boolean primary and verified",
+                ));
+            };
+            if *is_primary {
+                if primary.is_some() {
+                    return Err(provider_error(
+                        "emails endpoint listed two primary addresses",
+                    ));
+                }
+                primary = Some((email.clone(), *verified));
+            }
+        }
+        if let Some((email, verified)) = primary {
+            self.email = Some(email);
+            self.email_verified = verified;
+        }
+        Ok(self)
+    }
+}
+
 /// What a sign-in through a provider does locally.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SignInDecision {

@@ -3,8 +3,9 @@
 //!
 //! A JSON object keyed by provider name. Each entry is either OpenID Connect (`issuer`: the
 //! endpoints and keys come from discovery, see [`Discovery`]) or plain OAuth2 (explicit
-//! `authorization_endpoint`, `token_endpoint` and `userinfo_endpoint`), or a `preset`
-//! (`google`, `github`, `microsoft`) that fills those in. The client secret is never here: it
+//! `authorization_endpoint`, `token_endpoint` and `userinfo_endpoint`, and optionally an
+//! `emails_endpoint` in GitHub's form), or a `preset` (`google`, `github`, `microsoft`) that
+//! fills those in. The client secret is never here: it
 //! is the secret `OAUTH_<NAME>_CLIENT_SECRET` ([`secret_name`]).
 
 use alloc::collections::BTreeMap;
@@ -44,6 +45,11 @@ pub struct Endpoints {
     pub token_endpoint: String,
     /// Where the identity is read with the access token (OpenID Connect Core §5.3).
     pub userinfo_endpoint: Option<String>,
+    /// Where a GitHub-style provider lists the account's addresses with their verification
+    /// (GitHub's `GET /user/emails`): its user document has only the public address, often
+    /// none, and never says whether it is verified. The primary address listed there is the
+    /// one asserted ([`crate::oidc::identity::parse_emails`]).
+    pub emails_endpoint: Option<String>,
 }
 
 /// One configured provider.
@@ -120,6 +126,7 @@ const MEMBERS: &[&str] = &[
     "authorization_endpoint",
     "token_endpoint",
     "userinfo_endpoint",
+    "emails_endpoint",
     "client_id",
     "scopes",
     "trusted_email",
@@ -167,6 +174,7 @@ fn parse_provider(name: &str, entry: &Value) -> Result<ProviderConfig, String> {
         "authorization_endpoint",
         "token_endpoint",
         "userinfo_endpoint",
+        "emails_endpoint",
     ];
     let has_endpoints = endpoint_members.iter().any(|m| entry.contains_key(*m));
     let issuer = text("issuer")?;
@@ -202,6 +210,7 @@ fn parse_provider(name: &str, entry: &Value) -> Result<ProviderConfig, String> {
                 authorization_endpoint: "https://github.com/login/oauth/authorize".into(),
                 token_endpoint: "https://github.com/login/oauth/access_token".into(),
                 userinfo_endpoint: Some("https://api.github.com/user".into()),
+                emails_endpoint: Some("https://api.github.com/user/emails".into()),
             }),
             "read:user user:email",
         ),
@@ -230,6 +239,10 @@ fn parse_provider(name: &str, entry: &Value) -> Result<ProviderConfig, String> {
                         authorization_endpoint: endpoint("authorization_endpoint")?,
                         token_endpoint: endpoint("token_endpoint")?,
                         userinfo_endpoint: Some(endpoint("userinfo_endpoint")?),
+                        emails_endpoint: match entry.get("emails_endpoint") {
+                            None => None,
+                            Some(_) => Some(endpoint("emails_endpoint")?),
+                        },
                     }),
                     "",
                 )
@@ -381,6 +394,8 @@ pub fn parse_discovery(provider: &str, issuer: &str, json: &str) -> Result<Disco
             authorization_endpoint,
             token_endpoint,
             userinfo_endpoint,
+            // OpenID providers assert `email_verified` themselves.
+            emails_endpoint: None,
         },
         jwks_uri,
         iss_parameter_supported: doc
