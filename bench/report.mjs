@@ -24,8 +24,18 @@ const fig = (id) => r.figures.find((f) => f.id === id);
 const verdict = (f) => (f.met === null ? 'skipped' : f.met ? '**met**' : '**missed**');
 // Tollgate runs twice (bench/lib/fleet.mjs): `tollgate` is the API-only configuration, judged
 // against the peers; `tollgate_with_assets` is the root wrangler.toml as shipped.
-const LABELS = { tollgate: 'tollgate (API only, like the peers)', tollgate_with_assets: 'tollgate as shipped (asset router in front)', bare: 'bare (does nothing; on /me, one KV read)' };
+const LABELS = { tollgate: 'tollgate (API only, like the peers)', tollgate_with_assets: 'tollgate as shipped (asset router in front)', tollgate_generated_entry: 'tollgate (API only) with worker-build\'s generated entry', bare: 'bare (does nothing; on /me, one KV read)' };
 const label = (n) => LABELS[n] ?? n;
+/**
+ * What the thin entry saves against worker-build's generated one, from the /health runs of the
+ * same build with each (section 1).
+ */
+function entryPhrase(floor) {
+  const thin = floor?.tollgate?.cpu_ms_per_request.workerd;
+  const generated = floor?.tollgate_generated_entry?.cpu_ms_per_request.workerd;
+  if (thin === undefined || generated === undefined) return 'the generated entry was not measured in this run';
+  return `measured side by side on /health in this run, the generated entry costs ${num(generated, 2)} ms of workerd CPU per request and the thin one ${num(thin, 2)} ms, ${num(generated - thin, 2)} ms less, with ${num(floor.tollgate_generated_entry.rps_median)} against ${num(floor.tollgate.rps_median)} req/s (section 1)`;
+}
 /** workerd CPU ms per request of one server in one comparison. */
 const wd = (d) => d.cpu_ms_per_request.workerd;
 /** What the asset router costs workerd per request on one comparison: as shipped minus API only. */
@@ -34,12 +44,15 @@ const routerMs = (data) => wd(data.tollgate_with_assets) - wd(data.tollgate);
 const diffMs = (x) => num(Math.abs(x) < 0.005 ? 0 : x, 2);
 /** The next lever for each kind of missed figure: what to change, named from the measurements. */
 const LEVERS = {
-  crossings: '**Done in this round, and measured:** the built Worker\'s default export is a plain module handler (scripts/thin-entry.mjs) instead of worker-build\'s Proxies around a class constructed per request, which cost about 0.05 ms of workerd CPU per request on every route when the two entries of one build were measured side by side (five interleaved 5-second rounds per route); KV is called directly (worker/src/kv_binding.rs) and a request\'s storage calls share one timer (worker/src/storage_timer.rs), which took the calls out of the wasm on /me from 38 to 25 and on a refresh from 160 to 79 (section 7). **Next lever:** the stateless route\'s ten calls are the fixed cost of any request through workers-rs (its `Request` wrapper reads the method, the URL and the headers one call each, the answer is built in one, and the future is scheduled on the microtask queue); a request adapter that hands the wasm the method, the URL and the two headers it needs in one call is what is left to try.',
+  crossings: '**Done in this round, and measured:** the built Worker\'s default export is a plain module handler (scripts/thin-entry.mjs) instead of worker-build\'s Proxies around a class constructed per request (ENTRY); KV is called directly (worker/src/kv_binding.rs) and a request\'s storage calls share one timer (worker/src/storage_timer.rs), which took the calls out of the wasm on /me from 38 to 25 and on a refresh from 160 to 79 (section 7). **Next lever:** the stateless route\'s ten calls are the fixed cost of any request through workers-rs (its `Request` wrapper reads the method, the URL and the headers one call each, the answer is built in one, and the future is scheduled on the microtask queue); a request adapter that hands the wasm the method, the URL and the two headers it needs in one call is what is left to try.',
   login: '**What dominates:** besides the storage round trips (section 7: the email index, the user record, the new family), the profile above shows the security event\'s log line (`__wbg_log`, several per cent of a login\'s busy time): under `wrangler dev` every console line crosses to wrangler through the inspector, which a deployed Worker without a tail does not pay. **Next lever:** write the event lines after the response, from `waitUntil` behind a zero-delay timer (the webhook delivery already waits that way), and fold what storage calls can be folded (one Durable Object call for the throttle and the success when throttling is on, no re-read of what the login already read).',
   client: '**Next lever:** the client\'s own JavaScript: its unminifiable names (the public API), and code every app pays for whether it uses it or not (recovery, sessions, the tab channel); splitting rarely used methods into a second entry point would let bundlers drop them.',
   load_64_vs_8: '**What dominates:** under `wrangler dev` one workerd process serves every connection on this 2-core machine, with wrk on the same cores; past saturation more connections only queue. **Next lever:** compare Hono\'s ratio in the same run (section 10): if both fall alike, the limit is the runtime and the machine, not Tollgate.',
   scale: '**What dominates:** local KV is SQLite under workerd; a read by key does not scan, so a difference here is the larger state\'s cache misses. **Next lever:** look at the p99 column (section 11): a growing tail with a flat p50 points at the page cache, not at Tollgate\'s code.',
   worker_size: '**What dominates:** this round\'s features (recovery, providers, second factors, passkeys) added their flows, their records\' fields and their text. The largest single function is the Worker\'s request future, with every handler\'s state machine inlined into it (section 6, "Largest functions"); next come the deserializers of the requests the Worker sends its Durable Objects (a user\'s sequencer request and a record change, each with the user record\'s fields), and about two thirds of the data section is text (error details, log lines, field names). **Levers to try next:** one deserializer for the user record, not inlined into each request type; error details looked up by code from one table instead of a sentence at each site; and the rarely used flows (provider sign-in, passkey registration, the admin pages) behind a boxed future each, measured for what that saves in the main future.',
+  argon2_no_simd: '**Next lever:** build the Worker with wasm SIMD (`-C target-feature=+simd128`), which workerd runs, so that the compiler can vectorise the crate\'s portable code; then a wasm SIMD path in argon2\'s block function, upstream in RustCrypto\'s password-hashes.',
+  login_vs_fastapi: '**Next lever:** the hash is most of the gap, and at the same parameters a wasm argon2 would have to beat argon2-cffi\'s native C, which the same Rust code compiled natively does not do either (section 4); what is left to take off is section 4\'s lever for the hash and the login overhead\'s (below) for the rest.',
+  me_vs_fastapi: '**Next lever:** none that Tollgate controls reaches 3×: the runtime\'s own cost per request is the floor above, paid by any Worker; Tollgate\'s own share above that floor has the levers of the comparison with Hono (section 1).',
   cold_start: '**What dominates:** compiling the wasm, which grows with its size (section 6). **Next lever:** a smaller wasm (section 6 lists the crates by size), and doing less at instantiation (the configuration is parsed at the first request, not at start).',
 };
 const plot = (file, alt) => { if (existsSync(join(ROOT, 'bench/results', file))) w(`![${alt}](bench/results/${file})\n`); };
@@ -122,6 +135,10 @@ if (r.http) {
     w();
     if (h.floor.tollgate_with_assets && h.stateless.tollgate_with_assets) {
       w(`Tollgate as shipped (the same build, with wrangler's asset router worker in front) serves ${num(h.floor.tollgate_with_assets.rps_median)} req/s on /health and ${num(h.stateless.tollgate_with_assets.rps_median)} on /auth/claims; the router costs it, in workerd CPU per request, ${routerPhrase(h.floor)} on /health and ${routerPhrase(h.stateless)} on /auth/claims.`);
+      w();
+    }
+    if (h.floor.tollgate_generated_entry) {
+      w(`Which JavaScript entry ships: the same build with worker-build's generated entry (a Proxy around a class constructed per request) in place of the thin one that ships (scripts/thin-entry.mjs): ${entryPhrase(h.floor)}.`);
       w();
     }
     if (h.floor.bare) {
@@ -403,24 +420,30 @@ if (missed.length) {
       w('**Hono:**');
       w();
       profileTable(r.profiles[route].hono);
-      w(LEVERS.crossings);
+      w(LEVERS.crossings.replace('ENTRY', entryPhrase(r.http.floor)));
       w();
     } else if (f.id === 'me_vs_fastapi') {
       w(`CPU per request during the measured runs: ${cpuLine(r.http.me, ['tollgate', 'fastapi', 'tollgate_with_assets'])}. The FastAPI peer reads a dict in its own process; Tollgate (API only) pays workerd's per-request cost and a KV read through the local KV service.${r.http.floor?.bare ? ` A Worker that does nothing at all (bench/peers/bare) costs workerd ${num(r.http.floor.bare.cpu_ms_per_request.workerd, 2)} ms per request; 3× FastAPI's /me throughput allows at most ${num(Object.values(r.http.me.fastapi.cpu_ms_per_request).reduce((a, b) => a + b, 0) / 3, 2)} ms per request for the whole server, so under wrangler dev ${Object.values(r.http.me.fastapi.cpu_ms_per_request).reduce((a, b) => a + b, 0) / 3 < r.http.floor.bare.cpu_ms_per_request.workerd ? '**no Worker can meet this goal**: the runtime alone costs more' : 'the goal is within the runtime\'s reach'}.` : ''} Tollgate's profile (API only) on /me:`);
       w();
       profileTable(r.profiles.me.tollgate);
+      w(LEVERS.me_vs_fastapi);
+      w();
     } else if (f.id === 'login_p50' || f.id === 'login_p99') {
       const l = r.http.login;
       const lt = l.tollgate_with_assets;
       w(`A login is one argon2id verification plus bookkeeping. Measured in this run, on Tollgate as shipped: the Worker's wasm hashes in ${num(r.hashing.workerd_wasm_ms.median, 1)} ms inside workerd, argon2-cffi in ${num(r.hashing.argon2_cffi_ms.median, 1)} ms; so of Tollgate's ${num(lt.p50_ms, 1)} ms p50, about ${num(r.hashing.workerd_wasm_ms.median, 1)} ms is the hash and ${num(lt.p50_ms - r.hashing.workerd_wasm_ms.median, 1)} ms the rest (${(() => { const f = r.kv_ops?.flows.login; return f ? `${f.durable_object_calls} Durable Object call${f.durable_object_calls === 1 ? '' : 's'}, ${f.reads} KV reads, ${f.writes} KV write${f.writes === 1 ? '' : 's'}, as counted in section 7, and issuing the tokens` : 'storage calls and issuing the tokens'; })()}); ${l.fastapi.p50_ms - r.hashing.argon2_cffi_ms.median < 1 ? `FastAPI's ${num(l.fastapi.p50_ms, 1)} ms is its hash time (${num(r.hashing.argon2_cffi_ms.median, 1)} ms, measured apart) and little else.` : `FastAPI's ${num(l.fastapi.p50_ms, 1)} ms is ${num(r.hashing.argon2_cffi_ms.median, 1)} ms of hashing and ${num(l.fastapi.p50_ms - r.hashing.argon2_cffi_ms.median, 1)} ms of the rest.`} So the gap is the hash (wasm in workerd against argon2-cffi's C) plus the bookkeeping${r.http.floor?.tollgate_with_assets ? `; the asset router in front costs ${num(routerMs(r.http.floor), 2)} ms of workerd CPU per request (on /health, section 1)` : ''}. Tollgate's V8 profile during logins (as shipped):`);
       w();
       profileTable(r.profiles.login.tollgate_with_assets);
+      w(LEVERS.login_vs_fastapi);
+      w();
     } else if (f.id === 'argon2_wasm_vs_native') {
       const wasmShare = r.profiles.login.tollgate_with_assets.by_kind_share.wasm ?? 0;
       const topWasm = r.profiles.login.tollgate_with_assets.top.find((t) => t.kind === 'wasm');
       w(`During logins ${pct(wasmShare)} of the Worker's busy time is in wasm, ${topWasm ? `${pct(topWasm.share)} in \`${topWasm.name.replace(/::h[0-9a-f]{16}$/, '')}\` alone` : ''}. The same argon2 0.6 source runs natively in ${num(r.hashing.native_argon2_crate_ms.median, 1)} ms: natively it takes the crate's AVX2 path, chosen at run time (\`#[target_feature(enable = "avx2")]\` in argon2 0.6's \`src/lib.rs\`), while the wasm32 build runs the portable 64-bit code, as the wasm has no SIMD: its target features are ${(r.size?.wasm.target_features ?? []).map((x) => `\`${x}\``).join(' ') || '(not read)'}, no \`simd128\`, and the crate has no wasm SIMD path anyway. Tollgate's V8 profile during logins (as shipped):`);
       w();
       profileTable(r.profiles.login.tollgate_with_assets);
+      w(LEVERS.argon2_no_simd);
+      w();
     } else if ((f.id === 'decode_vs_jose' || f.id === 'decode_vs_jwt_decode') && r.client?.profiles) {
       const c = r.client;
       w(`Per round (ops/s, same order): ${Object.entries(c.decode).map(([n, d]) => `${n} ${d.ops_per_second_runs.map((v) => num(v)).join(', ')}`).join('; ')}. V8 CPU profiles of each library decoding alone in the same page:`);

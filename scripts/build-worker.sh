@@ -39,7 +39,7 @@ inputs_hash() {
   { find Cargo.toml Cargo.lock crates/core worker -type f \
       \( -name '*.rs' -o -name '*.toml' -o -name '*.txt' -o -name '*.json' -o -name '*.js' \) \
       -not -path 'worker/build/*' -not -path 'worker/build-test/*' -not -path 'worker/public/*' -print0 \
-      | sort -z | xargs -0 sha256sum; sha256sum scripts/thin-entry.mjs scripts/strip-wasm-names.mjs
+      | sort -z | xargs -0 sha256sum; sha256sum scripts/thin-entry.mjs scripts/strip-wasm-names.mjs scripts/build-worker.sh
     "$WASM_BINDGEN_BIN" --version; echo "features: ${features[*]}"; } \
     | sha256sum | cut -d' ' -f1
 }
@@ -53,7 +53,10 @@ fi
 rm -rf "worker/$out/.tmp"
 (cd worker && worker-build --release --out-dir "$out" "${features[@]}")
 # worker-build's default export wraps every request in Proxies; a plain handler calling the
-# same wasm export does the same work for less (see the script).
+# same wasm export does the same work for less (see the script). The generated entry is kept
+# beside it for `make bench`, which measures the two side by side; wrangler uploads only what
+# `main` imports, so it never ships.
+cp "worker/$out/index.js" "worker/$out/generated-entry.js"
 node scripts/thin-entry.mjs "worker/$out/index.js"
 # worker-build keeps the function-name section for readable panics; it is an eighth of the
 # upload. TOLLGATE_KEEP_WASM_NAMES=1 keeps it when debugging.

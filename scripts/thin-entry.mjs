@@ -6,9 +6,9 @@
 // Why: worker-build's generated default export is a Proxy around a `WorkerEntrypoint` class.
 // On every request the runtime constructs that class through the Proxy's `construct` trap,
 // which builds a second Proxy around the instance; reading `fetch` off it builds a third around
-// the method, and calling that one adds an `async` wrapper. `make bench` measured that as about
-// 0.05 ms of workerd CPU per request on every route (BENCHMARKS.md, "Where the above-floor cost
-// goes"), as much as Hono's whole cost above the do-nothing Worker on the stateless route.
+// the method, and calling that one adds an `async` wrapper. `make bench` runs the same build
+// with each entry side by side on /health (scripts/build-worker.sh keeps the generated one as
+// generated-entry.js) and reports what the thin one saves per request (BENCHMARKS.md, section 1).
 //
 // What is kept: worker-build's panic recovery. Before each request the handler calls the
 // generated `checkReinitialize` (which resets the wasm after a trap), and a trap thrown by the

@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { client, PASSWORD } from '../../tests/harness/api.mjs';
-import { BARE_CONFIG, HONO_CONFIG, TOLLGATE_API_CONFIG, TOLLGATE_CONFIG, freshDir, startFastApi, startWrangler, wranglerKv } from './servers.mjs';
+import { BARE_CONFIG, HONO_CONFIG, TOLLGATE_API_CONFIG, TOLLGATE_CONFIG, TOLLGATE_GENERATED_ENTRY_CONFIG, freshDir, startFastApi, startWrangler, wranglerKv } from './servers.mjs';
 
 export const TOLLGATE_VARS = {
   LOGIN_MAX_FAILURES: '0',
@@ -29,11 +29,13 @@ export const TOLLGATE_VARS = {
 /**
  * Tollgate as shipped (`fleet.tollgate_with_assets`) always starts: the user registers and
  * logs in there. The rest as `want` says:
- * @param {{tollgate?: boolean, hono?: boolean, fastapi?: boolean, bare?: boolean}} want
+ * @param {{tollgate?: boolean, hono?: boolean, fastapi?: boolean, bare?: boolean, generatedEntry?: boolean}} want
  *   `tollgate`: the API-only Tollgate server (`fleet.tollgate`), on unless `false`;
- *   `hono`, `fastapi`, `bare`: the peers (all of them when `want` is not given)
+ *   `hono`, `fastapi`, `bare`: the peers (all of them when `want` is not given);
+ *   `generatedEntry`: the API-only server with worker-build's generated entry
+ *   (`fleet.tollgate_generated_entry`, for /health only)
  */
-export async function startFleet(want = { hono: true, fastapi: true, bare: true }) {
+export async function startFleet(want = { hono: true, fastapi: true, bare: true, generatedEntry: true }) {
   const secret = randomBytes(32).toString('base64url');
   const fleet = { secret, servers: [] };
   fleet.stop = async () => { for (const s of fleet.servers.reverse()) await s.stop(); };
@@ -70,6 +72,10 @@ export async function startFleet(want = { hono: true, fastapi: true, bare: true 
           throw new Error(`the API-only Tollgate server answers ${path} with ${res.status} to the as-shipped server's token: ${res.text}`);
         }
       }
+    }
+    if (want.generatedEntry) {
+      fleet.tollgate_generated_entry = await startWrangler({ name: 'tollgate-generated-entry', config: TOLLGATE_GENERATED_ENTRY_CONFIG(), secrets: { JWT_SECRET: secret }, vars: TOLLGATE_VARS });
+      fleet.servers.push(fleet.tollgate_generated_entry);
     }
     if (want.hono) {
       const persistDir = seededState('hono-kv', HONO_CONFIG);

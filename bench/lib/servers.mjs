@@ -6,6 +6,9 @@
 //   tollgate  the same build with the same configuration minus its [assets] table
 //             (TOLLGATE_API_CONFIG): the API alone, like the peers, which serve no files;
 //   hono      the Hono peer (bench/peers/hono) under `wrangler dev`, launched identically;
+//   tollgate_generated_entry  the API-only server with worker-build's own generated entry
+//             (worker/build/generated-entry.js) as `main` instead of the thin one that ships
+//             (scripts/thin-entry.mjs): what the choice of entry costs per request;
 //   bare      a Worker that does nothing (bench/peers/bare): the runtime's own floor;
 //   observed  Tollgate's Worker behind bench/kv-observer/entry.mjs, which counts KV calls;
 //   fastapi   the FastAPI peer (bench/peers/fastapi) under uvicorn, from bench/.venv.
@@ -54,6 +57,21 @@ export function TOLLGATE_API_CONFIG() {
   apiConfig = join(mkdtempSync(join(scratch, 'api-only-')), 'wrangler.toml');
   writeFileSync(apiConfig, next);
   return apiConfig;
+}
+let generatedEntryConfig = null;
+/**
+ * TOLLGATE_API_CONFIG with `main` pointing at worker-build's generated entry, which
+ * scripts/build-worker.sh keeps beside the thin entry that ships: the same wasm, the same
+ * configuration, only the JavaScript in front of it differs.
+ */
+export function TOLLGATE_GENERATED_ENTRY_CONFIG() {
+  if (generatedEntryConfig) return generatedEntryConfig;
+  const toml = readFileSync(TOLLGATE_API_CONFIG(), 'utf8');
+  const next = toml.replace(/^main = "(.*)\/index\.js"$/m, (_, dir) => `main = "${dir}/generated-entry.js"`);
+  if (next === toml) throw new Error('cannot find main = ".../index.js" in the API-only wrangler.toml (bench/lib/servers.mjs)');
+  generatedEntryConfig = join(mkdtempSync(join(scratch, 'generated-entry-')), 'wrangler.toml');
+  writeFileSync(generatedEntryConfig, next);
+  return generatedEntryConfig;
 }
 /** The Hono peer's wrangler.toml. */
 export const HONO_CONFIG = join(ROOT, 'bench/peers/hono/wrangler.toml');

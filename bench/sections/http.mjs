@@ -72,8 +72,10 @@ export async function httpSection(fleet, plan, log) {
   // Beside them, a Worker that does nothing at all: what workerd and wrangler's proxy cost
   // per request before any Worker code runs, the floor no Worker can go under.
   // Tollgate as shipped beside the API-only server: what the asset router in front costs.
+  // The API-only server again with worker-build's generated entry in place of the thin one
+  // that ships (scripts/thin-entry.mjs): what that choice saves per request.
   log('throughput: /health (no auth, no storage), the floor under both Workers, and a do-nothing Worker');
-  const floor = await compare(servers('tollgate', 'tollgate_with_assets', 'hono', 'bare'), { path: '/health', method: 'GET', connections: plan.connections },
+  const floor = await compare(servers('tollgate', 'tollgate_with_assets', 'tollgate_generated_entry', 'hono', 'bare'), { path: '/health', method: 'GET', connections: plan.connections },
     { ...plan, runs: Math.min(plan.runs, 3) }, log);
   log('throughput: /me');
   // Beside them, the floor under /me: the do-nothing Worker reading the same record from its
