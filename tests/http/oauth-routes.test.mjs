@@ -122,7 +122,7 @@ async function passwordAccount({ scope } = {}) {
 test('the providers list and the start route: 302 with the state cookie, 404, 422, 503', async () => {
   const listed = await tg.get('/auth/oauth/providers');
   assert.equal(listed.status, 200);
-  assert.deepEqual(listed.json.providers, ['idp', 'nosecret']);
+  assert.deepEqual(listed.json.providers, ['gh', 'idp', 'nosecret']);
 
   const started = await tg.get(`/auth/oauth/idp/start?redirect_to=${encodeURIComponent(`${server.url}/`)}`);
   assert.equal(started.status, 302);
