@@ -5,8 +5,8 @@
 //! endpoints and keys come from discovery, see [`Discovery`]) or plain OAuth2 (explicit
 //! `authorization_endpoint`, `token_endpoint` and `userinfo_endpoint`, and optionally an
 //! `emails_endpoint` in GitHub's form), or a `preset` (`google`, `github`, `microsoft`) that
-//! fills those in. The client secret is never here: it
-//! is the secret `OAUTH_<NAME>_CLIENT_SECRET` ([`secret_name`]).
+//! fills those in. The client secret is never here: it is the secret
+//! `OAUTH_<NAME>_CLIENT_SECRET` ([`secret_name`]).
 
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -48,7 +48,7 @@ pub struct Endpoints {
     /// Where a GitHub-style provider lists the account's addresses with their verification
     /// (GitHub's `GET /user/emails`): its user document has only the public address, often
     /// none, and never says whether it is verified. The primary address listed there is the
-    /// one asserted ([`crate::oidc::identity::parse_emails`]).
+    /// one asserted ([`crate::oidc::Asserted::with_listed_emails`]).
     pub emails_endpoint: Option<String>,
 }
 
