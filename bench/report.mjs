@@ -34,7 +34,8 @@ function entryPhrase(floor) {
   const thin = floor?.tollgate?.cpu_ms_per_request.workerd;
   const generated = floor?.tollgate_generated_entry?.cpu_ms_per_request.workerd;
   if (thin === undefined || generated === undefined) return 'the generated entry was not measured in this run';
-  return `measured side by side on /health in this run, the generated entry costs ${num(generated, 2)} ms of workerd CPU per request and the thin one ${num(thin, 2)} ms, ${num(generated - thin, 2)} ms less, with ${num(floor.tollgate_generated_entry.rps_median)} against ${num(floor.tollgate.rps_median)} req/s (section 1)`;
+  const diff = generated >= thin ? `${num(generated - thin, 2)} ms less` : `**${num(thin - generated, 2)} ms more**, so in this run the thin entry did not pay for itself`;
+  return `measured side by side on /health in this run, the generated entry costs ${num(generated, 2)} ms of workerd CPU per request and the thin one ${num(thin, 2)} ms, ${diff}, with ${num(floor.tollgate_generated_entry.rps_median)} against ${num(floor.tollgate.rps_median)} req/s (section 1)`;
 }
 /** workerd CPU ms per request of one server in one comparison. */
 const wd = (d) => d.cpu_ms_per_request.workerd;

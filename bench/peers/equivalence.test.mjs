@@ -18,7 +18,7 @@ const parse = (seg) => JSON.parse(Buffer.from(seg, 'base64url').toString('utf8')
 let fleet;
 let servers; // [name, url, routes]
 before(async () => {
-  fleet = await startFleet();
+  fleet = await startFleet({ hono: true, fastapi: true });
   servers = [
     ['tollgate', fleet.tollgate.url, ['/me', '/auth/claims']],
     ['hono', fleet.hono.url, ['/me', '/auth/claims']],

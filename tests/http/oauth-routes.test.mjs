@@ -151,9 +151,10 @@ test('a callback without this browser\'s state is a 302 back to APP_URL with #er
 });
 
 test('a HEAD on the start or callback URL is 405 and neither starts nor uses up a sign-in', async () => {
-  // Link checkers and prefetchers send HEAD. The callback's state is single use, so a HEAD
-  // that ran the callback would spend it (and the provider's code) and the browser's own GET
-  // would then fail with invalid_state.
+  // HEAD is safe by HTTP's rules and these GETs are not. The callback's state is single use,
+  // so a HEAD from this browser (it carries the state cookie) that ran the callback would
+  // spend it and the provider's code, and the browser's own GET would then fail with
+  // invalid_state.
   const start = `/auth/oauth/idp/start?redirect_to=${encodeURIComponent(`${server.url}/app`)}`;
   const headStart = await tg.call('HEAD', start);
   assert.equal(headStart.status, 405);

@@ -121,8 +121,8 @@ impl Route {
 /// Matches `method` and `path` to a route: 404 for unknown paths, 405 (with `Allow`) for
 /// known paths with another method. `HEAD` is answered wherever `GET` is, except on the
 /// identity-provider sign-in's two steps, whose `GET` is not safe: the start writes a pending
-/// sign-in and the callback spends its single-use state, so a link checker's or a prefetcher's
-/// `HEAD` would break the browser's sign-in.
+/// sign-in and the callback spends its single-use state, so a `HEAD` from the browser itself
+/// (an extension, a prefetch), which carries the state cookie, would break its sign-in.
 fn resolve(method: &Method, path: &str) -> Result<Route, AuthError> {
     let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
     let get = matches!(method, Method::Get | Method::Head);

@@ -62,7 +62,7 @@ fn providers_read_issuers_endpoints_and_presets() {
     assert_eq!(by("google").issuer(), Some("https://accounts.google.com"));
     assert!(
         matches!(&by("gh").protocol, Protocol::OAuth2(e) if e.token_endpoint == "https://github.com/login/oauth/access_token"
-            && e.emails_endpoint.as_deref() == Some("https://api.github.com/user/emails"))
+            && e.emails_endpoint.as_deref() == Some("https://api.github.com/user/emails?per_page=100"))
     );
     assert!(matches!(&by("plain").protocol, Protocol::OAuth2(e) if e.emails_endpoint.is_none()));
     assert!(
@@ -539,6 +539,19 @@ fn a_github_style_list_of_addresses_asserts_the_primary_one() {
         )
         .unwrap();
     assert_eq!(kept, public);
+    // A token that may not read the list (no `user:email` scope, or a GitHub App without the
+    // "Email addresses" permission): the user document's claims stand, unverified.
+    for status in [403, 404] {
+        let kept = public
+            .clone()
+            .with_listed_emails(
+                status,
+                r#"{"message":"Resource not accessible by integration"}"#,
+            )
+            .unwrap();
+        assert_eq!(kept, public);
+        assert!(!kept.email_verified);
+    }
     for (status, body) in [
         (401, r#"{"message":"Bad credentials"}"#),
         (200, r#"{"email":"a@example.com"}"#),

@@ -170,12 +170,19 @@ impl Asserted {
     /// "verified", "visibility"}, ...]`): the primary address, verified as the list says. The
     /// user document's own `email` is only the public address, which many accounts do not
     /// set, and says nothing of verification. A list with no primary address leaves the
-    /// claims as they were.
+    /// claims as they were, and so does a 403 or 404: what GitHub answers a token that may
+    /// not read the addresses (an OAuth app's without the `user:email` scope, a GitHub App's
+    /// without the "Email addresses" permission). Those claims are never verified, so they
+    /// cannot link by email; a linked identity still signs in.
     ///
     /// # Errors
-    /// [`Error::SignInRefused`] (`provider_error`) for an error status, a body that is not a
-    /// strict JSON array of objects, a member of the wrong type, or two primary addresses.
+    /// [`Error::SignInRefused`] (`provider_error`) for any other error status, a body that is
+    /// not a strict JSON array of objects, a member of the wrong type, or two primary
+    /// addresses.
     pub fn with_listed_emails(mut self, status: u16, body: &str) -> Result<Asserted, Error> {
+        if status == 403 || status == 404 {
+            return Ok(self);
+        }
         if !(200..300).contains(&status) {
             return Err(provider_error(format!("emails endpoint answered {status}")));
         }

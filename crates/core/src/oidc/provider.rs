@@ -210,7 +210,8 @@ fn parse_provider(name: &str, entry: &Value) -> Result<ProviderConfig, String> {
                 authorization_endpoint: "https://github.com/login/oauth/authorize".into(),
                 token_endpoint: "https://github.com/login/oauth/access_token".into(),
                 userinfo_endpoint: Some("https://api.github.com/user".into()),
-                emails_endpoint: Some("https://api.github.com/user/emails".into()),
+                // GitHub pages the list, 30 addresses at first: the primary may be further on.
+                emails_endpoint: Some("https://api.github.com/user/emails?per_page=100".into()),
             }),
             "read:user user:email",
         ),
