@@ -1,7 +1,8 @@
 // The demo page's second factor in real Chromium, under its strict CSP: set up an
 // authenticator app from the QR code (read back from the canvas's pixels by jsQR, a decoder
-// independent of the library that drew it, and it must hold the otpauth URI), turn it on with a code computed by the independent `otpauth` library, keep
-// the recovery codes, then sign out and sign in through the second step.
+// independent of the library that drew it, and it must hold the otpauth URI), turn it on with
+// a code computed by the independent `otpauth` library, keep the recovery codes, then sign out
+// and sign in through the second step.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';

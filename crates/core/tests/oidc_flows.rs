@@ -508,49 +508,40 @@ fn a_github_style_list_of_addresses_asserts_the_primary_one() {
       {"email":"old@example.com","verified":true,"primary":false,"visibility":null},
       {"email":"octocat@github.com","verified":true,"primary":true,"visibility":"public"}
     ]"#;
-    let asserted = user.clone().with_listed_emails(200, listed).unwrap();
+    let primary = user.clone().with_listed_emails(200, listed).unwrap();
     assert_eq!(
         (
-            asserted.email.as_deref(),
-            asserted.email_verified,
-            asserted.subject.as_str()
+            primary.email.as_deref(),
+            primary.email_verified,
+            primary.subject.as_str()
         ),
         (Some("octocat@github.com"), true, "583231")
     );
-    // An unverified primary address is asserted, as unverified: it cannot link by email.
-    let unverified = user
-        .clone()
-        .with_listed_emails(
+    // An unverified primary address is asserted, as unverified: it cannot link by email. With
+    // no primary address, or a token that may not read the list (no `user:email` scope, or a
+    // GitHub App without the "Email addresses" permission: 403 or 404), the user document's
+    // claims stand, unverified.
+    let public = parse_userinfo("gh", 200, r#"{"id":1,"email":"pub@example.com"}"#, None).unwrap();
+    assert_eq!(public, asserted("gh", "1", Some("pub@example.com"), false));
+    let no_list = r#"{"message":"Resource not accessible by integration"}"#;
+    for (from, status, body, expected) in [
+        (
+            &user,
             200,
             r#"[{"email":"new@example.com","verified":false,"primary":true}]"#,
-        )
-        .unwrap();
-    assert_eq!(
-        (unverified.email.as_deref(), unverified.email_verified),
-        (Some("new@example.com"), false)
-    );
-    // No primary address: the user document's claims stand.
-    let public = parse_userinfo("gh", 200, r#"{"id":1,"email":"pub@example.com"}"#, None).unwrap();
-    let kept = public
-        .clone()
-        .with_listed_emails(
+            asserted("gh", "583231", Some("new@example.com"), false),
+        ),
+        (
+            &public,
             200,
             r#"[{"email":"x@example.com","verified":true,"primary":false}]"#,
-        )
-        .unwrap();
-    assert_eq!(kept, public);
-    // A token that may not read the list (no `user:email` scope, or a GitHub App without the
-    // "Email addresses" permission): the user document's claims stand, unverified.
-    for status in [403, 404] {
-        let kept = public
-            .clone()
-            .with_listed_emails(
-                status,
-                r#"{"message":"Resource not accessible by integration"}"#,
-            )
-            .unwrap();
-        assert_eq!(kept, public);
-        assert!(!kept.email_verified);
+            public.clone(),
+        ),
+        (&public, 403, no_list, public.clone()),
+        (&public, 404, no_list, public.clone()),
+    ] {
+        let got = from.clone().with_listed_emails(status, body).unwrap();
+        assert_eq!(got, expected, "{status} {body}");
     }
     for (status, body) in [
         (401, r#"{"message":"Bad credentials"}"#),
